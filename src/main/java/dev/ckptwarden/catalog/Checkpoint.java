@@ -1,0 +1,80 @@
+package dev.ckptwarden.catalog;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One checkpoint as the registry knows it: what the catalog recognised on disk plus the registry's
+ * own facts (pin, history). Immutable; use the {@code with*} methods to derive changed copies.
+ *
+ * @param root       the configured root's name (its path as written in the configuration)
+ * @param run        run id: the path of the run directory relative to the root ("." for the root itself)
+ * @param name       checkpoint name relative to the run directory (may contain '/' for Lightning
+ *                   metric names such as {@code epoch=1-val/loss=0.12.ckpt})
+ * @param path       absolute path of the checkpoint (file, directory, or for multi-file formats the
+ *                   path prefix a framework loads, e.g. TensorFlow's {@code training-3000})
+ * @param members    for multi-file checkpoints (TensorFlow index + data shards, a sharded safetensors
+ *                   set), the names of its files relative to the run directory; empty otherwise
+ * @param bytes      total size on disk of all its files
+ * @param modified   newest modification time among its files
+ * @param resumable  true if optimizer state is present, false for weights-only, null if unknown
+ * @param aliasOf    for an alias (last.ckpt copy or symlink, DeepSpeed {@code latest}), the checkpoint it points at
+ * @param problems   integrity findings, human readable ("zip central directory missing")
+ * @param signature  cheap change detector over the files' sizes and mtimes; equal signature means unchanged
+ */
+public record Checkpoint(
+        String root,
+        String run,
+        String name,
+        Path path,
+        List<String> members,
+        Framework framework,
+        CheckpointKind kind,
+        CheckpointState state,
+        Integer epoch,
+        Long step,
+        Map<String, Double> metrics,
+        long bytes,
+        Instant modified,
+        Boolean resumable,
+        Path aliasOf,
+        boolean pinned,
+        String pinReason,
+        List<String> problems,
+        String signature,
+        Instant firstSeen,
+        Instant stateSince,
+        String note) {
+
+    public Checkpoint {
+        members = List.copyOf(members);
+        metrics = Map.copyOf(metrics);
+        problems = List.copyOf(problems);
+    }
+
+    /** Identifies the checkpoint within the registry. */
+    public String key() {
+        return path.toString();
+    }
+
+    public boolean isComplete() {
+        return state == CheckpointState.COMPLETE;
+    }
+
+    public Checkpoint withState(CheckpointState newState, Instant since, String newNote) {
+        return new Checkpoint(root, run, name, path, members, framework, kind, newState, epoch, step, metrics, bytes,
+                modified, resumable, aliasOf, pinned, pinReason, problems, signature, firstSeen, since, newNote);
+    }
+
+    public Checkpoint withPin(boolean pin, String reason) {
+        return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
+                modified, resumable, aliasOf, pin, pin ? reason : null, problems, signature, firstSeen, stateSince, note);
+    }
+
+    public Checkpoint withHistory(Instant seen, Instant since) {
+        return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
+                modified, resumable, aliasOf, pinned, pinReason, problems, signature, seen, since, note);
+    }
+}

@@ -1,0 +1,48 @@
+package dev.ckptwarden.config;
+
+import java.util.List;
+
+/**
+ * One entry of {@code roots:}.
+ *
+ * @param name      how the root is named in output and metrics (the {@code name} key, else its path as written)
+ * @param path      the path or URI as written in the configuration
+ * @param retention null for a watch-only root (registry and metrics, never deletion)
+ * @param quota     never null; fields null when unset
+ * @param disk      never null; fields null when unset
+ */
+public record RootConfig(
+        String name,
+        String path,
+        Layout layout,
+        List<String> patterns,
+        Retention retention,
+        Quota quota,
+        DiskWatermark disk,
+        Action action,
+        Offload offload,
+        List<RetentionOverride> overrides) {
+
+    public RootConfig {
+        patterns = List.copyOf(patterns);
+        overrides = List.copyOf(overrides);
+        quota = quota == null ? Quota.NONE : quota;
+        disk = disk == null ? DiskWatermark.NONE : disk;
+        action = action == null ? Action.DELETE : action;
+    }
+
+    /** True when the path names a local directory (a plain path or a {@code file://} URI). */
+    public boolean isLocal() {
+        return !path.contains("://") || path.startsWith("file://");
+    }
+
+    /** A watch-only root with defaults, for tests and the embedded demo. */
+    public static RootConfig watchOnly(String path) {
+        return new RootConfig(path, path, Layout.AUTO, List.of(), null, Quota.NONE, DiskWatermark.NONE, Action.REPORT,
+                null, List.of());
+    }
+
+    public RootConfig withRetention(Retention r, Action a) {
+        return new RootConfig(name, path, layout, patterns, r, quota, disk, a, offload, overrides);
+    }
+}

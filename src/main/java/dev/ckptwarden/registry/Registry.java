@@ -1,0 +1,56 @@
+package dev.ckptwarden.registry;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Every checkpoint the agent has ever seen, with its history. Implementations: the embedded SQLite
+ * database in {@code state_dir} and (for cluster mode) PostgreSQL. All methods are thread-safe.
+ */
+public interface Registry extends AutoCloseable {
+
+    /** Checkpoints of a root whose state is present on disk (writing, complete, corrupt), keyed by path. */
+    Map<String, Checkpoint> present(String root);
+
+    /**
+     * Checkpoints matching a query, ordered by root, run, then (step, epoch, modified, name).
+     *
+     * @param root           a root name, or null for all
+     * @param run            a run id, or null for all
+     * @param includeHistory when false only present states are returned; when true deleted and offloaded too
+     */
+    List<Checkpoint> list(String root, String run, boolean includeHistory);
+
+    /** The checkpoint registered at this absolute path (any state), if any. */
+    Optional<Checkpoint> byPath(String path);
+
+    /**
+     * Inserts or replaces checkpoints in one transaction. {@code firstSeen} of an existing row is kept;
+     * the pin of an existing row is kept (pins change only through {@link #pin}).
+     */
+    void upsert(Collection<Checkpoint> checkpoints);
+
+    /**
+     * Records that checkpoints left the disk: state becomes {@code state} (DELETED or OFFLOADED),
+     * with the time and a reason ("gone from disk", "policy", "quota", ...). Unknown paths are ignored.
+     */
+    void markGone(Collection<String> paths, CheckpointState state, Instant at, String reason);
+
+    /** Pins or unpins; returns false when no checkpoint is registered at that path. */
+    boolean pin(String path, boolean pinned, String reason);
+
+    /** History events of one checkpoint, oldest first. */
+    List<HistoryEvent> history(String path);
+
+    /** Appends one history event (state change, eviction, pin...). */
+    void recordEvent(HistoryEvent event);
+
+    @Override
+    void close();
+}
