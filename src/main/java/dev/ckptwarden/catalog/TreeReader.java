@@ -1,0 +1,83 @@
+package dev.ckptwarden.catalog;
+
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * Lists directories with one lstat per entry, never following symbolic links, and remembers each
+ * listing for the rest of one pass so that looking ahead into a sub-directory and then descending
+ * into it lists it once. Entries that cannot be handled safely are reported and skipped.
+ */
+public final class TreeReader implements DirectoryReader {
+    private final Map<Path, Listing> cache = new HashMap<>();
+    private final BiConsumer<Path, String> problems;
+    private long entries;
+
+    public TreeReader(BiConsumer<Path, String> problems) {
+        this.problems = problems;
+    }
+
+    public long entriesRead() {
+        return entries;
+    }
+
+    /** Forgets a listing once its directory is done, keeping memory bounded by the walk's frontier. */
+    public void forget(Path dir) {
+        cache.remove(dir);
+    }
+
+    @Override
+    public Listing list(Path dir) throws IOException {
+        Listing cached = cache.get(dir);
+        if (cached != null) {
+            return cached;
+        }
+        List<Entry> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            SecureDirectoryStream<Path> secure = ds instanceof SecureDirectoryStream<Path> s ? s : null;
+            for (Path child : ds) {
+                String name = child.getFileName().toString();
+                if (name.indexOf('\uFFFD') >= 0) {
+                    // The JDK decodes names with the platform charset; a name that does not decode cannot be
+                    // re-encoded to reach the same file, so it can be neither inspected nor safely deleted.
+                    problems.accept(child, "file name is not valid in the platform charset; skipped");
+                    continue;
+                }
+                BasicFileAttributes a;
+                try {
+                    a = secure != null
+                            ? secure.getFileAttributeView(child.getFileName(), BasicFileAttributeView.class,
+                            LinkOption.NOFOLLOW_LINKS).readAttributes()
+                            : Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                } catch (NoSuchFileException gone) {
+                    continue; // vanished between readdir and stat: it is simply not there any more
+                } catch (IOException e) {
+                    problems.accept(child, "cannot stat: " + e.getMessage());
+                    continue;
+                }
+                entries++;
+                Entry.Type type = a.isSymbolicLink() ? Entry.Type.SYMLINK
+                        : a.isDirectory() ? Entry.Type.DIRECTORY
+                        : a.isRegularFile() ? Entry.Type.FILE : Entry.Type.OTHER;
+                out.add(new Entry(name, type, a.size(), a.lastModifiedTime().toMillis()));
+            }
+        }
+        out.sort((x, y) -> x.name().compareTo(y.name()));
+        Listing l = new Listing(dir, out);
+        cache.put(dir, l);
+        return l;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.ckptwarden.catalog.layout;
+
+import dev.ckptwarden.catalog.DirectoryReader;
+import dev.ckptwarden.catalog.Entry;
+import dev.ckptwarden.catalog.Framework;
+import dev.ckptwarden.catalog.Inspection;
+import dev.ckptwarden.catalog.Listing;
+import dev.ckptwarden.catalog.ParsedName;
+import dev.ckptwarden.catalog.integrity.ContentType;
+import dev.ckptwarden.catalog.integrity.FileProbe;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * torch.distributed.checkpoint directories: {@code __<rank>_<n>.distcp} payloads and a {@code .metadata}
+ * pickle written last (as {@code .metadata.tmp}, then renamed). A {@code .metadata} that is not a
+ * pickle (Flutter projects have one) does not make a directory a checkpoint.
+ */
+public final class DcpLayout implements DirectoryLayout {
+    static final String METADATA = ".metadata";
+    /** Bound on how much of .metadata is scanned for optimizer keys. */
+    private static final int SCAN_LIMIT = 64 << 20;
+
+    @Override
+    public Framework framework() {
+        return Framework.DCP;
+    }
+
+    @Override
+    public boolean matches(Listing dir, DirectoryReader reader) throws IOException {
+        for (Entry e : dir.entries()) {
+            if (e.isFile() && e.name().endsWith(".distcp")) {
+                return true;
+            }
+        }
+        if (dir.hasFile(METADATA + ".tmp")) {
+            return true;
+        }
+        return dir.hasFile(METADATA) && FileProbe.probe(dir.dir().resolve(METADATA)).type() == ContentType.PICKLE;
+    }
+
+    @Override
+    public Inspection inspect(Path dir, Listing listing, List<Entry> files, ParsedName name) throws IOException {
+        List<String> problems = new ArrayList<>();
+        if (!listing.hasFile(METADATA)) {
+            return Inspection.of(Framework.DCP, ParsedName.EMPTY, null, problems)
+                    .inProgress(".metadata not written yet (DCP writes it last)");
+        }
+        ContentType type = FileProbe.probe(dir.resolve(METADATA)).type();
+        if (type != ContentType.PICKLE) {
+            problems.add(".metadata is not a pickle (" + type.name().toLowerCase() + ")");
+        }
+        boolean anyShard = files.stream().anyMatch(e -> e.name().endsWith(".distcp"));
+        if (!anyShard) {
+            problems.add("no .distcp shard");
+        }
+        return Inspection.of(Framework.DCP, ParsedName.EMPTY, type == ContentType.PICKLE ? hasOptimizerKeys(dir.resolve(METADATA)) : null,
+                problems);
+    }
+
+    /** DCP stores fully qualified state-dict keys in .metadata; optimizer state lives under "optim..." keys. */
+    static Boolean hasOptimizerKeys(Path metadata) throws IOException {
+        try (InputStream in = Files.newInputStream(metadata)) {
+            byte[] bytes = in.readNBytes(SCAN_LIMIT);
+            String text = new String(bytes, StandardCharsets.ISO_8859_1);
+            return text.contains("optim");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package dev.ckptwarden.catalog.layout;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ckptwarden.catalog.DirectoryReader;
+import dev.ckptwarden.catalog.Entry;
+import dev.ckptwarden.catalog.Framework;
+import dev.ckptwarden.catalog.Inspection;
+import dev.ckptwarden.catalog.Listing;
+import dev.ckptwarden.catalog.ParsedName;
+import dev.ckptwarden.catalog.integrity.ContentType;
+import dev.ckptwarden.catalog.integrity.FileProbe;
+import dev.ckptwarden.catalog.integrity.Probe;
+import dev.ckptwarden.catalog.integrity.ShardIndex;
+import dev.ckptwarden.catalog.integrity.ShardIndexCheck;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Hugging Face Trainer {@code checkpoint-N/}: no commit marker, but {@code trainer_state.json} is
+ * written last and must parse; weights must be present and sharded indexes must name only shards
+ * that exist and pass their own header check. Resumable when {@code optimizer.pt} (or DeepSpeed
+ * optimizer shards) is present; {@code save_only_model} saves are weights only.
+ */
+public final class HuggingFaceLayout implements DirectoryLayout {
+    static final String TRAINER_STATE = "trainer_state.json";
+    private static final Pattern CHECKPOINT_DIR = Pattern.compile("checkpoint-\\d+");
+    private static final Set<String> HF_FILES = Set.of(TRAINER_STATE, "training_args.bin", "optimizer.pt", "scheduler.pt",
+            "rng_state.pth", "model.safetensors", "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin",
+            "model.safetensors.index.json", "pytorch_model.bin.index.json");
+    /** log_history keys that describe the run, not the model's quality. */
+    private static final Set<String> NOT_METRICS = Set.of("epoch", "step", "total_flos", "train_runtime",
+            "train_samples_per_second", "train_steps_per_second", "eval_runtime", "eval_samples_per_second",
+            "eval_steps_per_second", "learning_rate", "grad_norm", "num_input_tokens_seen");
+
+    @Override
+    public Framework framework() {
+        return Framework.HUGGINGFACE;
+    }
+
+    @Override
+    public boolean matches(Listing dir, DirectoryReader reader) {
+        boolean named = CHECKPOINT_DIR.matcher(dir.name()).matches();
+        if (dir.hasFile(TRAINER_STATE)) {
+            // An output_dir holding a final trainer_state.json beside checkpoint-N/ dirs is a run, not a checkpoint.
+            return named || !hasCheckpointSubdirs(dir);
+        }
+        if (!named) {
+            return false;
+        }
+        if (dir.entries().isEmpty()) {
+            return true; // being created
+        }
+        for (Entry e : dir.entries()) {
+            if (HF_FILES.contains(e.name()) || e.name().startsWith("rng_state")
+                    || (e.isDirectory() && e.name().startsWith("global_step"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasCheckpointSubdirs(Listing dir) {
+        for (Entry e : dir.entries()) {
+            if (e.isDirectory() && CHECKPOINT_DIR.matcher(e.name()).matches()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public Inspection inspect(Path dir, Listing listing, List<Entry> files, ParsedName name) throws IOException {
+        List<String> problems = new ArrayList<>();
+        List<Path> references = new ArrayList<>();
+        ParsedName content = ParsedName.EMPTY;
+        String inProgress = null;
+        if (!listing.hasFile(TRAINER_STATE)) {
+            inProgress = "trainer_state.json not written yet (the Trainer writes it last)";
+        } else {
+            try {
+                JsonNode state = JsonFiles.read(dir.resolve(TRAINER_STATE));
+                content = fromTrainerState(state);
+                Path best = bestModelCheckpoint(state, dir.getParent());
+                if (best != null) {
+                    references.add(best);
+                }
+            } catch (IOException e) {
+                problems.add("trainer_state.json does not parse: " + oneLine(e));
+            }
+        }
+        boolean weights = false;
+        boolean optimizer = listing.hasFile("optimizer.pt") || listing.hasFile("optimizer.bin");
+        for (Entry e : listing.entries()) {
+            String n = e.name();
+            if (e.isFile() && n.endsWith(".index.json")) {
+                weights = true;
+                ShardIndex index = ShardIndexCheck.read(dir.resolve(n));
+                problems.addAll(index.problems());
+            } else if (e.isFile() && (n.endsWith(".safetensors") || n.endsWith(".bin") && !n.equals("training_args.bin")
+                    || n.endsWith(".h5") || n.endsWith(".msgpack"))) {
+                weights = true;
+                if (n.endsWith(".safetensors") && !isIndexedShard(listing, n)) {
+                    Probe p = FileProbe.probe(dir.resolve(n));
+                    if (p.type() != ContentType.SAFETENSORS) {
+                        problems.add(n + ": not a safetensors file (" + p.type().name().toLowerCase() + ")");
+                    }
+                    for (String pr : p.problems()) {
+                        problems.add(n + ": " + pr);
+                    }
+                }
+            } else if (e.isDirectory() && n.startsWith("global_step")) {
+                weights = true;
+                List<String> shards = DeepSpeedShards.shardNames(files, n + "/");
+                for (String gap : DeepSpeedShards.gaps(shards)) {
+                    problems.add(n + ": " + gap);
+                }
+                optimizer |= DeepSpeedShards.hasOptimizer(shards);
+            }
+        }
+        if (!weights && inProgress == null) {
+            problems.add("no model weights (model.safetensors, pytorch_model.bin or adapter_model.* missing)");
+        }
+        Inspection base = new Inspection(Framework.HUGGINGFACE, content, weights ? optimizer : null, problems, inProgress,
+                null, references, null);
+        return base;
+    }
+
+    private static boolean isIndexedShard(Listing listing, String name) {
+        // Shards named by an index are checked through the index (once), not one by one here.
+        return name.matches(".*-\\d{5}-of-\\d{5}\\.safetensors")
+                && listing.hasFile("model.safetensors.index.json");
+    }
+
+    /** Step, epoch and the latest evaluation metrics at or before the checkpoint's step. */
+    static ParsedName fromTrainerState(JsonNode state) {
+        Long step = state.hasNonNull("global_step") ? state.get("global_step").asLong() : null;
+        Integer epoch = state.hasNonNull("epoch") ? (int) Math.floor(state.get("epoch").asDouble()) : null;
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        JsonNode history = state.get("log_history");
+        if (history != null && history.isArray()) {
+            Map<String, Double> lastEval = null;
+            Double lastLoss = null;
+            for (JsonNode entry : history) {
+                if (step != null && entry.hasNonNull("step") && entry.get("step").asLong() > step) {
+                    continue;
+                }
+                Map<String, Double> nums = JsonFiles.numbers(entry);
+                nums.keySet().removeAll(NOT_METRICS);
+                boolean eval = nums.keySet().stream().anyMatch(k -> k.startsWith("eval_"));
+                if (eval) {
+                    lastEval = nums;
+                } else if (nums.containsKey("loss")) {
+                    lastLoss = nums.get("loss");
+                }
+            }
+            if (lastLoss != null) {
+                metrics.put("loss", lastLoss);
+            }
+            if (lastEval != null) {
+                metrics.putAll(lastEval);
+            }
+        }
+        return new ParsedName(epoch, step, metrics, null, false);
+    }
+
+    /** Resolves {@code best_model_checkpoint} to a sibling directory of this checkpoint, whatever OS wrote it. */
+    static Path bestModelCheckpoint(JsonNode state, Path runDir) {
+        JsonNode best = state.get("best_model_checkpoint");
+        if (best == null || !best.isTextual() || best.asText().isBlank() || runDir == null) {
+            return null;
+        }
+        String text = best.asText().replace('\\', '/');
+        while (text.endsWith("/")) {
+            text = text.substring(0, text.length() - 1);
+        }
+        String base = text.substring(text.lastIndexOf('/') + 1);
+        return base.isEmpty() ? null : runDir.resolve(base);
+    }
+
+    private static String oneLine(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

@@ -1,0 +1,48 @@
+package dev.ckptwarden.cli;
+
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.ConfigError;
+import dev.ckptwarden.config.ConfigException;
+import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.config.RootConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code check-config [FILE]}: validate a configuration and explain every error (file, line, key). */
+@Command(name = "check-config", description = "Validate a configuration file and explain every error.")
+final class CheckConfigCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE")
+    Path file;
+
+    @Override
+    public Integer call() {
+        Path p = file != null ? file : config.resolve();
+        if (!Files.isReadable(p)) {
+            System.err.println("ckpt-warden: " + p + ": cannot read configuration file");
+            return ExitCode.USAGE;
+        }
+        try {
+            Config cfg = ConfigLoader.load(p);
+            System.out.println(p + ": OK (" + cfg.roots().size() + " root(s), state_dir " + cfg.agent().stateDir() + ")");
+            for (RootConfig r : cfg.roots()) {
+                System.out.println("  " + r.name() + ": " + r.path() + " layout=" + r.layout().id()
+                        + (r.retention() == null ? " watch-only" : " action=" + r.action().id()));
+            }
+            return ExitCode.OK;
+        } catch (ConfigException e) {
+            for (ConfigError err : e.errors()) {
+                System.err.println(err);
+            }
+            System.err.println(p + ": " + e.errors().size() + " error(s)");
+            return ExitCode.USAGE;
+        }
+    }
+}

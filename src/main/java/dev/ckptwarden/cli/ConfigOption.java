@@ -1,0 +1,54 @@
+package dev.ckptwarden.cli;
+
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.ConfigException;
+import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.registry.SqliteRegistry;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+/**
+ * {@code --config FILE}: default {@code conf/ckpt-warden.yaml} relative to the working directory,
+ * then {@code /etc/ckpt-warden/ckpt-warden.yaml}.
+ */
+final class ConfigOption {
+    static final Path LOCAL_DEFAULT = Paths.get("conf", "ckpt-warden.yaml");
+    static final Path SYSTEM_DEFAULT = Paths.get("/etc/ckpt-warden/ckpt-warden.yaml");
+
+    @Option(names = "--config", paramLabel = "FILE", description = "configuration file (default: conf/ckpt-warden.yaml, then /etc/ckpt-warden/ckpt-warden.yaml)")
+    Path file;
+
+    Path resolve() {
+        if (file != null) {
+            return file;
+        }
+        if (Files.exists(LOCAL_DEFAULT)) {
+            return LOCAL_DEFAULT;
+        }
+        if (Files.exists(SYSTEM_DEFAULT)) {
+            return SYSTEM_DEFAULT;
+        }
+        throw new CliError(ExitCode.USAGE, "no configuration found: neither " + LOCAL_DEFAULT + " nor " + SYSTEM_DEFAULT
+                + " exists; pass --config FILE");
+    }
+
+    Config load() {
+        Path p = resolve();
+        if (!Files.isReadable(p)) {
+            throw new CliError(ExitCode.USAGE, p + ": cannot read configuration file");
+        }
+        try {
+            return ConfigLoader.load(p);
+        } catch (ConfigException e) {
+            throw new CliError(ExitCode.USAGE, e.getMessage());
+        }
+    }
+
+    static Registry openRegistry(Config config) {
+        return SqliteRegistry.open(config.agent().stateDir());
+    }
+}

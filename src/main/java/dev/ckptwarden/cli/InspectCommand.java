@@ -1,0 +1,106 @@
+package dev.ckptwarden.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.PathInspector;
+import dev.ckptwarden.catalog.names.NameParser;
+import dev.ckptwarden.config.AgentSettings;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.Layout;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.watch.Reconciler;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code inspect PATH}: framework, parsed name fields, state, size, integrity verdict. Works on any
+ * path; a configuration (when one is found) supplies the root, name patterns and settle time.
+ */
+@Command(name = "inspect", description = "Framework, parsed name fields, state, size and integrity verdict of one path.")
+final class InspectCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Parameters(index = "0", paramLabel = "PATH")
+    Path path;
+
+    @Option(names = "--json", description = "machine output")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        Path abs = path.toAbsolutePath().normalize();
+        Config cfg = config.file != null || java.nio.file.Files.exists(ConfigOption.LOCAL_DEFAULT)
+                || java.nio.file.Files.exists(ConfigOption.SYSTEM_DEFAULT) ? config.load() : null;
+        RootConfig root = null;
+        Path rootDir = null;
+        if (cfg != null) {
+            for (RootConfig r : cfg.roots()) {
+                if (!r.isLocal()) {
+                    continue;
+                }
+                Path d = Reconciler.localPath(r);
+                try {
+                    d = d.toRealPath();
+                } catch (IOException e) {
+                    continue;
+                }
+                if (abs.startsWith(d)) {
+                    root = r;
+                    rootDir = d;
+                    break;
+                }
+            }
+        }
+        Duration settle = cfg == null ? AgentSettings.defaults(Path.of(".")).settleTime() : cfg.agent().settleTime();
+        NameParser names = root == null ? NameParser.standard() : NameParser.withPatterns(root.patterns());
+        PathInspector inspector = new PathInspector(root == null ? Layout.AUTO : root.layout(), names, settle);
+        PathInspector.Result result = inspector.inspect(abs, root == null ? null : root.name(), rootDir, Instant.now());
+        if (!result.isCheckpoint()) {
+            if (json) {
+                ObjectNode n = CheckpointJson.MAPPER.createObjectNode();
+                n.put("path", abs.toString());
+                n.put("checkpoint", false);
+                n.put("reason", result.reason());
+                System.out.println(CheckpointJson.write(n));
+            } else {
+                System.out.println(abs + ": not a checkpoint: " + result.reason());
+            }
+            return ExitCode.NOT_FOUND;
+        }
+        Checkpoint c = result.checkpoint();
+        if (json) {
+            System.out.println(CheckpointJson.write(CheckpointJson.of(c)));
+        } else {
+            Table t = new Table("FIELD", "VALUE");
+            t.row("path", c.path());
+            t.row("root", c.root().isEmpty() ? "(outside every configured root)" : c.root());
+            t.row("run", c.run());
+            t.row("name", c.name());
+            t.row("framework", c.framework().id());
+            t.row("kind", c.kind().id());
+            t.row("state", c.state().id() + (c.note() != null ? " (" + c.note() + ")" : ""));
+            t.row("epoch", c.epoch());
+            t.row("step", c.step());
+            t.row("metrics", LsCommand.metrics(c.metrics()));
+            t.row("size", Sizes.human(c.bytes()) + " (" + c.bytes() + " bytes)");
+            t.row("modified", c.modified());
+            t.row("resumable", c.resumable() == null ? "unknown" : c.resumable() ? "yes (optimizer state present)" : "no (weights only)");
+            t.row("alias of", c.aliasOf());
+            t.row("integrity", c.problems().isEmpty() ? "ok" : String.join("; ", c.problems()));
+            if (!c.members().isEmpty()) {
+                t.row("files", String.join(", ", c.members()));
+            }
+            t.print(System.out);
+        }
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,79 @@
+package dev.ckptwarden.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.util.Properties;
+
+/** The {@code ckpt-warden} command line. */
+@Command(name = "ckpt-warden", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Watches model checkpoint directories, keeps a registry, enforces retention.",
+        subcommands = {RunCommand.class, ScanCommand.class, LsCommand.class, ResolveCommand.class, InspectCommand.class,
+                ExportRegistryCommand.class, CheckConfigCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns its exit code (tests call this in-process). */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            if (ex instanceof CliError ce) {
+                err.println("ckpt-warden: " + ce.getMessage());
+                return ce.exitCode();
+            }
+            if (ex instanceof dev.ckptwarden.registry.RegistryException re) {
+                err.println("ckpt-warden: " + re.getMessage());
+                return ExitCode.RUNTIME;
+            }
+            err.println("ckpt-warden: " + ex);
+            if (Boolean.getBoolean("ckptwarden.debug")) {
+                ex.printStackTrace(err);
+            }
+            return ExitCode.RUNTIME;
+        });
+        cl.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("ckpt-warden: " + ex.getMessage());
+            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            return ExitCode.USAGE;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** The version, from the build. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[]{"ckpt-warden " + version()};
+        }
+    }
+
+    static String version() {
+        Properties p = new Properties();
+        try (InputStream in = Main.class.getResourceAsStream("/ckpt-warden-version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException e) {
+            return "unknown";
+        }
+        String v = p.getProperty("version", "unknown");
+        String commit = p.getProperty("commit", "");
+        return commit.isBlank() || commit.startsWith("${") ? v : v + " (" + commit + ")";
+    }
+}

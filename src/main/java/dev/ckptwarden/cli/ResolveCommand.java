@@ -1,0 +1,92 @@
+package dev.ckptwarden.cli;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.KeepBest;
+import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.registry.Resolver;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code resolve --run RUN SELECTOR}: print the one path to resume from; exit 1 if none. */
+@Command(name = "resolve", description = "Print the one checkpoint path for latest, best, step:N (step_N) or epoch:N; exit 1 if none.")
+final class ResolveCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Option(names = "--run", required = true, paramLabel = "RUN", description = "run id (path of the run directory relative to its root)")
+    String run;
+
+    @Option(names = "--root", paramLabel = "ROOT", description = "root name, when several roots have the same run id")
+    String root;
+
+    @Parameters(index = "0", paramLabel = "SELECTOR", description = "latest | best | step:N | step_N | epoch:N")
+    String selector;
+
+    @Option(names = "--resumable", description = "only checkpoints that carry optimizer state")
+    boolean resumable;
+
+    @Option(names = "--metric", paramLabel = "NAME", description = "metric for 'best' (default: the root's keep_best metric)")
+    String metric;
+
+    @Option(names = "--mode", paramLabel = "min|max", description = "for --metric: lower (min, default) or higher (max) is better")
+    String mode = "min";
+
+    @Option(names = "--json", description = "print the checkpoint as JSON")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Config cfg = config.load();
+        List<Checkpoint> candidates;
+        try (Registry registry = ConfigOption.openRegistry(cfg)) {
+            candidates = registry.list(root, run, false);
+        }
+        if (candidates.isEmpty()) {
+            System.err.println("ckpt-warden: no checkpoints registered for run '" + run + "'");
+            return ExitCode.NOT_FOUND;
+        }
+        String rootName = candidates.get(0).root();
+        if (candidates.stream().anyMatch(c -> !c.root().equals(rootName))) {
+            throw new CliError(ExitCode.USAGE, "run '" + run + "' exists in several roots; pass --root");
+        }
+        Resolver.Metric best = metricFor(cfg.root(rootName));
+        Optional<Checkpoint> found;
+        try {
+            found = Resolver.resolve(candidates, selector, resumable, best);
+        } catch (Resolver.BadSelector e) {
+            throw new CliError(ExitCode.USAGE, e.getMessage());
+        }
+        if (found.isEmpty()) {
+            System.err.println("ckpt-warden: no complete" + (resumable ? " resumable" : "") + " checkpoint matches '"
+                    + selector + "' in run '" + run + "'");
+            return ExitCode.NOT_FOUND;
+        }
+        if (json) {
+            System.out.println(CheckpointJson.write(CheckpointJson.of(found.get())));
+        } else {
+            System.out.println(found.get().path());
+        }
+        return ExitCode.OK;
+    }
+
+    private Resolver.Metric metricFor(RootConfig root) {
+        if (metric != null) {
+            if (!mode.equals("min") && !mode.equals("max")) {
+                throw new CliError(ExitCode.USAGE, "--mode must be min or max, not '" + mode + "'");
+            }
+            return new Resolver.Metric(metric, mode.equals("min"));
+        }
+        Retention r = root == null ? null : root.retention();
+        KeepBest kb = r == null ? null : r.keepBest();
+        return kb == null ? null : new Resolver.Metric(kb.metric(), kb.mode() == KeepBest.Mode.MIN);
+    }
+}

@@ -1,0 +1,41 @@
+package dev.ckptwarden.cli;
+
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.daemon.Agent;
+import dev.ckptwarden.registry.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code run}: the agent in the foreground (what systemd runs). Stops cleanly on SIGTERM/SIGINT. */
+@Command(name = "run", description = "Start the agent in the foreground (what systemd runs).")
+final class RunCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
+
+    @Mixin
+    ConfigOption config;
+
+    @Override
+    public Integer call() throws Exception {
+        Config cfg = config.load();
+        Registry registry = ConfigOption.openRegistry(cfg);
+        Agent agent = new Agent(cfg, registry, Clock.systemUTC());
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("stopping: finishing the current pass");
+            agent.close();
+            registry.close();
+            stopped.countDown();
+            // A stop requested by systemd or Ctrl-C is a clean exit, not a crash: exit 0 rather than 143.
+            Runtime.getRuntime().halt(ExitCode.OK);
+        }, "ckpt-warden-shutdown"));
+        agent.start();
+        stopped.await();
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,51 @@
+package dev.ckptwarden.cli;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.watch.Reconciler;
+import dev.ckptwarden.watch.RootScan;
+import dev.ckptwarden.watch.ScanProblem;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code scan}: one reconcile pass over all roots; prints what was found. */
+@Command(name = "scan", description = "One reconcile pass over all roots; prints what was found.")
+final class ScanCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Option(names = "--json", description = "machine output")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Config cfg = config.load();
+        List<Checkpoint> all = new ArrayList<>();
+        List<ScanProblem> problems = new ArrayList<>();
+        boolean anyUnreachable = false;
+        try (Registry registry = ConfigOption.openRegistry(cfg)) {
+            for (RootScan scan : new Reconciler(registry, Clock.systemUTC()).reconcileAll(cfg)) {
+                all.addAll(scan.checkpoints());
+                problems.addAll(scan.problems());
+                anyUnreachable |= !scan.reachable();
+            }
+        }
+        all.sort(LsCommand.ORDER);
+        for (ScanProblem p : problems) {
+            System.err.println("ckpt-warden: " + p.root() + ": " + p);
+        }
+        if (json) {
+            System.out.println(CheckpointJson.write(CheckpointJson.list(all)));
+        } else {
+            LsCommand.table(all, false).print(System.out);
+        }
+        return anyUnreachable ? ExitCode.RUNTIME : ExitCode.OK;
+    }
+}

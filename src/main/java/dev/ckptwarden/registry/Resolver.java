@@ -1,0 +1,91 @@
+package dev.ckptwarden.registry;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.catalog.Recency;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Answers "which checkpoint do I resume from": {@code latest}, {@code best}, {@code step:N}
+ * ({@code step_N}), {@code epoch:N}. Never returns a checkpoint that is still being written or failed
+ * its integrity check; an alias resolves to the checkpoint it points at.
+ */
+public final class Resolver {
+    private static final Pattern STEP = Pattern.compile("step[:_=](\\d+)");
+    private static final Pattern EPOCH = Pattern.compile("epoch[:_=](\\d+)");
+
+    private Resolver() {
+    }
+
+    /** How "best" is judged: a metric and whether lower is better. */
+    public record Metric(String name, boolean lowerIsBetter) {
+    }
+
+    /** Thrown for a selector that is not one of the forms above. */
+    public static final class BadSelector extends IllegalArgumentException {
+        public BadSelector(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * @param run       checkpoints of one run (any states; only complete ones are eligible)
+     * @param selector  latest | best | step:N | step_N | epoch:N
+     * @param resumable only checkpoints that carry optimizer state
+     * @param best      metric for "best"; null means use the framework's own best pointer, if any
+     */
+    public static Optional<Checkpoint> resolve(List<Checkpoint> run, String selector, boolean resumable, Metric best) {
+        List<Checkpoint> eligible = new ArrayList<>();
+        for (Checkpoint c : run) {
+            if (c.state() == CheckpointState.COMPLETE && c.aliasOf() == null
+                    && (!resumable || Boolean.TRUE.equals(c.resumable()))) {
+                eligible.add(c);
+            }
+        }
+        List<Checkpoint> newest = Recency.newestFirst(eligible);
+        String s = selector.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("latest") || s.equals("last")) {
+            return newest.stream().findFirst();
+        }
+        if (s.equals("best")) {
+            return best(newest, best);
+        }
+        Matcher m = STEP.matcher(s);
+        if (m.matches()) {
+            long step = Long.parseLong(m.group(1));
+            return newest.stream().filter(c -> c.step() != null && c.step() == step).findFirst();
+        }
+        m = EPOCH.matcher(s);
+        if (m.matches()) {
+            int epoch = Integer.parseInt(m.group(1));
+            return newest.stream().filter(c -> c.epoch() != null && c.epoch() == epoch).findFirst();
+        }
+        throw new BadSelector("unknown selector '" + selector + "': use latest, best, step:N, step_N or epoch:N");
+    }
+
+    private static Optional<Checkpoint> best(List<Checkpoint> newestFirst, Metric metric) {
+        if (metric == null) {
+            throw new BadSelector("'best' needs a metric: configure retention.keep_best for the root or pass --metric");
+        }
+        Checkpoint winner = null;
+        double bestValue = 0;
+        for (Checkpoint c : newestFirst) {
+            Double v = c.metrics().get(metric.name());
+            if (v == null || v.isNaN()) {
+                continue; // a checkpoint without the metric, or with NaN, is never best
+            }
+            boolean better = winner == null || (metric.lowerIsBetter() ? v < bestValue : v > bestValue);
+            if (better) {
+                winner = c;
+                bestValue = v;
+            }
+        }
+        return Optional.ofNullable(winner);
+    }
+}

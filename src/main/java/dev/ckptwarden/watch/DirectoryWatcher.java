@@ -1,0 +1,149 @@
+package dev.ckptwarden.watch;
+
+import dev.ckptwarden.catalog.Cataloger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * JDK {@link WatchService} (inotify on Linux) over every directory of the local roots. It only says
+ * which root changed; the reconcile pass decides what changed, so a lost or coalesced event can cost
+ * latency but never correctness. New sub-directories are registered as they appear; an OVERFLOW
+ * makes the whole root dirty.
+ */
+public final class DirectoryWatcher implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(DirectoryWatcher.class);
+
+    private final WatchService service;
+    private final Map<WatchKey, Path> dirs = new HashMap<>();
+    private final Map<WatchKey, String> rootOf = new HashMap<>();
+    private final Consumer<String> dirty;
+    private final AtomicLong events = new AtomicLong();
+    private final AtomicLong overflows = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    /** @param dirty called with a root name whenever something under it changed */
+    public DirectoryWatcher(Consumer<String> dirty) throws IOException {
+        this.service = FileSystems.getDefault().newWatchService();
+        this.dirty = dirty;
+        this.thread = new Thread(this::loop, "ckpt-warden-watch");
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    public boolean alive() {
+        return thread.isAlive();
+    }
+
+    public long events() {
+        return events.get();
+    }
+
+    public long overflows() {
+        return overflows.get();
+    }
+
+    /** Registers a root's directory tree (without following symbolic links); returns how many directories. */
+    public synchronized int watchRoot(String root, Path dir) {
+        int n = 0;
+        Deque<Path> pending = new ArrayDeque<>();
+        pending.push(dir);
+        while (!pending.isEmpty()) {
+            Path d = pending.pop();
+            try {
+                WatchKey key = d.register(service, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
+                        StandardWatchEventKinds.ENTRY_MODIFY);
+                dirs.put(key, d);
+                rootOf.put(key, root);
+                n++;
+                try (Stream<Path> children = Files.list(d)) {
+                    children.filter(c -> Files.isDirectory(c, LinkOption.NOFOLLOW_LINKS)
+                                    && !c.getFileName().toString().equals(Cataloger.TRASH_DIR))
+                            .forEach(pending::push);
+                }
+            } catch (IOException e) {
+                log.debug("cannot watch {}: {}", d, e.getMessage()); // the periodic reconcile still covers it
+            }
+        }
+        return n;
+    }
+
+    /** Stops watching every directory of a root (a root removed by a configuration reload). */
+    public synchronized void unwatchRoot(String root) {
+        rootOf.entrySet().removeIf(e -> {
+            if (e.getValue().equals(root)) {
+                e.getKey().cancel();
+                dirs.remove(e.getKey());
+                return true;
+            }
+            return false;
+        });
+    }
+
+    private void loop() {
+        while (running) {
+            WatchKey key;
+            try {
+                key = service.take();
+            } catch (InterruptedException | ClosedWatchServiceException e) {
+                return;
+            }
+            String root;
+            Path dir;
+            synchronized (this) {
+                root = rootOf.get(key);
+                dir = dirs.get(key);
+            }
+            for (WatchEvent<?> ev : key.pollEvents()) {
+                events.incrementAndGet();
+                if (ev.kind() == StandardWatchEventKinds.OVERFLOW) {
+                    overflows.incrementAndGet();
+                    continue;
+                }
+                if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && dir != null && root != null) {
+                    Path child = dir.resolve((Path) ev.context());
+                    if (Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
+                        watchRoot(root, child);
+                    }
+                }
+            }
+            if (!key.reset()) {
+                synchronized (this) {
+                    dirs.remove(key);
+                    rootOf.remove(key);
+                }
+            }
+            if (root != null) {
+                dirty.accept(root);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        running = false;
+        service.close();
+        thread.interrupt();
+    }
+}

@@ -1,0 +1,291 @@
+package dev.ckptwarden.watch;
+
+import dev.ckptwarden.catalog.Candidate;
+import dev.ckptwarden.catalog.Cataloger;
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.catalog.Inspection;
+import dev.ckptwarden.catalog.Listing;
+import dev.ckptwarden.catalog.Recognition;
+import dev.ckptwarden.catalog.TreeReader;
+import dev.ckptwarden.catalog.layout.FileLayout;
+import dev.ckptwarden.catalog.names.NameParser;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * One full reconcile pass over a root: walk it, recognise every checkpoint, inspect only what is new
+ * or changed (an unchanged tree costs one stat per entry), judge states, and bring the registry in
+ * line, marking what vanished as deleted. The periodic reconcile is the source of truth; watch events
+ * only make it come sooner.
+ */
+public final class Reconciler {
+    private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+    private static final Pattern LAST = Pattern.compile("last(-v\\d+)?\\.ckpt");
+
+    private final Registry registry;
+    private final Clock clock;
+
+    public Reconciler(Registry registry, Clock clock) {
+        this.registry = registry;
+        this.clock = clock;
+    }
+
+    /** Reconciles every root of the configuration, one after another. */
+    public List<RootScan> reconcileAll(Config config) {
+        List<RootScan> out = new ArrayList<>();
+        for (RootConfig root : config.roots()) {
+            out.add(reconcile(config, root));
+        }
+        return out;
+    }
+
+    /** The absolute local directory of a root (symbolic links in the configured path itself are resolved once). */
+    public static Path localPath(RootConfig root) {
+        String p = root.path();
+        Path path = p.startsWith("file://") ? Paths.get(URI.create(p)) : Paths.get(p);
+        return path.toAbsolutePath().normalize();
+    }
+
+    public RootScan reconcile(Config config, RootConfig root) {
+        Instant now = clock.instant();
+        long started = System.nanoTime();
+        List<ScanProblem> problems = new ArrayList<>();
+        if (!root.isLocal()) {
+            problems.add(new ScanProblem(root.name(), Paths.get(root.path()),
+                    "remote roots are not supported by this build yet; root skipped"));
+            return new RootScan(root.name(), Paths.get(root.path()), false, List.of(), problems, 0, 0, 0, Duration.ZERO);
+        }
+        Path configured = localPath(root);
+        Path rootDir;
+        try {
+            rootDir = configured.toRealPath();
+            if (!Files.isDirectory(rootDir)) {
+                throw new NoSuchFileException(configured.toString(), null, "not a directory");
+            }
+        } catch (IOException e) {
+            problems.add(new ScanProblem(root.name(), configured, describe(e)));
+            log.warn("root {} ({}) not scanned: {}", root.name(), configured, describe(e));
+            return new RootScan(root.name(), configured, false, registryView(root), problems, 0, 0, 0,
+                    Duration.ofNanos(System.nanoTime() - started));
+        }
+        NameParser names;
+        try {
+            names = NameParser.withPatterns(root.patterns());
+        } catch (IllegalArgumentException e) {
+            names = NameParser.standard(); // validated at load time; defensive only
+        }
+        Cataloger cataloger = new Cataloger(root.layout(), names);
+        TreeReader reader = new TreeReader((p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
+        Set<Path> unscanned = new HashSet<>();
+        List<Candidate> candidates = new ArrayList<>();
+        Deque<Path> pending = new ArrayDeque<>();
+        pending.push(rootDir);
+        while (!pending.isEmpty()) {
+            Path dir = pending.pop();
+            try {
+                Listing listing = reader.list(dir);
+                Cataloger.Findings f = cataloger.examine(listing, reader);
+                candidates.addAll(f.candidates());
+                for (int i = f.descendInto().size() - 1; i >= 0; i--) {
+                    pending.push(f.descendInto().get(i));
+                }
+            } catch (NoSuchFileException gone) {
+                // Vanished mid-scan (a run directory removed by its owner): nothing to register there.
+            } catch (IOException | RuntimeException e) {
+                unscanned.add(dir);
+                problems.add(new ScanProblem(root.name(), dir, describe(e)));
+            } finally {
+                reader.forget(dir);
+            }
+        }
+        Settled settled = settle(root, rootDir, candidates, config, now, problems);
+        int gone = markGone(root, rootDir, settled.present, unscanned, now);
+        if (!problems.isEmpty()) {
+            log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
+        }
+        return new RootScan(root.name(), rootDir, true, settled.checkpoints, problems, settled.inspected, gone,
+                reader.entriesRead(), Duration.ofNanos(System.nanoTime() - started));
+    }
+
+    private record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected) {
+    }
+
+    private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, Config config, Instant now,
+                           List<ScanProblem> problems) {
+        Map<String, Checkpoint> known = registry.present(root.name());
+        List<Checkpoint> result = new ArrayList<>(candidates.size());
+        List<Checkpoint> changed = new ArrayList<>();
+        Set<String> present = new HashSet<>();
+        Map<Path, List<Checkpoint>> byRun = new HashMap<>();
+        int inspected = 0;
+        for (Candidate c : candidates) {
+            String key = c.path().toString();
+            Checkpoint prev = known.get(key);
+            String sig = c.signature();
+            Checkpoint cp;
+            if (prev != null && sig.equals(prev.signature())
+                    && (prev.state() == CheckpointState.COMPLETE || prev.state() == CheckpointState.CORRUPT)) {
+                cp = prev;
+            } else {
+                Inspection ins;
+                try {
+                    ins = c.inspector().inspect();
+                    inspected++;
+                } catch (NoSuchFileException vanished) {
+                    continue;
+                } catch (IOException | RuntimeException e) {
+                    problems.add(new ScanProblem(root.name(), c.path(), "cannot inspect: " + describe(e)));
+                    if (prev != null) {
+                        present.add(key); // keep what we knew rather than forget it
+                        result.add(prev);
+                    }
+                    continue;
+                }
+                if (ins.notACheckpoint() != null) {
+                    continue;
+                }
+                cp = build(root, rootDir, c, ins, prev, now, config);
+                changed.add(cp);
+            }
+            present.add(key);
+            result.add(cp);
+            byRun.computeIfAbsent(c.runDir(), k -> new ArrayList<>()).add(cp);
+        }
+        // Lightning's last.ckpt may be a byte-identical copy of another save: an alias, not a separate save.
+        for (int i = 0; i < result.size(); i++) {
+            Checkpoint cp = result.get(i);
+            if (cp.aliasOf() == null && cp.kind() == dev.ckptwarden.catalog.CheckpointKind.FILE
+                    && LAST.matcher(cp.path().getFileName().toString()).matches() && changed.contains(cp)) {
+                Checkpoint target = identicalSibling(cp, byRun.getOrDefault(cp.path().getParent(), List.of()));
+                if (target != null) {
+                    Checkpoint alias = withAlias(cp, target.path());
+                    changed.set(changed.indexOf(cp), alias);
+                    result.set(i, alias);
+                }
+            }
+        }
+        if (!changed.isEmpty()) {
+            registry.upsert(changed);
+        }
+        return new Settled(result, present, inspected);
+    }
+
+    private static Checkpoint identicalSibling(Checkpoint last, List<Checkpoint> run) {
+        String fp = null;
+        for (Checkpoint other : run) {
+            if (other == last || other.bytes() != last.bytes() || other.aliasOf() != null
+                    || LAST.matcher(other.path().getFileName().toString()).matches()
+                    || other.kind() != dev.ckptwarden.catalog.CheckpointKind.FILE) {
+                continue;
+            }
+            try {
+                if (fp == null) {
+                    fp = FileLayout.fingerprint(last.path(), last.bytes());
+                }
+                if (fp.equals(FileLayout.fingerprint(other.path(), other.bytes()))) {
+                    return other;
+                }
+            } catch (IOException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static Checkpoint withAlias(Checkpoint c, Path target) {
+        return new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(), c.state(), c.epoch(),
+                c.step(), c.metrics(), c.bytes(), c.modified(), c.resumable(), target, c.pinned(), c.pinReason(), c.problems(),
+                c.signature(), c.firstSeen(), c.stateSince(), c.note());
+    }
+
+    private Checkpoint build(RootConfig root, Path rootDir, Candidate c, Inspection ins, Checkpoint prev, Instant now,
+                             Config config) {
+        return Recognition.checkpoint(root.name(), runId(rootDir, c.runDir()), c, ins, namesFor(root), prev, now,
+                config.agent().settleTime());
+    }
+
+    private final Map<String, NameParser> parsers = new HashMap<>();
+
+    private NameParser namesFor(RootConfig root) {
+        return parsers.computeIfAbsent(String.join("\u0000", root.patterns()), k -> {
+            try {
+                return NameParser.withPatterns(root.patterns());
+            } catch (IllegalArgumentException e) {
+                return NameParser.standard();
+            }
+        });
+    }
+
+    /** The run id: the run directory relative to the root, "." for the root itself. */
+    public static String runId(Path rootDir, Path runDir) {
+        Path rel = rootDir.relativize(runDir);
+        String s = rel.toString();
+        return s.isEmpty() ? "." : s;
+    }
+
+    private int markGone(RootConfig root, Path rootDir, Set<String> present, Set<Path> unscanned, Instant now) {
+        List<String> gone = new ArrayList<>();
+        for (Checkpoint prev : registry.present(root.name()).values()) {
+            if (present.contains(prev.key())) {
+                continue;
+            }
+            boolean shadowed = false;
+            for (Path u : unscanned) {
+                if (prev.path().startsWith(u)) {
+                    shadowed = true; // could not look there this time: not evidence of deletion
+                    break;
+                }
+            }
+            if (!shadowed && prev.path().startsWith(rootDir)) {
+                gone.add(prev.key());
+            }
+        }
+        if (!gone.isEmpty()) {
+            registry.markGone(gone, CheckpointState.DELETED, now, "gone from disk");
+        }
+        return gone.size();
+    }
+
+    private List<Checkpoint> registryView(RootConfig root) {
+        return new ArrayList<>(registry.present(root.name()).values());
+    }
+
+    static String describe(Throwable e) {
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof NoSuchFileException) {
+            return "does not exist";
+        }
+        if (e instanceof FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+}
