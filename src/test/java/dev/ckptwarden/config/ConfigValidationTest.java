@@ -2,6 +2,7 @@ package dev.ckptwarden.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -352,15 +353,15 @@ class ConfigValidationTest {
                 """);
 
         assertThat(errors).extracting(ConfigError::line, ConfigError::key).containsExactly(
-                org.assertj.core.groups.Tuple.tuple(2, "agent.listen"),
-                org.assertj.core.groups.Tuple.tuple(3, "agent.settle_time"),
-                org.assertj.core.groups.Tuple.tuple(4, "agent.cluster"),
-                org.assertj.core.groups.Tuple.tuple(7, "roots[0].layout"),
-                org.assertj.core.groups.Tuple.tuple(11, "roots[0].retention.keep_every"),
-                org.assertj.core.groups.Tuple.tuple(12, "roots[0].quota.max_bytes"),
-                org.assertj.core.groups.Tuple.tuple(13, "roots[0].action"),
-                org.assertj.core.groups.Tuple.tuple(14, "roots[1].path"),
-                org.assertj.core.groups.Tuple.tuple(15, "roots[1].retention.keep_lst"));
+                tuple(2, "agent.listen"),
+                tuple(3, "agent.settle_time"),
+                tuple(4, "agent.cluster"),
+                tuple(7, "roots[0].layout"),
+                tuple(11, "roots[0].retention.keep_every"),
+                tuple(12, "roots[0].quota.max_bytes"),
+                tuple(13, "roots[0].action"),
+                tuple(14, "roots[1].path"),
+                tuple(15, "roots[1].retention.keep_lst"));
         ConfigException e = exception("agent:\n  listen: nowhere\nroots: []\n", Map.of());
         assertThat(e.getMessage().lines()).hasSize(2);
     }
@@ -426,6 +427,31 @@ class ConfigValidationTest {
         assertThat(messages("agent: {state_dir: ~/warden}\nroots:\n  - path: /a\n")).containsExactly(
                 "conf/ckpt-warden.yaml:1:20: agent.state_dir: '~' is not expanded, write the full path instead of "
                         + "'~/warden'");
+    }
+
+    @Test
+    void remoteRootsNeedAHostOrBucket() {
+        assertThat(messages("roots:\n  - path: s3:///prefix\n  - path: sftp://archive/ckpt\n")).containsExactly(
+                "conf/ckpt-warden.yaml:2:11: roots[0].path: 's3:///prefix' names no host (bucket), like s3://bucket/prefix");
+    }
+
+    @Test
+    void offloadTargetMustBeAUriOrAnAbsolutePath() {
+        assertThat(messages("roots:\n  - path: /a\n    retention: {keep_last: 1}\n    offload: {target: archive}\n"))
+                .containsExactly("conf/ckpt-warden.yaml:4:23: roots[0].offload.target: expected a URI like "
+                        + "sftp://archive/ckpt or an absolute path, got 'archive'");
+    }
+
+    @Test
+    void errorWithoutAFileNameStillCarriesItsPosition() {
+        ConfigException e;
+        try {
+            ConfigLoader.parse("roots:\n  - path: /a\n    layot: auto\n", null, Map.of());
+            throw new AssertionError("expected a ConfigException");
+        } catch (ConfigException thrown) {
+            e = thrown;
+        }
+        assertThat(e.getMessage()).isEqualTo("3:5: roots[0].layot: unknown key (did you mean layout?)");
     }
 
     private static List<String> messages(String yaml) {
