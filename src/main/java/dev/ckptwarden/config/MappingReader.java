@@ -55,20 +55,12 @@ final class MappingReader {
         return mapping;
     }
 
-    String path() {
-        return path;
-    }
-
     String keyPath(String key) {
         return path.isEmpty() ? key : path + "." + key;
     }
 
     boolean has(String key) {
         return entries.containsKey(key);
-    }
-
-    boolean isEmpty() {
-        return entries.isEmpty();
     }
 
     /** The value node of {@code key}, or null when absent. */
