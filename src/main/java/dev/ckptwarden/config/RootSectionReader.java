@@ -1,0 +1,351 @@
+package dev.ckptwarden.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.FileSystems;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.PatternSyntaxException;
+
+/** Reads {@code roots:}, each entry and the checks that span entries (unique names, no nesting). */
+final class RootSectionReader {
+
+    private static final String[] ROOT_KEYS = {
+        "name", "path", "layout", "patterns", "retention", "quota", "disk", "action", "offload", "overrides"
+    };
+    private static final List<String> VERIFY = List.of("sha256", "size");
+    private static final String NO_ROOTS = "no roots configured: add at least one entry with a path: under roots:";
+
+    /** What the cross-entry checks need about an entry, including where it was written. */
+    private record ReadRoot(int index, String name, boolean explicitName, YamlNode nameNode, String path,
+                            YamlNode pathNode, RootLocation location, RootConfig config) {
+        String key() {
+            return "roots[" + index + "]";
+        }
+    }
+
+    private RootSectionReader() {
+    }
+
+    /** The roots, or an empty list when {@code errors} received something. */
+    static List<RootConfig> read(MappingReader top, ConfigErrors errors) {
+        if (!top.has("roots")) {
+            errors.at(top.node(), "roots", NO_ROOTS);
+            return List.of();
+        }
+        YamlNode node = top.get("roots");
+        if (MappingReader.isAlias(node)) {
+            return List.of();
+        }
+        if ((node instanceof YamlNode.Scalar s && s.isNull())
+                || (node instanceof YamlNode.Sequence seq && seq.items().isEmpty())) {
+            errors.at(node, "roots", NO_ROOTS);
+            return List.of();
+        }
+        if (!(node instanceof YamlNode.Sequence seq)) {
+            errors.at(node, "roots", "expected a list of roots (each entry starting with '- path: ...'), got "
+                    + node.describe());
+            return List.of();
+        }
+        List<ReadRoot> read = new ArrayList<>();
+        for (int i = 0; i < seq.items().size(); i++) {
+            ReadRoot r = root(seq.items().get(i), i, errors);
+            if (r != null) {
+                read.add(r);
+            }
+        }
+        checkNames(read, errors);
+        checkNesting(read, errors);
+        List<RootConfig> roots = new ArrayList<>();
+        for (ReadRoot r : read) {
+            if (r.config() != null) {
+                roots.add(r.config());
+            }
+        }
+        return roots;
+    }
+
+    private static ReadRoot root(YamlNode node, int index, ConfigErrors errors) {
+        String key = "roots[" + index + "]";
+        MappingReader r = MappingReader.of(node, key, errors, "a mapping with at least a path: key", ROOT_KEYS);
+        if (r == null) {
+            return null;
+        }
+        int before = errors.count();
+
+        String path = r.text("path", "a local path or a file://, sftp:// or s3:// URI");
+        RootLocation location = null;
+        if (!r.has("path")) {
+            r.missing("path", " (the directory or URI to watch)");
+        } else if (path != null) {
+            try {
+                location = RootLocation.parse(path);
+            } catch (IllegalArgumentException e) {
+                r.error("path", e.getMessage());
+            }
+        }
+        String name = r.text("name", "a name");
+        if (name != null && name.isBlank()) {
+            r.error("name", "must not be empty (leave the key out to name the root by its path)");
+        }
+        Layout layout = r.choice("layout", Layout.values());
+        List<String> patterns = patterns(r, errors);
+
+        Retention retention = r.has("retention")
+                ? RetentionSectionReader.read(r.get("retention"), r.keyPath("retention"), errors,
+                        "remove retention: for a watch-only root, or set at least one of keep_last, keep_best, "
+                                + "keep_every, keep_within")
+                : null;
+        Quota quota = quota(r, errors);
+        DiskWatermark disk = disk(r, errors);
+        Offload offload = offload(r, errors);
+        List<RetentionOverride> overrides = overrides(r, errors);
+        Action action = action(r);
+
+        RootConfig config = null;
+        if (errors.count() == before) {
+            String rootName = name != null ? name.strip() : path;
+            config = new RootConfig(rootName, path, layout == null ? Layout.AUTO : layout, patterns, retention, quota,
+                    disk, action, offload, overrides);
+        }
+        return new ReadRoot(index, name != null ? name.strip() : path, name != null, r.get("name"), path,
+                r.get("path"), location, config);
+    }
+
+    private static List<String> patterns(MappingReader r, ConfigErrors errors) {
+        List<String> patterns = r.texts("patterns", "name templates like \"weights.{epoch:02d}-{val_loss:.2f}.hdf5\"");
+        if (patterns == null) {
+            return List.of();
+        }
+        if (r.get("patterns") instanceof YamlNode.Sequence seq) {
+            for (int i = 0; i < patterns.size(); i++) {
+                try {
+                    NameTemplate.validate(patterns.get(i));
+                } catch (IllegalArgumentException e) {
+                    errors.at(seq.items().get(i), r.keyPath("patterns") + "[" + i + "]", e.getMessage());
+                }
+            }
+        }
+        return patterns;
+    }
+
+    private static Quota quota(MappingReader r, ConfigErrors errors) {
+        if (!r.has("quota")) {
+            return Quota.NONE;
+        }
+        YamlNode node = r.get("quota");
+        if (RetentionSectionReader.isEmpty(node)) {
+            errors.at(node, r.keyPath("quota"), "is empty; set max_bytes or run_max_bytes, or remove quota:");
+            return null;
+        }
+        MappingReader q = MappingReader.of(node, r.keyPath("quota"), errors,
+                "a mapping like {max_bytes: 500GiB, run_max_bytes: 100GiB}", "max_bytes", "run_max_bytes");
+        return q == null ? null : new Quota(q.size("max_bytes"), q.size("run_max_bytes"));
+    }
+
+    private static DiskWatermark disk(MappingReader r, ConfigErrors errors) {
+        if (!r.has("disk")) {
+            return DiskWatermark.NONE;
+        }
+        YamlNode node = r.get("disk");
+        if (RetentionSectionReader.isEmpty(node)) {
+            errors.at(node, r.keyPath("disk"), "is empty; set min_free or min_free_ratio, or remove disk:");
+            return null;
+        }
+        MappingReader d = MappingReader.of(node, r.keyPath("disk"), errors,
+                "a mapping like {min_free: 50GiB} or {min_free_ratio: 0.10}", "min_free", "min_free_ratio");
+        return d == null ? null : new DiskWatermark(d.size("min_free"), d.ratio("min_free_ratio"));
+    }
+
+    private static Offload offload(MappingReader r, ConfigErrors errors) {
+        if (!r.has("offload")) {
+            return null;
+        }
+        YamlNode node = r.get("offload");
+        if (RetentionSectionReader.isEmpty(node)) {
+            errors.at(node, r.keyPath("offload"), "is empty; set target (and optionally verify), or remove offload:");
+            return null;
+        }
+        MappingReader o = MappingReader.of(node, r.keyPath("offload"), errors,
+                "a mapping like {target: \"sftp://archive/ckpt\", verify: sha256}", "target", "verify");
+        if (o == null) {
+            return null;
+        }
+        String target = o.text("target", "a URI like sftp://archive/ckpt");
+        if (!o.has("target")) {
+            o.missing("target", " (where offloaded checkpoints are copied, like sftp://archive/ckpt)");
+        } else if (target != null) {
+            try {
+                target = offloadTarget(target);
+            } catch (IllegalArgumentException e) {
+                o.error("target", e.getMessage());
+                target = null;
+            }
+        }
+        String verify = o.text("verify", "sha256 or size");
+        if (verify != null) {
+            String v = verify.strip().toLowerCase(Locale.ROOT);
+            if (!VERIFY.contains(v)) {
+                Optional<String> near = KeySuggestion.nearest(v, VERIFY);
+                o.error("verify", "expected one of sha256, size; got '" + verify + "'"
+                        + near.map(n -> " (did you mean " + n + "?)").orElse(""));
+                verify = null;
+            } else {
+                verify = v;
+            }
+        }
+        return target == null ? null : new Offload(target, verify == null ? "sha256" : verify);
+    }
+
+    private static String offloadTarget(String text) {
+        String t = text.strip();
+        if (t.isEmpty()) {
+            throw new IllegalArgumentException("must not be empty");
+        }
+        if (t.contains("://")) {
+            try {
+                URI uri = new URI(t);
+                if (uri.getScheme() == null) {
+                    throw new IllegalArgumentException("expected a URI like sftp://archive/ckpt, got '" + text + "'");
+                }
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException("not a valid URI: '" + text + "' (" + e.getReason() + ")");
+            }
+            return t;
+        }
+        if (!t.startsWith("/")) {
+            throw new IllegalArgumentException("expected a URI like sftp://archive/ckpt or an absolute path, got '"
+                    + text + "'");
+        }
+        return t;
+    }
+
+    private static List<RetentionOverride> overrides(MappingReader r, ConfigErrors errors) {
+        YamlNode node = r.get("overrides");
+        if (node == null || MappingReader.isAlias(node) || (node instanceof YamlNode.Scalar s && s.isNull())) {
+            return List.of();
+        }
+        if (!(node instanceof YamlNode.Sequence seq)) {
+            errors.at(node, r.keyPath("overrides"), "expected a list of {match: GLOB, retention: {...}}, got "
+                    + node.describe());
+            return List.of();
+        }
+        if (!seq.items().isEmpty() && !r.has("retention")) {
+            errors.at(r.entry("overrides"), r.keyPath("overrides"), "this root has no retention: and is watch-only, "
+                    + "so overrides would change nothing; add retention: to the root");
+        }
+        List<RetentionOverride> out = new ArrayList<>();
+        for (int i = 0; i < seq.items().size(); i++) {
+            String key = r.keyPath("overrides") + "[" + i + "]";
+            MappingReader o = MappingReader.of(seq.items().get(i), key, errors,
+                    "a mapping like {match: \"llada8b/**\", retention: {keep_last: 5}}", "match", "retention");
+            if (o == null) {
+                continue;
+            }
+            String match = o.text("match", "a glob on the run id like \"llada8b/**\"");
+            if (!o.has("match")) {
+                o.missing("match", " (a glob on the run id like \"llada8b/**\")");
+            } else if (match != null) {
+                match = glob(o, match);
+            }
+            Retention retention = null;
+            if (!o.has("retention")) {
+                o.missing("retention", " (the retention fields this override changes)");
+            } else {
+                retention = RetentionSectionReader.read(o.get("retention"), o.keyPath("retention"), errors,
+                        "an override must change at least one of keep_last, keep_best, keep_every, keep_within");
+            }
+            if (match != null && retention != null) {
+                out.add(new RetentionOverride(match, retention));
+            }
+        }
+        return out;
+    }
+
+    private static String glob(MappingReader o, String match) {
+        if (match.isBlank()) {
+            o.error("match", "must not be empty (use \"**\" to match every run)");
+            return null;
+        }
+        try {
+            FileSystems.getDefault().getPathMatcher("glob:" + match);
+            return match;
+        } catch (IllegalArgumentException e) {
+            // PatternSyntaxException is an IllegalArgumentException; its getMessage() spans lines
+            String reason = e instanceof PatternSyntaxException p ? p.getDescription() : e.getMessage();
+            o.error("match", "not a valid glob: '" + match + "' (" + reason + ")");
+            return null;
+        }
+    }
+
+    /**
+     * The root's action. Unset, it is {@code report} for a watch-only root, {@code offload} when an
+     * {@code offload:} block is given (a user who configured an archive target and forgot the action
+     * must not get deletions), and {@code delete} otherwise.
+     */
+    private static Action action(MappingReader r) {
+        Action action = r.choice("action", Action.values());
+        boolean watchOnly = !r.has("retention");
+        if (action == null) {
+            if (r.has("action")) {
+                return null;
+            }
+            return watchOnly ? Action.REPORT : r.has("offload") ? Action.OFFLOAD : Action.DELETE;
+        }
+        if (watchOnly && action != Action.REPORT) {
+            r.error("action", "action: " + action.id() + " needs a retention: block; a root without retention is "
+                    + "watch-only and never removes anything (add retention: or use action: report)");
+        }
+        if (action == Action.OFFLOAD && !r.has("offload")) {
+            r.error("action", "action: offload needs an offload: block with a target, like "
+                    + "offload: {target: \"sftp://archive/ckpt\"}");
+        }
+        return action;
+    }
+
+    private static void checkNames(List<ReadRoot> roots, ConfigErrors errors) {
+        for (int j = 0; j < roots.size(); j++) {
+            ReadRoot later = roots.get(j);
+            for (int i = 0; i < j; i++) {
+                ReadRoot earlier = roots.get(i);
+                // two unnamed roots share a name only when they share a path, which the nesting check reports
+                if (later.name() != null && later.name().equals(earlier.name())
+                        && (later.explicitName() || earlier.explicitName())) {
+                    YamlNode at = later.explicitName() ? later.nameNode() : later.pathNode();
+                    YamlNode first = earlier.explicitName() ? earlier.nameNode() : earlier.pathNode();
+                    errors.at(at, later.key() + (later.explicitName() ? ".name" : ".path"), "root name '"
+                            + later.name() + "' is already used by " + earlier.key() + " (line " + first.line()
+                            + "); give each root a distinct name:");
+                    break;
+                }
+            }
+        }
+    }
+
+    private static void checkNesting(List<ReadRoot> roots, ConfigErrors errors) {
+        for (int j = 0; j < roots.size(); j++) {
+            ReadRoot later = roots.get(j);
+            if (later.location() == null) {
+                continue;
+            }
+            for (int i = 0; i < j; i++) {
+                ReadRoot earlier = roots.get(i);
+                if (earlier.location() == null) {
+                    continue;
+                }
+                boolean inside = earlier.location().contains(later.location());
+                boolean around = later.location().contains(earlier.location());
+                if (!inside && !around) {
+                    continue;
+                }
+                String relation = inside && around ? "is the same directory as" : inside ? "lies inside" : "contains";
+                errors.at(later.pathNode(), later.key() + ".path", "'" + later.path() + "' " + relation + " "
+                        + earlier.key() + " '" + earlier.path() + "' (line " + earlier.pathNode().line()
+                        + "); roots must not nest, or a checkpoint would belong to two roots");
+                break;
+            }
+        }
+    }
+}
