@@ -1,0 +1,72 @@
+package dev.ckptwarden.policy;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.KeepBest;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code keep_best: {k, metric, mode}}: the k best complete checkpoints by a metric; reason
+ * {@code "keep_best 2/3 val_loss=0.1234"}.
+ *
+ * <p>A checkpoint without the metric, or whose value is NaN, never counts as best and takes no slot:
+ * Lightning's top-k once ranked a NaN monitor as best because every comparison with NaN is false.
+ * Infinities are ordinary (worst or best) values. Equal values rank the newer checkpoint first.
+ */
+final class KeepBestRule implements RetentionRule {
+
+    private final KeepBest spec;
+
+    KeepBestRule(KeepBest spec) {
+        validate(spec);
+        this.spec = spec;
+    }
+
+    static void validate(KeepBest spec) {
+        if (spec.k() < 0) {
+            throw new IllegalArgumentException("keep_best.k must not be negative: " + spec.k());
+        }
+        if (spec.metric() == null || spec.metric().isBlank()) {
+            throw new IllegalArgumentException("keep_best.metric is missing");
+        }
+        if (spec.mode() == null) {
+            throw new IllegalArgumentException("keep_best.mode is missing (min or max)");
+        }
+    }
+
+    @Override
+    public String tier() {
+        return PressureCandidate.KEEP_BEST;
+    }
+
+    @Override
+    public Map<Path, String> keeps(List<Checkpoint> candidates, Instant now) {
+        List<Checkpoint> ranked = ranked(candidates, spec);
+        Map<Path, String> kept = new LinkedHashMap<>();
+        for (int i = 0; i < Math.min(spec.k(), ranked.size()); i++) {
+            Checkpoint c = ranked.get(i);
+            kept.put(c.path(), tier() + " " + (i + 1) + "/" + spec.k() + " "
+                    + Reasons.metric(spec.metric(), c.metrics().get(spec.metric())));
+        }
+        return kept;
+    }
+
+    /** The candidates that have a usable value of the metric, best first; candidates come newest first. */
+    static List<Checkpoint> ranked(List<Checkpoint> candidates, KeepBest spec) {
+        Comparator<Checkpoint> byValue = Comparator.comparingDouble(c -> c.metrics().get(spec.metric()));
+        // Stream.sorted is stable on an ordered stream, so among equal values the newer candidate stays first.
+        return candidates.stream()
+                .filter(c -> hasValue(c, spec.metric()))
+                .sorted(spec.mode() == KeepBest.Mode.MAX ? byValue.reversed() : byValue)
+                .toList();
+    }
+
+    private static boolean hasValue(Checkpoint c, String metric) {
+        Double v = c.metrics().get(metric);
+        return v != null && !v.isNaN();
+    }
+}

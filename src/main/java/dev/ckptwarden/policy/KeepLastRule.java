@@ -1,0 +1,35 @@
+package dev.ckptwarden.policy;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code keep_last: N}: the N newest complete checkpoints; reason {@code "keep_last 1/3"}. */
+final class KeepLastRule implements RetentionRule {
+
+    private final int count;
+
+    KeepLastRule(int count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("keep_last must not be negative: " + count);
+        }
+        this.count = count;
+    }
+
+    @Override
+    public String tier() {
+        return PressureCandidate.KEEP_LAST;
+    }
+
+    @Override
+    public Map<Path, String> keeps(List<Checkpoint> candidates, Instant now) {
+        Map<Path, String> kept = new LinkedHashMap<>();
+        for (int i = 0; i < Math.min(count, candidates.size()); i++) {
+            kept.put(candidates.get(i).path(), tier() + " " + (i + 1) + "/" + count);
+        }
+        return kept;
+    }
+}

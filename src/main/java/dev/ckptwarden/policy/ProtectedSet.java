@@ -1,0 +1,93 @@
+package dev.ckptwarden.policy;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.KeepBest;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * The checkpoints of a run that nothing may remove, whatever the configuration says, with the reason
+ * for each. Checked before any rule, and never overridable:
+ * <ol>
+ *   <li>{@code protected: pinned (reason)}</li>
+ *   <li>{@code protected: newest complete} and {@code protected: newest resumable} (resumable means
+ *       known to carry optimizer state; unknown does not count)</li>
+ *   <li>{@code protected: best val_loss=0.1234} by the run's {@code keep_best} metric (none without
+ *       keep_best), and {@code protected: alias target of last.ckpt} for every alias target</li>
+ *   <li>{@code protected: writing}, {@code protected: corrupt}</li>
+ *   <li>{@code protected: symbolic link}; when link status is unknown, an alias whose target is not
+ *       among the run's checkpoints gets {@code protected: dangling alias, may be a symbolic link}</li>
+ * </ol>
+ */
+final class ProtectedSet {
+
+    static final String NEWEST_COMPLETE = Reasons.PROTECTED + "newest complete";
+    static final String NEWEST_RESUMABLE = Reasons.PROTECTED + "newest resumable";
+    static final String WRITING = Reasons.PROTECTED + "writing";
+    static final String CORRUPT = Reasons.PROTECTED + "corrupt";
+    static final String SYMBOLIC_LINK = Reasons.PROTECTED + "symbolic link";
+    static final String DANGLING_ALIAS = Reasons.PROTECTED + "dangling alias, may be a symbolic link";
+
+    private ProtectedSet() {
+    }
+
+    /**
+     * @param newestFirst  every checkpoint of the run, newest first
+     * @param candidates   its complete checkpoints that are not aliases of a present checkpoint, newest first
+     * @param aliasTargets for each alias whose target is present (by alias path), that target
+     * @param keepBest     the run's keep_best rule, or null
+     * @param symbolicLink which checkpoints are symbolic links, or null when that is unknown
+     * @return protection reasons for every checkpoint of the run (empty when unprotected), by path
+     */
+    static Map<Path, List<String>> reasons(List<Checkpoint> newestFirst, List<Checkpoint> candidates,
+            Map<Path, Checkpoint> aliasTargets, KeepBest keepBest, Predicate<Checkpoint> symbolicLink) {
+        Map<Path, List<String>> reasons = new LinkedHashMap<>();
+        for (Checkpoint c : newestFirst) {
+            reasons.put(c.path(), new ArrayList<>());
+        }
+        for (Checkpoint c : newestFirst) {
+            if (c.pinned()) {
+                String why = c.pinReason() == null || c.pinReason().isBlank() ? "" : " (" + c.pinReason() + ")";
+                reasons.get(c.path()).add(Reasons.PROTECTED + "pinned" + why);
+            }
+        }
+        if (!candidates.isEmpty()) {
+            reasons.get(candidates.get(0).path()).add(NEWEST_COMPLETE);
+        }
+        candidates.stream().filter(c -> Boolean.TRUE.equals(c.resumable())).findFirst()
+                .ifPresent(c -> reasons.get(c.path()).add(NEWEST_RESUMABLE));
+        if (keepBest != null) {
+            List<Checkpoint> ranked = KeepBestRule.ranked(candidates, keepBest);
+            if (!ranked.isEmpty()) {
+                Checkpoint best = ranked.get(0);
+                reasons.get(best.path()).add(Reasons.PROTECTED + "best "
+                        + Reasons.metric(keepBest.metric(), best.metrics().get(keepBest.metric())));
+            }
+        }
+        newestFirst.stream()
+                .filter(c -> aliasTargets.containsKey(c.path()))
+                .sorted(Comparator.comparing(Checkpoint::name).thenComparing(c -> c.path().toString()))
+                .forEach(alias -> reasons.get(aliasTargets.get(alias.path()).path())
+                        .add(Reasons.PROTECTED + "alias target of " + alias.name()));
+        for (Checkpoint c : newestFirst) {
+            List<String> own = reasons.get(c.path());
+            if (c.state() == CheckpointState.WRITING) {
+                own.add(WRITING);
+            } else if (c.state() == CheckpointState.CORRUPT) {
+                own.add(CORRUPT);
+            }
+            if (symbolicLink != null && symbolicLink.test(c)) {
+                own.add(SYMBOLIC_LINK);
+            } else if (symbolicLink == null && c.aliasOf() != null && !aliasTargets.containsKey(c.path())) {
+                own.add(DANGLING_ALIAS);
+            }
+        }
+        return reasons;
+    }
+}
