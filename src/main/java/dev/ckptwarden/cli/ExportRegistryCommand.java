@@ -8,11 +8,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 
 /** {@code export-registry [--out FILE]}: the registry as registry.json (stdout by default). */
@@ -25,21 +21,17 @@ final class ExportRegistryCommand implements Callable<Integer> {
     Path out;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         Config cfg = config.load();
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
+            RegistryExport export = new RegistryExport(registry);
             if (out == null) {
-                PrintStream ps = System.out;
-                RegistryExport.write(registry, ps);
-                ps.println();
-                return ExitCode.OK;
+                export.writeTo(System.out);
+            } else {
+                export.writeTo(out);
             }
-            Path abs = out.toAbsolutePath();
-            Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp");
-            try (OutputStream os = Files.newOutputStream(tmp)) {
-                RegistryExport.write(registry, os);
-            }
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new CliError(ExitCode.RUNTIME, e.getMessage());
         }
         return ExitCode.OK;
     }

@@ -59,7 +59,7 @@ public final class Agent implements AutoCloseable {
         this.reconciler = new Reconciler(registry, clock);
         Properties p = new Properties();
         p.setProperty(StdSchedulerFactory.PROP_SCHED_INSTANCE_NAME, "ckpt-warden");
-        p.setProperty(StdSchedulerFactory.PROP_SCHED_SKIP_UPDATE_CHECK, "true");
+        p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
         p.setProperty("org.quartz.threadPool.threadCount", "1");
         p.setProperty("org.quartz.jobStore.class", "org.quartz.simpl.RAMJobStore");
         // A trigger is "misfired" when it could not run on time (the pass before it ran long, the host slept).
