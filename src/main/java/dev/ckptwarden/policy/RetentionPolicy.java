@@ -1,6 +1,7 @@
 package dev.ckptwarden.policy;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.Recency;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RetentionOverride;
 import dev.ckptwarden.config.RootConfig;
@@ -30,7 +31,7 @@ import java.util.function.Predicate;
  * can undo it. Then each configured rule adds its reasons: {@code keep_last}, {@code keep_best},
  * {@code keep_every} (reasons say {@code milestone}), {@code keep_within}. A checkpoint is kept if it
  * is protected or any rule keeps it; the rest are evicted. Rules consider complete checkpoints only
- * (anything writing or corrupt is protected anyway). "Newest" is {@link RecencyOrder}: by step, else
+ * (anything writing or corrupt is protected anyway). "Newest" is {@link Recency}: by step, else
  * epoch, else modification time, built so that the order is total.
  *
  * <p><b>Aliases.</b> A checkpoint whose {@code aliasOf} names another checkpoint of the same run
@@ -83,7 +84,7 @@ public final class RetentionPolicy {
             Predicate<Checkpoint> symbolicLink) {
         Objects.requireNonNull(now, "now");
         validateOneRun(runCheckpoints);
-        List<Checkpoint> newestFirst = RecencyOrder.newestFirst(runCheckpoints);
+        List<Checkpoint> newestFirst = Recency.newestFirst(runCheckpoints);
         if (effective == null) {
             return newestFirst.stream().map(c -> new Decision(c, Verdict.KEEP, List.of(Reasons.WATCH_ONLY))).toList();
         }
@@ -207,7 +208,7 @@ public final class RetentionPolicy {
      * this class did not write never appear.
      *
      * <p>Decisions may come from several runs (a root quota): each run's sequence keeps its own order
-     * ({@link RecencyOrder} for age, keep_best rank for worth) and the runs are interleaved within a
+     * ({@link Recency} for age, keep_best rank for worth) and the runs are interleaved within a
      * tier by modification time, oldest first; in the keep_best tier by rank, worst first, then by
      * modification time.
      */
@@ -232,7 +233,7 @@ public final class RetentionPolicy {
             run.forEach(d -> byPath.put(d.checkpoint().path(), d));
             Map<String, List<Ranked>> runTiers = new HashMap<>();
             int age = 0;
-            for (Checkpoint c : RecencyOrder.oldestFirst(run.stream().map(Decision::checkpoint).toList())) {
+            for (Checkpoint c : Recency.oldestFirst(run.stream().map(Decision::checkpoint).toList())) {
                 Decision d = byPath.get(c.path());
                 String tier = pressureTier(d);
                 if (tier != null) {
