@@ -26,6 +26,10 @@ record KeyValueToken(String key, String value, int start, int end) {
     private static final Pattern STEP_KEY = Pattern.compile("(?:.*[^\\p{L}])?step");
 
     Meaning meaning() {
+        return meaningOf(key);
+    }
+
+    static Meaning meaningOf(String key) {
         String k = key.toLowerCase(Locale.ROOT);
         if (EPOCH_KEY.matcher(k).matches()) {
             return Meaning.EPOCH;

@@ -108,7 +108,10 @@ public final class NameParser {
         }
         String stem = stem(name);
         Versioned versioned = Versioned.of(stem);
-        boolean last = isLast(lastSegment(versioned.base()));
+        List<KeyValueToken> tokens = KeyValueToken.scan(versioned.base());
+        // Read outside key=value fields, so a metric named last_x does not make a name "last".
+        String masked = lastSegment(mask(versioned.base(), tokens));
+        boolean last = isLast(masked);
         for (NameTemplate template : templates) {
             Optional<ParsedName> matched = matchTemplate(template, name, stem, versioned);
             if (matched.isPresent()) {
@@ -116,7 +119,7 @@ public final class NameParser {
                 return new ParsedName(p.epoch(), p.step(), p.metrics(), p.version(), last);
             }
         }
-        return builtIn(name, versioned, last);
+        return builtIn(name, versioned, tokens, masked, last);
     }
 
     /**
@@ -149,8 +152,7 @@ public final class NameParser {
             String base = Versioned.of(stem(file)).base();
             List<KeyValueToken> fileTokens = KeyValueToken.scan(base);
             if (fileTokens.isEmpty() || fileTokens.get(0).start() != 0
-                    || new KeyValueToken(head + "/" + fileTokens.get(0).key(), "", 0, 0).meaning()
-                        != KeyValueToken.Meaning.METRIC) {
+                    || KeyValueToken.meaningOf(head + "/" + fileTokens.get(0).key()) != KeyValueToken.Meaning.METRIC) {
                 return false;
             }
         }
@@ -198,9 +200,8 @@ public final class NameParser {
         return Optional.empty();
     }
 
-    private static ParsedName builtIn(String name, Versioned versioned, boolean last) {
-        String base = versioned.base();
-        List<KeyValueToken> tokens = KeyValueToken.scan(base);
+    private static ParsedName builtIn(String name, Versioned versioned, List<KeyValueToken> tokens, String masked,
+                                      boolean last) {
         Integer epoch = null;
         Long step = null;
         Map<String, Double> metrics = new LinkedHashMap<>();
@@ -227,7 +228,6 @@ public final class NameParser {
             metrics.putIfAbsent(t.key(), PythonNumber.toDouble(t.value()));
         }
         if (epoch == null || step == null) {
-            String masked = lastSegment(mask(base, tokens));
             boolean tensorflow = TENSORFLOW_FILE.matcher(lastSegment(name)).find();
             Counters c = conventionalCounters(masked, tensorflow);
             if (epoch == null && c.epoch() != null) {
