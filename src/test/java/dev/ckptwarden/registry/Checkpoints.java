@@ -10,7 +10,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-/** Checkpoints for registry tests: plain complete Lightning files under /data/ROOT/RUN. */
+/** Checkpoints for registry tests: plain complete Lightning files under ROOT/RUN (a relative ROOT under /data). */
 final class Checkpoints {
 
     static final Instant T0 = Instant.parse("2024-01-09T10:00:00Z");
@@ -19,7 +19,8 @@ final class Checkpoints {
     }
 
     static Path pathOf(String root, String run, String name) {
-        return Path.of("/data", root).resolve(run).resolve(name).normalize();
+        Path rootPath = root.startsWith("/") ? Path.of(root) : Path.of("/data", root);
+        return rootPath.resolve(run).resolve(name).normalize();
     }
 
     static Checkpoint complete(String root, String run, String name, Long step) {
