@@ -28,6 +28,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 
 /** Invariants of retention over random runs and random configurations. */
@@ -52,9 +53,9 @@ class RetentionProperties {
         Arbitrary<Double> loss = Arbitraries.of(0.1, 0.2, 0.2, 0.5, 1.0, Double.NaN, Double.POSITIVE_INFINITY)
                 .injectNull(0.2);
         Arbitrary<CheckpointState> state = Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(8, Arbitraries.just(CheckpointState.COMPLETE)),
-                net.jqwik.api.Tuple.of(1, Arbitraries.just(CheckpointState.WRITING)),
-                net.jqwik.api.Tuple.of(1, Arbitraries.just(CheckpointState.CORRUPT)));
+                Tuple.of(8, Arbitraries.just(CheckpointState.COMPLETE)),
+                Tuple.of(1, Arbitraries.just(CheckpointState.WRITING)),
+                Tuple.of(1, Arbitraries.just(CheckpointState.CORRUPT)));
         Arbitrary<Boolean> resumable = Arbitraries.of(true, false).injectNull(0.3);
         Arbitrary<Boolean> rare = Arbitraries.integers().between(0, 9).map(i -> i == 0);
         Arbitrary<Integer> minute = Arbitraries.integers().between(0, 1000);
