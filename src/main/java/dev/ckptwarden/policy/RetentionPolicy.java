@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Predicate;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * Retention as a pure function: which checkpoints of a run to keep and which to evict, and why; and,
@@ -194,8 +195,11 @@ public final class RetentionPolicy {
         try {
             return FileSystems.getDefault().getPathMatcher("glob:" + glob);
         } catch (IllegalArgumentException e) {
+            // PatternSyntaxException's own message spans lines (pattern, caret); keep the error on one line.
+            String why = e instanceof PatternSyntaxException p
+                    ? p.getDescription() + " near index " + p.getIndex() : e.getMessage();
             throw new IllegalArgumentException("root " + root.name() + ": overrides[" + index + "].match: invalid glob \""
-                    + glob + "\": " + e.getMessage(), e);
+                    + glob + "\": " + why, e);
         }
     }
 

@@ -1,0 +1,110 @@
+package dev.ckptwarden.policy;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointKind;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.catalog.Framework;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Builds test checkpoints of one run without spelling out all of the record's components. */
+final class CheckpointFixture {
+
+    static final Instant T0 = Instant.parse("2024-01-09T10:00:00Z");
+    static final Path RUN_DIR = Path.of("/data/ckpt/run1");
+
+    private String root = "/data/ckpt";
+    private String run = "run1";
+    private final String name;
+    private Path dir = RUN_DIR;
+    private CheckpointState state = CheckpointState.COMPLETE;
+    private Integer epoch;
+    private Long step;
+    private final Map<String, Double> metrics = new LinkedHashMap<>();
+    private Instant modified = T0;
+    private Boolean resumable;
+    private Path aliasOf;
+    private boolean pinned;
+    private String pinReason;
+
+    private CheckpointFixture(String name) {
+        this.name = name;
+    }
+
+    static CheckpointFixture ckpt(String name) {
+        return new CheckpointFixture(name);
+    }
+
+    /** The path a checkpoint of this name gets in the default run, for aliasOf. */
+    static Path pathOf(String name) {
+        return RUN_DIR.resolve(name);
+    }
+
+    CheckpointFixture run(String root, String run) {
+        this.root = root;
+        this.run = run;
+        this.dir = Path.of(root).resolve(run);
+        return this;
+    }
+
+    CheckpointFixture step(long s) {
+        this.step = s;
+        return this;
+    }
+
+    CheckpointFixture epoch(int e) {
+        this.epoch = e;
+        return this;
+    }
+
+    CheckpointFixture metric(String metric, double value) {
+        metrics.put(metric, value);
+        return this;
+    }
+
+    /** Modified this many minutes after {@link #T0}. */
+    CheckpointFixture at(long minutes) {
+        this.modified = T0.plusSeconds(60 * minutes);
+        return this;
+    }
+
+    CheckpointFixture modified(Instant when) {
+        this.modified = when;
+        return this;
+    }
+
+    CheckpointFixture state(CheckpointState s) {
+        this.state = s;
+        return this;
+    }
+
+    CheckpointFixture resumable(Boolean r) {
+        this.resumable = r;
+        return this;
+    }
+
+    CheckpointFixture aliasOf(String targetName) {
+        this.aliasOf = dir.resolve(targetName);
+        return this;
+    }
+
+    CheckpointFixture aliasOfPath(Path target) {
+        this.aliasOf = target;
+        return this;
+    }
+
+    CheckpointFixture pinned(String reason) {
+        this.pinned = true;
+        this.pinReason = reason;
+        return this;
+    }
+
+    Checkpoint build() {
+        return new Checkpoint(root, run, name, dir.resolve(name), List.of(), Framework.LIGHTNING, CheckpointKind.FILE,
+                state, epoch, step, metrics, 1000, modified, resumable, aliasOf, pinned, pinReason, List.of(),
+                "sig-" + name, modified, modified, null);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.ckptwarden.policy;
+
+import static dev.ckptwarden.policy.CheckpointFixture.ckpt;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** "Newest" is a total order that does not depend on the order the registry lists checkpoints in. */
+class RecencyOrderTest {
+
+    private static List<String> newestFirst(List<Checkpoint> run) {
+        return RecencyOrder.newestFirst(run).stream().map(Checkpoint::name).toList();
+    }
+
+    private static List<List<Checkpoint>> permutations(List<Checkpoint> items) {
+        if (items.isEmpty()) {
+            return List.of(List.of());
+        }
+        List<List<Checkpoint>> out = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            List<Checkpoint> rest = new ArrayList<>(items);
+            Checkpoint head = rest.remove(i);
+            for (List<Checkpoint> tail : permutations(rest)) {
+                List<Checkpoint> p = new ArrayList<>();
+                p.add(head);
+                p.addAll(tail);
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Pairwise "step, else epoch, else mtime" is cyclic here: C > A by step, A > B by mtime, B > C by
+     * mtime. A sort with that comparator would answer differently for different input orders.
+     */
+    @Test
+    void nonTransitivePairwiseCaseHasOneAnswerForEveryInputOrder() {
+        List<Checkpoint> run = List.of(
+                ckpt("A-step100").step(100).at(30).build(),
+                ckpt("B-epoch-only").epoch(4).at(20).build(),
+                ckpt("C-step200").step(200).at(10).build());
+
+        for (List<Checkpoint> p : permutations(run)) {
+            assertThat(newestFirst(p)).as(p.toString()).containsExactly("C-step200", "A-step100", "B-epoch-only");
+        }
+    }
+
+    @Test
+    void epochsAreComparedWhenTheSteppedCheckpointHasAnEpochToo() {
+        List<Checkpoint> run = List.of(
+                ckpt("epoch=1-step=10.ckpt").epoch(1).step(10).at(50).build(),
+                ckpt("epoch_3.ckpt").epoch(3).at(40).build(),
+                ckpt("epoch=5-step=50.ckpt").epoch(5).step(50).at(60).build());
+
+        assertThat(newestFirst(run)).containsExactly("epoch=5-step=50.ckpt", "epoch_3.ckpt", "epoch=1-step=10.ckpt");
+    }
+
+    @Test
+    void namesWithoutNumbersAreOrderedByModificationTimeThenName() {
+        List<Checkpoint> run = List.of(
+                ckpt("b.ckpt").at(10).build(),
+                ckpt("a.ckpt").at(10).build(),
+                ckpt("step-5.ckpt").step(5).at(5).build(),
+                ckpt("old.ckpt").at(1).build());
+
+        assertThat(newestFirst(run)).containsExactly("b.ckpt", "a.ckpt", "step-5.ckpt", "old.ckpt");
+    }
+}
