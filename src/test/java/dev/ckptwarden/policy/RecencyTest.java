@@ -4,15 +4,16 @@ import static dev.ckptwarden.policy.CheckpointFixture.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.Recency;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** "Newest" is a total order that does not depend on the order the registry lists checkpoints in. */
-class RecencyOrderTest {
+class RecencyTest {
 
     private static List<String> newestFirst(List<Checkpoint> run) {
-        return RecencyOrder.newestFirst(run).stream().map(Checkpoint::name).toList();
+        return Recency.newestFirst(run).stream().map(Checkpoint::name).toList();
     }
 
     private static List<List<Checkpoint>> permutations(List<Checkpoint> items) {
