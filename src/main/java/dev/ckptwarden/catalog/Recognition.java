@@ -15,7 +15,13 @@ public final class Recognition {
      */
     public static Checkpoint checkpoint(String rootName, String runId, Candidate c, Inspection ins, NameParser names,
                                         Checkpoint prev, Instant now, Duration settle) {
-        ParsedName parsed = names.parse(c.name()).orElse(ins.content());
+        ParsedName parsed = names.parse(c.name());
+        if (!c.members().isEmpty()) {
+            // A multi-file checkpoint's name is a prefix (TensorFlow's "training-3000"); its member names
+            // ("training-3000.index") carry the framework's naming convention.
+            parsed = parsed.orElse(names.parse(c.members().get(0)));
+        }
+        parsed = parsed.orElse(ins.content());
         Instant modified = Instant.ofEpochMilli(c.modifiedMillis());
         StateJudge.Judgement j = StateJudge.judge(ins, modified, now, settle);
         Framework fw = ins.framework() != null && ins.framework() != Framework.UNKNOWN ? ins.framework() : c.framework();

@@ -47,9 +47,10 @@ public final class HuggingFaceLayout implements DirectoryLayout {
     @Override
     public boolean matches(Listing dir, DirectoryReader reader) {
         boolean named = CHECKPOINT_DIR.matcher(dir.name()).matches();
-        if (dir.hasFile(TRAINER_STATE)) {
-            // An output_dir holding a final trainer_state.json beside checkpoint-N/ dirs is a run, not a checkpoint.
-            return named || !hasCheckpointSubdirs(dir);
+        if (dir.hasFile(TRAINER_STATE) && !named) {
+            // An output_dir holds the final trainer_state.json too: it is a checkpoint (a final save) only
+            // when weights sit beside it and it is not the parent of checkpoint-N/ directories.
+            return hasWeights(dir) && !hasCheckpointSubdirs(dir);
         }
         if (!named) {
             return false;
@@ -60,6 +61,17 @@ public final class HuggingFaceLayout implements DirectoryLayout {
         for (Entry e : dir.entries()) {
             if (HF_FILES.contains(e.name()) || e.name().startsWith("rng_state")
                     || (e.isDirectory() && e.name().startsWith("global_step"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasWeights(Listing dir) {
+        for (Entry e : dir.entries()) {
+            String n = e.name();
+            if (e.isFile() && (n.endsWith(".safetensors") || n.endsWith(".index.json")
+                    || n.startsWith("pytorch_model") && n.endsWith(".bin") || n.startsWith("adapter_model"))) {
                 return true;
             }
         }

@@ -35,7 +35,7 @@ public final class MegatronLayout implements DirectoryLayout {
     public Inspection inspect(Path dir, Listing listing, List<Entry> files, ParsedName name) {
         boolean any = files.stream().anyMatch(e -> e.name().endsWith(".pt"));
         Inspection i = Inspection.of(Framework.TORCH, ParsedName.EMPTY,
-                files.stream().anyMatch(e -> e.name().endsWith("model_optim_rng.pt")) ? Boolean.TRUE : null, List.of(), null);
+                files.stream().anyMatch(e -> e.name().endsWith("model_optim_rng.pt")) ? Boolean.TRUE : null, List.of());
         return any ? i : i.inProgress("no rank file written yet");
     }
 }

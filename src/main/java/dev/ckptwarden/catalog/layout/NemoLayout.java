@@ -30,6 +30,6 @@ public final class NemoLayout implements DirectoryLayout {
     @Override
     public Inspection inspect(Path dir, Listing listing, List<Entry> files, ParsedName name) {
         boolean optimizer = files.stream().anyMatch(e -> e.name().contains("optim"));
-        return Inspection.of(Framework.NEMO, ParsedName.EMPTY, optimizer ? Boolean.TRUE : null, List.of(), null);
+        return Inspection.of(Framework.NEMO, ParsedName.EMPTY, optimizer ? Boolean.TRUE : null, List.of());
     }
 }
