@@ -24,6 +24,9 @@ final class ScanCommand implements Callable<Integer> {
     @Option(names = "--json", description = "machine output")
     boolean json;
 
+    @Option(names = "--stats", description = "print per-root scan statistics (entries, inspected, time) to stderr")
+    boolean stats;
+
     @Override
     public Integer call() {
         Config cfg = config.load();
@@ -35,6 +38,11 @@ final class ScanCommand implements Callable<Integer> {
                 all.addAll(scan.checkpoints());
                 problems.addAll(scan.problems());
                 anyUnreachable |= !scan.reachable();
+                if (stats) {
+                    System.err.printf(java.util.Locale.ROOT, "scan %s: %d checkpoints, %d entries, %d inspected, %d gone, %.1f ms%n",
+                            scan.root(), scan.checkpoints().size(), scan.entries(), scan.inspected(), scan.gone(),
+                            scan.took().toNanos() / 1e6);
+                }
             }
         }
         all.sort(LsCommand.ORDER);
