@@ -21,6 +21,8 @@ import java.util.Map;
  * @param modified   newest modification time among its files
  * @param resumable  true if optimizer state is present, false for weights-only, null if unknown
  * @param aliasOf    for an alias (last.ckpt copy or symlink, DeepSpeed {@code latest}), the checkpoint it points at
+ * @param references checkpoints this one names as the best (HF {@code best_model_checkpoint}, Lightning's
+ *                   {@code best_model_path}); such targets are protected like alias targets
  * @param problems   integrity findings, human readable ("zip central directory missing")
  * @param signature  cheap change detector over the files' sizes and mtimes; equal signature means unchanged
  */
@@ -40,6 +42,7 @@ public record Checkpoint(
         Instant modified,
         Boolean resumable,
         Path aliasOf,
+        List<Path> references,
         boolean pinned,
         String pinReason,
         List<String> problems,
@@ -50,6 +53,7 @@ public record Checkpoint(
 
     public Checkpoint {
         members = List.copyOf(members);
+        references = references == null ? List.of() : List.copyOf(references);
         metrics = Map.copyOf(metrics);
         problems = List.copyOf(problems);
     }
@@ -65,16 +69,16 @@ public record Checkpoint(
 
     public Checkpoint withState(CheckpointState newState, Instant since, String newNote) {
         return new Checkpoint(root, run, name, path, members, framework, kind, newState, epoch, step, metrics, bytes,
-                modified, resumable, aliasOf, pinned, pinReason, problems, signature, firstSeen, since, newNote);
+                modified, resumable, aliasOf, references, pinned, pinReason, problems, signature, firstSeen, since, newNote);
     }
 
     public Checkpoint withPin(boolean pin, String reason) {
         return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
-                modified, resumable, aliasOf, pin, pin ? reason : null, problems, signature, firstSeen, stateSince, note);
+                modified, resumable, aliasOf, references, pin, pin ? reason : null, problems, signature, firstSeen, stateSince, note);
     }
 
     public Checkpoint withHistory(Instant seen, Instant since) {
         return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
-                modified, resumable, aliasOf, pinned, pinReason, problems, signature, seen, since, note);
+                modified, resumable, aliasOf, references, pinned, pinReason, problems, signature, seen, since, note);
     }
 }

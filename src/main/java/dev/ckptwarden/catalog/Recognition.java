@@ -28,7 +28,7 @@ public final class Recognition {
         Instant since = prev != null && prev.state() == j.state() ? prev.stateSince() : now;
         Instant first = prev != null && prev.state().present() ? prev.firstSeen() : now;
         return new Checkpoint(rootName, runId, c.name(), c.path(), c.members(), fw, c.kind(), j.state(), parsed.epoch(),
-                parsed.step(), parsed.metrics(), c.bytes(), modified, ins.resumable(), ins.aliasOf(),
+                parsed.step(), parsed.metrics(), c.bytes(), modified, ins.resumable(), ins.aliasOf(), ins.references(),
                 prev != null && prev.pinned(), prev != null ? prev.pinReason() : null, ins.problems(), c.signature(),
                 first, since, j.note());
     }

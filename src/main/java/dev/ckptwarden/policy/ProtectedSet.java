@@ -20,6 +20,9 @@ import java.util.function.Predicate;
  *       known to carry optimizer state; unknown does not count)</li>
  *   <li>{@code protected: best val_loss=0.1234} by the run's {@code keep_best} metric (none without
  *       keep_best), and {@code protected: alias target of last.ckpt} for every alias target</li>
+ *   <li>{@code protected: named best by checkpoint-500}: the checkpoints the run's newest checkpoint
+ *       names as best (HF {@code best_model_checkpoint}, Lightning {@code best_model_path}), so that
+ *       {@code load_best_model_at_end} and "resume from best" still find them</li>
  *   <li>{@code protected: writing}, {@code protected: corrupt}</li>
  *   <li>{@code protected: symbolic link}; when link status is unknown, an alias whose target is not
  *       among the run's checkpoints gets {@code protected: dangling alias, may be a symbolic link}</li>
@@ -75,6 +78,15 @@ final class ProtectedSet {
                 .sorted(Comparator.comparing(Checkpoint::name).thenComparing(c -> c.path().toString()))
                 .forEach(alias -> reasons.get(aliasTargets.get(alias.path()).path())
                         .add(Reasons.PROTECTED + "alias target of " + alias.name()));
+        // The newest word on which checkpoint is best: older checkpoints' pointers are superseded.
+        newestFirst.stream().filter(c -> !c.references().isEmpty()).findFirst().ifPresent(namer -> {
+            for (Path target : namer.references()) {
+                List<String> own = reasons.get(target);
+                if (own != null && !target.equals(namer.path())) {
+                    own.add(Reasons.PROTECTED + "named best by " + namer.name());
+                }
+            }
+        });
         for (Checkpoint c : newestFirst) {
             List<String> own = reasons.get(c.path());
             if (c.state() == CheckpointState.WRITING) {

@@ -57,7 +57,11 @@ final class Schema {
                     "INSERT INTO history(path, at, event, detail) SELECT path, first_seen, 'seen', NULL FROM checkpoints",
                     """
                     INSERT INTO history(path, at, event, detail)
-                    SELECT path, state_since, state, note FROM checkpoints WHERE state_since <> first_seen""")));
+                    SELECT path, state_since, state, note FROM checkpoints WHERE state_since <> first_seen""")),
+            // Version 3 records which checkpoints a checkpoint names as its best (HF best_model_checkpoint,
+            // Lightning best_model_path), so retention can protect them like alias targets.
+            new Migration(3, "best-checkpoint references", List.of(
+                    "ALTER TABLE checkpoints ADD COLUMN refs TEXT NOT NULL DEFAULT '[]'")));
 
     static final int CURRENT_VERSION = MIGRATIONS.get(MIGRATIONS.size() - 1).version();
 

@@ -78,9 +78,9 @@ public final class SqliteRegistry implements Registry {
 
     private static final String COLUMNS = "path, root, run, name, members, framework, kind, state, epoch, step,"
             + " metrics, bytes, modified, resumable, alias_of, pinned, pin_reason, problems, signature,"
-            + " first_seen, state_since, note";
+            + " first_seen, state_since, note, refs";
     private static final String UPSERT = "INSERT INTO checkpoints (" + COLUMNS + ")"
-            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             + " ON CONFLICT(path) DO UPDATE SET " + Arrays.stream(COLUMNS.split(","))
             .map(String::trim)
             .filter(column -> !column.equals("path"))
@@ -396,6 +396,7 @@ public final class SqliteRegistry implements Registry {
         upsert.setString(++i, firstSeen);
         upsert.setString(++i, stateSince);
         upsert.setString(++i, incoming.note());
+        upsert.setString(++i, json(incoming.references().stream().map(Path::toString).toList()));
     }
 
     private static String change(CheckpointState previous, String note) {
@@ -572,6 +573,7 @@ public final class SqliteRegistry implements Registry {
                     InstantText.parse(rs.getString(13)),
                     resumableValue,
                     aliasOf == null ? null : Path.of(aliasOf),
+                    strings(rs.getString(23)).stream().map(Path::of).toList(),
                     rs.getInt(16) != 0,
                     rs.getString(17),
                     strings(rs.getString(18)),

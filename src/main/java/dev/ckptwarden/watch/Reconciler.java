@@ -219,7 +219,7 @@ public final class Reconciler {
 
     private static Checkpoint withAlias(Checkpoint c, Path target) {
         return new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(), c.state(), c.epoch(),
-                c.step(), c.metrics(), c.bytes(), c.modified(), c.resumable(), target, c.pinned(), c.pinReason(), c.problems(),
+                c.step(), c.metrics(), c.bytes(), c.modified(), c.resumable(), target, c.references(), c.pinned(), c.pinReason(), c.problems(),
                 c.signature(), c.firstSeen(), c.stateSince(), c.note());
     }
 

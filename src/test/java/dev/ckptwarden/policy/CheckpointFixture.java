@@ -27,6 +27,7 @@ final class CheckpointFixture {
     private Instant modified = T0;
     private Boolean resumable;
     private Path aliasOf;
+    private final List<Path> references = new java.util.ArrayList<>();
     private boolean pinned;
     private String pinReason;
 
@@ -91,6 +92,12 @@ final class CheckpointFixture {
         return this;
     }
 
+    /** This checkpoint names another of the run as best (HF best_model_checkpoint, Lightning best_model_path). */
+    CheckpointFixture namesBest(String targetName) {
+        this.references.add(dir.resolve(targetName));
+        return this;
+    }
+
     CheckpointFixture aliasOfPath(Path target) {
         this.aliasOf = target;
         return this;
@@ -104,7 +111,7 @@ final class CheckpointFixture {
 
     Checkpoint build() {
         return new Checkpoint(root, run, name, dir.resolve(name), List.of(), Framework.LIGHTNING, CheckpointKind.FILE,
-                state, epoch, step, metrics, 1000, modified, resumable, aliasOf, pinned, pinReason, List.of(),
+                state, epoch, step, metrics, 1000, modified, resumable, aliasOf, references, pinned, pinReason, List.of(),
                 "sig-" + name, modified, modified, null);
     }
 }

@@ -57,6 +57,26 @@ class RetentionRegressionTest {
         assertThat(kept(RetentionPolicy.decide(run, saveTotalLimitOneWithBest, NOW))).containsExactly("checkpoint-2000");
     }
 
+    /**
+     * The same HF failure without a keep_best rule in our configuration: the Trainer's own
+     * trainer_state.json names the best checkpoint, and load_best_model_at_end will load it, so it
+     * must survive keep_last 1.
+     */
+    @Test
+    void hfBestModelCheckpointNamedByTrainerStateSurvivesKeepLastOne() {
+        List<Checkpoint> run = List.of(
+                ckpt("checkpoint-500").step(500).at(10).resumable(true).build(),
+                ckpt("checkpoint-1000").step(1000).at(20).resumable(true).namesBest("checkpoint-500").build(),
+                ckpt("checkpoint-1500").step(1500).at(30).resumable(true).namesBest("checkpoint-500").build());
+
+        List<Decision> d = RetentionPolicy.decide(run, new Retention(1, null, null, null), NOW);
+
+        assertThat(kept(d)).containsExactly("checkpoint-1500", "checkpoint-500");
+        assertThat(byName(d).get("checkpoint-500").reasons()).containsExactly("protected: named best by checkpoint-1500");
+        assertThat(evicted(d)).containsExactly("checkpoint-1000");
+        assertThat(RetentionPolicy.pressureOrder(d)).extracting(c -> c.checkpoint().name()).containsExactly("checkpoint-1000");
+    }
+
     /** A NaN monitor value compares false with everything; it must never rank as best, in either mode. */
     @Test
     void lightningTopKWithNanMonitorNeverCountsNanAsBest() {

@@ -25,25 +25,25 @@ final class Checkpoints {
 
     static Checkpoint complete(String root, String run, String name, Long step) {
         return new Checkpoint(root, run, name, pathOf(root, run, name), List.of(), Framework.LIGHTNING,
-                CheckpointKind.FILE, CheckpointState.COMPLETE, null, step, Map.of(), 1000L, T0, true, null,
+                CheckpointKind.FILE, CheckpointState.COMPLETE, null, step, Map.of(), 1000L, T0, true, null, List.of(),
                 false, null, List.of(), "sig-" + name, T0, T0, null);
     }
 
     static Checkpoint withBytes(Checkpoint c, long bytes) {
         return new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(), c.state(),
-                c.epoch(), c.step(), c.metrics(), bytes, c.modified(), c.resumable(), c.aliasOf(), c.pinned(),
+                c.epoch(), c.step(), c.metrics(), bytes, c.modified(), c.resumable(), c.aliasOf(), c.references(), c.pinned(),
                 c.pinReason(), c.problems(), c.signature(), c.firstSeen(), c.stateSince(), c.note());
     }
 
     static Checkpoint withOrdering(Checkpoint c, Integer epoch, Long step, Instant modified) {
         return new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(), c.state(),
-                epoch, step, c.metrics(), c.bytes(), modified, c.resumable(), c.aliasOf(), c.pinned(),
+                epoch, step, c.metrics(), c.bytes(), modified, c.resumable(), c.aliasOf(), c.references(), c.pinned(),
                 c.pinReason(), c.problems(), c.signature(), c.firstSeen(), c.stateSince(), c.note());
     }
 
     static Checkpoint withMetrics(Checkpoint c, Map<String, Double> metrics) {
         return new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(), c.state(),
-                c.epoch(), c.step(), metrics, c.bytes(), c.modified(), c.resumable(), c.aliasOf(), c.pinned(),
+                c.epoch(), c.step(), metrics, c.bytes(), c.modified(), c.resumable(), c.aliasOf(), c.references(), c.pinned(),
                 c.pinReason(), c.problems(), c.signature(), c.firstSeen(), c.stateSince(), c.note());
     }
 }

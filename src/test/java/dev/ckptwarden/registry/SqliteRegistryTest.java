@@ -70,7 +70,8 @@ class SqliteRegistryTest {
                 Framework.HUGGINGFACE, CheckpointKind.DIRECTORY, CheckpointState.CORRUPT,
                 1, 9_000_000_000L, metrics, 7_400_000_000L,
                 Instant.parse("2024-01-09T09:59:58.123456789Z"), Boolean.FALSE,
-                Path.of("/data/checkpoints/llada8b/sft run/best.ckpt"), true, "paper baseline, ask Ana",
+                Path.of("/data/checkpoints/llada8b/sft run/best.ckpt"),
+                List.of(Path.of("/data/checkpoints/llada8b/sft run/epoch=0-val/loss=0.10.ckpt")), true, "paper baseline, ask Ana",
                 List.of("zip central directory missing", "shard 2 shorter than header says"),
                 "41:1704794398123456789;7:1704794398000000001", Instant.parse("2024-01-09T10:00:00.000001Z"),
                 Instant.parse("2024-01-09T10:05:00.5Z"), "settled at 7.4 GB — ünïcode note");
@@ -119,7 +120,7 @@ class SqliteRegistryTest {
     void nullableFieldsRoundTripAsNull() {
         Checkpoint sparse = new Checkpoint("r", ".", "model.bin", Path.of("/data/r/model.bin"), List.of(),
                 Framework.UNKNOWN, CheckpointKind.FILE, CheckpointState.WRITING, null, null, Map.of(), 0L,
-                null, null, null, false, null, List.of(), null, T0, T0, null);
+                null, null, null, List.of(), false, null, List.of(), null, T0, T0, null);
 
         registry.upsert(List.of(sparse));
 
@@ -350,7 +351,7 @@ class SqliteRegistryTest {
         Checkpoint good = complete("r", "run", "good.ckpt", 1L);
         Checkpoint rootless = new Checkpoint(null, "run", "bad.ckpt", Path.of("/data/r/run/bad.ckpt"), List.of(),
                 Framework.TORCH, CheckpointKind.FILE, CheckpointState.COMPLETE, null, null, Map.of(), 1L, T0,
-                null, null, false, null, List.of(), null, T0, T0, null);
+                null, null, List.of(), false, null, List.of(), null, T0, T0, null);
 
         assertThatThrownBy(() -> registry.upsert(List.of(good, rootless)))
                 .isInstanceOf(RegistryException.class)
