@@ -1,0 +1,94 @@
+package dev.ckptwarden.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Tiny checkpoint files in the real formats, for the demo tree (and tests): a torch.save-style zip
+ * whose {@code archive/data.pkl} is a protocol-2 pickle of a dict, and a safetensors file.
+ */
+public final class SampleFiles {
+    private SampleFiles() {
+    }
+
+    /**
+     * @param epoch      null to leave out epoch and global_step
+     * @param lightning  add Lightning's version key and state_dict
+     * @param optimizer  add a non-empty optimizer_states (Lightning) or state (plain) entry
+     */
+    public static Path torchZip(Path file, Integer epoch, Long step, boolean lightning, boolean optimizer) throws IOException {
+        ByteArrayOutputStream pkl = new ByteArrayOutputStream();
+        pkl.write(new byte[]{(byte) 0x80, 2, '}', '('});
+        if (epoch != null) {
+            str(pkl, "epoch");
+            pkl.write('J');
+            pkl.write(le(epoch));
+            str(pkl, "global_step");
+            pkl.write('J');
+            pkl.write(le(step == null ? 0 : (int) (long) step));
+        }
+        if (lightning) {
+            str(pkl, "pytorch-lightning_version");
+            str(pkl, "2.4.0");
+            str(pkl, "state_dict");
+            pkl.write('}');
+        }
+        if (optimizer) {
+            str(pkl, lightning ? "optimizer_states" : "state");
+            pkl.write(new byte[]{']', '(', '}', 'e'});
+        }
+        pkl.write(new byte[]{'u', '.'});
+        Path parent = file.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        try (OutputStream os = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(os)) {
+            zip.setMethod(ZipOutputStream.STORED);
+            stored(zip, "archive/data.pkl", pkl.toByteArray());
+            stored(zip, "archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+            stored(zip, "archive/data/0", new byte[4096]);
+        }
+        return file;
+    }
+
+    /** A valid safetensors file with one 4x4 float tensor. */
+    public static Path safetensors(Path file) throws IOException {
+        String header = "{\"weight\":{\"dtype\":\"F32\",\"shape\":[4,4],\"data_offsets\":[0,64]}}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocate(8 + h.length + 64).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(h.length).put(h).put(new byte[64]);
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.write(file, buf.array());
+        return file;
+    }
+
+    private static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        e.setSize(data.length);
+        e.setCompressedSize(data.length);
+        e.setCrc(crc.getValue());
+        zip.putNextEntry(e);
+        zip.write(data);
+        zip.closeEntry();
+    }
+
+    private static void str(ByteArrayOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.write('X');
+        out.write(le(b.length));
+        out.write(b);
+    }
+
+    private static byte[] le(int v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
+    }
+}

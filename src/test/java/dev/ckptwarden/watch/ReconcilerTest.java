@@ -1,0 +1,204 @@
+package dev.ckptwarden.watch;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.catalog.Framework;
+import dev.ckptwarden.config.AgentSettings;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.testing.MutableClock;
+import dev.ckptwarden.testing.TreeBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Reconcile passes over real trees with a hand-moved clock: completeness signals, settle time, incremental rescans. */
+class ReconcilerTest {
+    private static final Instant T0 = Instant.parse("2026-01-01T12:00:00Z");
+    private static final Duration SETTLE = Duration.ofSeconds(10);
+
+    @TempDir
+    Path root;
+    @TempDir
+    Path state;
+
+    private SqliteRegistry registry;
+    private MutableClock clock;
+    private Reconciler reconciler;
+    private Config config;
+    private RootConfig rootConfig;
+
+    @BeforeEach
+    void open() {
+        registry = SqliteRegistry.open(state);
+        clock = new MutableClock(T0.plus(Duration.ofHours(1)));
+        reconciler = new Reconciler(registry, clock);
+        rootConfig = RootConfig.watchOnly(root.toString());
+        config = new Config(null, AgentSettings.defaults(state).withSettleTime(SETTLE), List.of(rootConfig));
+    }
+
+    @AfterEach
+    void close() {
+        registry.close();
+    }
+
+    private Map<String, Checkpoint> scan() {
+        RootScan s = reconciler.reconcile(config, rootConfig);
+        return s.checkpoints().stream().collect(Collectors.toMap(c -> c.run() + "/" + c.name(), c -> c));
+    }
+
+    @Test
+    void unchangedTreeIsNotInspectedAgain() throws IOException {
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        TreeBuilder.hfCheckpoint(root.resolve("hf"), 500, true, true, T0);
+
+        RootScan first = reconciler.reconcile(config, rootConfig);
+        RootScan second = reconciler.reconcile(config, rootConfig);
+
+        assertThat(first.inspected()).isEqualTo(2);
+        assertThat(second.inspected()).isZero();
+        assertThat(second.checkpoints()).extracting(Checkpoint::state).containsOnly(CheckpointState.COMPLETE);
+
+        // A rewrite (new size and mtime) is noticed and re-read.
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, false, T0.plusSeconds(60));
+        RootScan third = reconciler.reconcile(config, rootConfig);
+        assertThat(third.inspected()).isEqualTo(1);
+        assertThat(scan().get("run/epoch=1-step=10.ckpt").resumable()).isFalse();
+    }
+
+    @Test
+    void freshFileIsWritingUntilItSettles() throws IOException {
+        Instant now = clock.instant();
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=2-step=20.ckpt"), 2, 20, true, now.minusSeconds(3));
+
+        assertThat(scan().get("run/epoch=2-step=20.ckpt").state()).isEqualTo(CheckpointState.WRITING);
+        clock.advance(Duration.ofSeconds(8));
+        assertThat(scan().get("run/epoch=2-step=20.ckpt").state()).isEqualTo(CheckpointState.COMPLETE);
+    }
+
+    @Test
+    void clockSteppedBackKeepsAFileWriting() throws IOException {
+        // mtime one hour ahead of the clock: never "settled" because of a negative age
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=2-step=20.ckpt"), 2, 20, true, clock.instant().plusSeconds(3600));
+        assertThat(scan().get("run/epoch=2-step=20.ckpt").state()).isEqualTo(CheckpointState.WRITING);
+    }
+
+    @Test
+    void settledButTruncatedZipIsCorrupt() throws IOException {
+        Path f = TreeBuilder.lightningCkpt(root.resolve("run/epoch=3-step=30.ckpt"), 3, 30, true, T0);
+        byte[] all = Files.readAllBytes(f);
+        Files.write(f, java.util.Arrays.copyOf(all, all.length - 30));
+        TreeBuilder.touch(f, T0);
+
+        Checkpoint c = scan().get("run/epoch=3-step=30.ckpt");
+        assertThat(c.state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(c.problems()).isNotEmpty();
+    }
+
+    @Test
+    void nemoUnfinishedMarkerKeepsItWritingUntilRemoved() throws IOException {
+        TreeBuilder.lightningCkpt(root.resolve("nemo/megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0.ckpt"), 0, 1000,
+                true, T0);
+        Path marker = Files.writeString(root.resolve("nemo/megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0-unfinished"), "");
+        TreeBuilder.touch(marker, T0);
+
+        Checkpoint c = scan().get("nemo/megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0.ckpt");
+        assertThat(c.state()).isEqualTo(CheckpointState.WRITING);
+        assertThat(c.framework()).isEqualTo(Framework.NEMO);
+        assertThat(c.note()).contains("-unfinished");
+        Files.delete(marker);
+        assertThat(scan().get("nemo/megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0.ckpt").state())
+                .isEqualTo(CheckpointState.COMPLETE);
+    }
+
+    @Test
+    void orbaxTemporaryDirectoryIsWriting() throws IOException {
+        Path tmp = Files.createDirectories(root.resolve("jax/16.orbax-checkpoint-tmp-123214324/state"));
+        TreeBuilder.touch(Files.writeString(tmp.resolve("_METADATA"), "{}"), T0);
+        Path done = Files.createDirectories(root.resolve("jax/8"));
+        TreeBuilder.touch(Files.writeString(done.resolve("_CHECKPOINT_METADATA"),
+                "{\"commit_timestamp_nsecs\": 1, \"metrics\": {\"loss\": 0.5}}"), T0);
+
+        Map<String, Checkpoint> m = scan();
+        assertThat(m.get("jax/16.orbax-checkpoint-tmp-123214324").state()).isEqualTo(CheckpointState.WRITING);
+        assertThat(m.get("jax/16.orbax-checkpoint-tmp-123214324").step()).isEqualTo(16L);
+        assertThat(m.get("jax/8").state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(m.get("jax/8").metrics()).containsEntry("loss", 0.5);
+    }
+
+    @Test
+    void dcpWithoutMetadataIsWriting() throws IOException {
+        Path dir = Files.createDirectories(root.resolve("fsdp/step-100"));
+        TreeBuilder.touch(Files.write(dir.resolve("__0_0.distcp"), new byte[64]), T0);
+        TreeBuilder.touch(Files.write(dir.resolve(".metadata.tmp"), new byte[]{(byte) 0x80, 4}), T0);
+        Checkpoint c = scan().get("fsdp/step-100");
+        assertThat(c.framework()).isEqualTo(Framework.DCP);
+        assertThat(c.state()).isEqualTo(CheckpointState.WRITING);
+        assertThat(c.step()).isEqualTo(100L);
+    }
+
+    @Test
+    void huggingFaceWithoutTrainerStateIsWritingAndWeightsOnlyIsNotResumable() throws IOException {
+        TreeBuilder.hfCheckpoint(root.resolve("hf"), 500, false, false, T0);
+        TreeBuilder.hfCheckpoint(root.resolve("hf"), 1000, false, true, T0);
+        Map<String, Checkpoint> m = scan();
+        assertThat(m.get("hf/checkpoint-500").state()).isEqualTo(CheckpointState.WRITING);
+        assertThat(m.get("hf/checkpoint-1000").state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(m.get("hf/checkpoint-1000").resumable()).isFalse();
+        assertThat(m.get("hf/checkpoint-1000").metrics()).containsEntry("eval_loss", 0.25);
+    }
+
+    @Test
+    void deepSpeedTagWithMissingRankIsCorruptOnceSettled() throws IOException {
+        Path tag = Files.createDirectories(root.resolve("ds/global_step100"));
+        for (String n : List.of("mp_rank_00_model_states.pt", "zero_pp_rank_0_mp_rank_00_optim_states.pt",
+                "zero_pp_rank_2_mp_rank_00_optim_states.pt")) {
+            TreeBuilder.touch(Files.write(tag.resolve(n), new byte[16]), T0);
+        }
+        TreeBuilder.touch(Files.writeString(root.resolve("ds/latest"), "global_step100"), T0);
+        Map<String, Checkpoint> m = scan();
+        assertThat(m.get("ds/global_step100").state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("ds/global_step100").problems()).anyMatch(p -> p.contains("rank 1 missing"));
+        assertThat(m.get("ds/latest").aliasOf()).isEqualTo(tag);
+    }
+
+    @Test
+    void lightningMetricWithSlashIsOneCheckpointOfTheParentRun() throws IOException {
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-val/loss=0.12.ckpt"), 1, 10, true, T0);
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=2-val/loss=0.10.ckpt"), 2, 20, true, T0);
+        Map<String, Checkpoint> m = scan();
+        assertThat(m).containsOnlyKeys("run/epoch=1-val/loss=0.12.ckpt", "run/epoch=2-val/loss=0.10.ckpt");
+        assertThat(m.get("run/epoch=2-val/loss=0.10.ckpt").metrics()).containsEntry("val/loss", 0.10);
+    }
+
+    @Test
+    void removedCheckpointIsMarkedDeletedAndKeptAsHistory() throws IOException {
+        Path f = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        scan();
+        Files.delete(f);
+        RootScan s = reconciler.reconcile(config, rootConfig);
+        assertThat(s.gone()).isEqualTo(1);
+        assertThat(registry.byPath(f.toString()).orElseThrow().state()).isEqualTo(CheckpointState.DELETED);
+        assertThat(registry.list(null, null, true)).hasSize(1);
+        assertThat(registry.list(null, null, false)).isEmpty();
+    }
+
+    @Test
+    void trashDirectoryIsNeverCatalogued() throws IOException {
+        TreeBuilder.lightningCkpt(root.resolve(".ckpt-warden-trash/1/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        assertThat(scan()).isEmpty();
+    }
+}
