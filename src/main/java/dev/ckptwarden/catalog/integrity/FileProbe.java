@@ -61,7 +61,8 @@ public final class FileProbe {
         }
         byte[] head = in.read(0, HEAD);
         String ext = extension(file);
-        if (startsWith(head, 0, ZipCentralDirectory.LOCAL_HEADER) || startsWith(head, 0, ZipCentralDirectory.END_RECORD)) {
+        if (startsWith(head, 0, ZipCentralDirectory.LOCAL_HEADER) || startsWith(head, 0, ZipCentralDirectory.END_RECORD)
+                || size < 4 && startsWith(ZipCentralDirectory.LOCAL_HEADER, 0, head)) { // "PK": a zip cut at once
             return zip(in, head, ext);
         }
         if ((head[0] & 0xff) == 0x80 && (head.length == 1 || head[1] >= 2 && head[1] <= 5)) {
