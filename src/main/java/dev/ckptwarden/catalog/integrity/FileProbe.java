@@ -16,6 +16,7 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -49,6 +50,10 @@ public final class FileProbe {
 
     /** Probes {@code file}: content type, integrity problems, and torch metadata when readable. */
     public static Probe probe(Path file) throws IOException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            // opening a FIFO would block until someone writes to it
+            throw new IOException("cannot probe " + file + ": not a regular file");
+        }
         try (PositionalReader in = PositionalReader.open(file)) {
             return probe(file, in);
         }

@@ -1,10 +1,12 @@
 package dev.ckptwarden.catalog.integrity;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -134,5 +136,26 @@ class FileProbeTest {
         for (int i = 0; i < 8; i++) {
             b[at + i] = (byte) (v >>> (8 * i));
         }
+    }
+
+    /** The corpus's symlinked last.ckpt points at an absolute Windows path: dangling on Linux. */
+    @Test
+    void danglingSymlinkIsAnIoErrorNotAVerdict() throws IOException {
+        Path link = Files.createSymbolicLink(tmp.resolve("last.ckpt"),
+                Path.of("D:/Lucas/Cursos/DeepONets-Lightning/checkpoints/deeponet-epoch=96-val_loss=2.03e-02.ckpt"));
+        assertThatThrownBy(() -> FileProbe.probe(link)).isInstanceOf(NoSuchFileException.class);
+    }
+
+    @Test
+    void directoryIsRefusedWithItsPath() {
+        assertThatThrownBy(() -> FileProbe.probe(tmp)).isInstanceOf(IOException.class)
+                .hasMessage("cannot probe " + tmp + ": not a regular file");
+    }
+
+    @Test
+    void symlinkToACheckpointIsFollowed() throws IOException {
+        Path target = Files.write(tmp.resolve("epoch=1.ckpt"), new byte[0]);
+        Path link = Files.createSymbolicLink(tmp.resolve("last.ckpt"), target.getFileName());
+        assertThat(FileProbe.probe(link).type()).isEqualTo(ContentType.EMPTY);
     }
 }
