@@ -16,6 +16,7 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -49,6 +50,10 @@ public final class FileProbe {
 
     /** Probes {@code file}: content type, integrity problems, and torch metadata when readable. */
     public static Probe probe(Path file) throws IOException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            // opening a FIFO would block until someone writes to it
+            throw new IOException("cannot probe " + file + ": not a regular file");
+        }
         try (PositionalReader in = PositionalReader.open(file)) {
             return probe(file, in);
         }
@@ -61,7 +66,8 @@ public final class FileProbe {
         }
         byte[] head = in.read(0, HEAD);
         String ext = extension(file);
-        if (startsWith(head, 0, ZipCentralDirectory.LOCAL_HEADER) || startsWith(head, 0, ZipCentralDirectory.END_RECORD)) {
+        if (startsWith(head, 0, ZipCentralDirectory.LOCAL_HEADER) || startsWith(head, 0, ZipCentralDirectory.END_RECORD)
+                || size < 4 && startsWith(ZipCentralDirectory.LOCAL_HEADER, 0, head)) { // "PK": a zip cut at once
             return zip(in, head, ext);
         }
         if ((head[0] & 0xff) == 0x80 && (head.length == 1 || head[1] >= 2 && head[1] <= 5)) {

@@ -8,6 +8,7 @@ import dev.ckptwarden.catalog.integrity.PickleReader.PyTuple;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +31,8 @@ final class LegacyTorchFile {
     private static final byte[] MAGIC_PICKLE_V2 = {(byte) 0x80, 0x02, (byte) 0x8a, 0x0a, 0x6c, (byte) 0xfc,
         (byte) 0x9c, 0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19, 0x2e};
     private static final long PROTOCOL_VERSION = 1001;
-    static final int MAX_PICKLE_BYTES = 32 << 20;
+    static final int MAX_PICKLE_BYTES = FileProbe.MAX_PICKLE_BYTES;
+    private static final int FIRST_READ = 256 << 10;
     private static final Map<String, Integer> ELEMENT_SIZE = Map.ofEntries(
             Map.entry("DoubleStorage", 8), Map.entry("FloatStorage", 4), Map.entry("HalfStorage", 2),
             Map.entry("BFloat16Storage", 2), Map.entry("LongStorage", 8), Map.entry("IntStorage", 4),
@@ -58,9 +60,28 @@ final class LegacyTorchFile {
     }
 
     static Reading read(PositionalReader in) throws IOException {
+        // Most object pickles are far smaller than the bound: start small, widen only when needed, and
+        // never read a byte twice.
         long size = in.size();
-        byte[] buf = in.read(0, (int) Math.min(size, MAX_PICKLE_BYTES));
-        boolean whole = buf.length == size;
+        byte[] buf = in.read(0, (int) Math.min(size, FIRST_READ));
+        while (true) {
+            Reading r = read(in, buf, buf.length == size);
+            if (r != null) {
+                return r;
+            }
+            if (buf.length >= MAX_PICKLE_BYTES) {
+                return new Reading(null, List.of());
+            }
+            int wider = (int) Math.min(Math.min((long) buf.length * 4, MAX_PICKLE_BYTES), size);
+            byte[] more = in.read(buf.length, wider - buf.length);
+            byte[] grown = Arrays.copyOf(buf, buf.length + more.length);
+            System.arraycopy(more, 0, grown, buf.length, more.length);
+            buf = grown;
+        }
+    }
+
+    /** Returns null when the pickles run past {@code buf} and more of the file could be read. */
+    private static Reading read(PositionalReader in, byte[] buf, boolean whole) throws IOException {
         PickleReader r = new PickleReader(buf);
         List<String> problems = new ArrayList<>();
         TorchMetadata torch = null;
@@ -77,10 +98,10 @@ final class LegacyTorchFile {
                 checkStorageLength(in, r, sysInfo, keys, problems);
             }
         } catch (PickleTruncatedException e) {
-            if (whole) {
-                problems.add("torch legacy pickle ends before its STOP opcode (file truncated?)");
+            if (!whole) {
+                return null; // the pickles go on past what we read
             }
-            // otherwise the pickle is larger than we read: no metadata, and no verdict either
+            problems.add("torch legacy pickle ends before its STOP opcode (file truncated?)");
         } catch (PickleException e) {
             // a pickle we cannot interpret says nothing about the file's integrity
         }

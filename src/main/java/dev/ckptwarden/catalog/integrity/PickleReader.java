@@ -376,18 +376,30 @@ final class PickleReader {
             String q = g.qualifiedName();
             if (q.equals("collections.OrderedDict") || q.equals("builtins.dict") || q.equals("__builtin__.dict")) {
                 Map<Object, Object> d = new LinkedHashMap<>();
-                if (args instanceof PyTuple t && t.size() == 1 && t.get(0) instanceof Map<?, ?> m) {
-                    d.putAll(m);
+                if (args instanceof PyTuple t && t.size() == 1) {
+                    if (t.get(0) instanceof Map<?, ?> m) {
+                        d.putAll(m);
+                    } else if (t.get(0) instanceof List<?> pairs) {
+                        // Python 2 pickles an OrderedDict as OrderedDict([[key, value], ...])
+                        for (Object pair : pairs) {
+                            List<?> kv = pair instanceof PyTuple pt ? pt.items() : pair instanceof List<?> l ? l : null;
+                            if (kv == null || kv.size() != 2) {
+                                throw new PickleException("OrderedDict built from something other than pairs");
+                            }
+                            d.put(key(kv.get(0)), kv.get(1));
+                        }
+                    }
                 }
                 return d;
             }
-            if ((q.equals("builtins.set") || q.equals("__builtin__.set")) && args instanceof PyTuple t
+            boolean frozen = q.equals("builtins.frozenset") || q.equals("__builtin__.frozenset");
+            if ((frozen || q.equals("builtins.set") || q.equals("__builtin__.set")) && args instanceof PyTuple t
                     && t.size() == 1 && t.get(0) instanceof List<?> l) {
                 Set<Object> s = new LinkedHashSet<>();
                 for (Object o : l) {
                     s.add(key(o));
                 }
-                return s;
+                return frozen ? Collections.unmodifiableSet(s) : s;
             }
         }
         return new PyObject(callable, args);

@@ -49,7 +49,7 @@ public final class ShardIndexCheck {
             tensorsByShard.computeIfAbsent(e.getValue().asText(), k -> new ArrayList<>()).add(e.getKey());
         }
 
-        Path dir = indexJson.toAbsolutePath().getParent();
+        Path dir = indexJson.toAbsolutePath().normalize().getParent();
         List<String> problems = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, List<String>> e : tensorsByShard.entrySet()) {
