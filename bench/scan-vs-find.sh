@@ -13,7 +13,7 @@
 #                          corrupt: the header probe falls through every format sniffer)
 #   REPEAT=3               timed repetitions per measurement (the median is reported)
 #   CKPT_WARDEN=<repo>/bin/ckpt-warden  the launcher under test
-# Every big file is sparse (truncate -s): the tree takes a few hundred MiB of real disk whatever its
+# Every big file is sparse (truncate -s): the tree takes ~240 MiB of real disk whatever its
 # logical size. Both sides run with a warm page cache: nothing here drops caches.
 set -euo pipefail
 
