@@ -355,10 +355,11 @@ class BadInputReconcileTest {
         RootScan scan = scan();
 
         assertThat(paths(scan)).contains(good);
-        scan.checkpoints().stream().filter(c -> c.path().equals(self)).findFirst().ifPresent(c -> {
-            assertThat(c.aliasOf()).isNotNull();
-            assertThat(c.state()).isNotEqualTo(CheckpointState.COMPLETE);
-        });
+        Checkpoint loop = scan.checkpoints().stream().filter(c -> c.path().equals(self)).findFirst().orElseThrow();
+        // Registered as what it is, a link that leads nowhere, and never as a checkpoint to resume from.
+        assertThat(loop.aliasOf()).isEqualTo(self);
+        assertThat(loop.state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(loop.problems()).containsExactly("dangling symlink to last.ckpt");
         assertThat(dev.ckptwarden.registry.Resolver.resolve(scan.checkpoints(), "latest", false, null))
                 .map(Checkpoint::path).contains(good);
     }
