@@ -22,6 +22,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Clock;
@@ -91,7 +92,7 @@ public final class Reconciler {
         try {
             rootDir = configured.toRealPath();
             if (!Files.isDirectory(rootDir)) {
-                throw new NoSuchFileException(configured.toString(), null, "not a directory");
+                throw new NotDirectoryException(configured.toString());
             }
         } catch (IOException e) {
             problems.add(new ScanProblem(root.name(), configured, describe(e)));
@@ -320,6 +321,9 @@ public final class Reconciler {
         }
         if (e instanceof NoSuchFileException) {
             return "does not exist";
+        }
+        if (e instanceof NotDirectoryException) {
+            return "not a directory";
         }
         if (e instanceof FileSystemException fse && fse.getReason() != null) {
             return fse.getReason();
