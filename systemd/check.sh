@@ -9,11 +9,10 @@ cd "$(dirname -- "$0")/.."
 fail() { echo "systemd/check.sh: FAILED: $*" >&2; exit 1; }
 ok() { echo "systemd/check.sh: ok: $*"; }
 
-shopt -s nullglob
-tarballs=(target/ckpt-warden-*.tar.gz)
-shopt -u nullglob
-((${#tarballs[@]} == 1)) || fail "expected exactly one target/ckpt-warden-*.tar.gz (run 'mvn package' first), found ${#tarballs[@]}"
-tarball=${tarballs[0]}
+# The newest tarball: after a version bump without `mvn clean`, target/ holds the old one too.
+# shellcheck disable=SC2012  # our own file names: no spaces or newlines
+tarball=$(ls -t target/ckpt-warden-*.tar.gz 2>/dev/null | head -n 1 || true)
+[[ -n "$tarball" ]] || fail "no target/ckpt-warden-*.tar.gz: run 'mvn package' first"
 version=${tarball#target/ckpt-warden-}; version=${version%.tar.gz}
 
 tmp=$(mktemp -d)
