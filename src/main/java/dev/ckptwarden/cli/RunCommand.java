@@ -34,9 +34,10 @@ final class RunCommand implements Callable<Integer> {
             // A stop requested by systemd or Ctrl-C is a clean exit, not a crash: exit 0 rather than 143.
             Runtime.getRuntime().halt(ExitCode.OK);
         }, "ckpt-warden-shutdown"));
-        agent.start();
         // systemd's ExecReload sends SIGHUP: re-read the configuration (the same validation as check-config).
+        // Installed before the startup pass: the JVM's default action for SIGHUP is to exit.
         sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> agent.requestReload("SIGHUP"));
+        agent.start();
         stopped.await();
         return ExitCode.OK;
     }

@@ -87,6 +87,10 @@ public final class Agent implements AutoCloseable {
         p.setProperty("org.quartz.jobStore.misfireThreshold", "1000");
         this.scheduler = new StdSchedulerFactory(p).getScheduler();
         this.scheduler.getContext().put(ReconcileJob.AGENT_KEY, this);
+        // The job exists from the start so that a reload requested during the startup pass (SIGHUP from
+        // `systemctl reload`) is queued rather than lost.
+        JobDetail job = JobBuilder.newJob(ReconcileJob.class).withIdentity(JOB).storeDurably().build();
+        this.scheduler.addJob(job, true);
         this.watcher = new DirectoryWatcher(this::dirty);
     }
 
@@ -109,8 +113,6 @@ public final class Agent implements AutoCloseable {
             configWatcher = new ConfigFileWatcher(configFile, () -> requestReload("file changed"));
             configWatcher.start();
         }
-        JobDetail job = JobBuilder.newJob(ReconcileJob.class).withIdentity(JOB).storeDurably().build();
-        scheduler.addJob(job, true);
         schedulePeriodic(cfg.agent().reconcileInterval());
         scheduler.start();
         log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
