@@ -64,6 +64,13 @@ final class Trees {
         return p;
     }
 
+    /** {@link #listing} without directories (whose mtimes change when entries leave and come back). */
+    static Map<String, String> files(Path dir) throws IOException {
+        Map<String, String> out = listing(dir);
+        out.values().removeIf(v -> v.startsWith("dir "));
+        return out;
+    }
+
     /**
      * Every entry below {@code dir} (links not followed), each with its type, size, mtime and, for
      * regular files, a CRC of the content: two equal listings mean an untouched tree.
