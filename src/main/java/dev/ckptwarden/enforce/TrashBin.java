@@ -31,8 +31,8 @@ import java.util.function.Consumer;
  * One root's trash, {@code <root>/.ckpt-warden-trash/}: the first phase of every deletion is a
  * rename into it (atomic, same file system, so a training job's resume never sees half a
  * checkpoint), the second phase deletes it from there. Each eviction gets an entry directory
- * {@code <id>/} and, written and forced to disk before the first rename, a manifest
- * {@code <id>.manifest.json} naming the members, so a restart can roll an interrupted multi-file
+ * {@code <id>/} and, written aside, forced to disk and renamed into place before the first member
+ * moves, a manifest {@code <id>.manifest.json} naming the members, so a restart can roll an interrupted multi-file
  * move forward ({@link #recover()}).
  *
  * <p>Deletion is {@code unlinkat} relative to directory descriptors opened with {@code O_NOFOLLOW}
@@ -45,6 +45,8 @@ public final class TrashBin implements Closeable {
     public static final String DIR_NAME = Cataloger.TRASH_DIR;
     static final String LOCK_NAME = ".lock";
     static final String MANIFEST_SUFFIX = ".manifest.json";
+    /** A manifest being written; never read, purged like any leftover. */
+    static final String PARTIAL_SUFFIX = ".manifest.partial";
 
     private static final AtomicLong SEQUENCE = new AtomicLong();
     private static final Set<OpenOption> CREATE_NEW = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
@@ -220,6 +222,7 @@ public final class TrashBin implements Closeable {
     private void discard(String id) {
         try {
             deleteIfPresent(root.name(id + MANIFEST_SUFFIX));
+            deleteIfPresent(root.name(id + PARTIAL_SUFFIX));
             deleteEntry(trash, root.name(id));
         } catch (IOException ignored) {
             // Left for the next purge; nothing of the checkpoint is in it.
@@ -234,14 +237,20 @@ public final class TrashBin implements Closeable {
         }
     }
 
+    /**
+     * Writes the manifest under a temporary name, forces it, then renames it into place and forces
+     * the trash directory: a manifest that exists is always complete, whenever the process dies.
+     */
     private void writeManifest(TrashManifest manifest) throws IOException {
-        try (SeekableByteChannel ch = trash.newByteChannel(root.name(manifest.id() + MANIFEST_SUFFIX), CREATE_NEW)) {
+        Path partial = root.name(manifest.id() + PARTIAL_SUFFIX);
+        try (SeekableByteChannel ch = trash.newByteChannel(partial, CREATE_NEW)) {
             ByteBuffer b = ByteBuffer.wrap(manifest.toBytes());
             while (b.hasRemaining()) {
                 ch.write(b);
             }
             force(ch);
         }
+        trash.move(partial, trash, root.name(manifest.id() + MANIFEST_SUFFIX));
         syncDirectory(trash);
     }
 
@@ -378,7 +387,7 @@ public final class TrashBin implements Closeable {
             try {
                 m = TrashManifest.parse(read(n));
             } catch (IOException unreadable) {
-                // Written and forced before any rename: a torn manifest means nothing was moved.
+                // Complete before any member moves (written aside, renamed into place): nothing was moved.
                 out.add(new Recovered(id, null, null, null, null, null, 0, false,
                         "unreadable manifest " + path().resolve(n) + " (" + unreadable.getMessage()
                                 + "): nothing had been moved"));
