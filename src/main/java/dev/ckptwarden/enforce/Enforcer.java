@@ -72,7 +72,8 @@ public final class Enforcer {
      */
     public EnforcementReport enforce(RootConfig root, Path rootDir, List<Eviction> evictions, boolean dryRun, Instant now)
             throws IOException {
-        boolean destructive = !dryRun && root.action() == Action.DELETE;
+        // Nothing to remove opens no trash: a pass with nothing to do leaves the root as it was.
+        boolean destructive = !dryRun && root.action() == Action.DELETE && !evictions.isEmpty();
         if (destructive && audit == null) {
             throw new IllegalStateException("deleting needs an audit log");
         }
@@ -95,7 +96,8 @@ public final class Enforcer {
     /**
      * What a start does first for each root: finishes evictions a crash interrupted (rolling partial
      * multi-file moves forward from their manifests, see {@link TrashBin#recover()}), records them
-     * in the registry and with an audit {@code end} line, then empties the trash.
+     * in the registry and with an audit {@code end} line, then empties the trash. A root without a
+     * trash directory has nothing to recover and is left as it is.
      *
      * @return one item per interrupted eviction ({@code ok}, or {@code skipped:interrupted before rename}
      *         when it had moved nothing and the checkpoint is whole in place); {@code freed} counts the
@@ -108,8 +110,27 @@ public final class Enforcer {
         List<Item> items = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Path real;
-        try (RootDirectory dir = RootDirectory.open(rootDir); TrashBin trash = TrashBin.open(dir)) {
+        try (RootDirectory dir = RootDirectory.open(rootDir)) {
             real = dir.path();
+            if (hasTrash(dir)) {
+                recover(root, dir, now, items, problems);
+            }
+        }
+        return new EnforcementReport(root.name(), real, root.action().id(), false, items, problems);
+    }
+
+    private static boolean hasTrash(RootDirectory dir) throws IOException {
+        try {
+            RootDirectory.lstat(dir.stream(), dir.name(TrashBin.DIR_NAME));
+            return true;
+        } catch (NoSuchFileException absent) {
+            return false;
+        }
+    }
+
+    private void recover(RootConfig root, RootDirectory dir, Instant now, List<Item> items, List<String> problems)
+            throws IOException {
+        try (TrashBin trash = TrashBin.open(dir)) {
             for (TrashBin.Recovered r : trash.finishInterrupted()) {
                 if (r.path() == null) {
                     problems.add(r.detail());
@@ -134,7 +155,6 @@ public final class Enforcer {
             TrashBin.Purge purge = trash.purge();
             problems.addAll(purge.problems());
         }
-        return new EnforcementReport(root.name(), real, root.action().id(), false, items, problems);
     }
 
     private void markGone(String path, String reason, Instant now, List<String> problems) {
