@@ -169,8 +169,8 @@ public final class Enforcer {
     private record Refusal(String why, String detail) {
     }
 
-    /** The result of deciding one eviction; {@code settle} names the trash entry to delete after the end line. */
-    private record Result(Item item, String settle) {
+    /** The result of deciding one eviction; {@code settle}: what to delete from the trash after the end line. */
+    private record Result(Item item, TrashManifest settle) {
     }
 
     /** One pass's state: the open root and trash, and whether the audit log still works. */
@@ -243,8 +243,8 @@ public final class Enforcer {
                     long freed = trash.settle(result.settle());
                     it = new Item(it.path(), it.run(), it.bytes(), it.reason(), it.outcome(), it.detail(), freed);
                 } catch (IOException x) {
-                    problems.add(trash.path().resolve(result.settle()) + ": left in the trash ("
-                            + TrashBin.describe(x) + "); the next start deletes it");
+                    problems.add(c.path() + ": left in " + trash.path() + " (" + TrashBin.describe(x)
+                            + "); the next start deletes it");
                 }
             }
             return it;
@@ -306,7 +306,7 @@ public final class Enforcer {
                 markGone(c.key(), e.reason(), now, problems);
                 String detail = moved.size() < where.names().size() ? "some members were already gone" : null;
                 log.info("root {}: evicted {} ({}, {} bytes)", root.name(), c.path(), e.reason(), seen.bytes());
-                return new Result(item(e, seen.bytes(), EnforcementReport.OK, detail, 0), id);
+                return new Result(item(e, seen.bytes(), EnforcementReport.OK, detail, 0), manifest);
             }
         }
 

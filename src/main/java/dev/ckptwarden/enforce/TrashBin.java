@@ -30,15 +30,17 @@ import java.util.function.Consumer;
 /**
  * One root's trash, {@code <root>/.ckpt-warden-trash/}: the first phase of every deletion is a
  * rename into it (atomic, same file system, so a training job's resume never sees half a
- * checkpoint), the second phase deletes it from there. Each eviction gets an entry directory
- * {@code <id>/} and, written aside, forced to disk and renamed into place before the first member
- * moves, a manifest {@code <id>.manifest.json} naming the members, so a restart can roll an interrupted multi-file
- * move forward ({@link #recover()}).
+ * checkpoint), the second phase deletes it from there. An eviction with id {@code <id>} first
+ * writes a manifest {@code <id>.manifest.json} naming its members (written aside, forced to disk,
+ * renamed into place), then renames member {@code i} to {@code <id>.<i>}, so a restart can tell
+ * which eviction a file belongs to and roll an interrupted multi-file move forward
+ * ({@link #recover()}).
  *
- * <p>Deletion is {@code unlinkat} relative to directory descriptors opened with {@code O_NOFOLLOW}
- * ({@link SecureDirectoryStream}): a symbolic link inside the trash is removed itself, never what
- * it points at. An open trash holds an exclusive lock on {@code <trash>/.lock}, so two enforcement
- * passes never work on one root at the same time.
+ * <p>Every operation after the trash is opened is relative to directory descriptors opened with
+ * {@code O_NOFOLLOW} ({@link SecureDirectoryStream}: {@code renameat}, {@code unlinkat},
+ * {@code openat}); no path string is resolved again. A symbolic link inside the trash is removed
+ * itself, never what it points at. An open trash holds an exclusive lock on {@code <trash>/.lock},
+ * so two enforcement passes never work on one root at the same time.
  */
 public final class TrashBin implements Closeable {
     /** The trash directory's name inside each root (the catalog never descends into it). */
@@ -132,77 +134,76 @@ public final class TrashBin implements Closeable {
         return root.path().resolve(DIR_NAME);
     }
 
-    /** A fresh entry id: time, process and a counter, so that concurrent processes never collide. */
+    /** A fresh eviction id: time, process and a counter, so that concurrent processes never collide. */
     static String newId(Instant now) {
         return now.toEpochMilli() + "-" + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet();
     }
 
+    /** The trash name of member {@code index} of eviction {@code id}. */
+    private Path memberName(String id, int index) {
+        return root.name(id + "." + index);
+    }
+
     /**
-     * Moves a checkpoint's members from {@code from} into a new entry: entry directory, then the
-     * manifest (forced to disk, and the trash directory with it), then one rename per member. A member
-     * already gone is skipped. When a rename fails, the members moved so far are renamed back (never
-     * over a file that appeared in their place) and the exception is rethrown; what cannot be put
-     * back stays in the trash with its manifest, for {@link #recover()} to finish.
+     * Moves a checkpoint's members from {@code from} into the trash: the manifest first (forced to
+     * disk, and the trash directory with it), then one rename per member. A member already gone is
+     * skipped. When a rename fails, the members moved so far are renamed back (never over a file that
+     * appeared in their place) and the exception is rethrown; what cannot be put back stays in the
+     * trash with its manifest, for {@link #recover()} to finish.
      *
      * @param renamed told the name of each member right after its rename
-     * @return the names moved; empty when every member was already gone (the entry is then removed)
+     * @return the names moved; empty when every member was already gone (the manifest is then removed)
      */
     List<String> moveIn(SecureDirectoryStream<Path> from, TrashManifest manifest, Consumer<String> renamed)
             throws IOException {
         String id = manifest.id();
-        Path entryName = root.name(id);
-        Files.createDirectory(path().resolve(id));
+        writeManifest(manifest);
         List<String> moved = new ArrayList<>();
-        try (SecureDirectoryStream<Path> entry = RootDirectory.openChild(trash, entryName, path().resolve(id))) {
-            writeManifest(manifest);
-            try {
-                for (EntrySnapshot m : manifest.members()) {
-                    Path n = root.name(m.name());
-                    try {
-                        from.move(n, entry, n);
-                    } catch (NoSuchFileException e) {
-                        if (exists(from, n)) {
-                            throw new IOException(path().resolve(id) + ": trash entry vanished during the move", e);
-                        }
-                        continue; // already gone: success
+        List<Integer> movedIndex = new ArrayList<>();
+        try {
+            for (int i = 0; i < manifest.members().size(); i++) {
+                Path n = root.name(manifest.members().get(i).name());
+                try {
+                    from.move(n, trash, memberName(id, i));
+                } catch (NoSuchFileException e) {
+                    if (exists(from, n)) {
+                        throw new IOException(path() + ": trash vanished during the move", e);
                     }
-                    moved.add(m.name());
-                    renamed.accept(m.name());
+                    continue; // already gone: success
                 }
-            } catch (IOException | RuntimeException e) {
-                List<String> stuck = rollBack(from, entry, moved);
-                if (stuck.isEmpty()) {
-                    discard(id);
-                    throw e;
-                }
-                throw new IOException(e.getMessage() + "; " + stuck.size() + " member(s) left in "
-                        + path().resolve(id) + " for the next start to finish", e);
+                moved.add(n.toString());
+                movedIndex.add(i);
+                renamed.accept(n.toString());
             }
         } catch (IOException | RuntimeException e) {
-            if (moved.isEmpty()) {
-                discard(id);
+            List<String> stuck = rollBack(from, manifest, movedIndex);
+            if (stuck.isEmpty()) {
+                discard(manifest);
+                throw e;
             }
-            throw e;
+            throw new IOException(e.getMessage() + "; " + stuck.size() + " member(s) left in " + path()
+                    + " for the next start to finish", e);
         }
         if (moved.isEmpty()) {
-            discard(id);
+            discard(manifest);
         }
         return moved;
     }
 
-    /** Renames moved members back where they were, newest first; returns those that could not go back. */
-    private List<String> rollBack(SecureDirectoryStream<Path> from, SecureDirectoryStream<Path> entry, List<String> moved) {
+    /** Renames moved members back where they were, last first; returns those that could not go back. */
+    private List<String> rollBack(SecureDirectoryStream<Path> from, TrashManifest manifest, List<Integer> moved) {
         List<String> stuck = new ArrayList<>();
-        for (int i = moved.size() - 1; i >= 0; i--) {
-            Path n = root.name(moved.get(i));
+        for (int k = moved.size() - 1; k >= 0; k--) {
+            int i = moved.get(k);
+            Path n = root.name(manifest.members().get(i).name());
             try {
                 if (exists(from, n)) {
-                    stuck.add(moved.get(i)); // something new took its place: never rename over it
+                    stuck.add(n.toString()); // something new took its place: never rename over it
                 } else {
-                    entry.move(n, from, n);
+                    trash.move(memberName(manifest.id(), i), from, n);
                 }
             } catch (IOException | RuntimeException e) {
-                stuck.add(moved.get(i));
+                stuck.add(n.toString());
             }
         }
         return stuck;
@@ -210,20 +211,22 @@ public final class TrashBin implements Closeable {
 
     /**
      * Ends an eviction that has been recorded: forgets its manifest first (so a restart will not
-     * record it again), then deletes its files.
+     * record it again), then deletes its members from the trash.
      *
      * @return bytes of regular files deleted
      */
-    long settle(String id) throws IOException {
-        deleteIfPresent(root.name(id + MANIFEST_SUFFIX));
-        return deleteEntry(trash, root.name(id));
+    long settle(TrashManifest manifest) throws IOException {
+        deleteIfPresent(root.name(manifest.id() + MANIFEST_SUFFIX));
+        long bytes = 0;
+        for (int i = 0; i < manifest.members().size(); i++) {
+            bytes += deleteEntry(trash, memberName(manifest.id(), i));
+        }
+        return bytes;
     }
 
-    private void discard(String id) {
+    private void discard(TrashManifest manifest) {
         try {
-            deleteIfPresent(root.name(id + MANIFEST_SUFFIX));
-            deleteIfPresent(root.name(id + PARTIAL_SUFFIX));
-            deleteEntry(trash, root.name(id));
+            settle(manifest);
         } catch (IOException ignored) {
             // Left for the next purge; nothing of the checkpoint is in it.
         }
@@ -399,65 +402,53 @@ public final class TrashBin implements Closeable {
     }
 
     private Recovered finish(TrashManifest m) throws IOException {
-        SecureDirectoryStream<Path> entry;
-        try {
-            entry = RootDirectory.openChild(trash, root.name(m.id()), path().resolve(m.id()));
-        } catch (NoSuchFileException absent) {
-            entry = null;
-        }
-        try {
-            List<EntrySnapshot> notInTrash = new ArrayList<>();
-            for (EntrySnapshot member : m.members()) {
-                if (entry == null || !exists(entry, root.name(member.name()))) {
-                    notInTrash.add(member);
-                }
-            }
-            Path parent = root.path().getFileSystem().getPath(m.parent());
-            boolean started = notInTrash.size() < m.members().size();
-            if (!started) {
-                return inPlaceOnly(m, parent);
-            }
-            if (notInTrash.isEmpty()) {
-                return recovered(m, true, "finished after restart");
-            }
-            int movedNow = 0;
-            List<String> left = new ArrayList<>();
-            try (SecureDirectoryStream<Path> from = root.openDirectory(parent)) {
-                for (EntrySnapshot member : notInTrash) {
-                    Path n = root.name(member.name());
-                    EntrySnapshot now;
-                    try {
-                        now = EntrySnapshot.read(from, n);
-                    } catch (NoSuchFileException gone) {
-                        continue;
-                    }
-                    if (!now.equals(member)) {
-                        left.add(member.name());
-                        continue;
-                    }
-                    try {
-                        from.move(n, entry, n);
-                        movedNow++;
-                    } catch (NoSuchFileException gone) {
-                        // gone meanwhile: nothing left to move
-                    }
-                }
-            } catch (NoSuchFileException parentGone) {
-                return recovered(m, true, "finished after restart (its directory is gone)");
-            } catch (UnsafePathException unsafe) {
-                return recovered(m, true, "finished after restart, but " + unsafe.getMessage()
-                        + ": remaining members not moved");
-            }
-            String detail = "finished after restart: moved " + movedNow + " remaining member(s)";
-            if (!left.isEmpty()) {
-                detail += "; left in place because they changed: " + String.join(", ", left);
-            }
-            return recovered(m, true, detail);
-        } finally {
-            if (entry != null) {
-                entry.close();
+        List<Integer> notInTrash = new ArrayList<>();
+        for (int i = 0; i < m.members().size(); i++) {
+            if (!exists(trash, memberName(m.id(), i))) {
+                notInTrash.add(i);
             }
         }
+        Path parent = root.path().getFileSystem().getPath(m.parent());
+        if (notInTrash.size() == m.members().size()) {
+            return inPlaceOnly(m, parent);
+        }
+        if (notInTrash.isEmpty()) {
+            return recovered(m, true, "finished after restart");
+        }
+        int movedNow = 0;
+        List<String> left = new ArrayList<>();
+        try (SecureDirectoryStream<Path> from = root.openDirectory(parent)) {
+            for (int i : notInTrash) {
+                EntrySnapshot member = m.members().get(i);
+                Path n = root.name(member.name());
+                EntrySnapshot now;
+                try {
+                    now = EntrySnapshot.read(from, n);
+                } catch (NoSuchFileException gone) {
+                    continue;
+                }
+                if (!now.equals(member)) {
+                    left.add(member.name());
+                    continue;
+                }
+                try {
+                    from.move(n, trash, memberName(m.id(), i));
+                    movedNow++;
+                } catch (NoSuchFileException gone) {
+                    // gone meanwhile: nothing left to move
+                }
+            }
+        } catch (NoSuchFileException parentGone) {
+            return recovered(m, true, "finished after restart (its directory is gone)");
+        } catch (UnsafePathException | NotDirectoryException unsafe) {
+            return recovered(m, true, "finished after restart, but " + unsafe.getMessage()
+                    + ": remaining members not moved");
+        }
+        String detail = "finished after restart: moved " + movedNow + " remaining member(s)";
+        if (!left.isEmpty()) {
+            detail += "; left in place because they changed: " + String.join(", ", left);
+        }
+        return recovered(m, true, detail);
     }
 
     /** Nothing reached the trash: the checkpoint is whole in place, or was gone before the move. */

@@ -56,6 +56,14 @@ class EnforcerTest {
         return TreeBuilder.lightningCkpt(p, 1, step, true, T0);
     }
 
+    private static long sizeOf(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private void assertTrashEmpty() throws IOException {
         Path trash = root.resolve(TrashBin.DIR_NAME);
         if (Files.exists(trash)) {
@@ -77,7 +85,9 @@ class EnforcerTest {
             public void renamed(Path checkpoint, String member) {
                 // At the commit point the checkpoint is whole in the trash and gone from its directory.
                 try (var s = Files.list(root.resolve(TrashBin.DIR_NAME))) {
-                    s.filter(Files::isDirectory).forEach(d -> renamedWhileInTrash.add(d.resolve(member).toString()));
+                    s.filter(p -> p.getFileName().toString().matches("\\d+-\\d+-\\d+\\.0"))
+                            .filter(p -> sizeOf(p) == bytes)
+                            .forEach(p -> renamedWhileInTrash.add(member));
                 } catch (IOException e) {
                     throw new IllegalStateException(e);
                 }
@@ -95,7 +105,7 @@ class EnforcerTest {
             assertThat(i.reason()).isEqualTo("policy");
         });
         assertThat(report.freedBytes()).isEqualTo(bytes);
-        assertThat(renamedWhileInTrash).hasSize(1);
+        assertThat(renamedWhileInTrash).containsExactly("epoch=1-step=10.ckpt");
         assertThat(old).doesNotExist();
         assertThat(keep).exists();
         assertTrashEmpty();

@@ -48,7 +48,7 @@ class TrashBinTest {
 
     /**
      * Leaves the trash exactly as a process killed after {@code moved} renames of an eviction leaves
-     * it: entry directory, forced manifest, the first {@code moved} members renamed in.
+     * it: the manifest, and the first {@code moved} members renamed in as {@code <id>.<i>}.
      */
     private TrashManifest interrupted(Checkpoint c, int moved) throws IOException {
         CheckpointEntries where = CheckpointEntries.of(c, root);
@@ -60,11 +60,10 @@ class TrashBinTest {
                     where.parent().toString(), seen.entries(), seen.bytes(), "policy", "delete", site.clock.instant());
         }
         Files.createDirectories(trash);
-        Path entry = Files.createDirectory(trash.resolve(m.id()));
         Files.write(trash.resolve(m.id() + TrashBin.MANIFEST_SUFFIX), m.toBytes());
         for (int i = 0; i < moved; i++) {
             String name = m.members().get(i).name();
-            Files.move(root.resolve(where.parent()).resolve(name), entry.resolve(name));
+            Files.move(root.resolve(where.parent()).resolve(name), trash.resolve(m.id() + "." + i));
         }
         return m;
     }
@@ -180,7 +179,8 @@ class TrashBinTest {
     @Test
     void tornManifestMeansNothingMovedAndIsReported() throws IOException {
         Path file = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, Site.T0);
-        Files.createDirectories(trash.resolve("123-1-1"));
+        Files.createDirectories(trash);
+        Files.writeString(trash.resolve("123-1-1.0"), "a member");
         Files.writeString(trash.resolve("123-1-1" + TrashBin.MANIFEST_SUFFIX), "{\"version\":1,\"id\":\"123-");
 
         EnforcementReport r = site.enforcer().recover(site.rootConfig, root, site.clock.instant());
