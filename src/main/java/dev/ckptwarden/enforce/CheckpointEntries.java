@@ -9,9 +9,11 @@ import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -132,8 +134,8 @@ record CheckpointEntries(Path parent, List<Path> names, List<String> catalogName
                 }
                 Entry.Type expected = kind == CheckpointKind.DIRECTORY ? Entry.Type.DIRECTORY : Entry.Type.FILE;
                 if (e.type() != expected) {
-                    return e.name() + " is now a " + e.type().name().toLowerCase(java.util.Locale.ROOT)
-                            + ", was a " + expected.name().toLowerCase(java.util.Locale.ROOT);
+                    return e.name() + " is now a " + e.type().name().toLowerCase(Locale.ROOT)
+                            + ", was a " + expected.name().toLowerCase(Locale.ROOT);
                 }
                 files.add(new Entry(where.catalogNames().get(i), e.type(), e.bytes(), e.modifiedMillis()));
                 newest = Math.max(newest, e.modifiedMillis());
@@ -142,7 +144,7 @@ record CheckpointEntries(Path parent, List<Path> names, List<String> catalogName
                 return "size " + bytes() + " bytes, planned " + planned.bytes();
             }
             if (planned.modified() != null && newest != planned.modified().toEpochMilli()) {
-                return "modified " + java.time.Instant.ofEpochMilli(newest) + ", planned " + planned.modified();
+                return "modified " + Instant.ofEpochMilli(newest) + ", planned " + planned.modified();
             }
             if (planned.signature() != null) {
                 String now = kind == CheckpointKind.DIRECTORY ? entries.get(0).contents() : EntrySnapshot.signature(files);

@@ -275,7 +275,15 @@ public final class Enforcer {
                 return skip(e, "changed since planned", dir.path().resolve(nd.getFile()) + " is no longer a directory");
             }
             try (parent) {
-                CheckpointEntries.Observed seen = where.observe(parent);
+                CheckpointEntries.Observed seen;
+                try {
+                    seen = where.observe(parent);
+                } catch (UnsafePathException u) {
+                    return skip(e, "symbolic link", dir.path().resolve(where.parent()).resolve(u.where()) + ": "
+                            + u.why());
+                } catch (NotDirectoryException nd) {
+                    return skip(e, "changed since planned", nd.getFile() + " is no longer a directory");
+                }
                 String link = seen.symbolicLink();
                 if (link != null) {
                     return skip(e, "symbolic link", dir.path().resolve(where.parent()).resolve(link)

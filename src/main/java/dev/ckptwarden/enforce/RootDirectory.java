@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A root opened for deletion. Every directory below it is reached from the root's descriptor one
@@ -62,8 +64,8 @@ final class RootDirectory implements Closeable {
      * The names in a directory. Lists through a fresh descriptor of it ({@code "."}), since a
      * directory stream hands out its iterator only once.
      */
-    static java.util.List<Path> names(SecureDirectoryStream<Path> dir, Path dot) throws IOException {
-        java.util.List<Path> out = new java.util.ArrayList<>();
+    static List<Path> names(SecureDirectoryStream<Path> dir, Path dot) throws IOException {
+        List<Path> out = new ArrayList<>();
         try (SecureDirectoryStream<Path> again = dir.newDirectoryStream(dot, NOFOLLOW)) {
             for (Path p : again) {
                 out.add(p.getFileName());

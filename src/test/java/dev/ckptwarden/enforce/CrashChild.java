@@ -2,7 +2,11 @@ package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Checkpoint;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +26,7 @@ public final class CrashChild {
     public static void main(String[] args) throws Exception {
         PrintStream out = new PrintStream(System.out, true);
         boolean step = args.length > 2 && args[2].equals("--step");
-        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         try (Site site = new Site(Path.of(args[0]), Path.of(args[1]))) {
             List<Eviction> all = new ArrayList<>();
             for (Checkpoint c : site.registry.list(site.rootConfig.name(), null, false)) {
@@ -35,8 +39,8 @@ public final class CrashChild {
                     if (step) {
                         try {
                             in.readLine();
-                        } catch (java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
                         }
                     }
                 }

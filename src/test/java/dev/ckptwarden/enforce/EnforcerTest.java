@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -22,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Deletion through the trash on real trees: what goes, what is refused, and what is written down. */
 class EnforcerTest {
@@ -498,7 +501,7 @@ class EnforcerTest {
         site.reconcile();
         try (TrashBin held = TrashBin.open(root)) {
             assertThat(held.path()).isDirectory();
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> site.enforceOne(site.eviction(old)))
+            assertThatThrownBy(() -> site.enforceOne(site.eviction(old)))
                     .isInstanceOf(EnforcementBusyException.class)
                     .hasMessageContaining(TrashBin.DIR_NAME);
         }
@@ -512,7 +515,7 @@ class EnforcerTest {
         site.reconcile();
         Files.createSymbolicLink(root.resolve(TrashBin.DIR_NAME), outside);
 
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> site.enforceOne(site.eviction(old)))
+        assertThatThrownBy(() -> site.enforceOne(site.eviction(old)))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("symbolic link");
         assertThat(old).exists();
@@ -526,15 +529,15 @@ class EnforcerTest {
         Path old = ckpt("run/epoch=1-step=10.ckpt", 10);
         site.reconcile();
         Eviction e = site.eviction(old);
-        try (java.nio.file.FileSystem zipFs = java.nio.file.FileSystems.newFileSystem(outside.resolve("fs.zip"),
+        try (FileSystem zipFs = FileSystems.newFileSystem(outside.resolve("fs.zip"),
                 Map.of("create", "true"))) {
             Path inZip = Files.createDirectories(zipFs.getPath("/run"));
             Files.writeString(inZip.resolve("epoch=1-step=10.ckpt"), "x");
 
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> TrashBin.open(zipFs.getPath("/")))
+            assertThatThrownBy(() -> TrashBin.open(zipFs.getPath("/")))
                     .isInstanceOf(SecureDeletionUnavailableException.class)
                     .hasMessageContaining("refusing to delete");
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> site.enforcer().enforce(site.rootConfig,
+            assertThatThrownBy(() -> site.enforcer().enforce(site.rootConfig,
                             zipFs.getPath("/"), List.of(e), false, site.clock.instant()))
                     .isInstanceOf(SecureDeletionUnavailableException.class);
             assertThat(inZip.resolve("epoch=1-step=10.ckpt")).exists();

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
@@ -54,7 +55,7 @@ final class Trees {
     /** A symbolic link whose own mtime (not its target's) is {@code mtime}, so that it looks settled. */
     static Path link(Path link, Path target, Instant mtime) throws IOException {
         Files.createSymbolicLink(link, target);
-        Files.getFileAttributeView(link, java.nio.file.attribute.BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        Files.getFileAttributeView(link, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
                 .setTimes(FileTime.from(mtime), null, null);
         return link;
     }
