@@ -129,10 +129,11 @@ public final class Cataloger {
         files.sort((a, b) -> a.name().compareTo(b.name()));
         String name = dir.getFileName().toString();
         ParsedName parsed = names.parse(name);
+        String marker = FileLayout.unfinishedMarkerName(name);
+        boolean unfinished = reader.list(dir.getParent()).has(marker);
         Candidate.Inspector inspector = () -> {
             Inspection i = layout.inspect(dir, listing, files, parsed);
-            String marker = FileLayout.unfinishedMarkerName(name);
-            if (java.nio.file.Files.exists(dir.resolveSibling(marker), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (unfinished) {
                 i = i.withFramework(Framework.NEMO).inProgress("NeMo '" + marker + "' marker present");
             }
             return i;

@@ -24,7 +24,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Config cfg = config.load();
         Registry registry = ConfigOption.openRegistry(cfg);
-        Agent agent = new Agent(cfg, registry, Clock.systemUTC());
+        Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, Clock.systemUTC());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping: finishing the current pass");
@@ -35,6 +35,8 @@ final class RunCommand implements Callable<Integer> {
             Runtime.getRuntime().halt(ExitCode.OK);
         }, "ckpt-warden-shutdown"));
         agent.start();
+        // systemd's ExecReload sends SIGHUP: re-read the configuration (the same validation as check-config).
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> agent.requestReload("SIGHUP"));
         stopped.await();
         return ExitCode.OK;
     }

@@ -3,6 +3,8 @@ package dev.ckptwarden.daemon;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.ConfigException;
+import dev.ckptwarden.config.ConfigLoader;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.DirectoryWatcher;
@@ -22,12 +24,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -40,6 +47,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final JobKey JOB = JobKey.jobKey("reconcile");
+    private static final TriggerKey PERIODIC = TriggerKey.triggerKey("periodic");
+    private static final String RELOAD_PREFIX = "reload-";
     /** Events arriving within this window share one pass (a 1,000-shard save is one pass, not 1,000). */
     static final Duration COALESCE = Duration.ofMillis(300);
 
@@ -50,10 +59,22 @@ public final class Agent implements AutoCloseable {
     private final Scheduler scheduler;
     private final DirectoryWatcher watcher;
     private final AtomicBoolean soonPending = new AtomicBoolean();
+    private final AtomicBoolean reloadPending = new AtomicBoolean();
+    private final Path configFile;
+    private final Map<String, String> env;
+    private ConfigFileWatcher configWatcher;
     private volatile Instant lastSweep;
+    private volatile boolean lastReloadSuccessful = true;
 
-    public Agent(Config config, Registry registry, Clock clock) throws IOException, SchedulerException {
+    /**
+     * @param configFile the file the configuration came from, watched and re-read on change and SIGHUP;
+     *                   null for a configuration built in code (no reload)
+     */
+    public Agent(Config config, Path configFile, Map<String, String> env, Registry registry, Clock clock)
+            throws IOException, SchedulerException {
         this.config = new AtomicReference<>(config);
+        this.configFile = configFile;
+        this.env = env;
         this.registry = registry;
         this.clock = clock;
         this.reconciler = new Reconciler(registry, clock);
@@ -69,7 +90,7 @@ public final class Agent implements AutoCloseable {
         this.watcher = new DirectoryWatcher(this::dirty);
     }
 
-    public void start() throws SchedulerException {
+    public void start() throws SchedulerException, IOException {
         Config cfg = config.get();
         sweep("startup");
         for (RootConfig r : cfg.roots()) {
@@ -84,19 +105,117 @@ public final class Agent implements AutoCloseable {
             }
         }
         watcher.start();
+        if (configFile != null) {
+            configWatcher = new ConfigFileWatcher(configFile, () -> requestReload("file changed"));
+            configWatcher.start();
+        }
         JobDetail job = JobBuilder.newJob(ReconcileJob.class).withIdentity(JOB).storeDurably().build();
         scheduler.addJob(job, true);
-        Duration every = cfg.agent().reconcileInterval();
+        schedulePeriodic(cfg.agent().reconcileInterval());
+        scheduler.start();
+        log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
+                cfg.agent().reconcileInterval(), cfg.agent().settleTime());
+    }
+
+    private void schedulePeriodic(Duration every) throws SchedulerException {
         // Missed periodic passes are not replayed: the next one is a full reconcile anyway.
-        Trigger periodic = TriggerBuilder.newTrigger().withIdentity("periodic").forJob(JOB)
+        Trigger periodic = TriggerBuilder.newTrigger().withIdentity(PERIODIC).forJob(JOB)
                 .startAt(Date.from(clock.instant().plus(every)))
                 .withSchedule(SimpleScheduleBuilder.simpleSchedule().withIntervalInMilliseconds(every.toMillis())
                         .repeatForever().withMisfireHandlingInstructionNextWithRemainingCount())
                 .build();
-        scheduler.scheduleJob(periodic);
-        scheduler.start();
-        log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(), every,
-                cfg.agent().settleTime());
+        if (scheduler.checkExists(PERIODIC)) {
+            scheduler.rescheduleJob(PERIODIC, periodic);
+        } else {
+            scheduler.scheduleJob(periodic);
+        }
+    }
+
+    /** Asks for the configuration file to be re-read soon (file change, SIGHUP); bursts coalesce into one reload. */
+    public void requestReload(String why) {
+        if (configFile != null && reloadPending.compareAndSet(false, true)) {
+            scheduleOnce(RELOAD_PREFIX + why.replace(' ', '_'), clock.instant().plus(COALESCE));
+        }
+    }
+
+    /** The trigger that fired decides what the pass does. */
+    void onTrigger(String triggerName) {
+        if (triggerName.startsWith(RELOAD_PREFIX)) {
+            reloadPending.set(false);
+            String why = triggerName.substring(RELOAD_PREFIX.length());
+            int at = why.indexOf('@');
+            reload((at < 0 ? why : why.substring(0, at)).replace('_', ' '));
+            sweep("reload");
+        } else {
+            sweep(triggerName);
+        }
+    }
+
+    /**
+     * Re-reads and fully validates the configuration file. An invalid edit is rejected with every error
+     * (file, line, key), the previous configuration stays in force, and the reload metric goes to 0.
+     *
+     * @return true when the new configuration is now in force
+     */
+    public boolean reload(String why) {
+        Config next;
+        try {
+            next = ConfigLoader.load(configFile, env);
+        } catch (ConfigException e) {
+            lastReloadSuccessful = false;
+            log.error("configuration reload ({}) rejected; the previous configuration stays in force:\n{}", why,
+                    e.getMessage());
+            return false;
+        } catch (RuntimeException e) {
+            lastReloadSuccessful = false;
+            log.error("configuration reload ({}) failed; the previous configuration stays in force: {}", why, e.toString());
+            return false;
+        }
+        Config prev = config.getAndSet(next);
+        lastReloadSuccessful = true;
+        Set<String> before = new TreeSet<>();
+        prev.roots().forEach(r -> before.add(r.name()));
+        Set<String> after = new TreeSet<>();
+        next.roots().forEach(r -> after.add(r.name()));
+        for (String gone : before) {
+            RootConfig p = prev.root(gone);
+            RootConfig n = next.root(gone);
+            if (n == null || !n.path().equals(p.path())) {
+                watcher.unwatchRoot(gone);
+                log.info("root {} no longer configured; stopped watching it", gone);
+            }
+        }
+        for (RootConfig r : next.roots()) {
+            RootConfig p = prev.root(r.name());
+            if (r.isLocal() && (p == null || !p.path().equals(r.path()))) {
+                try {
+                    int n = watcher.watchRoot(r.name(), Reconciler.localPath(r).toRealPath());
+                    log.info("root {} added; watching {} directories", r.name(), n);
+                } catch (IOException e) {
+                    log.warn("root {} added but cannot be watched ({}); the periodic reconcile covers it", r.name(),
+                            e.getMessage());
+                }
+            }
+        }
+        if (!prev.agent().reconcileInterval().equals(next.agent().reconcileInterval())) {
+            try {
+                schedulePeriodic(next.agent().reconcileInterval());
+            } catch (SchedulerException e) {
+                log.warn("cannot reschedule the periodic reconcile: {}", e.getMessage());
+            }
+        }
+        if (!Objects.equals(prev.agent().stateDir(), next.agent().stateDir())
+                || !Objects.equals(prev.agent().listen(), next.agent().listen())
+                || !Objects.equals(prev.agent().registryUrl(), next.agent().registryUrl())) {
+            log.warn("agent.state_dir, agent.listen and agent.registry_url take effect after a restart");
+        }
+        log.info("configuration reloaded ({}): {} root(s)", why, next.roots().size());
+        return true;
+    }
+
+    /** False after a rejected reload, until the next valid one. */
+    public boolean lastReloadSuccessful() {
+        return lastReloadSuccessful;
     }
 
     /** True while the scheduler and watcher run and a sweep happened within two intervals. */
@@ -119,7 +238,7 @@ public final class Agent implements AutoCloseable {
 
     private void scheduleOnce(String name, Instant at) {
         try {
-            TriggerKey key = TriggerKey.triggerKey(name + "-" + at.toEpochMilli());
+            TriggerKey key = TriggerKey.triggerKey(name + "@" + at.toEpochMilli());
             if (scheduler.checkExists(key)) {
                 return;
             }
@@ -128,6 +247,7 @@ public final class Agent implements AutoCloseable {
         } catch (SchedulerException e) {
             log.warn("cannot schedule a {} pass: {}", name, e.getMessage());
             soonPending.set(false);
+            reloadPending.set(false);
         }
     }
 
@@ -191,6 +311,9 @@ public final class Agent implements AutoCloseable {
         }
         try {
             watcher.close();
+            if (configWatcher != null) {
+                configWatcher.close();
+            }
         } catch (IOException e) {
             log.debug("watcher close: {}", e.getMessage());
         }

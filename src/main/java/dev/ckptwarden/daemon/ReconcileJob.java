@@ -21,6 +21,6 @@ public final class ReconcileJob implements Job {
         } catch (SchedulerException e) {
             return;
         }
-        agent.sweep(context.getTrigger().getKey().getName());
+        agent.onTrigger(context.getTrigger().getKey().getName());
     }
 }

@@ -123,8 +123,9 @@ public final class Reconciler {
                 reader.forget(dir);
             }
         }
-        Settled settled = settle(root, rootDir, candidates, config, now, problems);
-        int gone = markGone(root, rootDir, settled.present, unscanned, now);
+        Map<String, Checkpoint> known = registry.present(root.name());
+        Settled settled = settle(root, rootDir, candidates, known, config, now, problems);
+        int gone = markGone(known, rootDir, settled.present, unscanned, now);
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
         }
@@ -135,9 +136,8 @@ public final class Reconciler {
     private record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected) {
     }
 
-    private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, Config config, Instant now,
-                           List<ScanProblem> problems) {
-        Map<String, Checkpoint> known = registry.present(root.name());
+    private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, Map<String, Checkpoint> known,
+                           Config config, Instant now, List<ScanProblem> problems) {
         List<Checkpoint> result = new ArrayList<>(candidates.size());
         List<Checkpoint> changed = new ArrayList<>();
         Set<String> present = new HashSet<>();
@@ -248,9 +248,9 @@ public final class Reconciler {
         return s.isEmpty() ? "." : s;
     }
 
-    private int markGone(RootConfig root, Path rootDir, Set<String> present, Set<Path> unscanned, Instant now) {
+    private int markGone(Map<String, Checkpoint> known, Path rootDir, Set<String> present, Set<Path> unscanned, Instant now) {
         List<String> gone = new ArrayList<>();
-        for (Checkpoint prev : registry.present(root.name()).values()) {
+        for (Checkpoint prev : known.values()) {
             if (present.contains(prev.key())) {
                 continue;
             }

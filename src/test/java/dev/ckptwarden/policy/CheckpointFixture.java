@@ -27,6 +27,7 @@ final class CheckpointFixture {
     private Instant modified = T0;
     private Boolean resumable;
     private Path aliasOf;
+    private long bytes = 1000;
     private final List<Path> references = new java.util.ArrayList<>();
     private boolean pinned;
     private String pinReason;
@@ -48,6 +49,11 @@ final class CheckpointFixture {
         this.root = root;
         this.run = run;
         this.dir = Path.of(root).resolve(run);
+        return this;
+    }
+
+    CheckpointFixture bytes(long b) {
+        this.bytes = b;
         return this;
     }
 
@@ -111,7 +117,7 @@ final class CheckpointFixture {
 
     Checkpoint build() {
         return new Checkpoint(root, run, name, dir.resolve(name), List.of(), Framework.LIGHTNING, CheckpointKind.FILE,
-                state, epoch, step, metrics, 1000, modified, resumable, aliasOf, references, pinned, pinReason, List.of(),
+                state, epoch, step, metrics, bytes, modified, resumable, aliasOf, references, pinned, pinReason, List.of(),
                 "sig-" + name, modified, modified, null);
     }
 }

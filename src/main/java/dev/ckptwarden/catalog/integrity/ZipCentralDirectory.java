@@ -82,16 +82,22 @@ public record ZipCentralDirectory(long archiveStart, long centralDirectoryStart,
         if (size < END_RECORD_LENGTH) {
             return broken(MISSING);
         }
-        int tailLength = (int) Math.min(size, END_RECORD_LENGTH + MAX_COMMENT);
-        long tailStart = size - tailLength;
-        byte[] tail = in.read(tailStart, tailLength);
-        int at = -1;
-        // The end record must end exactly at end of file (its comment included); a record cut short by
-        // truncation, or a stray signature inside data, does not qualify.
-        for (int i = tail.length - END_RECORD_LENGTH; i >= 0; i--) {
-            if (startsWith(tail, i, END_RECORD) && i + END_RECORD_LENGTH + u16(tail, i + 20) == tail.length) {
-                at = i;
-                break;
+        // torch.save and most writers leave no archive comment, so the end record is the last 22 bytes:
+        // try that first and read the 64 KiB a comment could occupy only when it is not there.
+        long tailStart = size - END_RECORD_LENGTH;
+        byte[] tail = in.read(tailStart, END_RECORD_LENGTH);
+        int at = startsWith(tail, 0, END_RECORD) && u16(tail, 20) == 0 ? 0 : -1;
+        if (at < 0) {
+            int tailLength = (int) Math.min(size, END_RECORD_LENGTH + MAX_COMMENT);
+            tailStart = size - tailLength;
+            tail = in.read(tailStart, tailLength);
+            // The end record must end exactly at end of file (its comment included); a record cut short by
+            // truncation, or a stray signature inside data, does not qualify.
+            for (int i = tail.length - END_RECORD_LENGTH; i >= 0; i--) {
+                if (startsWith(tail, i, END_RECORD) && i + END_RECORD_LENGTH + u16(tail, i + 20) == tail.length) {
+                    at = i;
+                    break;
+                }
             }
         }
         if (at < 0) {

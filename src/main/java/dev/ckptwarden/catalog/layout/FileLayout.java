@@ -260,7 +260,8 @@ public final class FileLayout {
         String unfinishedMarker = unfinishedMarkerName(e.name());
         Candidate.Inspector inspector = () -> {
             Inspection i = inspectFile(file, e.name());
-            if (listing.has(unfinishedMarker) || Files.exists(file.resolveSibling(unfinishedMarker))) {
+            // The listing of this pass answers it: a marker that appears later is seen by the next pass.
+            if (listing.has(unfinishedMarker)) {
                 i = i.withFramework(Framework.NEMO).inProgress("NeMo '" + unfinishedMarker + "' marker present");
             }
             return i;

@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
 public final class HuggingFaceLayout implements DirectoryLayout {
     static final String TRAINER_STATE = "trainer_state.json";
     private static final Pattern CHECKPOINT_DIR = Pattern.compile("checkpoint-\\d+");
+    private static final Pattern INDEXED_SHARD = Pattern.compile(".*-\\d{5}-of-\\d{5}\\.safetensors");
     private static final Set<String> HF_FILES = Set.of(TRAINER_STATE, "training_args.bin", "optimizer.pt", "scheduler.pt",
             "rng_state.pth", "model.safetensors", "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin",
             "model.safetensors.index.json", "pytorch_model.bin.index.json");
@@ -146,7 +147,7 @@ public final class HuggingFaceLayout implements DirectoryLayout {
 
     private static boolean isIndexedShard(Listing listing, String name) {
         // Shards named by an index are checked through the index (once), not one by one here.
-        return name.matches(".*-\\d{5}-of-\\d{5}\\.safetensors")
+        return INDEXED_SHARD.matcher(name).matches()
                 && listing.hasFile("model.safetensors.index.json");
     }
 

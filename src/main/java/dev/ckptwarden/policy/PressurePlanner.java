@@ -1,0 +1,201 @@
+package dev.ckptwarden.policy;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.DiskWatermark;
+import dev.ckptwarden.config.Quota;
+import dev.ckptwarden.config.RootConfig;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Quota and free-space pressure, after retention: what else must go, least valuable first (the
+ * order of {@link RetentionPolicy#pressureOrder}), and whether even that is not enough. A pure
+ * function: usage figures come in, nothing is read or removed here.
+ *
+ * <p>Order of the checks: each run over {@code run_max_bytes}, then each root over {@code max_bytes},
+ * then the filesystem below its watermark. Roots on one filesystem are planned together: the least
+ * valuable checkpoint across all of them goes first, and the strictest watermark among them applies.
+ * The watermark is raised by the expected size of the next save, so that the next save still fits
+ * ("the save at epoch 16 succeeds") instead of being noticed after it failed.
+ *
+ * <p>Protected checkpoints never appear (they are not in the pressure order); when the candidates run
+ * out before the target is met, the plan says so: {@link Plan#unresolved}.
+ */
+public final class PressurePlanner {
+    /** Eviction reasons, as written to the audit log and the metrics. */
+    public static final String POLICY = "policy";
+    public static final String QUOTA = "quota";
+    public static final String RUN_QUOTA = "run_quota";
+    public static final String DISK_PRESSURE = "disk_pressure";
+
+    private PressurePlanner() {
+    }
+
+    /** One root on the filesystem: its configuration and this pass's retention decisions for all its runs. */
+    public record RootInput(RootConfig root, List<Decision> decisions) {
+    }
+
+    /** A checkpoint to remove and why. */
+    public record Planned(Checkpoint checkpoint, String reason, List<String> why) {
+    }
+
+    /**
+     * @param evictions  everything to remove, policy evictions first, then pressure in order
+     * @param unresolved root name to a sentence saying which limit cannot be met without touching what
+     *                   is protected; empty when every limit is met
+     */
+    public record Plan(List<Planned> evictions, Map<String, String> unresolved) {
+    }
+
+    /**
+     * @param fsSize       filesystem size in bytes
+     * @param fsFree       bytes free now (usable by the agent's user)
+     * @param nextSaveBytes headroom to keep for the next save beyond the watermark (0 for none)
+     */
+    public static Plan plan(List<RootInput> roots, long fsSize, long fsFree, long nextSaveBytes) {
+        List<Planned> out = new ArrayList<>();
+        Set<Path> chosen = new HashSet<>();
+        Map<String, String> unresolved = new LinkedHashMap<>();
+        Map<String, Long> rootBytes = new HashMap<>();
+        Map<String, Map<String, Long>> runBytes = new HashMap<>();
+        List<Decision> all = new ArrayList<>();
+        long freed = 0;
+        for (RootInput in : roots) {
+            String root = in.root().name();
+            long total = 0;
+            for (Decision d : in.decisions()) {
+                Checkpoint c = d.checkpoint();
+                total += c.bytes();
+                runBytes.computeIfAbsent(root, k -> new HashMap<>()).merge(c.run(), c.bytes(), Long::sum);
+                if (d.verdict() == Verdict.EVICT && chosen.add(c.path())) {
+                    out.add(new Planned(c, POLICY, d.reasons()));
+                    freed += c.bytes();
+                    total -= c.bytes();
+                    runBytes.get(root).merge(c.run(), -c.bytes(), Long::sum);
+                }
+            }
+            rootBytes.put(root, total);
+            if (in.root().retention() != null) {
+                all.addAll(in.decisions());
+            }
+        }
+        // Runs over their own quota, then roots over theirs.
+        for (RootInput in : roots) {
+            Quota q = in.root().quota();
+            if (q.runMaxBytes() == null || in.root().retention() == null) {
+                continue;
+            }
+            String root = in.root().name();
+            for (Map.Entry<String, Long> run : new ArrayList<>(runBytes.getOrDefault(root, Map.of()).entrySet())) {
+                long over = run.getValue() - q.runMaxBytes();
+                if (over <= 0) {
+                    continue;
+                }
+                List<Decision> ofRun = in.decisions().stream().filter(d -> d.checkpoint().run().equals(run.getKey())).toList();
+                long got = take(RetentionPolicy.pressureOrder(ofRun), over, RUN_QUOTA,
+                        "run " + run.getKey() + " over run_max_bytes " + q.runMaxBytes(), chosen, out);
+                rootBytes.merge(root, -got, Long::sum);
+                freed += got;
+                if (got < over) {
+                    unresolved.put(root, "run " + run.getKey() + " is " + (over - got) + " bytes over run_max_bytes and "
+                            + "everything left is protected");
+                }
+            }
+        }
+        for (RootInput in : roots) {
+            Quota q = in.root().quota();
+            if (q.maxBytes() == null || in.root().retention() == null) {
+                continue;
+            }
+            String root = in.root().name();
+            long over = rootBytes.get(root) - q.maxBytes();
+            if (over <= 0) {
+                continue;
+            }
+            long got = take(RetentionPolicy.pressureOrder(in.decisions()), over, QUOTA,
+                    "root over max_bytes " + q.maxBytes(), chosen, out);
+            freed += got;
+            if (got < over) {
+                unresolved.put(root, "root is " + (over - got) + " bytes over max_bytes and everything left is protected");
+            }
+        }
+        // The filesystem: the strictest watermark of the roots that set one, plus room for the next save.
+        long required = 0;
+        boolean anyWatermark = false;
+        for (RootInput in : roots) {
+            DiskWatermark w = in.root().disk();
+            if (w.minFree() != null || w.minFreeRatio() != null) {
+                anyWatermark = true;
+                required = Math.max(required, w.requiredFree(fsSize));
+            }
+        }
+        if (anyWatermark) {
+            long short_ = required + nextSaveBytes - (fsFree + freed);
+            if (short_ > 0) {
+                long got = take(RetentionPolicy.pressureOrder(all), short_, DISK_PRESSURE, "free space below "
+                        + required + " bytes + " + nextSaveBytes + " for the next save", chosen, out);
+                if (got < short_) {
+                    for (RootInput in : roots) {
+                        DiskWatermark w = in.root().disk();
+                        if (w.minFree() != null || w.minFreeRatio() != null) {
+                            unresolved.putIfAbsent(in.root().name(), "filesystem needs " + (short_ - got)
+                                    + " more free bytes and everything left is protected");
+                        }
+                    }
+                }
+            }
+        }
+        return new Plan(out, unresolved);
+    }
+
+    private static long take(List<PressureCandidate> order, long need, String reason, String why, Set<Path> chosen,
+                             List<Planned> out) {
+        long got = 0;
+        for (PressureCandidate pc : order) {
+            if (got >= need) {
+                break;
+            }
+            Checkpoint c = pc.checkpoint();
+            if (!chosen.add(c.path())) {
+                continue;
+            }
+            out.add(new Planned(c, reason, List.of(why, "pressure tier " + pc.tier())));
+            got += c.bytes();
+        }
+        return got;
+    }
+
+    /**
+     * The size to keep free for the next save: the largest "typical size" (median of the last five
+     * complete saves) among runs that saved within the last {@code activeWithin} of {@code now}.
+     */
+    public static long nextSaveBytes(List<Checkpoint> checkpoints, java.time.Instant now, java.time.Duration activeWithin) {
+        Map<String, List<Checkpoint>> byRun = new HashMap<>();
+        for (Checkpoint c : checkpoints) {
+            if (c.isComplete() && c.aliasOf() == null) {
+                byRun.computeIfAbsent(c.root() + "\u0000" + c.run(), k -> new ArrayList<>()).add(c);
+            }
+        }
+        long max = 0;
+        for (List<Checkpoint> run : byRun.values()) {
+            List<Checkpoint> newest = dev.ckptwarden.catalog.Recency.newestFirst(run);
+            if (newest.isEmpty() || newest.get(0).modified().isBefore(now.minus(activeWithin))) {
+                continue;
+            }
+            List<Long> sizes = new ArrayList<>();
+            for (int i = 0; i < Math.min(5, newest.size()); i++) {
+                sizes.add(newest.get(i).bytes());
+            }
+            sizes.sort(Long::compare);
+            max = Math.max(max, sizes.get(sizes.size() / 2));
+        }
+        return max;
+    }
+}

@@ -1,0 +1,83 @@
+package dev.ckptwarden.daemon;
+
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.testing.MutableClock;
+import dev.ckptwarden.testing.TreeBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Live configuration changes, driven directly (no waiting for file events or timers). */
+class AgentReloadTest {
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @TempDir
+    Path dir;
+
+    private String yaml(Path... roots) {
+        StringBuilder sb = new StringBuilder("agent:\n  state_dir: " + dir.resolve("state") + "\n  reconcile_interval: 1h\n"
+                + "  settle_time: 10s\nroots:\n");
+        for (Path r : roots) {
+            sb.append("  - path: ").append(r).append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void invalidEditIsRejectedPreviousConfigStaysAndNextValidEditApplies() throws Exception {
+        Path a = Files.createDirectories(dir.resolve("a"));
+        Path b = Files.createDirectories(dir.resolve("b"));
+        TreeBuilder.lightningCkpt(a.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        TreeBuilder.lightningCkpt(b.resolve("run/epoch=2-step=20.ckpt"), 2, 20, true, T0);
+        Path file = dir.resolve("ckpt-warden.yaml");
+        Files.writeString(file, yaml(a));
+        Config cfg = ConfigLoader.load(file, Map.of());
+        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
+        try (SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
+             Agent agent = new Agent(cfg, file, Map.of(), registry, clock)) {
+            agent.start();
+            assertThat(registry.list(a.toString(), null, false)).hasSize(1);
+
+            Files.writeString(file, yaml(a) + "    retention:\n      keep_lst: 3\n");
+            assertThat(agent.reload("test")).isFalse();
+            assertThat(agent.lastReloadSuccessful()).isFalse();
+            assertThat(agent.config()).isSameAs(cfg);
+
+            Files.writeString(file, yaml(a, b));
+            assertThat(agent.reload("test")).isTrue();
+            assertThat(agent.lastReloadSuccessful()).isTrue();
+            assertThat(agent.config().roots()).hasSize(2);
+            agent.onTrigger("test");
+            assertThat(registry.list(b.toString(), null, false)).hasSize(1);
+
+            // Removing a root stops scanning it; its checkpoints are not declared deleted.
+            Files.writeString(file, yaml(b));
+            assertThat(agent.reload("test")).isTrue();
+            agent.onTrigger("test");
+            assertThat(registry.list(a.toString(), null, false)).hasSize(1);
+            assertThat(agent.healthy()).isTrue();
+        }
+    }
+
+    @Test
+    void settlingCheckpointIsCompletedByItsOwnTimer() {
+        Instant now = T0.plus(Duration.ofHours(1));
+        var writing = dev.ckptwarden.catalog.CheckpointState.WRITING;
+        Instant modified = now.minusSeconds(4);
+        var c = new dev.ckptwarden.catalog.Checkpoint("r", "run", "x.ckpt", Path.of("/r/run/x.ckpt"), java.util.List.of(),
+                dev.ckptwarden.catalog.Framework.LIGHTNING, dev.ckptwarden.catalog.CheckpointKind.FILE, writing, null, null,
+                Map.of(), 1, modified, null, null, java.util.List.of(), false, null, java.util.List.of(), "s", now, now,
+                "changed 4s ago (settle time 10s)");
+        assertThat(Agent.settleDue(java.util.List.of(c), Duration.ofSeconds(10), now))
+                .isEqualTo(modified.plusSeconds(10).plusMillis(50));
+    }
+}

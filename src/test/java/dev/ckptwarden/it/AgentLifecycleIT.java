@@ -1,0 +1,70 @@
+package dev.ckptwarden.it;
+
+import dev.ckptwarden.testing.TreeBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The agent as systemd runs it: reload on edit and on SIGHUP, invalid edits rejected, SIGTERM exits 0 quickly. */
+class AgentLifecycleIT {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    private String yaml(String extra, Path... roots) {
+        StringBuilder sb = new StringBuilder("agent:\n  state_dir: " + dir.resolve("state") + "\n  reconcile_interval: 1h\n"
+                + "  settle_time: 1s\nroots:\n");
+        for (Path r : roots) {
+            sb.append("  - path: ").append(r).append('\n').append(extra);
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void reloadsOnEditAndSighupRejectsInvalidEditsAndStopsCleanly() throws Exception {
+        Path a = Files.createDirectories(dir.resolve("a"));
+        Path b = Files.createDirectories(dir.resolve("b"));
+        Instant old = Instant.now().minusSeconds(3600);
+        TreeBuilder.lightningCkpt(a.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, old);
+        TreeBuilder.lightningCkpt(b.resolve("run/epoch=2-step=20.ckpt"), 2, 20, true, old);
+        Path cfg = dir.resolve("ckpt-warden.yaml");
+        Files.writeString(cfg, yaml("", a));
+
+        try (AgentProcess agent = AgentProcess.start("run", "--config", cfg.toString())) {
+            agent.awaitLine("agent started", 0, WAIT);
+
+            int mark = agent.lineCount();
+            AgentProcess.write(cfg, yaml("    retention:\n      keep_lst: 3\n", a));
+            agent.awaitLine("reload \\(file changed\\) rejected", mark, WAIT);
+            agent.awaitLine("keep_lst: unknown key \\(did you mean keep_last\\?\\)", mark, WAIT);
+
+            mark = agent.lineCount();
+            AgentProcess.write(cfg, yaml("", a, b));
+            agent.awaitLine("configuration reloaded \\(file changed\\): 2 root", mark, WAIT);
+            agent.awaitLine("root " + Pattern.quote(b.toString()) + " added", mark, WAIT);
+
+            mark = agent.lineCount();
+            agent.signal("HUP");
+            agent.awaitLine("configuration reloaded \\(SIGHUP\\)", mark, WAIT);
+
+            long t0 = System.nanoTime();
+            agent.signal("TERM");
+            int exit = agent.awaitExit(Duration.ofSeconds(10));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(exit).isZero();
+            assertThat(ms).as("SIGTERM to exit").isLessThan(5000);
+        }
+        // The registry is consistent after the stop: both roots' checkpoints are listed.
+        AgentProcess.Result ls = AgentProcess.run("ls", "--config", cfg.toString(), "--json");
+        assertThat(ls.exit()).isZero();
+        assertThat(ls.out()).contains("epoch=1-step=10.ckpt").contains("epoch=2-step=20.ckpt");
+    }
+}
