@@ -14,6 +14,7 @@ import dev.ckptwarden.catalog.names.NameParser;
 import dev.ckptwarden.config.Layout;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -74,14 +75,28 @@ public final class Cataloger {
                 continue;
             }
             Path sub = dir.dir().resolve(e.name());
-            Listing subListing = reader.list(sub);
-            DirectoryLayout layout = match(subListing, reader);
-            if (layout != null) {
-                candidates.add(directoryCandidate(dir.dir(), sub, subListing, layout, reader));
-            } else if (NameParser.isSplitMetricDirectory(e.name(), checkpointFileNames(subListing))) {
-                candidates.addAll(FileLayout.candidates(dir.dir(), e.name() + "/", subListing));
-            } else {
+            Listing subListing;
+            try {
+                subListing = reader.list(sub);
+            } catch (NoSuchFileException gone) {
+                continue; // removed since this directory was listed (a rotated checkpoint-N/): not there
+            } catch (IOException unreadable) {
+                // Hand it to the walker, which lists it again and reports the problem against it: one
+                // unreadable sub-directory must not cost its siblings.
                 descend.add(sub);
+                continue;
+            }
+            try {
+                DirectoryLayout layout = match(subListing, reader);
+                if (layout != null) {
+                    candidates.add(directoryCandidate(dir.dir(), sub, subListing, layout, reader));
+                } else if (NameParser.isSplitMetricDirectory(e.name(), checkpointFileNames(subListing))) {
+                    candidates.addAll(FileLayout.candidates(dir.dir(), e.name() + "/", subListing));
+                } else {
+                    descend.add(sub);
+                }
+            } catch (NoSuchFileException gone) {
+                // Part of it vanished while being read: it is being removed; the next pass sees what is left.
             }
         }
         return new Findings(candidates, descend);

@@ -51,6 +51,13 @@ final class ResolveCommand implements Callable<Integer> {
             candidates = registry.list(root, run, false);
         }
         if (candidates.isEmpty()) {
+            // A mistyped selector is bad usage (2) even for a run with nothing registered, not "nothing found" (1).
+            // Only its form is checked here, so any metric will do for 'best'.
+            try {
+                Resolver.resolve(List.of(), selector, resumable, new Resolver.Metric("", true));
+            } catch (Resolver.BadSelector e) {
+                throw new CliError(ExitCode.USAGE, e.getMessage());
+            }
             System.err.println("ckpt-warden: no checkpoints registered for run '" + run + "'");
             return ExitCode.NOT_FOUND;
         }

@@ -51,6 +51,16 @@ public interface Registry extends AutoCloseable {
     /** Appends one history event (state change, eviction, pin...). */
     void recordEvent(HistoryEvent event);
 
+    /**
+     * A number that changes whenever another process or connection committed to the registry (a
+     * {@code pin} from the command line beside the running agent). A caller that keeps its own view of
+     * the registry may reuse it while this number stays the same. -1 when the implementation cannot
+     * tell: then nothing may be cached.
+     */
+    default long externalChangeCounter() {
+        return -1;
+    }
+
     @Override
     void close();
 }

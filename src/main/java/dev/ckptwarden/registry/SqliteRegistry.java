@@ -225,6 +225,16 @@ public final class SqliteRegistry implements Registry {
         return Schema.oneLine(e.getMessage());
     }
 
+    /** SQLite's {@code PRAGMA data_version}: changes on commits by other connections only. */
+    @Override
+    public long externalChangeCounter() {
+        return read("data_version", c -> {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("PRAGMA data_version")) {
+                return rs.next() ? rs.getLong(1) : -1L;
+            }
+        });
+    }
+
     @Override
     public Map<String, Checkpoint> present(String root) {
         Objects.requireNonNull(root, "root");

@@ -22,6 +22,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Clock;
@@ -49,6 +50,12 @@ public final class Reconciler {
 
     private final Registry registry;
     private final Clock clock;
+    /**
+     * The registry's present checkpoints per root as of this reconciler's last pass, reused while no
+     * other process has written to the registry; a long-running agent then pays no database read per pass.
+     */
+    private final Map<String, Map<String, Checkpoint>> view = new HashMap<>();
+    private long viewVersion = -1;
 
     public Reconciler(Registry registry, Clock clock) {
         this.registry = registry;
@@ -85,7 +92,7 @@ public final class Reconciler {
         try {
             rootDir = configured.toRealPath();
             if (!Files.isDirectory(rootDir)) {
-                throw new NoSuchFileException(configured.toString(), null, "not a directory");
+                throw new NotDirectoryException(configured.toString());
             }
         } catch (IOException e) {
             problems.add(new ScanProblem(root.name(), configured, describe(e)));
@@ -123,9 +130,10 @@ public final class Reconciler {
                 reader.forget(dir);
             }
         }
-        Map<String, Checkpoint> known = registry.present(root.name());
+        Map<String, Checkpoint> known = known(root.name());
         Settled settled = settle(root, rootDir, candidates, known, config, now, problems);
         int gone = markGone(known, rootDir, settled.present, unscanned, now);
+        remember(root.name(), known, settled, unscanned);
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
         }
@@ -134,6 +142,38 @@ public final class Reconciler {
     }
 
     private record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected) {
+    }
+
+    private synchronized Map<String, Checkpoint> known(String root) {
+        long version = registry.externalChangeCounter();
+        if (version == -1 || version != viewVersion) {
+            view.clear();
+            viewVersion = version;
+        }
+        Map<String, Checkpoint> cached = view.get(root);
+        return cached != null ? cached : registry.present(root);
+    }
+
+    /** What the registry holds as present for this root after the pass: what was seen, plus what could not be looked at. */
+    private synchronized void remember(String root, Map<String, Checkpoint> known, Settled settled, Set<Path> unscanned) {
+        if (viewVersion == -1) {
+            return;
+        }
+        Map<String, Checkpoint> next = new HashMap<>(settled.checkpoints().size() * 2);
+        for (Checkpoint c : settled.checkpoints()) {
+            next.put(c.key(), c);
+        }
+        for (Checkpoint prev : known.values()) {
+            if (!next.containsKey(prev.key()) && unscanned.stream().anyMatch(u -> prev.path().startsWith(u))) {
+                next.put(prev.key(), prev);
+            }
+        }
+        view.put(root, next);
+    }
+
+    /** Forgets the cached view (after another component wrote to the registry, e.g. enforcement). */
+    public synchronized void invalidate() {
+        view.clear();
     }
 
     private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, Map<String, Checkpoint> known,
@@ -281,6 +321,9 @@ public final class Reconciler {
         }
         if (e instanceof NoSuchFileException) {
             return "does not exist";
+        }
+        if (e instanceof NotDirectoryException) {
+            return "not a directory";
         }
         if (e instanceof FileSystemException fse && fse.getReason() != null) {
             return fse.getReason();

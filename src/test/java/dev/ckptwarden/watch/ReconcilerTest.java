@@ -197,6 +197,19 @@ class ReconcilerTest {
     }
 
     @Test
+    void pinFromAnotherProcessIsSeenByTheNextPass() throws IOException {
+        Path f = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        scan();
+        scan(); // the second pass reuses the reconciler's own view of the registry
+        try (SqliteRegistry other = SqliteRegistry.open(state)) {
+            assertThat(other.pin(f.toString(), true, "paper baseline")).isTrue();
+        }
+        Checkpoint c = scan().get("run/epoch=1-step=10.ckpt");
+        assertThat(c.pinned()).isTrue();
+        assertThat(c.pinReason()).isEqualTo("paper baseline");
+    }
+
+    @Test
     void trashDirectoryIsNeverCatalogued() throws IOException {
         TreeBuilder.lightningCkpt(root.resolve(".ckpt-warden-trash/1/epoch=1-step=10.ckpt"), 1, 10, true, T0);
         assertThat(scan()).isEmpty();
