@@ -1,0 +1,192 @@
+package dev.ckptwarden.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.enforce.AuditLog;
+import dev.ckptwarden.enforce.EnforcementReport;
+import dev.ckptwarden.enforce.Enforcer;
+import dev.ckptwarden.enforce.RetentionPlan;
+import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.watch.Reconciler;
+import dev.ckptwarden.watch.RootScan;
+import dev.ckptwarden.watch.ScanProblem;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code enforce [--dry-run]}: one enforcement pass without the daemon (cron style). Per root:
+ * reconcile, finish what a crashed pass left in the trash, plan, and remove what the plan evicts;
+ * with {@code --dry-run} nothing is removed, recovered or written to the audit log (the reconcile
+ * still brings the registry up to date) and the output says what would go.
+ */
+@Command(name = "enforce", description = "One enforcement pass without the daemon: reconcile, plan, remove what retention evicts.")
+final class EnforceCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Option(names = "--dry-run", description = "say exactly what would be removed; touch nothing")
+    boolean dryRun;
+
+    @Option(names = "--root", paramLabel = "ROOT", description = "only this root")
+    String root;
+
+    @Option(names = "--json", description = "machine output")
+    boolean json;
+
+    /** One root's pass: what was recovered, what was enforced (null when the root could not be), and what went wrong. */
+    private record RootPass(RootConfig root, EnforcementReport recovered, EnforcementReport enforced, List<String> problems) {
+    }
+
+    @Override
+    public Integer call() {
+        Config cfg = config.load();
+        List<RootConfig> roots = RootSelection.of(cfg, root);
+        Clock clock = Clock.systemUTC();
+        List<RootPass> passes = new ArrayList<>();
+        try (Registry registry = ConfigOption.openRegistry(cfg);
+             AuditLog audit = dryRun ? null : AuditLog.open(cfg.agent().stateDir())) {
+            Reconciler reconciler = new Reconciler(registry, clock);
+            Enforcer enforcer = new Enforcer(registry, audit);
+            for (RootConfig r : roots) {
+                passes.add(pass(cfg, r, registry, reconciler, enforcer, clock));
+            }
+        } catch (IOException e) {
+            throw new CliError(ExitCode.RUNTIME, "audit log in " + cfg.agent().stateDir() + ": " + e.getMessage());
+        }
+        if (json) {
+            System.out.println(CheckpointJson.write(json(passes)));
+        } else {
+            print(passes);
+        }
+        boolean failed = passes.stream().anyMatch(p -> !p.problems().isEmpty() || p.enforced() == null
+                || p.enforced().anyFailed() || (p.recovered() != null && p.recovered().anyFailed()));
+        return failed ? ExitCode.RUNTIME : ExitCode.OK;
+    }
+
+    private RootPass pass(Config cfg, RootConfig r, Registry registry, Reconciler reconciler, Enforcer enforcer,
+                          Clock clock) {
+        List<String> problems = new ArrayList<>();
+        if (!r.isLocal()) {
+            problems.add("remote roots are not enforced by this build; root skipped");
+            return new RootPass(r, null, null, problems);
+        }
+        RootScan scan = reconciler.reconcile(cfg, r);
+        for (ScanProblem p : scan.problems()) {
+            System.err.println("ckpt-warden: " + r.name() + ": " + p);
+        }
+        if (!scan.reachable()) {
+            problems.add("root not reachable: " + scan.problems().stream().map(ScanProblem::toString).findFirst()
+                    .orElse(scan.path().toString()));
+            return new RootPass(r, null, null, problems);
+        }
+        Instant now = clock.instant();
+        try {
+            EnforcementReport recovered = dryRun ? null : enforcer.recover(r, scan.path(), now);
+            RetentionPlan plan = RetentionPlan.of(registry, r, null, now);
+            EnforcementReport enforced = enforcer.enforce(r, scan.path(), plan.evictions(), dryRun, now);
+            return new RootPass(r, recovered, enforced, problems);
+        } catch (IOException e) {
+            problems.add(e.getMessage());
+            return new RootPass(r, null, null, problems);
+        } catch (UncheckedIOException e) {
+            problems.add(e.getCause().getMessage());
+            return new RootPass(r, null, null, problems);
+        }
+    }
+
+    private void print(List<RootPass> passes) {
+        Table t = new Table("ROOT", "PATH", "SIZE", "REASON", "OUTCOME", "DETAIL");
+        List<String> summary = new ArrayList<>();
+        for (RootPass p : passes) {
+            if (p.recovered() != null) {
+                for (EnforcementReport.Item i : p.recovered().items()) {
+                    t.row(p.root().name(), relative(p.recovered(), i), Sizes.human(i.bytes()), i.reason(),
+                            "recovered " + i.outcome(), i.detail());
+                }
+                p.recovered().problems().forEach(x -> System.err.println("ckpt-warden: " + p.root().name() + ": " + x));
+            }
+            p.problems().forEach(x -> System.err.println("ckpt-warden: " + p.root().name() + ": " + x));
+            EnforcementReport e = p.enforced();
+            if (e == null) {
+                continue;
+            }
+            for (EnforcementReport.Item i : e.items()) {
+                t.row(p.root().name(), relative(e, i), Sizes.human(i.bytes()), i.reason(),
+                        i.outcome(), i.detail());
+            }
+            e.problems().forEach(x -> System.err.println("ckpt-warden: " + p.root().name() + ": " + x));
+            long removed = e.items().stream().filter(EnforcementReport.Item::removed).count();
+            long would = e.items().stream().filter(EnforcementReport.Item::wouldRemove).count();
+            long skipped = e.items().stream().filter(EnforcementReport.Item::skipped).count();
+            long failed = e.items().stream().filter(EnforcementReport.Item::failed).count();
+            summary.add("root " + p.root().name() + ": "
+                    + (dryRun || "report".equals(e.action())
+                    ? "would remove " + would + " checkpoint(s), " + Sizes.human(e.wouldFreeBytes())
+                    + (dryRun ? " (dry run)" : " (action: report)")
+                    : "removed " + removed + " checkpoint(s), freed " + Sizes.human(e.freedBytes()))
+                    + (skipped > 0 ? "; " + skipped + " skipped" : "") + (failed > 0 ? "; " + failed + " failed" : ""));
+        }
+        if (!t.isEmpty()) {
+            t.print(System.out);
+        }
+        summary.forEach(System.out::println);
+    }
+
+    /** The item's path relative to its root, as the table shows it. */
+    private static Object relative(EnforcementReport r, EnforcementReport.Item i) {
+        return i.path().startsWith(r.rootDir()) ? r.rootDir().relativize(i.path()) : i.path();
+    }
+
+    private ObjectNode json(List<RootPass> passes) {
+        ObjectNode out = CheckpointJson.MAPPER.createObjectNode();
+        out.put("dry_run", dryRun);
+        ArrayNode roots = out.putArray("roots");
+        for (RootPass p : passes) {
+            ObjectNode n = roots.addObject();
+            n.put("root", p.root().name());
+            n.put("action", p.root().action().id());
+            EnforcementReport e = p.enforced();
+            n.put("path", e == null ? null : e.rootDir().toString());
+            items(n.putArray("recovered"), p.recovered());
+            items(n.putArray("evictions"), e);
+            n.put("freed_bytes", e == null ? 0 : e.freedBytes() + (p.recovered() == null ? 0 : p.recovered().freedBytes()));
+            n.put("would_free_bytes", e == null ? 0 : e.wouldFreeBytes());
+            ArrayNode problems = n.putArray("problems");
+            p.problems().forEach(problems::add);
+            if (p.recovered() != null) {
+                p.recovered().problems().forEach(problems::add);
+            }
+            if (e != null) {
+                e.problems().forEach(problems::add);
+            }
+        }
+        return out;
+    }
+
+    private static void items(ArrayNode arr, EnforcementReport r) {
+        if (r == null) {
+            return;
+        }
+        for (EnforcementReport.Item i : r.items()) {
+            ObjectNode n = arr.addObject();
+            n.put("path", i.path().toString());
+            n.put("run", i.run());
+            n.put("bytes", i.bytes());
+            n.put("reason", i.reason());
+            n.put("outcome", i.outcome());
+            n.put("detail", i.detail());
+            n.put("freed_bytes", i.freed());
+        }
+    }
+}

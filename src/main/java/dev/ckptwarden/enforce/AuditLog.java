@@ -1,0 +1,160 @@
+package dev.ckptwarden.enforce;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The audit log: {@code <state_dir>/audit.jsonl}, one JSON object per line, appended, never
+ * rewritten. Each eviction writes a {@code begin} line before anything is touched and an {@code end}
+ * line after; every line is forced to disk ({@link FileChannel#force}) before the call returns, so a
+ * begin line is durable before the rename into the trash happens. A begin line without an end line
+ * means the process died in between; the checkpoint is then whole in place, or whole in the trash
+ * and finished by the next start.
+ *
+ * <p>Fields, in this order ({@link AuditRecord} documents each): {@code time} (ISO-8601 UTC),
+ * {@code phase} ({@code begin}|{@code end}), {@code eviction} (pairs the two lines), {@code path},
+ * {@code root}, {@code run}, {@code bytes}, {@code reason}
+ * ({@code policy}|{@code quota}|{@code run_quota}|{@code disk_pressure}|{@code manual}), {@code action}
+ * ({@code delete}|{@code report}|{@code offload}); begin lines add {@code why} (the retention reasons),
+ * end lines add {@code outcome} ({@code ok}|{@code skipped:<why>}|{@code failed:<why>}) and, when
+ * there is more to say, {@code detail}. Dry runs and {@code action: report} write nothing here.
+ */
+public final class AuditLog implements Closeable {
+    /** The file's name inside {@code state_dir}. */
+    public static final String FILE_NAME = "audit.jsonl";
+
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    private final Path file;
+    private final FileChannel channel;
+    private final Clock clock;
+    private long forces;
+
+    private AuditLog(Path file, FileChannel channel, Clock clock) {
+        this.file = file;
+        this.channel = channel;
+        this.clock = clock;
+    }
+
+    /** Opens (creating if needed) {@code <stateDir>/audit.jsonl} for appending. */
+    public static AuditLog open(Path stateDir) throws IOException {
+        return open(stateDir, Clock.systemUTC());
+    }
+
+    /** As {@link #open(Path)}, stamping lines with {@code clock}. */
+    public static AuditLog open(Path stateDir, Clock clock) throws IOException {
+        Files.createDirectories(stateDir);
+        Path file = stateDir.resolve(FILE_NAME);
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND);
+        return new AuditLog(file, ch, clock);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /**
+     * Appends one line and forces it to disk. {@code time} of the record is ignored: the line is
+     * stamped with this log's clock.
+     *
+     * @return the record as written
+     */
+    public synchronized AuditRecord append(AuditRecord r) throws IOException {
+        AuditRecord stamped = new AuditRecord(clock.instant(), r.phase(), r.eviction(), r.path(), r.root(), r.run(),
+                r.bytes(), r.reason(), r.action(), r.why(), r.outcome(), r.detail());
+        ByteBuffer line = ByteBuffer.wrap((JSON.writeValueAsString(toJson(stamped)) + "\n")
+                .getBytes(StandardCharsets.UTF_8));
+        while (line.hasRemaining()) {
+            channel.write(line);
+        }
+        channel.force(true);
+        forces++;
+        return stamped;
+    }
+
+    /** How many lines were forced to disk through this instance (tests check the begin line was). */
+    synchronized long forces() {
+        return forces;
+    }
+
+    /** Every record of an audit log file, oldest first; an absent file has none. */
+    public static List<AuditRecord> read(Path file) throws IOException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException absent) {
+            return List.of();
+        }
+        List<AuditRecord> out = new ArrayList<>(lines.size());
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) {
+                continue;
+            }
+            try {
+                out.add(fromJson(JSON.readTree(lines.get(i))));
+            } catch (IOException | RuntimeException e) {
+                throw new IOException(file + ":" + (i + 1) + ": not an audit record: " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
+    private static ObjectNode toJson(AuditRecord r) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("time", r.time().toString());
+        n.put("phase", r.phase());
+        n.put("eviction", r.eviction());
+        n.put("path", r.path());
+        n.put("root", r.root());
+        n.put("run", r.run());
+        n.put("bytes", r.bytes());
+        n.put("reason", r.reason());
+        n.put("action", r.action());
+        if (AuditRecord.BEGIN.equals(r.phase())) {
+            ArrayNode why = n.putArray("why");
+            r.why().forEach(why::add);
+        } else {
+            n.put("outcome", r.outcome());
+            if (r.detail() != null) {
+                n.put("detail", r.detail());
+            }
+        }
+        return n;
+    }
+
+    private static AuditRecord fromJson(JsonNode n) {
+        List<String> why = new ArrayList<>();
+        n.path("why").forEach(w -> why.add(w.asText()));
+        return new AuditRecord(Instant.parse(n.get("time").asText()), n.get("phase").asText(), text(n, "eviction"),
+                text(n, "path"), text(n, "root"), text(n, "run"), n.path("bytes").asLong(), text(n, "reason"),
+                text(n, "action"), why, text(n, "outcome"), text(n, "detail"));
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        channel.close();
+    }
+}

@@ -1,0 +1,392 @@
+package dev.ckptwarden.enforce;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.Action;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.enforce.EnforcementReport.Item;
+import dev.ckptwarden.registry.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The one code path that removes checkpoint files (SPEC "Deletion: how, safely").
+ *
+ * <p>For each eviction, in order: an audit {@code begin} line, forced to disk; the protection checks
+ * (the eviction's root, a watch-only root, a {@code protected: } reason, and the registry's row read
+ * again now: pinned, writing, corrupt, or changed since the plan); the location checks (inside the
+ * root, not in the trash, and no symbolic link in the chain from the root: every directory is
+ * reached by {@code openat(O_NOFOLLOW)} from the root's descriptor, so a run directory swapped for a
+ * link, even mid-way, stops the walk); a fresh look at the entries through that descriptor (a link
+ * is refused; size, newest mtime and the catalog's signature must equal the plan's, else the
+ * checkpoint changed and is skipped this pass); then the rename into the root's {@link TrashBin}
+ * (manifest first), {@link Registry#markGone} with the reason, the audit {@code end} line, and the
+ * deletion from the trash. "Already gone" anywhere along the way is success.
+ *
+ * <p>Outcomes: {@code ok}; {@code dry-run} and {@code report} (nothing touched, nothing written to
+ * the audit log or registry); {@code skipped:<why>} with why one of {@code pinned}, {@code writing},
+ * {@code corrupt}, {@code protected}, {@code outside root}, {@code symbolic link},
+ * {@code changed since planned}, {@code not registered}, {@code not present}, {@code watch-only root},
+ * {@code other root}, {@code offload not supported}; {@code failed:<why>}.
+ */
+public final class Enforcer {
+    private static final Logger log = LoggerFactory.getLogger(Enforcer.class);
+    private static final String PROTECTED_REASON = "protected: ";
+
+    private final Registry registry;
+    private final AuditLog audit;
+    private final EnforcementListener listener;
+
+    /** @param audit may be null for callers that only ever dry-run */
+    public Enforcer(Registry registry, AuditLog audit) {
+        this(registry, audit, EnforcementListener.NONE);
+    }
+
+    public Enforcer(Registry registry, AuditLog audit, EnforcementListener listener) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.audit = audit;
+        this.listener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * One enforcement pass over one root.
+     *
+     * @param rootDir   the root's local directory (its real path, as {@code Reconciler.localPath(root).toRealPath()})
+     * @param evictions what to remove, in this order
+     * @param dryRun    true: check everything, touch nothing, write nothing; report what would happen
+     * @param now       the pass's single reading of the clock (registry times, trash entry ids)
+     * @throws SecureDeletionUnavailableException when the root's file system has no secure directory streams
+     * @throws EnforcementBusyException           when another pass holds the root's trash
+     * @throws IOException                        when the root or its trash cannot be opened
+     */
+    public EnforcementReport enforce(RootConfig root, Path rootDir, List<Eviction> evictions, boolean dryRun, Instant now)
+            throws IOException {
+        // Nothing to remove opens no trash: a pass with nothing to do leaves the root as it was.
+        boolean destructive = !dryRun && root.action() == Action.DELETE && !evictions.isEmpty();
+        if (destructive && audit == null) {
+            throw new IllegalStateException("deleting needs an audit log");
+        }
+        List<Item> items = new ArrayList<>(evictions.size());
+        List<String> problems = new ArrayList<>();
+        Path real;
+        try (RootDirectory dir = RootDirectory.open(rootDir);
+             TrashBin trash = destructive ? TrashBin.open(dir) : null) {
+            real = dir.path();
+            Pass pass = new Pass(root, dir, trash, dryRun, now, problems);
+            for (Eviction e : evictions) {
+                Item item = pass.evict(e);
+                items.add(item);
+                listener.finished(item);
+            }
+        }
+        return new EnforcementReport(root.name(), real, root.action().id(), dryRun, items, problems);
+    }
+
+    /**
+     * What a start does first for each root: finishes evictions a crash interrupted (rolling partial
+     * multi-file moves forward from their manifests, see {@link TrashBin#recover()}), records them
+     * in the registry and with an audit {@code end} line, then empties the trash. A root without a
+     * trash directory has nothing to recover and is left as it is.
+     *
+     * @return one item per interrupted eviction ({@code ok}, or {@code skipped:interrupted before rename}
+     *         when it had moved nothing and the checkpoint is whole in place); {@code freed} counts the
+     *         sizes the manifests recorded; purge failures are problems
+     */
+    public EnforcementReport recover(RootConfig root, Path rootDir, Instant now) throws IOException {
+        if (audit == null) {
+            throw new IllegalStateException("recovering needs an audit log");
+        }
+        List<Item> items = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        Path real;
+        try (RootDirectory dir = RootDirectory.open(rootDir)) {
+            real = dir.path();
+            if (hasTrash(dir)) {
+                recover(root, dir, now, items, problems);
+            }
+        }
+        return new EnforcementReport(root.name(), real, root.action().id(), false, items, problems);
+    }
+
+    private static boolean hasTrash(RootDirectory dir) throws IOException {
+        try {
+            RootDirectory.lstat(dir.stream(), dir.name(TrashBin.DIR_NAME));
+            return true;
+        } catch (NoSuchFileException absent) {
+            return false;
+        }
+    }
+
+    private void recover(RootConfig root, RootDirectory dir, Instant now, List<Item> items, List<String> problems)
+            throws IOException {
+        try (TrashBin trash = TrashBin.open(dir)) {
+            for (TrashBin.Recovered r : trash.finishInterrupted()) {
+                if (r.path() == null) {
+                    problems.add(r.detail());
+                    continue;
+                }
+                String outcome = r.removed() ? EnforcementReport.OK
+                        : EnforcementReport.SKIPPED + "interrupted before rename";
+                if (r.removed()) {
+                    markGone(r.path(), r.reason(), now, problems);
+                }
+                try {
+                    audit.append(new AuditRecord(now, AuditRecord.END, r.id(), r.path(), r.root(), r.run(), r.bytes(),
+                            r.reason(), r.action(), List.of(), outcome, r.detail()));
+                } catch (IOException e) {
+                    problems.add("audit log " + audit.file() + ": " + TrashBin.describe(e));
+                }
+                Item item = new Item(Path.of(r.path()), r.run(), r.bytes(), r.reason(), outcome, r.detail(),
+                        r.removed() ? r.bytes() : 0);
+                items.add(item);
+                log.info("root {}: recovered interrupted eviction of {}: {}", root.name(), r.path(), r.detail());
+            }
+            TrashBin.Purge purge = trash.purge();
+            problems.addAll(purge.problems());
+        }
+    }
+
+    private void markGone(String path, String reason, Instant now, List<String> problems) {
+        try {
+            registry.markGone(List.of(path), CheckpointState.DELETED, now, reason);
+        } catch (RuntimeException e) {
+            problems.add("registry not updated for " + path + ": " + e.getMessage());
+        }
+    }
+
+    /** Why an eviction is refused before the disk is looked at, or null. */
+    private record Refusal(String why, String detail) {
+    }
+
+    /** The result of deciding one eviction; {@code settle}: what to delete from the trash after the end line. */
+    private record Result(Item item, TrashManifest settle) {
+    }
+
+    /** One pass's state: the open root and trash, and whether the audit log still works. */
+    private final class Pass {
+        private final RootConfig root;
+        private final RootDirectory dir;
+        private final TrashBin trash;
+        private final boolean dryRun;
+        private final Instant now;
+        private final List<String> problems;
+        private final Action action;
+        private String auditBroken;
+
+        Pass(RootConfig root, RootDirectory dir, TrashBin trash, boolean dryRun, Instant now, List<String> problems) {
+            this.root = root;
+            this.dir = dir;
+            this.trash = trash;
+            this.dryRun = dryRun;
+            this.now = now;
+            this.problems = problems;
+            this.action = root.action();
+        }
+
+        boolean destructive() {
+            return trash != null;
+        }
+
+        Item evict(Eviction e) {
+            Checkpoint c = e.checkpoint();
+            if (action == Action.OFFLOAD) {
+                return item(e, c.bytes(), EnforcementReport.SKIPPED + "offload not supported",
+                        "this build cannot offload; nothing was touched", 0);
+            }
+            String id = null;
+            if (destructive()) {
+                if (auditBroken != null) {
+                    return item(e, c.bytes(), EnforcementReport.FAILED + "audit log unavailable", auditBroken, 0);
+                }
+                id = TrashBin.newId(now);
+                try {
+                    audit.append(new AuditRecord(now, AuditRecord.BEGIN, id, c.key(), root.name(), c.run(), c.bytes(),
+                            e.reason(), action.id(), e.why(), null, null));
+                } catch (IOException x) {
+                    auditBroken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
+                    problems.add(auditBroken);
+                    return item(e, c.bytes(), EnforcementReport.FAILED + "audit log unavailable", auditBroken, 0);
+                }
+            }
+            Result result;
+            try {
+                result = decide(e, id);
+            } catch (IOException | RuntimeException x) {
+                log.warn("root {}: eviction of {} failed: {}", root.name(), c.path(), TrashBin.describe(asIo(x)));
+                result = new Result(item(e, c.bytes(), EnforcementReport.FAILED + TrashBin.describe(asIo(x)), null, 0),
+                        null);
+            }
+            Item it = result.item();
+            if (!destructive()) {
+                return it;
+            }
+            try {
+                audit.append(new AuditRecord(now, AuditRecord.END, id, c.key(), root.name(), c.run(), it.bytes(),
+                        e.reason(), action.id(), List.of(), it.outcome(), it.detail()));
+            } catch (IOException x) {
+                problems.add("audit log " + audit.file() + ": end line for " + c.path() + " not written: "
+                        + TrashBin.describe(x));
+            }
+            if (result.settle() != null) {
+                try {
+                    long freed = trash.settle(result.settle());
+                    it = new Item(it.path(), it.run(), it.bytes(), it.reason(), it.outcome(), it.detail(), freed);
+                } catch (IOException x) {
+                    problems.add(c.path() + ": left in " + trash.path() + " (" + TrashBin.describe(x)
+                            + "); the next start deletes it");
+                }
+            }
+            return it;
+        }
+
+        private Result decide(Eviction e, String id) throws IOException {
+            Checkpoint c = e.checkpoint();
+            Optional<Checkpoint> row = registry.byPath(c.key());
+            Refusal refused = protection(e, row);
+            if (refused != null) {
+                return skip(e, refused.why(), refused.detail());
+            }
+            boolean registeredGone = row.isPresent() && !row.get().state().present();
+            CheckpointEntries where;
+            try {
+                where = CheckpointEntries.of(c, dir.path());
+            } catch (UnsafePathException u) {
+                return skip(e, "outside root", u.getMessage());
+            }
+            SecureDirectoryStream<Path> parent;
+            try {
+                parent = dir.openDirectory(where.parent());
+            } catch (NoSuchFileException gone) {
+                return gone(e, registeredGone);
+            } catch (UnsafePathException u) {
+                return skip(e, "symbolic link", dir.path().resolve(u.where()) + ": " + u.why());
+            } catch (NotDirectoryException nd) {
+                return skip(e, "changed since planned", dir.path().resolve(nd.getFile()) + " is no longer a directory");
+            }
+            try (parent) {
+                CheckpointEntries.Observed seen;
+                try {
+                    seen = where.observe(parent);
+                } catch (UnsafePathException u) {
+                    return skip(e, "symbolic link", dir.path().resolve(where.parent()).resolve(u.where()) + ": "
+                            + u.why());
+                } catch (NotDirectoryException nd) {
+                    return skip(e, "changed since planned", nd.getFile() + " is no longer a directory");
+                }
+                String link = seen.symbolicLink();
+                if (link != null) {
+                    return skip(e, "symbolic link", dir.path().resolve(where.parent()).resolve(link)
+                            + " is a symbolic link");
+                }
+                if (seen.allMissing()) {
+                    return gone(e, registeredGone);
+                }
+                if (registeredGone) {
+                    return skip(e, "not present", "the registry records it as " + row.get().state().id());
+                }
+                String diff = seen.differenceFrom(c);
+                if (diff != null) {
+                    return skip(e, "changed since planned", diff);
+                }
+                if (dryRun) {
+                    return new Result(item(e, seen.bytes(), EnforcementReport.DRY_RUN, null, 0), null);
+                }
+                if (action == Action.REPORT) {
+                    return new Result(item(e, seen.bytes(), EnforcementReport.REPORT, null, 0), null);
+                }
+                TrashManifest manifest = new TrashManifest(id, root.name(), c.run(), c.key(),
+                        where.parent().toString(), seen.entries(), seen.bytes(), e.reason(), action.id(), now);
+                List<String> moved = trash.moveIn(parent, manifest, m -> listener.renamed(c.path(), m));
+                if (moved.isEmpty()) {
+                    return gone(e, registeredGone);
+                }
+                markGone(c.key(), e.reason(), now, problems);
+                String detail = moved.size() < where.names().size() ? "some members were already gone" : null;
+                log.info("root {}: evicted {} ({}, {} bytes)", root.name(), c.path(), e.reason(), seen.bytes());
+                return new Result(item(e, seen.bytes(), EnforcementReport.OK, detail, 0), manifest);
+            }
+        }
+
+        /** Refusals that need no look at the disk: wrong root, watch-only, protected, and the registry's row now. */
+        private Refusal protection(Eviction e, Optional<Checkpoint> row) {
+            Checkpoint c = e.checkpoint();
+            if (!root.name().equals(c.root())) {
+                return new Refusal("other root", "belongs to root " + c.root() + ", not " + root.name());
+            }
+            if (root.retention() == null && !Eviction.MANUAL.equals(e.reason())) {
+                return new Refusal("watch-only root", "root " + root.name() + " has no retention; only a manual "
+                        + "eviction removes from it");
+            }
+            for (String w : e.why()) {
+                if (w.startsWith(PROTECTED_REASON)) {
+                    return new Refusal("protected", w);
+                }
+            }
+            Refusal planned = stateRefusal(c);
+            if (planned != null) {
+                return planned;
+            }
+            if (row.isEmpty()) {
+                return new Refusal("not registered", "no registry row for " + c.key());
+            }
+            Checkpoint now = row.get();
+            if (!now.state().present()) {
+                return null; // the disk decides: gone is success, still there is refused
+            }
+            Refusal current = stateRefusal(now);
+            if (current != null) {
+                return current;
+            }
+            if (!Objects.equals(now.signature(), c.signature())) {
+                return new Refusal("changed since planned", "the registry has seen a newer version since the plan");
+            }
+            return null;
+        }
+
+        private Refusal stateRefusal(Checkpoint c) {
+            if (c.pinned()) {
+                return new Refusal("pinned", c.pinReason());
+            }
+            if (c.state() == CheckpointState.WRITING) {
+                return new Refusal("writing", c.note());
+            }
+            if (c.state() == CheckpointState.CORRUPT) {
+                return new Refusal("corrupt", c.problems().isEmpty() ? c.note() : String.join("; ", c.problems()));
+            }
+            return null;
+        }
+
+        private Result gone(Eviction e, boolean registeredGone) {
+            if (!dryRun && action == Action.DELETE && !registeredGone) {
+                markGone(e.checkpoint().key(), "gone from disk", now, problems);
+            }
+            String outcome = dryRun ? EnforcementReport.DRY_RUN
+                    : action == Action.REPORT ? EnforcementReport.REPORT : EnforcementReport.OK;
+            return new Result(item(e, 0, outcome, "already gone", 0), null);
+        }
+
+        private Result skip(Eviction e, String why, String detail) {
+            return new Result(item(e, e.checkpoint().bytes(), EnforcementReport.SKIPPED + why, detail, 0), null);
+        }
+
+        private Item item(Eviction e, long bytes, String outcome, String detail, long freed) {
+            Checkpoint c = e.checkpoint();
+            return new Item(c.path(), c.run(), bytes, e.reason(), outcome, detail, freed);
+        }
+    }
+
+    private static IOException asIo(Exception x) {
+        return x instanceof IOException io ? io : new IOException(x.toString(), x);
+    }
+}

@@ -1,0 +1,104 @@
+package dev.ckptwarden.enforce;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ckptwarden.catalog.Entry;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What one trash entry holds, written (and forced to disk) before the first rename so that a
+ * restart can tell which eviction the entry belongs to, record it, and finish a multi-file move that
+ * a crash interrupted. Stored as {@code <trash>/<id>.manifest.json} beside the entry's directory
+ * {@code <trash>/<id>/}.
+ *
+ * @param parent  the directory the members came from, relative to the root ("" for the root itself)
+ * @param members each member as it was just before the move; a restart moves a member still in
+ *                place only if it is still exactly this (same type, size, mtime, contents summary)
+ * @param bytes   the checkpoint's size just before the move
+ */
+record TrashManifest(
+        String id,
+        String root,
+        String run,
+        String path,
+        String parent,
+        List<EntrySnapshot> members,
+        long bytes,
+        String reason,
+        String action,
+        Instant started) {
+
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+    private static final int VERSION = 1;
+
+    TrashManifest {
+        members = List.copyOf(members);
+    }
+
+    byte[] toBytes() throws IOException {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("version", VERSION);
+        n.put("id", id);
+        n.put("root", root);
+        n.put("run", run);
+        n.put("path", path);
+        n.put("parent", parent);
+        ArrayNode arr = n.putArray("members");
+        for (EntrySnapshot m : members) {
+            ObjectNode o = arr.addObject();
+            o.put("name", m.name());
+            o.put("type", m.type().name().toLowerCase(Locale.ROOT));
+            o.put("bytes", m.bytes());
+            o.put("modified_ms", m.modifiedMillis());
+            if (m.contents() != null) {
+                o.put("contents", m.contents());
+            }
+        }
+        n.put("bytes", bytes);
+        n.put("reason", reason);
+        n.put("action", action);
+        n.put("started", started.toString());
+        return (JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** @throws IOException when the bytes are not a complete manifest of a version this build reads */
+    static TrashManifest parse(byte[] bytes) throws IOException {
+        JsonNode n = JSON.readTree(bytes);
+        if (n == null || !n.isObject() || n.path("version").asInt() != VERSION) {
+            throw new IOException("not a version " + VERSION + " trash manifest");
+        }
+        List<EntrySnapshot> members = new ArrayList<>();
+        for (JsonNode m : n.path("members")) {
+            members.add(new EntrySnapshot(required(m, "name"),
+                    Entry.Type.valueOf(required(m, "type").toUpperCase(Locale.ROOT)), m.path("bytes").asLong(),
+                    m.path("modified_ms").asLong(), m.hasNonNull("contents") ? m.get("contents").asText() : null));
+        }
+        if (members.isEmpty()) {
+            throw new IOException("trash manifest lists no members");
+        }
+        try {
+            return new TrashManifest(required(n, "id"), required(n, "root"), n.path("run").asText(null),
+                    required(n, "path"), required(n, "parent"), members, n.path("bytes").asLong(), required(n, "reason"),
+                    required(n, "action"), Instant.parse(required(n, "started")));
+        } catch (RuntimeException e) {
+            throw new IOException("bad trash manifest: " + e.getMessage(), e);
+        }
+    }
+
+    private static String required(JsonNode n, String field) throws IOException {
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) {
+            throw new IOException("trash manifest lacks '" + field + "'");
+        }
+        return v.asText();
+    }
+}

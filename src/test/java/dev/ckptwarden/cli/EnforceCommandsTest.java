@@ -1,0 +1,180 @@
+package dev.ckptwarden.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.enforce.AuditLog;
+import dev.ckptwarden.enforce.AuditRecord;
+import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.testing.TreeBuilder;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** plan, enforce, pin and unpin from the command line, against a real configuration file and tree. */
+class EnforceCommandsTest {
+    private static final Instant T0 = Instant.parse("2026-01-01T12:00:00Z");
+
+    @TempDir
+    Path dir;
+
+    private Path root;
+    private Path state;
+    private Path configFile;
+    private final List<Path> steps = new ArrayList<>();
+
+    /** Result of one command: exit code, stdout, stderr. */
+    private record Run(int code, String out, String err) {
+    }
+
+    @BeforeEach
+    void tree() throws IOException {
+        root = Files.createDirectories(dir.resolve("ckpt")).toRealPath();
+        state = dir.resolve("state");
+        for (int step = 100; step <= 400; step += 100) {
+            steps.add(TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + step / 100 + "-step=" + step + ".ckpt"),
+                    step / 100, step, true, T0.plusSeconds(step)));
+        }
+        configFile = dir.resolve("ckpt-warden.yaml");
+        Files.writeString(configFile, """
+                agent:
+                  state_dir: %s
+                  settle_time: 10s
+                roots:
+                  - path: %s
+                    retention:
+                      keep_last: 2
+                    action: delete
+                """.formatted(state, root));
+    }
+
+    private Run run(Object command, String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            CommandLine cl = new CommandLine(command);
+            cl.setExecutionExceptionHandler((ex, c, p) -> {
+                System.err.println("ckpt-warden: " + ex.getMessage());
+                return ex instanceof CliError ce ? ce.exitCode() : ExitCode.RUNTIME;
+            });
+            List<String> all = new ArrayList<>(List.of(args));
+            all.add("--config");
+            all.add(configFile.toString());
+            int code = cl.execute(all.toArray(String[]::new));
+            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    private Run scan() {
+        return run(new ScanCommand());
+    }
+
+    @Test
+    void planJsonListsEveryDecisionWithReasonsAndChangesNothing() throws IOException {
+        assertThat(scan().code()).isZero();
+
+        Run plan = run(new PlanCommand(), "--json");
+
+        assertThat(plan.code()).isZero();
+        JsonNode doc = CheckpointJson.MAPPER.readTree(plan.out());
+        assertThat(doc.get("decisions")).hasSize(4);
+        JsonNode newest = doc.get("decisions").get(0);
+        assertThat(newest.get("path").asText()).isEqualTo(steps.get(3).toString());
+        assertThat(newest.get("run").asText()).isEqualTo("run");
+        assertThat(newest.get("action").asText()).isEqualTo("keep");
+        assertThat(newest.get("reasons").toString()).contains("keep_last 1/2");
+        JsonNode oldest = doc.get("decisions").get(3);
+        assertThat(oldest.get("action").asText()).isEqualTo("evict");
+        assertThat(oldest.get("reasons").get(0).asText()).isEqualTo("evictable: kept by no rule");
+        assertThat(doc.get("evict_bytes").asLong()).isEqualTo(Files.size(steps.get(0)) + Files.size(steps.get(1)));
+        assertThat(steps).allSatisfy(p -> assertThat(p).exists());
+    }
+
+    @Test
+    void enforceDryRunSaysWhatWouldGoAndTouchesNothing() {
+        Run r = run(new EnforceCommand(), "--dry-run");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("epoch=1-step=100.ckpt").contains("dry-run").contains("would remove 2 checkpoint(s)");
+        assertThat(steps).allSatisfy(p -> assertThat(p).exists());
+        assertThat(root.resolve(".ckpt-warden-trash")).doesNotExist();
+        assertThat(state.resolve(AuditLog.FILE_NAME)).doesNotExist();
+    }
+
+    @Test
+    void enforceRemovesWhatThePlanEvictsAndAuditsIt() throws IOException {
+        Run r = run(new EnforceCommand(), "--json");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode doc = CheckpointJson.MAPPER.readTree(r.out());
+        JsonNode evictions = doc.get("roots").get(0).get("evictions");
+        assertThat(evictions).hasSize(2);
+        assertThat(evictions.get(0).get("outcome").asText()).isEqualTo("ok");
+        assertThat(doc.get("roots").get(0).get("freed_bytes").asLong())
+                .isEqualTo(evictions.get(0).get("bytes").asLong() + evictions.get(1).get("bytes").asLong());
+        assertThat(steps.get(0)).doesNotExist();
+        assertThat(steps.get(1)).doesNotExist();
+        assertThat(steps.get(2)).exists();
+        assertThat(steps.get(3)).exists();
+        assertThat(AuditLog.read(state.resolve(AuditLog.FILE_NAME))).extracting(AuditRecord::phase)
+                .containsExactly("begin", "end", "begin", "end");
+        try (SqliteRegistry registry = SqliteRegistry.open(state)) {
+            assertThat(registry.byPath(steps.get(0).toString()).orElseThrow().state()).isEqualTo(CheckpointState.DELETED);
+        }
+    }
+
+    @Test
+    void pinnedCheckpointSurvivesEnforceAndUnpinLetsItGo() {
+        scan();
+        Run pin = run(new PinCommand(), steps.get(0).toString(), "--reason", "paper figure 3");
+        assertThat(pin.code()).isZero();
+        assertThat(pin.out()).contains("pinned " + steps.get(0));
+
+        Run plan = run(new PlanCommand());
+        assertThat(plan.out()).contains("protected: pinned");
+        run(new EnforceCommand());
+        assertThat(steps.get(0)).exists();
+        assertThat(steps.get(1)).doesNotExist();
+
+        assertThat(run(new UnpinCommand(), steps.get(0).toString()).code()).isZero();
+        run(new EnforceCommand());
+        assertThat(steps.get(0)).doesNotExist();
+    }
+
+    @Test
+    void pinOfAnUnregisteredPathExitsOne() {
+        scan();
+        Run r = run(new PinCommand(), root.resolve("run/nope.ckpt").toString());
+
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("nope.ckpt").contains("not a registered checkpoint");
+        assertThat(run(new UnpinCommand(), "relative/nope.ckpt").code()).isEqualTo(1);
+    }
+
+    @Test
+    void unknownRootIsAUsageError() {
+        Run r = run(new PlanCommand(), "--root", "elsewhere");
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("no root named 'elsewhere'").contains(root.toString());
+    }
+}
