@@ -11,8 +11,9 @@ import java.util.Properties;
 /** The {@code ckpt-warden} command line. */
 @Command(name = "ckpt-warden", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Watches model checkpoint directories, keeps a registry, enforces retention.",
-        subcommands = {RunCommand.class, ScanCommand.class, LsCommand.class, ResolveCommand.class, InspectCommand.class,
-                ExportRegistryCommand.class, CheckConfigCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, ScanCommand.class, PlanCommand.class, EnforceCommand.class, LsCommand.class,
+                ResolveCommand.class, PinCommand.class, UnpinCommand.class, InspectCommand.class, ExportRegistryCommand.class,
+                CheckConfigCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
