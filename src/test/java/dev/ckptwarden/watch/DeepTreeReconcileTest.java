@@ -1,6 +1,5 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
@@ -18,6 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -36,6 +36,8 @@ class DeepTreeReconcileTest {
     Path root;
     @TempDir
     Path state;
+    @TempDir
+    Path staging;
 
     /** JUnit's own clean-up resolves absolute paths, which fail past PATH_MAX; rm walks relative to each directory. */
     @AfterEach
@@ -64,11 +66,17 @@ class DeepTreeReconcileTest {
             d50 = d50.resolve("d");
         }
         Path at50 = TinyCheckpoints.torchZip(d50.resolve("epoch=50-step=50.ckpt"), 50, 50L, true);
-        // 9,950 more levels, created relative to the current directory 100 at a time.
-        BadInputReconcileTest.shell(d50, "chunk=$(printf 'd/%.0s' $(seq 100)); "
-                + "for i in $(seq 99); do mkdir -p \"$chunk\" && cd \"$chunk\" || exit 1; done; "
-                + "mkdir -p $(printf 'd/%.0s' $(seq 50)); "
-                + "depth=9950; while cd d 2>/dev/null; do depth=$((depth+1)); done; test $depth -eq 10000");
+        // 9,950 more levels: chains of 100 built where paths are short, then renamed into one another
+        // (a rename moves a whole subtree at once), so no path ever handed to the OS exceeds PATH_MAX.
+        List<Path> chains = new ArrayList<>();
+        for (int k = 0; k < 100; k++) {
+            chains.add(Files.createDirectories(staging.resolve("c" + k).resolve("d/".repeat(k == 0 ? 49 : 99))));
+        }
+        for (int k = 99; k >= 1; k--) {
+            Files.move(staging.resolve("c" + k), chains.get(k - 1).resolve("d"));
+        }
+        Files.move(staging.resolve("c0"), d50.resolve("d"));
+        BadInputReconcileTest.shell(root, "test $(find . -type d -name d | wc -l) -eq 10000");
 
         RootScan scan = scan();
 
