@@ -7,7 +7,7 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.EnforcementReport;
 import dev.ckptwarden.enforce.Enforcer;
-import dev.ckptwarden.enforce.RetentionPlan;
+import dev.ckptwarden.enforce.EvictionPlan;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
@@ -18,6 +18,9 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -58,9 +61,17 @@ final class EnforceCommand implements Callable<Integer> {
              AuditLog audit = dryRun ? null : AuditLog.open(cfg.agent().stateDir())) {
             Reconciler reconciler = new Reconciler(registry, clock);
             Enforcer enforcer = new Enforcer(registry, audit);
+            Map<String, Path> reached = new LinkedHashMap<>();
+            Map<String, List<String>> problems = new LinkedHashMap<>();
             for (RootConfig r : roots) {
-                passes.add(pass(cfg, r, registry, reconciler, enforcer, clock));
+                problems.put(r.name(), reconcile(cfg, r, reconciler, reached));
             }
+            // Planned after every root is reconciled: roots sharing a filesystem are planned together.
+            EvictionPlan plan = EvictionPlan.of(registry, roots, reached, null, clock.instant());
+            for (RootConfig r : roots) {
+                passes.add(pass(r, reached.get(r.name()), plan, problems.get(r.name()), enforcer, clock));
+            }
+            plan.unresolved().forEach((r, why) -> System.err.println("ckpt-warden: " + r + ": pressure unresolved: " + why));
         } catch (IOException e) {
             throw new CliError(ExitCode.RUNTIME, "audit log in " + cfg.agent().stateDir() + ": " + e.getMessage());
         }
@@ -74,12 +85,12 @@ final class EnforceCommand implements Callable<Integer> {
         return failed ? ExitCode.RUNTIME : ExitCode.OK;
     }
 
-    private RootPass pass(Config cfg, RootConfig r, Registry registry, Reconciler reconciler, Enforcer enforcer,
-                          Clock clock) {
+    /** Brings the registry up to date for one root; returns the problems, and records its directory when reached. */
+    private static List<String> reconcile(Config cfg, RootConfig r, Reconciler reconciler, Map<String, Path> reached) {
         List<String> problems = new ArrayList<>();
         if (!r.isLocal()) {
             problems.add("remote roots are not enforced by this build; root skipped");
-            return new RootPass(r, null, null, problems);
+            return problems;
         }
         RootScan scan = reconciler.reconcile(cfg, r);
         for (ScanProblem p : scan.problems()) {
@@ -88,13 +99,21 @@ final class EnforceCommand implements Callable<Integer> {
         if (!scan.reachable()) {
             problems.add("root not reachable: " + scan.problems().stream().map(ScanProblem::toString).findFirst()
                     .orElse(scan.path().toString()));
+        } else {
+            reached.put(r.name(), scan.path());
+        }
+        return problems;
+    }
+
+    private RootPass pass(RootConfig r, Path rootDir, EvictionPlan plan, List<String> problems, Enforcer enforcer,
+                          Clock clock) {
+        if (rootDir == null) {
             return new RootPass(r, null, null, problems);
         }
         Instant now = clock.instant();
         try {
-            EnforcementReport recovered = dryRun ? null : enforcer.recover(r, scan.path(), now);
-            RetentionPlan plan = RetentionPlan.of(registry, r, null, now);
-            EnforcementReport enforced = enforcer.enforce(r, scan.path(), plan.evictions(), dryRun, now);
+            EnforcementReport recovered = dryRun ? null : enforcer.recover(r, rootDir, now);
+            EnforcementReport enforced = enforcer.enforce(r, rootDir, plan.evictions(r.name()), dryRun, now);
             return new RootPass(r, recovered, enforced, problems);
         } catch (IOException e) {
             problems.add(e.getMessage());

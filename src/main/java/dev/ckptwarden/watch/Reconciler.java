@@ -132,7 +132,19 @@ public final class Reconciler {
         }
         Map<String, Checkpoint> known = known(root.name());
         Settled settled = settle(root, rootDir, candidates, known, config, now, problems);
-        int gone = markGone(known, rootDir, settled.present, unscanned, now);
+        int gone;
+        if (reader.entriesRead() == 0 && !known.isEmpty()) {
+            // An empty root that held checkpoints is far more often an unmounted file system (the mount
+            // point left bare) than a user deleting everything: do not record a mass deletion.
+            problems.add(new ScanProblem(root.name(), rootDir, "root is empty but " + known.size()
+                    + " checkpoint(s) were registered there; not marking them deleted (file system not mounted?)"));
+            log.warn("root {} ({}) is empty but {} checkpoint(s) were registered; not marking them deleted", root.name(),
+                    rootDir, known.size());
+            unscanned.add(rootDir);
+            gone = 0;
+        } else {
+            gone = markGone(known, rootDir, settled.present, unscanned, now);
+        }
         remember(root.name(), known, settled, unscanned);
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));

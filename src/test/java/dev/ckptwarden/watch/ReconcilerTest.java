@@ -210,6 +210,18 @@ class ReconcilerTest {
     }
 
     @Test
+    void emptiedRootLooksUnmountedAndNothingIsMarkedDeleted() throws IOException {
+        Path f = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        scan();
+        Files.delete(f);
+        Files.delete(f.getParent());
+        RootScan s = reconciler.reconcile(config, rootConfig);
+        assertThat(s.gone()).isZero();
+        assertThat(s.problems()).anyMatch(p -> p.message().contains("not mounted"));
+        assertThat(registry.byPath(f.toString()).orElseThrow().state()).isEqualTo(CheckpointState.COMPLETE);
+    }
+
+    @Test
     void trashDirectoryIsNeverCatalogued() throws IOException {
         TreeBuilder.lightningCkpt(root.resolve(".ckpt-warden-trash/1/epoch=1-step=10.ckpt"), 1, 10, true, T0);
         assertThat(scan()).isEmpty();
