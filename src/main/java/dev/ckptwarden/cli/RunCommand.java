@@ -2,6 +2,8 @@ package dev.ckptwarden.cli;
 
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.daemon.Agent;
+import dev.ckptwarden.enforce.AuditLog;
+import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,12 +26,19 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Config cfg = config.load();
         Registry registry = ConfigOption.openRegistry(cfg);
-        Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, Clock.systemUTC());
+        AuditLog audit = AuditLog.open(cfg.agent().stateDir());
+        Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit),
+                Clock.systemUTC());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping: finishing the current pass");
             agent.close();
             registry.close();
+            try {
+                audit.close();
+            } catch (java.io.IOException e) {
+                log.warn("audit log close: {}", e.getMessage());
+            }
             stopped.countDown();
             // A stop requested by systemd or Ctrl-C is a clean exit, not a crash: exit 0 rather than 143.
             Runtime.getRuntime().halt(ExitCode.OK);

@@ -6,6 +6,10 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.ConfigException;
 import dev.ckptwarden.config.ConfigLoader;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.enforce.EnforcementBusyException;
+import dev.ckptwarden.enforce.EnforcementReport;
+import dev.ckptwarden.enforce.Enforcer;
+import dev.ckptwarden.enforce.EvictionPlan;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.DirectoryWatcher;
 import dev.ckptwarden.watch.Reconciler;
@@ -63,6 +67,9 @@ public final class Agent implements AutoCloseable {
     private final Path configFile;
     private final Map<String, String> env;
     private ConfigFileWatcher configWatcher;
+    private final Enforcer enforcer;
+    /** Roots whose pressure could not be relieved, so that the error is logged once per episode. */
+    private final Set<String> unresolved = new TreeSet<>();
     private volatile Instant lastSweep;
     private volatile boolean lastReloadSuccessful = true;
 
@@ -70,9 +77,10 @@ public final class Agent implements AutoCloseable {
      * @param configFile the file the configuration came from, watched and re-read on change and SIGHUP;
      *                   null for a configuration built in code (no reload)
      */
-    public Agent(Config config, Path configFile, Map<String, String> env, Registry registry, Clock clock)
+    public Agent(Config config, Path configFile, Map<String, String> env, Registry registry, Enforcer enforcer, Clock clock)
             throws IOException, SchedulerException {
         this.config = new AtomicReference<>(config);
+        this.enforcer = enforcer;
         this.configFile = configFile;
         this.env = env;
         this.registry = registry;
@@ -262,19 +270,84 @@ public final class Agent implements AutoCloseable {
         Instant now = clock.instant();
         try {
             Instant nextSettle = null;
+            Map<String, Path> reached = new java.util.LinkedHashMap<>();
+            List<RootConfig> local = new java.util.ArrayList<>();
             for (RootConfig root : cfg.roots()) {
                 RootScan scan = reconciler.reconcile(cfg, root);
                 nextSettle = earliest(nextSettle, settleDue(scan.checkpoints(), cfg.agent().settleTime(), now));
+                if (scan.reachable() && root.isLocal()) {
+                    reached.put(root.name(), scan.path());
+                    local.add(root);
+                }
                 log.debug("reconciled {} ({}): {} checkpoints, {} inspected, {} gone, {} ms", root.name(), why,
                         scan.checkpoints().size(), scan.inspected(), scan.gone(), scan.took().toMillis());
             }
-            if (nextSettle != null && !why.equals("startup-final")) {
+            if (why.equals("startup")) {
+                recover(local, reached, now);
+            }
+            enforce(local, reached, now);
+            if (nextSettle != null) {
                 scheduleOnce("settle", nextSettle);
             }
             lastSweep = now;
         } catch (RuntimeException e) {
             log.error("reconcile pass ({}) failed: {}", why, e.toString(), e);
         }
+    }
+
+    /** Finishes evictions a crash interrupted (whole in the trash, or whole in place) and empties the trash. */
+    private void recover(List<RootConfig> roots, Map<String, Path> dirs, Instant now) {
+        for (RootConfig r : roots) {
+            try {
+                enforcer.recover(r, dirs.get(r.name()), now);
+            } catch (IOException | RuntimeException e) {
+                log.error("root {}: trash recovery failed: {}", r.name(), e.getMessage());
+            }
+        }
+    }
+
+    /** Retention, quotas and watermarks for every reachable root; removal only through the Enforcer. */
+    private void enforce(List<RootConfig> roots, Map<String, Path> dirs, Instant now) {
+        if (roots.stream().noneMatch(r -> r.retention() != null)) {
+            return;
+        }
+        EvictionPlan plan;
+        try {
+            plan = EvictionPlan.of(registry, roots, dirs, null, now);
+        } catch (IOException e) {
+            log.error("cannot plan evictions: {}", e.getMessage());
+            return;
+        }
+        boolean removed = false;
+        for (RootConfig r : roots) {
+            if (r.retention() == null) {
+                continue;
+            }
+            try {
+                EnforcementReport report = enforcer.enforce(r, dirs.get(r.name()), plan.evictions(r.name()), false, now);
+                removed |= report.items().stream().anyMatch(EnforcementReport.Item::removed);
+            } catch (EnforcementBusyException e) {
+                log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                log.error("root {}: enforcement failed: {}", r.name(), e.getMessage());
+            }
+        }
+        if (removed) {
+            reconciler.invalidate();
+        }
+        for (RootConfig r : roots) {
+            String why = plan.unresolved().get(r.name());
+            if (why != null && unresolved.add(r.name())) {
+                log.error("root {}: pressure unresolved: {}; protected checkpoints are never removed to make room", r.name(), why);
+            } else if (why == null && unresolved.remove(r.name())) {
+                log.info("root {}: pressure resolved", r.name());
+            }
+        }
+    }
+
+    /** Roots whose quota or free-space watermark cannot currently be met. */
+    public Set<String> pressureUnresolved() {
+        return Set.copyOf(unresolved);
     }
 
     /** When the first still-settling checkpoint may become complete: its last change plus settle time. */

@@ -43,7 +43,8 @@ class AgentReloadTest {
         Config cfg = ConfigLoader.load(file, Map.of());
         MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
         try (SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
-             Agent agent = new Agent(cfg, file, Map.of(), registry, clock)) {
+             Agent agent = new Agent(cfg, file, Map.of(), registry,
+                     new dev.ckptwarden.enforce.Enforcer(registry, null), clock)) {
             agent.start();
             assertThat(registry.list(a.toString(), null, false)).hasSize(1);
 
