@@ -243,6 +243,11 @@ public final class Reconciler {
         }
         if (!changed.isEmpty()) {
             registry.upsert(changed);
+            if (log.isDebugEnabled()) {
+                for (Checkpoint c : changed) {
+                    log.debug("registered {} ({}{})", c.path(), c.state().id(), c.note() == null ? "" : ": " + c.note());
+                }
+            }
         }
         return new Settled(result, present, inspected);
     }
