@@ -1,12 +1,14 @@
 package dev.ckptwarden.export;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.watch.Reconciler;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -58,6 +60,11 @@ public final class AgentMetrics implements AutoCloseable {
 
     /** The {@code run} label value under which runs beyond the cap are summed. */
     public static final String OTHER_RUN = "_other";
+    /** Eviction reasons (SPEC "Retention semantics"), registered at 0 for every root that may evict. */
+    private static final String EVICTIONS = "ckpt_warden_evictions_total";
+    private static final String EVICTED_BYTES = "ckpt_warden_evicted_bytes_total";
+    private static final String EVICTION_FAILURES = "ckpt_warden_eviction_failures_total";
+    static final List<String> REASONS = List.of("policy", "quota", "run_quota", "disk_pressure");
     /** Content-Type of the Prometheus text exposition format. */
     public static final String TEXT_004 = "text/plain; version=0.0.4; charset=utf-8";
     /** Content-Type of the OpenMetrics text format. */
@@ -230,6 +237,25 @@ public final class AgentMetrics implements AutoCloseable {
             }
         }
         rootQuota.set(quotas);
+        for (RootConfig r : cfg.roots()) {
+            // Counters exist from the start at 0: increase() cannot see a series whose first sample is already 1.
+            evictionFailures(r.name());
+            if (r.retention() != null && r.action() != Action.REPORT) {
+                for (String reason : REASONS) {
+                    evictions(r.name(), r.action().id(), reason);
+                }
+                evictedBytes(r.name(), r.action().id());
+            }
+        }
+        // A root dropped from the configuration takes its counters along; if it comes back they restart at 0,
+        // which rate() and increase() read as a counter reset.
+        for (String name : List.of(EVICTIONS, EVICTED_BYTES, EVICTION_FAILURES)) {
+            for (Meter m : registry.find(name).meters()) {
+                if (!configured.contains(m.getId().getTag("root"))) {
+                    registry.remove(m);
+                }
+            }
+        }
         pressure.keySet().retainAll(configured);
         publishPressure();
     }
@@ -311,10 +337,18 @@ public final class AgentMetrics implements AutoCloseable {
      * @param reason {@code policy}, {@code quota}, {@code run_quota} or {@code disk_pressure}
      */
     public void recordEviction(String root, String action, String reason, long bytes) {
-        Counter.builder("ckpt_warden_evictions_total").description("Checkpoints evicted, by action and reason")
-                .tags("root", root, "action", action, "reason", reason).register(registry).increment();
-        Counter.builder("ckpt_warden_evicted_bytes_total").description("Bytes evicted, by action")
-                .tags("root", root, "action", action).register(registry).increment(bytes);
+        evictions(root, action, reason).increment();
+        evictedBytes(root, action).increment(bytes);
+    }
+
+    private Counter evictions(String root, String action, String reason) {
+        return Counter.builder(EVICTIONS).description("Checkpoints evicted, by action and reason")
+                .tags("root", root, "action", action, "reason", reason).register(registry);
+    }
+
+    private Counter evictedBytes(String root, String action) {
+        return Counter.builder(EVICTED_BYTES).description("Bytes evicted, by action")
+                .tags("root", root, "action", action).register(registry);
     }
 
     /** Counts one eviction that failed (nothing or not everything was removed). */
@@ -323,7 +357,7 @@ public final class AgentMetrics implements AutoCloseable {
     }
 
     private Counter evictionFailures(String root) {
-        return Counter.builder("ckpt_warden_eviction_failures_total").description("Evictions that failed")
+        return Counter.builder(EVICTION_FAILURES).description("Evictions that failed")
                 .tags("root", root).register(registry);
     }
 

@@ -226,6 +226,25 @@ class AgentMetricsTest {
     }
 
     @Test
+    void evictionCountersExistAtZeroSoThatTheFirstFailureShowsInIncrease(@TempDir Path tmp) throws IOException {
+        Path rootDir = Files.createDirectories(tmp.resolve("ckpts"));
+        Config cfg = Fixtures.config(tmp, 500,
+                Fixtures.root("evicting", rootDir, new Retention(2, null, null, null), Quota.NONE, DiskWatermark.NONE),
+                Fixtures.root("watching", rootDir, null, Quota.NONE, DiskWatermark.NONE));
+        metrics.update(cfg, List.of());
+        Exposition e = scrape();
+        assertThat(e.value("ckpt_warden_eviction_failures_total", Map.of("root", "evicting"))).isZero();
+        assertThat(e.value("ckpt_warden_eviction_failures_total", Map.of("root", "watching"))).isZero();
+        for (String reason : List.of("policy", "quota", "run_quota", "disk_pressure")) {
+            assertThat(e.value("ckpt_warden_evictions_total", Map.of("root", "evicting", "action", "delete", "reason", reason)))
+                    .isZero();
+        }
+        assertThat(e.value("ckpt_warden_evicted_bytes_total", Map.of("root", "evicting", "action", "delete"))).isZero();
+        // A watch-only root never evicts: no eviction series to clutter dashboards.
+        assertThat(e.has("ckpt_warden_evictions_total", Map.of("root", "watching"))).isFalse();
+    }
+
+    @Test
     void openMetricsWhenTheAcceptHeaderAsksForIt() throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         String type = metrics.scrape("application/openmetrics-text;version=1.0.0,text/plain;q=0.5", out);
