@@ -5,6 +5,7 @@ import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.watch.Reconciler;
+import dev.ckptwarden.watch.RootScan;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -51,6 +52,11 @@ import java.util.function.LongSupplier;
  * {@code agent.metrics_max_runs}: runs with corrupt checkpoints first, then the largest by bytes,
  * keep their own label (ties by root, then run id); the rest of each root are summed under
  * {@code run="_other"}, which carries only the summable series (checkpoint counts, bytes, corrupt).
+ *
+ * <p>Filesystem gauges ({@code mount} label: the mount point) are read in {@link #update} too, one
+ * {@code statvfs} per local root. Eviction counters are registered at 0 for every root that may evict,
+ * because {@code increase()} cannot see a counter whose first sample is already 1; a root dropped
+ * from the configuration takes all its series along.
  *
  * <p>Thread-safety: {@link #update} and the setters may be called from any thread; scrapes run
  * concurrently with them.
@@ -156,12 +162,29 @@ public final class AgentMetrics implements AutoCloseable {
      * @param present the checkpoints on disk now (history in other states is ignored)
      */
     public synchronized void update(Config cfg, Collection<Checkpoint> present) {
-        List<RunSummary> runs = RunSummary.of(present, cfg);
-        Set<String> configured = new TreeSet<>();
-        cfg.roots().forEach(r -> configured.add(r.name()));
-        updateRuns(runs, configured, Math.max(0, cfg.agent().metricsMaxRuns()));
-        updateRoots(cfg, configured);
-        updateFilesystems(cfg);
+        try {
+            List<RunSummary> runs = RunSummary.of(present, cfg);
+            Set<String> configured = new TreeSet<>();
+            cfg.roots().forEach(r -> configured.add(r.name()));
+            updateRuns(runs, configured, Math.max(0, cfg.agent().metricsMaxRuns()));
+            updateRoots(cfg, configured);
+            updateFilesystems(cfg);
+        } catch (RuntimeException e) {
+            // Metrics must never break a sweep: the previous snapshot stays until the next update.
+            log.warn("metrics update failed; previous values kept: {}", e.toString(), e);
+        }
+    }
+
+    /**
+     * {@link #update} from one sweep's scans: what each root holds now (an unreachable root's scan
+     * carries the registry's view of it, so its series stay during an outage). Costs no registry query.
+     */
+    public void updateFromScans(Config cfg, List<RootScan> scans) {
+        List<Checkpoint> present = new ArrayList<>();
+        for (RootScan scan : scans) {
+            present.addAll(scan.checkpoints());
+        }
+        update(cfg, present);
     }
 
     private void updateRuns(List<RunSummary> all, Set<String> configured, int maxRuns) {

@@ -7,6 +7,7 @@ import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.watch.RootScan;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,8 +17,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -242,6 +245,27 @@ class AgentMetricsTest {
         assertThat(e.value("ckpt_warden_evicted_bytes_total", Map.of("root", "evicting", "action", "delete"))).isZero();
         // A watch-only root never evicts: no eviction series to clutter dashboards.
         assertThat(e.has("ckpt_warden_evictions_total", Map.of("root", "watching"))).isFalse();
+    }
+
+    @Test
+    void scrapesReadTheSnapshotAndOnlyUpdateReadsTheDisk(@TempDir Path tmp) throws IOException {
+        Path rootDir = Files.createDirectories(tmp.resolve("ckpts"));
+        Config cfg = Fixtures.config(tmp, 500, Fixtures.root("r", rootDir, null, Quota.NONE, DiskWatermark.NONE));
+        Checkpoint c = ckpt(rootDir, "r", "bert", 100, 100, COMPLETE);
+        metrics.updateFromScans(cfg, List.of(new RootScan("r", rootDir, true, List.of(c), List.of(), 1, 0, 1, Duration.ZERO)));
+        String mount = MountUsage.of(rootDir).mount();
+        double free = scrape().value("ckpt_warden_filesystem_free_bytes", Map.of("mount", mount));
+        assertThat(scrape().value("ckpt_warden_checkpoint_bytes", Map.of("root", "r", "run", "bert"))).isEqualTo(100);
+
+        // 8 MiB of real data: the filesystem's free space changes, the scraped value must not until update().
+        byte[] data = new byte[8 << 20];
+        Arrays.fill(data, (byte) 7);
+        Files.write(Files.createDirectories(rootDir.resolve("bert")).resolve("blob"), data, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+        assertThat(scrape().value("ckpt_warden_filesystem_free_bytes", Map.of("mount", mount))).isEqualTo(free);
+
+        metrics.update(cfg, List.of(c));
+        assertThat(scrape().value("ckpt_warden_filesystem_free_bytes", Map.of("mount", mount))).isNotEqualTo(free);
     }
 
     @Test

@@ -52,7 +52,13 @@ class ScrapeTimeTest {
                      () -> new LoopHealth(true, true, true), Clock.systemUTC())) {
             registry.upsert(all);
             long t0 = System.nanoTime();
-            metrics.update(cfg, registry.list(null, null, false));
+            List<Checkpoint> present = registry.list(null, null, false);
+            long listMs = (System.nanoTime() - t0) / 1_000_000;
+            t0 = System.nanoTime();
+            metrics.update(cfg, present);
+            long firstUpdateMs = (System.nanoTime() - t0) / 1_000_000;
+            t0 = System.nanoTime();
+            metrics.update(cfg, present); // what every later sweep pays: the series exist already
             long updateMs = (System.nanoTime() - t0) / 1_000_000;
             api.start();
 
@@ -76,8 +82,8 @@ class ScrapeTimeTest {
             assertThat(e.samples("ckpt_warden_checkpoint_bytes")).hasSize(500);
             assertThat(e.samples("ckpt_warden_checkpoints")).hasSize(1500);
             System.out.printf("scrape of 500 runs x 20 checkpoints: median %.1f ms, max %.1f ms, %d KiB, %d series;"
-                            + " update() from the registry %d ms%n", ms[ms.length / 2] / 1000.0, ms[ms.length - 1] / 1000.0,
-                    bytes / 1024, e.samples.size(), updateMs);
+                            + " registry.list %d ms, first update() %d ms, next update() %d ms%n", ms[ms.length / 2] / 1000.0,
+                    ms[ms.length - 1] / 1000.0, bytes / 1024, e.samples.size(), listMs, firstUpdateMs, updateMs);
             assertThat(ms[ms.length / 2]).as("median scrape, microseconds (goal 50 ms)").isLessThan(1_000_000);
         }
     }
