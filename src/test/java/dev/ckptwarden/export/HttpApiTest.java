@@ -273,6 +273,20 @@ class HttpApiTest {
     }
 
     @Test
+    void manyConcurrentRequestsAreAllServedByTheTwoThreads() throws Exception {
+        metrics.update(config, registry.list(null, null, false));
+        List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            String path = i % 2 == 0 ? "/metrics" : "/api/v1/runs";
+            pending.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
+                    .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (var f : pending) {
+            assertThat(f.get().statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void listenTextBecomesASocketAddress() {
         assertThat(HttpApi.address("127.0.0.1:9847")).isEqualTo(new InetSocketAddress("127.0.0.1", 9847));
         assertThat(HttpApi.address("[::1]:9847").getAddress().isLoopbackAddress()).isTrue();
