@@ -8,6 +8,7 @@ import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.export.CheckpointJson;
 import dev.ckptwarden.watch.Reconciler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

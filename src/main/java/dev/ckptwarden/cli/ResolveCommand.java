@@ -5,6 +5,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.export.CheckpointJson;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.Resolver;
 import picocli.CommandLine.Command;

@@ -2,6 +2,7 @@ package dev.ckptwarden.cli;
 
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
+import dev.ckptwarden.export.CheckpointJson;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;

@@ -1,4 +1,4 @@
-package dev.ckptwarden.cli;
+package dev.ckptwarden.export;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.Verdict;
 
 import java.util.List;
 import java.util.Map;
@@ -13,15 +15,17 @@ import java.util.Map;
 /**
  * The contract's machine output for checkpoints (SPEC "Machine output"). Field names are fixed:
  * scripts depend on them. Non-finite metric values (NaN, Infinity) are written as strings so that
- * strict JSON parsers accept the document.
+ * strict JSON parsers accept the document. Shared by the command line and the HTTP API so that both
+ * speak exactly the same document.
  */
-final class CheckpointJson {
-    static final ObjectMapper MAPPER = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+public final class CheckpointJson {
+    public static final ObjectMapper MAPPER = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
 
     private CheckpointJson() {
     }
 
-    static ObjectNode of(Checkpoint c) {
+    /** One CKPT object. */
+    public static ObjectNode of(Checkpoint c) {
         ObjectNode n = MAPPER.createObjectNode();
         n.put("root", c.root());
         n.put("run", c.run());
@@ -78,7 +82,8 @@ final class CheckpointJson {
         return n;
     }
 
-    static ObjectNode list(List<Checkpoint> checkpoints) {
+    /** {@code {"checkpoints": [CKPT, ...]}}. */
+    public static ObjectNode list(List<Checkpoint> checkpoints) {
         ObjectNode root = MAPPER.createObjectNode();
         ArrayNode arr = root.putArray("checkpoints");
         for (Checkpoint c : checkpoints) {
@@ -87,7 +92,35 @@ final class CheckpointJson {
         return root;
     }
 
-    static String write(Object node) {
+    /**
+     * SPEC "plan --json": {@code {"decisions": [{"path", "run", "action", "reasons"}], "evict_bytes": N}};
+     * each decision also names its root and checkpoint name and size (additions, none renamed).
+     */
+    public static ObjectNode plan(List<Decision> decisions) {
+        ObjectNode out = MAPPER.createObjectNode();
+        ArrayNode arr = out.putArray("decisions");
+        long evictBytes = 0;
+        for (Decision d : decisions) {
+            Checkpoint c = d.checkpoint();
+            ObjectNode n = arr.addObject();
+            n.put("path", c.path().toString());
+            n.put("run", c.run());
+            n.put("action", d.verdict().id());
+            ArrayNode reasons = n.putArray("reasons");
+            d.reasons().forEach(reasons::add);
+            n.put("root", c.root());
+            n.put("name", c.name());
+            n.put("bytes", c.bytes());
+            if (d.verdict() == Verdict.EVICT) {
+                evictBytes += c.bytes();
+            }
+        }
+        out.put("evict_bytes", evictBytes);
+        return out;
+    }
+
+    /** The document as indented JSON text. */
+    public static String write(Object node) {
         try {
             return MAPPER.writeValueAsString(node);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -1,0 +1,314 @@
+package dev.ckptwarden.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.DiskWatermark;
+import dev.ckptwarden.config.KeepBest;
+import dev.ckptwarden.config.Quota;
+import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.HistoryEvent;
+import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.testing.MutableClock;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static dev.ckptwarden.catalog.CheckpointState.COMPLETE;
+import static dev.ckptwarden.catalog.CheckpointState.WRITING;
+import static dev.ckptwarden.export.Fixtures.ckpt;
+import static dev.ckptwarden.export.Fixtures.withMetric;
+import static dev.ckptwarden.export.Fixtures.withResumable;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class HttpApiTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    private final MutableClock clock = new MutableClock(Fixtures.T0.plusSeconds(86_400));
+    private final AtomicReference<LoopHealth> health = new AtomicReference<>(new LoopHealth(true, true, true));
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private SqliteRegistry registry;
+    private AgentMetrics metrics;
+    private HttpApi api;
+    private Config config;
+    private Path main;
+    private Checkpoint s100;
+    private Checkpoint s200;
+    private Checkpoint s300;
+
+    @BeforeEach
+    void start() throws IOException {
+        main = Files.createDirectories(tmp.resolve("main"));
+        Path aux = Files.createDirectories(tmp.resolve("aux"));
+        config = Fixtures.config(tmp.resolve("state"), 500,
+                Fixtures.root("main", main, new Retention(1, new KeepBest(1, "val_loss", KeepBest.Mode.MIN), null, null),
+                        Quota.NONE, DiskWatermark.NONE),
+                Fixtures.root("aux", aux, null, Quota.NONE, DiskWatermark.NONE));
+        registry = SqliteRegistry.open(tmp.resolve("state"), clock);
+        s100 = withMetric(ckpt(main, "main", "bert", 100, 1000, COMPLETE), "val_loss", 0.5);
+        s200 = withMetric(ckpt(main, "main", "bert", 200, 2000, COMPLETE), "val_loss", 0.25);
+        // Newest complete, but weights only: not resumable.
+        s300 = withResumable(withMetric(ckpt(main, "main", "bert", 300, 3000, COMPLETE), "val_loss", 0.4), false);
+        registry.upsert(List.of(s100, s200, s300,
+                ckpt(main, "main", "bert", 400, 4000, WRITING),
+                ckpt(main, "main", "gpt/small", 10, 10, COMPLETE),
+                ckpt(main, "main", "shared", 1, 1, COMPLETE),
+                ckpt(aux, "aux", "shared", 1, 1, COMPLETE),
+                ckpt(main, "main", "old", 5, 5, COMPLETE)));
+        registry.markGone(List.of(ckpt(main, "main", "old", 5, 5, COMPLETE).key()), CheckpointState.DELETED,
+                Fixtures.T0.plusSeconds(60), "policy");
+        metrics = new AgentMetrics("9.9.9");
+        api = new HttpApi(new InetSocketAddress("127.0.0.1", 0), metrics, registry, () -> config, health::get, clock);
+        api.start();
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        metrics.close();
+        registry.close();
+    }
+
+    private HttpResponse<String> get(String pathAndQuery) throws IOException, InterruptedException {
+        return send("GET", pathAndQuery, null);
+    }
+
+    private HttpResponse<String> send(String method, String pathAndQuery, String accept)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + pathAndQuery))
+                .timeout(Duration.ofSeconds(10))
+                .method(method, method.equals("GET") || method.equals("HEAD") ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString("{\"pinned\": true, \"state\": \"deleted\"}"));
+        if (accept != null) {
+            b.header("Accept", accept);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode json(HttpResponse<String> r) throws IOException {
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+        return JSON.readTree(r.body());
+    }
+
+    @Test
+    void healthzIsOkWhileEveryLoopLivesAnd503NamesTheDeadOne() throws Exception {
+        HttpResponse<String> ok = get("/healthz");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(json(ok).get("status").asText()).isEqualTo("ok");
+
+        health.set(new LoopHealth(false, true, false));
+        HttpResponse<String> down = get("/healthz");
+        assertThat(down.statusCode()).isEqualTo(503);
+        JsonNode body = json(down);
+        assertThat(body.get("status").asText()).isEqualTo("unhealthy");
+        assertThat(body.get("failing").toString()).isEqualTo("[\"watcher\",\"reconcile\"]");
+        assertThat(body.get("loops").get("scheduler").asBoolean()).isTrue();
+    }
+
+    @Test
+    void metricsServeTheTextFormatAndOpenMetricsOnRequest() throws Exception {
+        metrics.update(config, registry.list(null, null, false));
+        HttpResponse<String> text = get("/metrics");
+        assertThat(text.statusCode()).isEqualTo(200);
+        assertThat(text.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+        Exposition e = Exposition.parse(text.body());
+        assertThat(e.value("ckpt_warden_checkpoints", Map.of("root", "main", "run", "bert", "state", "writing"))).isEqualTo(1);
+        assertThat(e.value("ckpt_warden_checkpoint_bytes", Map.of("root", "main", "run", "gpt/small"))).isEqualTo(10);
+        // A deleted checkpoint's run has no present checkpoint, so no series.
+        assertThat(e.has("ckpt_warden_checkpoint_bytes", Map.of("run", "old"))).isFalse();
+        assertThat(e.value("ckpt_warden_build_info", Map.of("version", "9.9.9"))).isEqualTo(1);
+
+        HttpResponse<String> om = send("GET", "/metrics", "application/openmetrics-text; version=1.0.0");
+        assertThat(om.headers().firstValue("Content-Type")).hasValueSatisfying(
+                t -> assertThat(t).startsWith("application/openmetrics-text"));
+        assertThat(om.body()).endsWith("# EOF\n");
+
+        assertThat(get("/metrics?x=1").statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void runsListCountsBytesLatestStepAndLastCheckpoint() throws Exception {
+        HttpResponse<String> r = get("/api/v1/runs");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode runs = json(r).get("runs");
+        assertThat(runs).hasSize(4);
+        JsonNode bert = find(runs, "main", "bert");
+        assertThat(bert.get("checkpoints").get("complete").asInt()).isEqualTo(3);
+        assertThat(bert.get("checkpoints").get("writing").asInt()).isEqualTo(1);
+        assertThat(bert.get("checkpoints").get("total").asInt()).isEqualTo(4);
+        assertThat(bert.get("bytes").asLong()).isEqualTo(10_000);
+        assertThat(bert.get("latest_step").asLong()).isEqualTo(300);
+        assertThat(bert.get("last_checkpoint").asText()).isEqualTo(s300.modified().toString());
+        assertThat(bert.get("best").get("metric").asText()).isEqualTo("val_loss");
+        assertThat(bert.get("best").get("value").asDouble()).isEqualTo(0.25);
+        assertThat(find(runs, "aux", "shared").get("best").isNull()).isTrue();
+
+        JsonNode onlyAux = json(get("/api/v1/runs?root=aux")).get("runs");
+        assertThat(onlyAux).hasSize(1);
+        assertThat(get("/api/v1/runs?rooot=aux").statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void checkpointsOfARunAreTheContractsCkptObjects() throws Exception {
+        HttpResponse<String> r = get("/api/v1/checkpoints?run=bert");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode list = json(r).get("checkpoints");
+        assertThat(list).hasSize(4);
+        JsonNode first = list.get(0);
+        assertThat(first.get("path").asText()).isEqualTo(s100.path().toString());
+        for (String field : List.of("root", "run", "name", "path", "framework", "kind", "state", "epoch", "step", "metrics",
+                "bytes", "resumable", "alias_of", "pinned", "problems")) {
+            assertThat(first.has(field)).as(field).isTrue();
+        }
+        assertThat(first.get("framework").asText()).isEqualTo("lightning");
+        assertThat(first.get("metrics").get("val_loss").asDouble()).isEqualTo(0.5);
+
+        // A run id with a slash is passed URL-encoded.
+        assertThat(json(get("/api/v1/checkpoints?run=gpt%2Fsmall")).get("checkpoints")).hasSize(1);
+        assertThat(json(get("/api/v1/checkpoints?run=shared&root=aux")).get("checkpoints")).hasSize(1);
+        // History only with all=true.
+        assertThat(get("/api/v1/checkpoints?run=old").statusCode()).isEqualTo(404);
+        JsonNode history = json(get("/api/v1/checkpoints?run=old&all=true")).get("checkpoints");
+        assertThat(history.get(0).get("state").asText()).isEqualTo("deleted");
+
+        assertError(get("/api/v1/checkpoints"), 400, "missing parameter 'run'");
+        assertError(get("/api/v1/checkpoints?run=bert&all=yes"), 400, "must be true or false");
+        assertError(get("/api/v1/checkpoints?run=bert&run=gpt"), 400, "more than once");
+        assertError(get("/api/v1/checkpoints?run=bert&stat=complete"), 400, "unknown parameter 'stat'");
+        assertError(get("/api/v1/checkpoints?run=nope"), 404, "no checkpoints registered for run 'nope'");
+    }
+
+    @Test
+    void resolveAnswersLatestBestStepAndResumable() throws Exception {
+        assertThat(path(get("/api/v1/resolve?run=bert&which=latest"))).isEqualTo(s300.path().toString());
+        assertThat(path(get("/api/v1/resolve?run=bert&which=latest&resumable=true"))).isEqualTo(s200.path().toString());
+        assertThat(path(get("/api/v1/resolve?run=bert&which=best"))).isEqualTo(s200.path().toString());
+        assertThat(path(get("/api/v1/resolve?run=bert&which=best&metric=val_loss&mode=max"))).isEqualTo(s100.path().toString());
+        assertThat(path(get("/api/v1/resolve?run=bert&which=step:100"))).isEqualTo(s100.path().toString());
+        assertThat(path(get("/api/v1/resolve?run=shared&root=aux&which=latest"))).contains("/aux/");
+
+        // Step 400 is still being written: never an answer.
+        assertError(get("/api/v1/resolve?run=bert&which=step:400"), 404, "no complete checkpoint matches 'step:400'");
+        assertError(get("/api/v1/resolve?run=nope&which=latest"), 404, "no checkpoints registered");
+        assertError(get("/api/v1/resolve?run=bert&which=newest"), 400, "unknown selector 'newest'");
+        assertError(get("/api/v1/resolve?run=bert"), 400, "missing parameter 'which'");
+        assertError(get("/api/v1/resolve?run=shared&which=latest"), 400, "several roots");
+        assertError(get("/api/v1/resolve?run=gpt%2Fsmall&which=best&root=main&mode=max"), 400, "mode needs metric");
+        assertError(get("/api/v1/resolve?run=bert&which=best&metric=val_loss&mode=up"), 400, "min or max");
+    }
+
+    @Test
+    void planShowsEveryDecisionWithReasonsAndEvictBytes() throws Exception {
+        JsonNode plan = json(get("/api/v1/plan?root=main&run=bert"));
+        JsonNode decisions = plan.get("decisions");
+        assertThat(decisions).hasSize(4);
+        List<String> evicted = new ArrayList<>();
+        for (JsonNode d : decisions) {
+            assertThat(d.get("run").asText()).isEqualTo("bert");
+            assertThat(d.get("reasons")).isNotEmpty();
+            if (d.get("action").asText().equals("evict")) {
+                evicted.add(d.get("path").asText());
+            }
+        }
+        // keep_last 1 keeps step 300, keep_best 1 keeps step 200 (val_loss 0.25), 400 is being written.
+        assertThat(evicted).containsExactly(s100.path().toString());
+        assertThat(plan.get("evict_bytes").asLong()).isEqualTo(1000);
+
+        JsonNode all = json(get("/api/v1/plan"));
+        assertThat(all.get("decisions")).hasSize(7);
+        JsonNode aux = find(all.get("decisions"), "aux", "shared");
+        assertThat(aux.get("action").asText()).isEqualTo("keep");
+        assertThat(aux.get("reasons").get(0).asText()).isEqualTo("watch-only root");
+
+        assertError(get("/api/v1/plan?root=nowhere"), 400, "unknown root 'nowhere' (configured: main, aux)");
+    }
+
+    @Test
+    void unknownPathsAre404AndOtherMethods405WithoutChangingAnything() throws Exception {
+        List<Checkpoint> before = registry.list(null, null, true);
+        List<HistoryEvent> historyBefore = registry.history(s100.key());
+
+        assertError(get("/api/v1/nothing"), 404, "no such resource: /api/v1/nothing");
+        assertError(get("/"), 404, "no such resource");
+        for (String method : List.of("POST", "PUT", "DELETE", "PATCH")) {
+            for (String path : List.of("/api/v1/checkpoints?run=bert", "/api/v1/plan", "/healthz", "/metrics",
+                    "/api/v1/resolve?run=bert&which=latest", "/api/v1/runs")) {
+                HttpResponse<String> r = send(method, path, null);
+                assertThat(r.statusCode()).as(method + " " + path).isEqualTo(405);
+                assertThat(r.headers().firstValue("Allow")).hasValue("GET, HEAD");
+                assertThat(json(r).get("error").asText()).contains("read-only");
+            }
+        }
+
+        assertThat(registry.list(null, null, true)).isEqualTo(before);
+        assertThat(registry.history(s100.key())).isEqualTo(historyBefore);
+    }
+
+    @Test
+    void headAnswersHeadersWithoutABody() throws Exception {
+        HttpResponse<String> r = send("HEAD", "/healthz", null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEmpty();
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+    }
+
+    @Test
+    void manyConcurrentRequestsAreAllServedByTheTwoThreads() throws Exception {
+        metrics.update(config, registry.list(null, null, false));
+        List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            String path = i % 2 == 0 ? "/metrics" : "/api/v1/runs";
+            pending.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
+                    .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (var f : pending) {
+            assertThat(f.get().statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void listenTextBecomesASocketAddress() {
+        assertThat(HttpApi.address("127.0.0.1:9847")).isEqualTo(new InetSocketAddress("127.0.0.1", 9847));
+        assertThat(HttpApi.address("[::1]:9847").getAddress().isLoopbackAddress()).isTrue();
+        assertThat(HttpApi.address("0.0.0.0:0").getPort()).isZero();
+    }
+
+    private static void assertError(HttpResponse<String> r, int status, String message) throws IOException {
+        assertThat(r.statusCode()).as(r.uri().toString()).isEqualTo(status);
+        assertThat(json(r).get("error").asText()).contains(message);
+    }
+
+    private static String path(HttpResponse<String> r) throws IOException {
+        assertThat(r.statusCode()).as(r.uri() + " -> " + r.body()).isEqualTo(200);
+        return json(r).get("path").asText();
+    }
+
+    private static JsonNode find(JsonNode array, String root, String run) {
+        for (JsonNode n : array) {
+            if (n.get("root").asText().equals(root) && n.get("run").asText().equals(run)) {
+                return n;
+            }
+        }
+        throw new AssertionError("no " + root + "/" + run + " in " + array);
+    }
+}
