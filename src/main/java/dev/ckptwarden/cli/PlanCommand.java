@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.export.CheckpointJson;
+
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.config.Config;
