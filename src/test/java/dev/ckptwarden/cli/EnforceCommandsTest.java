@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.export.CheckpointJson;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.enforce.AuditLog;
