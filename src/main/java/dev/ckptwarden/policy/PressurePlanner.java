@@ -189,13 +189,19 @@ public final class PressurePlanner {
             if (newest.isEmpty() || newest.get(0).modified().isBefore(now.minus(activeWithin))) {
                 continue;
             }
-            List<Long> sizes = new ArrayList<>();
-            for (int i = 0; i < Math.min(5, newest.size()); i++) {
-                sizes.add(newest.get(i).bytes());
-            }
-            sizes.sort(Long::compare);
-            max = Math.max(max, sizes.get(sizes.size() / 2));
+            max = Math.max(max, typicalSaveBytes(newest));
         }
         return max;
+    }
+
+    /** A run's typical save size: the median of its last five complete saves (one odd save does not count). */
+    public static long typicalSaveBytes(List<Checkpoint> completeSaves) {
+        List<Checkpoint> newest = dev.ckptwarden.catalog.Recency.newestFirst(completeSaves);
+        List<Long> sizes = new ArrayList<>();
+        for (int i = 0; i < Math.min(5, newest.size()); i++) {
+            sizes.add(newest.get(i).bytes());
+        }
+        sizes.sort(Long::compare);
+        return sizes.isEmpty() ? 0 : sizes.get(sizes.size() / 2);
     }
 }

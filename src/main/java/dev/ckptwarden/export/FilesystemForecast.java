@@ -1,0 +1,83 @@
+package dev.ckptwarden.export;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.GrowthForecast;
+import dev.ckptwarden.policy.PressurePlanner;
+import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.watch.Reconciler;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Per filesystem: size, free bytes, growth rate (from the registry's history, see {@link GrowthForecast}),
+ * time until free space reaches the watermark, and how many more saves each run can make. What
+ * {@code forecast} prints and what the full-forecast metric exports.
+ *
+ * @param growthBytesPerSecond net growth over the last {@link #WINDOW}
+ * @param fullInSeconds        null when not growing
+ * @param watermarkBytes       the strictest {@code disk} watermark of the roots on it (0 when none)
+ */
+public record FilesystemForecast(String mount, long sizeBytes, long freeBytes, long watermarkBytes,
+                                 double growthBytesPerSecond, Double fullInSeconds, List<RunFit> runs) {
+
+    /** The window the growth rate is estimated over. */
+    public static final Duration WINDOW = Duration.ofHours(24);
+
+    /** How many more saves of the run's typical size fit above the watermark. */
+    public record RunFit(String root, String run, long typicalBytes, long checkpointsThatFit) {
+    }
+
+    /** Forecasts every filesystem holding a reachable local root of the configuration. */
+    public static List<FilesystemForecast> compute(Config cfg, Registry registry, Instant now) {
+        Map<String, MountUsage> usage = new LinkedHashMap<>();
+        Map<String, List<RootConfig>> rootsByMount = new TreeMap<>();
+        for (RootConfig r : cfg.roots()) {
+            if (!r.isLocal()) {
+                continue;
+            }
+            try {
+                MountUsage u = MountUsage.of(Reconciler.localPath(r));
+                usage.putIfAbsent(u.mount(), u);
+                rootsByMount.computeIfAbsent(u.mount(), k -> new ArrayList<>()).add(r);
+            } catch (IOException e) {
+                // A root whose file system cannot be read has nothing to forecast.
+            }
+        }
+        List<FilesystemForecast> out = new ArrayList<>();
+        for (Map.Entry<String, List<RootConfig>> e : rootsByMount.entrySet()) {
+            MountUsage u = usage.get(e.getKey());
+            long watermark = 0;
+            List<Checkpoint> history = new ArrayList<>();
+            List<RunFit> fits = new ArrayList<>();
+            for (RootConfig r : e.getValue()) {
+                watermark = Math.max(watermark, r.disk().requiredFree(u.sizeBytes()));
+                List<Checkpoint> all = registry.list(r.name(), null, true);
+                history.addAll(all);
+                Map<String, List<Checkpoint>> byRun = new TreeMap<>();
+                for (Checkpoint c : all) {
+                    if (c.state() == CheckpointState.COMPLETE && c.aliasOf() == null) {
+                        byRun.computeIfAbsent(c.run(), k -> new ArrayList<>()).add(c);
+                    }
+                }
+                byRun.forEach((run, cks) -> fits.add(new RunFit(r.name(), run, PressurePlanner.typicalSaveBytes(cks), 0)));
+            }
+            double rate = GrowthForecast.bytesPerSecond(GrowthForecast.events(history), now, WINDOW);
+            long wm = watermark;
+            List<RunFit> withFit = fits.stream().map(f -> new RunFit(f.root(), f.run(), f.typicalBytes(),
+                    GrowthForecast.checkpointsThatFit(u.freeBytes(), wm, f.typicalBytes()))).toList();
+            out.add(new FilesystemForecast(u.mount(), u.sizeBytes(), u.freeBytes(), watermark, rate,
+                    GrowthForecast.secondsUntilFull(u.freeBytes(), watermark, rate), withFit));
+        }
+        return out;
+    }
+}
