@@ -4,6 +4,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.daemon.Agent;
 import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.Enforcer;
+import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,13 +28,15 @@ final class RunCommand implements Callable<Integer> {
         Config cfg = config.load();
         Registry registry = ConfigOption.openRegistry(cfg);
         AuditLog audit = AuditLog.open(cfg.agent().stateDir());
-        Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit),
+        AgentMetrics metrics = new AgentMetrics(Main.version());
+        Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit), metrics,
                 Clock.systemUTC());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping: finishing the current pass");
             agent.close();
             registry.close();
+            metrics.close();
             try {
                 audit.close();
             } catch (java.io.IOException e) {

@@ -37,8 +37,9 @@ record ListenAddress(String host, int port) {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(EXAMPLE + ", got '" + text + "' (the port is not a number)");
         }
-        if (number < 1 || number > 65535) {
-            throw new IllegalArgumentException("port must be between 1 and 65535, got " + number + " in '" + text + "'");
+        // Port 0 asks the kernel for a free port (tests, several agents on one host); the agent logs the one it got.
+        if (number < 0 || number > 65535) {
+            throw new IllegalArgumentException("port must be between 0 and 65535, got " + number + " in '" + text + "'");
         }
         return new ListenAddress(host, number);
     }

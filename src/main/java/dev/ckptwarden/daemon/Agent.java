@@ -10,6 +10,10 @@ import dev.ckptwarden.enforce.EnforcementBusyException;
 import dev.ckptwarden.enforce.EnforcementReport;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.enforce.EvictionPlan;
+import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.export.FilesystemForecast;
+import dev.ckptwarden.export.HttpApi;
+import dev.ckptwarden.export.LoopHealth;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.DirectoryWatcher;
 import dev.ckptwarden.watch.Reconciler;
@@ -68,6 +72,8 @@ public final class Agent implements AutoCloseable {
     private final Map<String, String> env;
     private ConfigFileWatcher configWatcher;
     private final Enforcer enforcer;
+    private final AgentMetrics metrics;
+    private HttpApi http;
     /** Roots whose pressure could not be relieved, so that the error is logged once per episode. */
     private final Set<String> unresolved = new TreeSet<>();
     private volatile Instant lastSweep;
@@ -77,10 +83,11 @@ public final class Agent implements AutoCloseable {
      * @param configFile the file the configuration came from, watched and re-read on change and SIGHUP;
      *                   null for a configuration built in code (no reload)
      */
-    public Agent(Config config, Path configFile, Map<String, String> env, Registry registry, Enforcer enforcer, Clock clock)
-            throws IOException, SchedulerException {
+    public Agent(Config config, Path configFile, Map<String, String> env, Registry registry, Enforcer enforcer,
+                 AgentMetrics metrics, Clock clock) throws IOException, SchedulerException {
         this.config = new AtomicReference<>(config);
         this.enforcer = enforcer;
+        this.metrics = metrics;
         this.configFile = configFile;
         this.env = env;
         this.registry = registry;
@@ -100,10 +107,19 @@ public final class Agent implements AutoCloseable {
         JobDetail job = JobBuilder.newJob(ReconcileJob.class).withIdentity(JOB).storeDurably().build();
         this.scheduler.addJob(job, true);
         this.watcher = new DirectoryWatcher(this::dirty);
+        metrics.bindWatcher(watcher::events, watcher::overflows);
     }
 
     public void start() throws SchedulerException, IOException {
         Config cfg = config.get();
+        // Up before the first pass: /healthz answers 503 ("reconcile") until that pass is done.
+        try {
+            http = new HttpApi(HttpApi.address(cfg.agent().listen()), metrics, registry, config::get, this::loopHealth, clock);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + cfg.agent().listen() + " (agent.listen): " + e.getMessage(), e);
+        }
+        http.start();
+        log.info("serving /metrics, /healthz and /api/v1 on {}", http.boundAddress());
         sweep("startup");
         for (RootConfig r : cfg.roots()) {
             if (r.isLocal()) {
@@ -173,16 +189,19 @@ public final class Agent implements AutoCloseable {
             next = ConfigLoader.load(configFile, env);
         } catch (ConfigException e) {
             lastReloadSuccessful = false;
+            metrics.setConfigReloadSuccessful(false);
             log.error("configuration reload ({}) rejected; the previous configuration stays in force:\n{}", why,
                     e.getMessage());
             return false;
         } catch (RuntimeException e) {
             lastReloadSuccessful = false;
+            metrics.setConfigReloadSuccessful(false);
             log.error("configuration reload ({}) failed; the previous configuration stays in force: {}", why, e.toString());
             return false;
         }
         Config prev = config.getAndSet(next);
         lastReloadSuccessful = true;
+        metrics.setConfigReloadSuccessful(true);
         Set<String> before = new TreeSet<>();
         prev.roots().forEach(r -> before.add(r.name()));
         Set<String> after = new TreeSet<>();
@@ -228,16 +247,29 @@ public final class Agent implements AutoCloseable {
         return lastReloadSuccessful;
     }
 
-    /** True while the scheduler and watcher run and a sweep happened within two intervals. */
-    public boolean healthy() {
+    /** Which of the agent's loops are alive: the watcher thread, the scheduler, and a recent reconcile pass. */
+    public LoopHealth loopHealth() {
+        boolean schedulerUp;
         try {
-            Instant last = lastSweep;
-            Duration every = config.get().agent().reconcileInterval();
-            return scheduler.isStarted() && !scheduler.isShutdown() && watcher.alive() && last != null
-                    && Duration.between(last, clock.instant()).compareTo(every.multipliedBy(2).plusMinutes(1)) < 0;
+            schedulerUp = scheduler.isStarted() && !scheduler.isShutdown();
         } catch (SchedulerException e) {
-            return false;
+            schedulerUp = false;
         }
+        Instant last = lastSweep;
+        Duration every = config.get().agent().reconcileInterval();
+        boolean recent = last != null
+                && Duration.between(last, clock.instant()).compareTo(every.multipliedBy(2).plusMinutes(1)) < 0;
+        return new LoopHealth(watcher.alive(), schedulerUp, recent);
+    }
+
+    /** True while every loop is alive. */
+    public boolean healthy() {
+        return loopHealth().failing().isEmpty();
+    }
+
+    /** The port the HTTP API is bound to (useful when agent.listen asks for port 0). */
+    public int httpPort() {
+        return http == null ? -1 : http.port();
     }
 
     private void dirty(String root) {
@@ -268,12 +300,15 @@ public final class Agent implements AutoCloseable {
         }
         Config cfg = config.get();
         Instant now = clock.instant();
+        long started = System.nanoTime();
         try {
             Instant nextSettle = null;
             Map<String, Path> reached = new java.util.LinkedHashMap<>();
             List<RootConfig> local = new java.util.ArrayList<>();
+            List<RootScan> scans = new java.util.ArrayList<>();
             for (RootConfig root : cfg.roots()) {
                 RootScan scan = reconciler.reconcile(cfg, root);
+                scans.add(scan);
                 nextSettle = earliest(nextSettle, settleDue(scan.checkpoints(), cfg.agent().settleTime(), now));
                 if (scan.reachable() && root.isLocal()) {
                     reached.put(root.name(), scan.path());
@@ -286,6 +321,13 @@ public final class Agent implements AutoCloseable {
                 recover(local, reached, now);
             }
             enforce(local, reached, now);
+            metrics.updateFromScans(cfg, rescanAfterEnforcement(cfg, scans));
+            metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
+            if (why.equals("startup") || why.equals("periodic")) {
+                for (FilesystemForecast f : FilesystemForecast.compute(cfg, registry, now)) {
+                    metrics.setFullForecast(f.mount(), f.fullInSeconds() == null ? Double.POSITIVE_INFINITY : f.fullInSeconds());
+                }
+            }
             if (nextSettle != null) {
                 scheduleOnce("settle", nextSettle);
             }
@@ -325,7 +367,14 @@ public final class Agent implements AutoCloseable {
             }
             try {
                 EnforcementReport report = enforcer.enforce(r, dirs.get(r.name()), plan.evictions(r.name()), false, now);
-                removed |= report.items().stream().anyMatch(EnforcementReport.Item::removed);
+                for (EnforcementReport.Item item : report.items()) {
+                    if (item.removed()) {
+                        removed = true;
+                        metrics.recordEviction(r.name(), report.action(), item.reason(), item.bytes());
+                    } else if (item.failed()) {
+                        metrics.recordEvictionFailure(r.name());
+                    }
+                }
             } catch (EnforcementBusyException e) {
                 log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
             } catch (IOException | RuntimeException e) {
@@ -334,15 +383,32 @@ public final class Agent implements AutoCloseable {
         }
         if (removed) {
             reconciler.invalidate();
+            evictedThisPass = true;
         }
         for (RootConfig r : roots) {
             String why = plan.unresolved().get(r.name());
+            metrics.setPressureUnresolved(r.name(), why != null);
             if (why != null && unresolved.add(r.name())) {
                 log.error("root {}: pressure unresolved: {}; protected checkpoints are never removed to make room", r.name(), why);
             } else if (why == null && unresolved.remove(r.name())) {
                 log.info("root {}: pressure resolved", r.name());
             }
         }
+    }
+
+    private boolean evictedThisPass;
+
+    /** The gauges describe what is on disk after this pass: when enforcement removed something, look again. */
+    private List<RootScan> rescanAfterEnforcement(Config cfg, List<RootScan> scans) {
+        if (!evictedThisPass) {
+            return scans;
+        }
+        evictedThisPass = false;
+        List<RootScan> fresh = new java.util.ArrayList<>();
+        for (RootConfig root : cfg.roots()) {
+            fresh.add(reconciler.reconcile(cfg, root));
+        }
+        return fresh;
     }
 
     /** Roots whose quota or free-space watermark cannot currently be met. */
@@ -379,6 +445,9 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        if (http != null) {
+            http.close();
+        }
         try {
             scheduler.shutdown(true); // waits for a pass in progress: never stop mid-pass
         } catch (SchedulerException e) {

@@ -292,7 +292,7 @@ class ConfigValidationTest {
     @Test
     void listenPortIsChecked() {
         assertThat(messages("agent:\n  listen: localhost:70000\nroots:\n  - path: /a\n")).containsExactly(
-                "conf/ckpt-warden.yaml:2:11: agent.listen: port must be between 1 and 65535, got 70000 in "
+                "conf/ckpt-warden.yaml:2:11: agent.listen: port must be between 0 and 65535, got 70000 in "
                         + "'localhost:70000'");
         assertThat(messages("agent:\n  listen: 9847\nroots:\n  - path: /a\n")).containsExactly(
                 "conf/ckpt-warden.yaml:2:11: agent.listen: expected host:port like 127.0.0.1:9847, got '9847'");
@@ -417,7 +417,7 @@ class ConfigValidationTest {
     @Test
     void environmentErrorsComeAfterFileErrors() {
         ConfigException e = exception("agent:\n  listen: bad\nroots:\n  - path: /a\n",
-                Map.of("CKPT_WARDEN_LISTEN", "127.0.0.1:0"));
+                Map.of("CKPT_WARDEN_LISTEN", "127.0.0.1:70000"));
 
         assertThat(e.errors()).extracting(ConfigError::key).containsExactly("agent.listen", "CKPT_WARDEN_LISTEN");
     }

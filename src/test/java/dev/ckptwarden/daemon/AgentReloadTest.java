@@ -25,7 +25,7 @@ class AgentReloadTest {
 
     private String yaml(Path... roots) {
         StringBuilder sb = new StringBuilder("agent:\n  state_dir: " + dir.resolve("state") + "\n  reconcile_interval: 1h\n"
-                + "  settle_time: 10s\nroots:\n");
+                + "  settle_time: 10s\n  listen: 127.0.0.1:0\nroots:\n");
         for (Path r : roots) {
             sb.append("  - path: ").append(r).append('\n');
         }
@@ -44,7 +44,7 @@ class AgentReloadTest {
         MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
         try (SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
              Agent agent = new Agent(cfg, file, Map.of(), registry,
-                     new dev.ckptwarden.enforce.Enforcer(registry, null), clock)) {
+                     new dev.ckptwarden.enforce.Enforcer(registry, null), new dev.ckptwarden.export.AgentMetrics("test"), clock)) {
             agent.start();
             assertThat(registry.list(a.toString(), null, false)).hasSize(1);
 

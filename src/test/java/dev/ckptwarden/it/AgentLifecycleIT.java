@@ -21,7 +21,7 @@ class AgentLifecycleIT {
 
     private String yaml(String extra, Path... roots) {
         StringBuilder sb = new StringBuilder("agent:\n  state_dir: " + dir.resolve("state") + "\n  reconcile_interval: 1h\n"
-                + "  settle_time: 1s\nroots:\n");
+                + "  settle_time: 1s\n  listen: 127.0.0.1:0\nroots:\n");
         for (Path r : roots) {
             sb.append("  - path: ").append(r).append('\n').append(extra);
         }

@@ -37,7 +37,7 @@ class AgentRetentionIT {
         Path run = Files.createDirectories(root.resolve("mnist"));
         Path cfg = dir.resolve("ckpt-warden.yaml");
         Files.writeString(cfg, "agent:\n  state_dir: " + dir.resolve("state") + "\n  reconcile_interval: 1h\n"
-                + "  settle_time: 1s\nroots:\n  - path: " + root + "\n    retention:\n      keep_last: 2\n"
+                + "  settle_time: 1s\n  listen: 127.0.0.1:0\nroots:\n  - path: " + root + "\n    retention:\n      keep_last: 2\n"
                 + "      keep_best: {k: 1, metric: val_loss, mode: min}\n    action: delete\n");
 
         List<String> resolved = new ArrayList<>();
@@ -88,6 +88,21 @@ class AgentRetentionIT {
             }
             assertThat(ckpts(run)).containsExactlyInAnyOrder(best, second, newest);
             assertThat(agent.output()).doesNotContain("ERROR");
+
+            // What Prometheus sees: evictions by reason, the checkpoints left, and a healthy agent.
+            int line = agent.awaitLine("serving /metrics", 0, Duration.ofSeconds(1));
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(":(\\d+)\\s*$").matcher(agent.output().split("\n")[line]);
+            assertThat(m.find()).isTrue();
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + m.group(1);
+            java.net.http.HttpResponse<String> metrics = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(base + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body()).containsPattern("ckpt_warden_evictions_total\\{[^}]*reason=\"policy\"[^}]*\\} 7\\.0")
+                    .containsPattern("ckpt_warden_checkpoints\\{[^}]*run=\"mnist\"[^}]*state=\"complete\"[^}]*\\} 3\\.0");
+            java.net.http.HttpResponse<String> health = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(base + "/healthz")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(200);
         }
         assertThat(resolved).as("resolve answered while saving").isNotEmpty();
         assertThat(bad).as("paths resolve returned that were not complete zips").isEmpty();
