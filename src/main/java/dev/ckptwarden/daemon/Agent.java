@@ -332,6 +332,7 @@ public final class Agent implements AutoCloseable {
                 scheduleOnce("settle", nextSettle);
             }
             lastSweep = now;
+            log.debug("pass ({}) done in {} ms", why, (System.nanoTime() - started) / 1_000_000);
         } catch (RuntimeException e) {
             log.error("reconcile pass ({}) failed: {}", why, e.toString(), e);
         }
@@ -359,6 +360,10 @@ public final class Agent implements AutoCloseable {
         } catch (IOException e) {
             log.error("cannot plan evictions: {}", e.getMessage());
             return;
+        }
+        if (log.isDebugEnabled()) {
+            plan.filesystems().forEach((name, f) -> log.debug("filesystem {} of {}: {} of {} bytes free, next save ~{} bytes",
+                    name, f.roots(), f.free(), f.size(), f.nextSaveBytes()));
         }
         boolean removed = false;
         for (RootConfig r : roots) {
