@@ -35,22 +35,34 @@ import java.util.List;
  * ({@code delete}|{@code report}|{@code offload}); begin lines add {@code why} (the retention reasons),
  * end lines add {@code outcome} ({@code ok}|{@code skipped:<why>}|{@code failed:<why>}) and, when
  * there is more to say, {@code detail}. Dry runs and {@code action: report} write nothing here.
+ *
+ * <p>Rotation: when the file would grow past {@link #DEFAULT_MAX_BYTES}, it is renamed to
+ * {@code audit.jsonl.<UTC time>} (atomic, after the last line was forced to disk) and a new file is
+ * started, so no line is ever lost or split. Rotated files are never deleted by the agent: keeping or
+ * pruning audit history is the operator's call (tmpfiles.d age, logrotate).
  */
 public final class AuditLog implements Closeable {
     /** The file's name inside {@code state_dir}. */
     public static final String FILE_NAME = "audit.jsonl";
 
+    /** Size at which the file is rotated. */
+    public static final long DEFAULT_MAX_BYTES = 64L << 20;
+
     private static final ObjectMapper JSON = JsonMapper.builder().build();
+    private static final java.time.format.DateTimeFormatter ROTATED = java.time.format.DateTimeFormatter
+            .ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
 
     private final Path file;
-    private final FileChannel channel;
+    private FileChannel channel;
     private final Clock clock;
+    private final long maxBytes;
     private long forces;
 
-    private AuditLog(Path file, FileChannel channel, Clock clock) {
+    private AuditLog(Path file, FileChannel channel, Clock clock, long maxBytes) {
         this.file = file;
         this.channel = channel;
         this.clock = clock;
+        this.maxBytes = maxBytes;
     }
 
     /** Opens (creating if needed) {@code <stateDir>/audit.jsonl} for appending. */
@@ -60,11 +72,30 @@ public final class AuditLog implements Closeable {
 
     /** As {@link #open(Path)}, stamping lines with {@code clock}. */
     public static AuditLog open(Path stateDir, Clock clock) throws IOException {
+        return open(stateDir, clock, DEFAULT_MAX_BYTES);
+    }
+
+    /** As {@link #open(Path, Clock)}, rotating at {@code maxBytes}. */
+    public static AuditLog open(Path stateDir, Clock clock, long maxBytes) throws IOException {
         Files.createDirectories(stateDir);
         Path file = stateDir.resolve(FILE_NAME);
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND);
-        return new AuditLog(file, ch, clock);
+        return new AuditLog(file, openChannel(file), clock, maxBytes);
+    }
+
+    private static FileChannel openChannel(Path file) throws IOException {
+        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    }
+
+    /** Renames the full file aside and starts a new one; every line already written stays in the old one. */
+    private void rotate() throws IOException {
+        channel.force(true);
+        channel.close();
+        Path aside = file.resolveSibling(FILE_NAME + "." + ROTATED.format(clock.instant()));
+        for (int i = 1; Files.exists(aside); i++) {
+            aside = file.resolveSibling(FILE_NAME + "." + ROTATED.format(clock.instant()) + "-" + i);
+        }
+        Files.move(file, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        channel = openChannel(file);
     }
 
     public Path file() {
@@ -82,6 +113,9 @@ public final class AuditLog implements Closeable {
                 r.bytes(), r.reason(), r.action(), r.why(), r.outcome(), r.detail());
         ByteBuffer line = ByteBuffer.wrap((JSON.writeValueAsString(toJson(stamped)) + "\n")
                 .getBytes(StandardCharsets.UTF_8));
+        if (channel.size() > 0 && channel.size() + line.remaining() > maxBytes) {
+            rotate();
+        }
         while (line.hasRemaining()) {
             channel.write(line);
         }
