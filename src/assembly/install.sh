@@ -69,7 +69,7 @@ stage=$(mktemp -d "$dest.new.XXXXXX")
 trap 'rm -rf -- "$stage"' EXIT
 cp -R -- "$src/bin" "$src/lib" "$stage/"
 mkdir -p "$stage/conf"
-cp -- "$src/conf/logback.xml" "$stage/conf/"
+cp -- "$src/conf/logback.xml" "$src/conf/logback-json.xml" "$stage/conf/"
 cp -R -- "$src/systemd" "$stage/"
 [[ -d "$src/grafana" ]] && cp -R -- "$src/grafana" "$stage/"
 cp -- "$src/README.md" "$src/uninstall.sh" "$stage/"

@@ -148,7 +148,7 @@ public final class HttpApi implements AutoCloseable {
 
     public void start() {
         server.start();
-        log.info("HTTP API listening on {}", server.getAddress());
+        log.debug("HTTP API listening on {}", server.getAddress());
     }
 
     /** The bound address (with the real port when 0 was asked for). */
