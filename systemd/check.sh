@@ -59,7 +59,9 @@ fi
 
 # 3. The installed launcher runs, and the installed example configuration is valid.
 out=$("$prefix/bin/ckpt-warden" --version) || fail "installed launcher: --version exited $?"
-[[ "$out" == "ckpt-warden $version" ]] || fail "installed launcher printed '$out', expected 'ckpt-warden $version'"
+# The version, then the commit it was built from when the build had a git checkout.
+[[ "$out" == "ckpt-warden $version" || "$out" =~ ^"ckpt-warden $version ("[0-9a-f]+")"$ ]] \
+  || fail "installed launcher printed '$out', expected 'ckpt-warden $version [(commit)]'"
 "$prefix/bin/ckpt-warden" check-config "$conf" > "$tmp/check-config.out" \
   || { cat "$tmp/check-config.out"; fail "the installed example configuration is invalid"; }
 ok "installed launcher: '$out'; check-config accepts ${conf#"$root"}"
