@@ -26,6 +26,12 @@ public final class SampleFiles {
      * @param optimizer  add a non-empty optimizer_states (Lightning) or state (plain) entry
      */
     public static Path torchZip(Path file, Integer epoch, Long step, boolean lightning, boolean optimizer) throws IOException {
+        return torchZip(file, epoch, step, lightning, optimizer, 4096);
+    }
+
+    /** As above, with a tensor entry of {@code dataBytes} (a save of a chosen size, for disk-pressure tests). */
+    public static Path torchZip(Path file, Integer epoch, Long step, boolean lightning, boolean optimizer, int dataBytes)
+            throws IOException {
         ByteArrayOutputStream pkl = new ByteArrayOutputStream();
         pkl.write(new byte[]{(byte) 0x80, 2, '}', '('});
         if (epoch != null) {
@@ -53,7 +59,7 @@ public final class SampleFiles {
             zip.setMethod(ZipOutputStream.STORED);
             stored(zip, "archive/data.pkl", pkl.toByteArray());
             stored(zip, "archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-            stored(zip, "archive/data/0", new byte[4096]);
+            stored(zip, "archive/data/0", new byte[dataBytes]);
         }
         return file;
     }
