@@ -229,14 +229,19 @@ public final class Reconciler {
             byRun.computeIfAbsent(c.runDir(), k -> new ArrayList<>()).add(cp);
         }
         // Lightning's last.ckpt may be a byte-identical copy of another save: an alias, not a separate save.
+        java.util.Map<Checkpoint, Integer> changedAt = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < changed.size(); i++) {
+            changedAt.put(changed.get(i), i);
+        }
         for (int i = 0; i < result.size(); i++) {
             Checkpoint cp = result.get(i);
-            if (cp.aliasOf() == null && cp.kind() == dev.ckptwarden.catalog.CheckpointKind.FILE
-                    && LAST.matcher(cp.path().getFileName().toString()).matches() && changed.contains(cp)) {
+            Integer at = changedAt.get(cp);
+            if (at != null && cp.aliasOf() == null && cp.kind() == dev.ckptwarden.catalog.CheckpointKind.FILE
+                    && cp.name().startsWith("last") && LAST.matcher(cp.path().getFileName().toString()).matches()) {
                 Checkpoint target = identicalSibling(cp, byRun.getOrDefault(cp.path().getParent(), List.of()));
                 if (target != null) {
                     Checkpoint alias = withAlias(cp, target.path());
-                    changed.set(changed.indexOf(cp), alias);
+                    changed.set(at, alias);
                     result.set(i, alias);
                 }
             }
