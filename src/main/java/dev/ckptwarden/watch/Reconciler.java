@@ -50,6 +50,12 @@ public final class Reconciler {
 
     private final Registry registry;
     private final Clock clock;
+    /** One daemon thread that reads the registry while the walk runs (the common pool may be busy or tiny). */
+    private static final java.util.concurrent.Executor REGISTRY_READER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "ckpt-warden-registry-read");
+        t.setDaemon(true);
+        return t;
+    });
     /**
      * The registry's present checkpoints per root as of this reconciler's last pass, reused while no
      * other process has written to the registry; a long-running agent then pays no database read per pass.
@@ -110,6 +116,9 @@ public final class Reconciler {
         TreeReader reader = new TreeReader((p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
         Set<Path> unscanned = new HashSet<>();
         List<Candidate> candidates = new ArrayList<>();
+        // The registry's view and the walk are independent: read the one while doing the other.
+        java.util.concurrent.CompletableFuture<Map<String, Checkpoint>> knownLater =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> known(root.name()), REGISTRY_READER);
         Deque<Path> pending = new ArrayDeque<>();
         pending.push(rootDir);
         while (!pending.isEmpty()) {
@@ -130,7 +139,12 @@ public final class Reconciler {
                 reader.forget(dir);
             }
         }
-        Map<String, Checkpoint> known = known(root.name());
+        Map<String, Checkpoint> known;
+        try {
+            known = knownLater.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
         Settled settled = settle(root, rootDir, candidates, known, config, now, problems);
         int gone;
         if (reader.entriesRead() == 0 && !known.isEmpty()) {
