@@ -185,7 +185,10 @@ public final class Offloader {
             }
             return new Location(parent, base, child(parent, base + MANIFEST_SUFFIX));
         } catch (IOException | RuntimeException e) {
-            throw new OffloadException(Kind.USAGE, "offload target '" + target + "': " + OffloadException.describe(e), e);
+            // Resolving an sftp:// name opens its session: connection failures surface here.
+            String m = OffloadException.describe(e);
+            Kind k = OffloadException.classify(e, m.contains("connect") ? Kind.UNREACHABLE : Kind.USAGE);
+            throw new OffloadException(k, "offload target '" + target + "': " + m, e);
         }
     }
 

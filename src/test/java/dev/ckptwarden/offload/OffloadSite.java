@@ -86,6 +86,24 @@ final class OffloadSite implements AutoCloseable {
         return root.resolve("lit/epoch=" + epoch + "-step=" + (epoch + 1) * 10 + ".ckpt");
     }
 
+    /**
+     * A valid safetensors checkpoint {@code big/model-step=N.safetensors} of about {@code bytes} random
+     * bytes, settled and registered: large enough that a transfer takes many writes.
+     */
+    Path big(int bytes) throws IOException {
+        String header = "{\"weight\":{\"dtype\":\"U8\",\"shape\":[" + bytes + "],\"data_offsets\":[0," + bytes + "]}}";
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(8 + h.length + bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        byte[] data = new byte[bytes];
+        new java.util.Random(bytes).nextBytes(data);
+        buf.putLong(h.length).put(h).put(data);
+        Path f = Files.createDirectories(root.resolve("big")).resolve("model-step=500.safetensors");
+        Files.write(f, buf.array());
+        TinyCheckpoints.old(f);
+        reconcile();
+        return f;
+    }
+
     RootScan reconcile() {
         clock.advance(Duration.ofMinutes(1));
         return new Reconciler(registry, clock).reconcile(config, rootConfig);
@@ -96,6 +114,17 @@ final class OffloadSite implements AutoCloseable {
     }
 
     EnforcementReport offload(Path... paths) throws IOException {
+        return offload(rootConfig, paths);
+    }
+
+    /** As {@link #offload(Path...)} with {@code offload.verify} set to {@code verify}. */
+    EnforcementReport offloadVerifying(String verify, Path... paths) throws IOException {
+        RootConfig r = rootConfig;
+        return offload(new RootConfig(r.name(), r.path(), r.layout(), r.patterns(), r.retention(), r.quota(), r.disk(),
+                r.action(), new Offload(r.offload().target(), verify), r.overrides()), paths);
+    }
+
+    private EnforcementReport offload(RootConfig rootConfig, Path... paths) throws IOException {
         List<Eviction> evictions = new ArrayList<>();
         for (Path p : paths) {
             evictions.add(new Eviction(registered(p), Eviction.POLICY, List.of("evictable: kept by no rule")));
