@@ -501,8 +501,8 @@ public final class Offloader {
             if (left.isEmpty()) {
                 return e;
             }
-            return new OffloadException(e.kind(), e.getMessage() + "; left on the target: " + String.join(", ", left)
-                    + " (the next attempt replaces it)", e.getCause());
+            return new OffloadException(e.kind(), e.getMessage() + "; not cleaned up on the target: "
+                    + String.join(", ", left) + " (the next attempt replaces what is there)", e.getCause());
         }
 
         private static void remove(FileObject f, List<String> left) {

@@ -65,12 +65,20 @@ final class S3TestServer implements AutoCloseable {
         return settings(endpoint(), SECRET_KEY);
     }
 
-    /** Every object key in the bucket. */
+    /**
+     * Every object key in the bucket, as S3 clients see them: the transient store's own bookkeeping of
+     * unfinished multipart uploads (hidden {@code .mpus-<id>-...} blobs and a blob named by the upload id)
+     * is left out; {@link #unfinishedUploads()} counts those uploads.
+     */
     List<String> keys() {
         List<String> out = new ArrayList<>();
+        java.util.Set<String> uploads = new java.util.HashSet<>();
+        store.listMultipartUploads(BUCKET).forEach(u -> uploads.add(u.id()));
         for (StorageMetadata m : store.list(BUCKET, ListContainerOptions.Builder.recursive())) {
-            if (m.getType() == org.jclouds.blobstore.domain.StorageType.BLOB) {
-                out.add(m.getName());
+            String n = m.getName();
+            if (m.getType() == org.jclouds.blobstore.domain.StorageType.BLOB && !n.startsWith(".mpus-")
+                    && !uploads.contains(n)) {
+                out.add(n);
             }
         }
         out.sort(null);
