@@ -58,6 +58,15 @@ final class OffloadSite implements AutoCloseable {
     RemoteSettings settings;
 
     OffloadSite(Path dir, String target, RemoteSettings settings) throws IOException {
+        this(dir, target, settings, true);
+    }
+
+    /** The site a previous {@link OffloadSite} left in {@code dir} (another process's, say), as it is. */
+    static OffloadSite reopen(Path dir, String target, RemoteSettings settings) throws IOException {
+        return new OffloadSite(dir, target, settings, false);
+    }
+
+    private OffloadSite(Path dir, String target, RemoteSettings settings, boolean populate) throws IOException {
         this.root = Files.createDirectories(dir.resolve("root")).toRealPath();
         this.state = Files.createDirectories(dir.resolve("state"));
         this.registry = SqliteRegistry.open(state);
@@ -69,6 +78,9 @@ final class OffloadSite implements AutoCloseable {
                 new Offload(target, "sha256"), List.of());
         this.config = new Config(null, AgentSettings.defaults(state).withSettleTime(Duration.ofSeconds(10)),
                 List.of(rootConfig));
+        if (!populate) {
+            return;
+        }
         TinyCheckpoints.huggingFace(root.resolve("hf/checkpoint-100"), 100);
         TinyCheckpoints.huggingFace(root.resolve("hf/checkpoint-200"), 200);
         for (int i = 0; i < 3; i++) {
