@@ -149,7 +149,7 @@ public final class Offloader {
             manifest.delete();
             for (String top : topNames(m.entries().stream()
                     .map(e -> new SourceEntry(e.path(), e.directory(), e.bytes(), 0)).toList())) {
-                child(parent, top).deleteAll();
+                deleteTree(child(parent, top));
             }
         } catch (OffloadException e) {
             throw e;
@@ -371,16 +371,11 @@ public final class Offloader {
 
         List<Entry> send(List<SourceEntry> entries, Set<String> tops, OffloadSource source) throws IOException {
             if (staged) {
-                if (dest.exists()) {
-                    dest.deleteAll(); // an earlier attempt's leftovers
-                }
+                deleteTree(dest); // an earlier attempt's leftovers, if any
                 dest.createFolder();
             } else {
                 for (String top : tops) {
-                    FileObject old = child(at.parent, top);
-                    if (old.exists()) {
-                        old.deleteAll(); // no manifest: an unfinished earlier copy
-                    }
+                    deleteTree(child(at.parent, top)); // no manifest: an unfinished earlier copy, if any
                 }
             }
             List<Entry> sent = new ArrayList<>();
@@ -460,14 +455,12 @@ public final class Offloader {
             }
             for (String top : tops) {
                 FileObject from = child(dest, top);
+                deleteTree(child(at.parent, top)); // no manifest: an unfinished earlier copy, if any
                 FileObject to = child(at.parent, top);
-                if (to.exists()) {
-                    to.deleteAll(); // no manifest: an unfinished earlier copy
-                }
                 from.moveTo(to);
                 placed.add(to);
             }
-            dest.delete();
+            deleteTree(dest);
         }
 
         void writeManifest(OffloadManifest m) throws IOException {
@@ -507,14 +500,30 @@ public final class Offloader {
 
         private static void remove(FileObject f, List<String> left) {
             try {
-                f.refresh();
-                if (f.exists()) {
-                    f.deleteAll();
-                }
+                deleteTree(f);
             } catch (IOException | RuntimeException x) {
                 left.add(f.getPublicURIString() + " (" + OffloadException.describe(x) + ")");
             }
         }
+    }
+
+    /**
+     * Deletes a file, or a folder and everything in it, children first, each object looked up afresh
+     * (VFS's own {@code deleteAll} keeps a folder whose cached child list went stale, which objects
+     * that are not cached always have). Absent is fine.
+     */
+    static void deleteTree(FileObject f) throws FileSystemException {
+        FileObject fresh = f.getFileSystem().resolveFile(f.getName());
+        FileType type = fresh.getType();
+        if (type == FileType.IMAGINARY) {
+            return;
+        }
+        if (type.hasChildren()) {
+            for (FileObject c : fresh.getChildren()) {
+                deleteTree(c);
+            }
+        }
+        f.getFileSystem().resolveFile(f.getName()).delete();
     }
 
     /** Reads a whole small remote file (manifests). */

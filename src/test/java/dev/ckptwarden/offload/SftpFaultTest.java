@@ -42,10 +42,13 @@ class SftpFaultTest {
         server.close();
     }
 
-    /** Regular files (partial copies, staging files, manifests) the server holds. */
+    /**
+     * Files (partial copies, manifests) and staging directories the server holds; the target's own
+     * directories ({@code archive/data/ckpt/big}) may stay.
+     */
     private List<Path> serverFiles() throws IOException {
         try (Stream<Path> s = Files.walk(server.home)) {
-            return s.filter(Files::isRegularFile).toList();
+            return s.filter(p -> Files.isRegularFile(p) || p.getFileName().toString().contains("ckpt-warden")).toList();
         }
     }
 
