@@ -5,6 +5,12 @@ import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementReport.Item;
+import dev.ckptwarden.offload.OffloadException;
+import dev.ckptwarden.offload.OffloadReceipt;
+import dev.ckptwarden.offload.Offloader;
+import dev.ckptwarden.offload.RemoteFiles;
+import dev.ckptwarden.offload.RemoteSettings;
+import dev.ckptwarden.registry.HistoryEvent;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,7 +44,16 @@ import java.util.Optional;
  * the audit log or registry); {@code skipped:<why>} with why one of {@code pinned}, {@code writing},
  * {@code corrupt}, {@code protected}, {@code outside root}, {@code symbolic link},
  * {@code changed since planned}, {@code not registered}, {@code not present}, {@code watch-only root},
- * {@code other root}, {@code offload not supported}; {@code failed:<why>}.
+ * {@code other root}; {@code failed:<why>}.
+ *
+ * <p>{@code action: offload} (see {@link Offloader}): after the fresh look and before the rename, the
+ * checkpoint is copied to the root's offload target and verified, read through the same descriptors;
+ * then looked at again (a checkpoint rewritten during the copy is kept, and the copy removed). The
+ * registry gets a history event {@value OffloadReceipt#EVENT} with the remote URI and checksum before
+ * the rename, and state {@code offloaded} after it; the local copy then goes through the trash like a
+ * deletion. A failed copy deletes nothing: outcome {@code failed:offload <what>} (unreachable,
+ * authentication failed, host key not trusted, remote write failed, verification failed, ...), a
+ * history event {@value OffloadReceipt#FAILED_EVENT} saying why, and the state unchanged.
  */
 public final class Enforcer {
     private static final Logger log = LoggerFactory.getLogger(Enforcer.class);
@@ -47,6 +62,8 @@ public final class Enforcer {
     private final Registry registry;
     private final AuditLog audit;
     private final EnforcementListener listener;
+    /** How offload targets are reached; null: from the environment, when first needed. */
+    private final RemoteSettings remoteSettings;
 
     /** @param audit may be null for callers that only ever dry-run */
     public Enforcer(Registry registry, AuditLog audit) {
@@ -54,9 +71,15 @@ public final class Enforcer {
     }
 
     public Enforcer(Registry registry, AuditLog audit, EnforcementListener listener) {
+        this(registry, audit, listener, null);
+    }
+
+    /** @param remoteSettings how offload targets are reached; null reads them from the environment when first needed */
+    public Enforcer(Registry registry, AuditLog audit, EnforcementListener listener, RemoteSettings remoteSettings) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.audit = audit;
         this.listener = Objects.requireNonNull(listener, "listener");
+        this.remoteSettings = remoteSettings;
     }
 
     /**
@@ -73,7 +96,8 @@ public final class Enforcer {
     public EnforcementReport enforce(RootConfig root, Path rootDir, List<Eviction> evictions, boolean dryRun, Instant now)
             throws IOException {
         // Nothing to remove opens no trash: a pass with nothing to do leaves the root as it was.
-        boolean destructive = !dryRun && root.action() == Action.DELETE && !evictions.isEmpty();
+        boolean destructive = !dryRun && (root.action() == Action.DELETE || root.action() == Action.OFFLOAD)
+                && !evictions.isEmpty();
         if (destructive && audit == null) {
             throw new IllegalStateException("deleting needs an audit log");
         }
@@ -84,10 +108,14 @@ public final class Enforcer {
              TrashBin trash = destructive ? TrashBin.open(dir) : null) {
             real = dir.path();
             Pass pass = new Pass(root, dir, trash, dryRun, now, problems);
-            for (Eviction e : evictions) {
-                Item item = pass.evict(e);
-                items.add(item);
-                listener.finished(item);
+            try {
+                for (Eviction e : evictions) {
+                    Item item = pass.evict(e);
+                    items.add(item);
+                    listener.finished(item);
+                }
+            } finally {
+                pass.closeRemote();
             }
         }
         return new EnforcementReport(root.name(), real, root.action().id(), dryRun, items, problems);
@@ -139,7 +167,9 @@ public final class Enforcer {
                 String outcome = r.removed() ? EnforcementReport.OK
                         : EnforcementReport.SKIPPED + "interrupted before rename";
                 if (r.removed()) {
-                    markGone(r.path(), r.reason(), now, problems);
+                    // An offload's trash entry exists only once its remote copy was verified and recorded.
+                    markGone(r.path(), Action.OFFLOAD.id().equals(r.action()) ? CheckpointState.OFFLOADED
+                            : CheckpointState.DELETED, r.reason(), now, problems);
                 }
                 try {
                     audit.append(new AuditRecord(now, AuditRecord.END, r.id(), r.path(), r.root(), r.run(), r.bytes(),
@@ -157,9 +187,9 @@ public final class Enforcer {
         }
     }
 
-    private void markGone(String path, String reason, Instant now, List<String> problems) {
+    private void markGone(String path, CheckpointState state, String reason, Instant now, List<String> problems) {
         try {
-            registry.markGone(List.of(path), CheckpointState.DELETED, now, reason);
+            registry.markGone(List.of(path), state, now, reason);
         } catch (RuntimeException e) {
             problems.add("registry not updated for " + path + ": " + e.getMessage());
         }
@@ -167,6 +197,10 @@ public final class Enforcer {
 
     /** Why an eviction is refused before the disk is looked at, or null. */
     private record Refusal(String why, String detail) {
+    }
+
+    /** An offload's copy step: the detail words of a verified copy, or the result that stops the eviction. */
+    private record Copied(String detail, Result stop) {
     }
 
     /** The result of deciding one eviction; {@code settle}: what to delete from the trash after the end line. */
@@ -183,6 +217,7 @@ public final class Enforcer {
         private final List<String> problems;
         private final Action action;
         private String auditBroken;
+        private RemoteFiles remote;
 
         Pass(RootConfig root, RootDirectory dir, TrashBin trash, boolean dryRun, Instant now, List<String> problems) {
             this.root = root;
@@ -200,10 +235,6 @@ public final class Enforcer {
 
         Item evict(Eviction e) {
             Checkpoint c = e.checkpoint();
-            if (action == Action.OFFLOAD) {
-                return item(e, c.bytes(), EnforcementReport.SKIPPED + "offload not supported",
-                        "this build cannot offload; nothing was touched", 0);
-            }
             String id = null;
             if (destructive()) {
                 if (auditBroken != null) {
@@ -305,16 +336,109 @@ public final class Enforcer {
                 if (action == Action.REPORT) {
                     return new Result(item(e, seen.bytes(), EnforcementReport.REPORT, null, 0), null);
                 }
+                String offloaded = null;
+                if (action == Action.OFFLOAD) {
+                    Copied copied = offload(e, where, parent, seen);
+                    if (copied.stop() != null) {
+                        return copied.stop();
+                    }
+                    offloaded = copied.detail();
+                }
                 TrashManifest manifest = new TrashManifest(id, root.name(), c.run(), c.key(),
                         where.parent().toString(), seen.entries(), seen.bytes(), e.reason(), action.id(), now);
                 List<String> moved = trash.moveIn(parent, manifest, m -> listener.renamed(c.path(), m));
                 if (moved.isEmpty()) {
                     return gone(e, registeredGone);
                 }
-                markGone(c.key(), e.reason(), now, problems);
+                markGone(c.key(), offloaded != null ? CheckpointState.OFFLOADED : CheckpointState.DELETED, e.reason(),
+                        now, problems);
                 String detail = moved.size() < where.names().size() ? "some members were already gone" : null;
-                log.info("root {}: evicted {} ({}, {} bytes)", root.name(), c.path(), e.reason(), seen.bytes());
+                if (offloaded != null) {
+                    detail = detail == null ? offloaded : offloaded + "; " + detail;
+                }
+                log.info("root {}: evicted {} ({}, {} bytes){}", root.name(), c.path(), e.reason(), seen.bytes(),
+                        offloaded == null ? "" : ", " + offloaded);
                 return new Result(item(e, seen.bytes(), EnforcementReport.OK, detail, 0), manifest);
+            }
+        }
+
+        /**
+         * Copies the checkpoint to the root's offload target and checks it is still what was copied.
+         *
+         * @return the words for the eviction's detail once the copy is verified and recorded, or the
+         *         result that ends this eviction with nothing removed
+         */
+        private Copied offload(Eviction e, CheckpointEntries where, SecureDirectoryStream<Path> parent,
+                               CheckpointEntries.Observed seen) throws IOException {
+            Checkpoint c = e.checkpoint();
+            if (root.offload() == null) {
+                return new Copied(null, new Result(item(e, seen.bytes(), EnforcementReport.FAILED + "offload no target",
+                        "action: offload without an offload: target; nothing was touched", 0), null));
+            }
+            String rel = dir.path().relativize(c.path()).toString().replace(java.io.File.separatorChar, '/');
+            OffloadReceipt receipt;
+            try (DescriptorSource source = new DescriptorSource(parent, where.names())) {
+                receipt = offloader().copy(root.offload(), root.name(), rel, source);
+            } catch (OffloadException x) {
+                history(c.key(), OffloadReceipt.FAILED_EVENT, x.getMessage());
+                log.warn("root {}: offload of {} failed: {}", root.name(), c.path(), x.getMessage());
+                return new Copied(null, switch (x.kind()) {
+                    case UNSAFE -> skip(e, "symbolic link", x.getMessage());
+                    case LOCAL_CHANGED -> skip(e, "changed since planned", x.getMessage());
+                    default -> new Result(item(e, seen.bytes(), EnforcementReport.FAILED + "offload " + x.kind().words(),
+                            x.getMessage(), 0), null);
+                });
+            }
+            // A training job that rewrote the checkpoint during the copy keeps it; the stale copy goes.
+            CheckpointEntries.Observed after;
+            String changed;
+            try {
+                after = where.observe(parent);
+                changed = after.symbolicLink() != null ? after.symbolicLink() + " became a symbolic link"
+                        : after.differenceFrom(c);
+            } catch (UnsafePathException | NotDirectoryException | NoSuchFileException x) {
+                changed = x.getMessage();
+            }
+            if (changed != null) {
+                String removed;
+                try {
+                    offloader().discard(receipt);
+                    removed = "; the copy at " + receipt.uri() + " was removed";
+                } catch (OffloadException x) {
+                    removed = "; the copy at " + receipt.uri() + " could not be removed: " + x.getMessage();
+                }
+                history(c.key(), OffloadReceipt.FAILED_EVENT, "changed during the copy: " + changed + removed);
+                return new Copied(null, skip(e, "changed since planned", "changed during the copy: " + changed + removed));
+            }
+            // Recorded before the rename: a crash after it leaves a trash entry recovery marks offloaded.
+            registry.recordEvent(new HistoryEvent(c.key(), now, OffloadReceipt.EVENT, receipt.detail()));
+            return new Copied("offloaded to " + receipt.uri() + " (sha256 " + receipt.sha256() + ")", null);
+        }
+
+        private Offloader offloader() throws OffloadException {
+            if (remote == null) {
+                try {
+                    remote = RemoteFiles.open(remoteSettings != null ? remoteSettings : RemoteSettings.fromEnvironment());
+                } catch (IOException x) {
+                    throw new OffloadException(OffloadException.Kind.USAGE, "cannot set up remote file access: "
+                            + OffloadException.describe(x), x);
+                }
+            }
+            return new Offloader(remote);
+        }
+
+        void closeRemote() {
+            if (remote != null) {
+                remote.close();
+                remote = null;
+            }
+        }
+
+        private void history(String path, String event, String detail) {
+            try {
+                registry.recordEvent(new HistoryEvent(path, now, event, detail));
+            } catch (RuntimeException x) {
+                problems.add("registry history not updated for " + path + ": " + x.getMessage());
             }
         }
 
@@ -368,8 +492,8 @@ public final class Enforcer {
         }
 
         private Result gone(Eviction e, boolean registeredGone) {
-            if (!dryRun && action == Action.DELETE && !registeredGone) {
-                markGone(e.checkpoint().key(), "gone from disk", now, problems);
+            if (!dryRun && action != Action.REPORT && !registeredGone) {
+                markGone(e.checkpoint().key(), CheckpointState.DELETED, "gone from disk", now, problems);
             }
             String outcome = dryRun ? EnforcementReport.DRY_RUN
                     : action == Action.REPORT ? EnforcementReport.REPORT : EnforcementReport.OK;

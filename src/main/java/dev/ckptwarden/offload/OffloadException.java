@@ -1,0 +1,110 @@
+package dev.ckptwarden.offload;
+
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.util.Locale;
+
+/**
+ * An offload or restore that did not happen, and why, in one line naming the remote URI. By the time
+ * it is thrown, the partial remote files it wrote have been removed (or the message says which could
+ * not be) and nothing local was touched.
+ */
+public final class OffloadException extends IOException {
+
+    /** What kind of failure; its {@link #words()} end up in an eviction's outcome ({@code failed:offload <words>}). */
+    public enum Kind {
+        UNREACHABLE("unreachable"),
+        AUTHENTICATION("authentication failed"),
+        HOST_KEY("host key not trusted"),
+        WRITE("remote write failed"),
+        READ("remote read failed"),
+        VERIFICATION("verification failed"),
+        CONFLICT("remote conflict"),
+        LOCAL("local read failed"),
+        LOCAL_CHANGED("changed during copy"),
+        UNSAFE("symbolic link"),
+        USAGE("bad target");
+
+        private final String words;
+
+        Kind(String words) {
+            this.words = words;
+        }
+
+        public String words() {
+            return words;
+        }
+    }
+
+    private final Kind kind;
+
+    public OffloadException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+    }
+
+    public OffloadException(Kind kind, String message) {
+        this(kind, message, null);
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /**
+     * The kind a remote failure belongs to, from its cause chain: refused or unresolvable connections
+     * are {@link Kind#UNREACHABLE}, rejected keys or S3 credentials {@link Kind#AUTHENTICATION}, an
+     * unknown or changed SSH host key {@link Kind#HOST_KEY}; anything else is {@code otherwise}.
+     */
+    public static Kind classify(Throwable t, Kind otherwise) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String m = c.getMessage() == null ? "" : c.getMessage().toLowerCase(Locale.ROOT);
+            if (c instanceof ConnectException || c instanceof NoRouteToHostException || c instanceof UnknownHostException
+                    || m.contains("connection refused")) {
+                return Kind.UNREACHABLE;
+            }
+            if (c instanceof SocketTimeoutException && m.contains("connect")) {
+                return Kind.UNREACHABLE;
+            }
+            if (c.getClass().getName().startsWith("com.jcraft.jsch.")) {
+                if (m.contains("auth fail") || m.contains("auth cancel")) {
+                    return Kind.AUTHENTICATION;
+                }
+                if (m.contains("unknownhostkey") || m.contains("hostkey has been changed") || m.contains("reject hostkey")) {
+                    return Kind.HOST_KEY;
+                }
+                if (m.contains("timeout: socket is not established") || m.contains("connection is closed by foreign host")
+                        && c.getCause() instanceof ConnectException) {
+                    return Kind.UNREACHABLE;
+                }
+            }
+            if (c instanceof AwsServiceException s && (s.statusCode() == 401 || s.statusCode() == 403)) {
+                return Kind.AUTHENTICATION;
+            }
+        }
+        return otherwise;
+    }
+
+    /** The innermost useful message of a cause chain, for one-line errors. */
+    public static String describe(Throwable t) {
+        StringBuilder sb = new StringBuilder();
+        String last = null;
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String m = c.getMessage();
+            if (m == null || m.isBlank() || (last != null && last.contains(m))) {
+                continue;
+            }
+            if (sb.length() > 0) {
+                sb.append(": ");
+            }
+            sb.append(m.strip().replace('\n', ' '));
+            last = m;
+        }
+        return sb.length() == 0 ? t.getClass().getSimpleName() : sb.toString();
+    }
+}

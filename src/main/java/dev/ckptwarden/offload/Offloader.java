@@ -1,0 +1,536 @@
+package dev.ckptwarden.offload;
+
+import dev.ckptwarden.config.Offload;
+import dev.ckptwarden.offload.OffloadException.Kind;
+import dev.ckptwarden.offload.OffloadManifest.Entry;
+import dev.ckptwarden.offload.OffloadSource.UnsafeSourceException;
+import dev.ckptwarden.offload.s3.S3FileObject;
+import org.apache.commons.vfs2.Capability;
+import org.apache.commons.vfs2.FileObject;
+import org.apache.commons.vfs2.FileSystemException;
+import org.apache.commons.vfs2.FileType;
+import org.apache.commons.vfs2.NameScope;
+import org.apache.commons.vfs2.provider.UriParser;
+import org.apache.commons.vfs2.util.FileObjectUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Copies a checkpoint to an offload target and proves the copy, streaming (one 1 MiB buffer per
+ * transfer; S3 buffers one part), through {@link RemoteFiles}.
+ *
+ * <p>Where: {@code <target>/<root key>/<path relative to the root>}, the root key being the root's
+ * name as a relative path ({@link #rootKey}); a manifest {@code <name>.ckpt-warden.json} beside it
+ * ({@link OffloadManifest}) is written last, once every file is verified, and marks the copy complete.
+ *
+ * <p>How: the SHA-256 of each file is computed while it is read from the local disk and sent. On a
+ * target that can rename (SFTP, local) everything is written under a hidden staging name
+ * {@code .<name>.ckpt-warden-partial} and renamed into place after verification, so a reader never
+ * sees half a checkpoint under its real name; on S3 (no rename) each object is written directly,
+ * and each becomes visible only when its upload completes (multipart uploads are aborted on failure).
+ * Verification, with {@code verify: sha256} (the default): each remote file's size, then its bytes read
+ * back and hashed, compared with the hash of what was sent; with {@code verify: size}: sizes only.
+ * Reading back is chosen over a server-declared checksum because SFTP has no standard one and it
+ * proves what the remote stores, not what it claims.
+ *
+ * <p>Failure: any error removes what this attempt wrote (the staging tree, files already placed, the
+ * manifest) before {@link OffloadException} is thrown; what could not be removed (an unreachable server)
+ * is named in the message and is replaced by the next attempt, since a location without a manifest is
+ * only ever an unfinished copy. A target that already holds a manifest for this path is reused when it
+ * describes the same files (an earlier attempt that stopped after copying) and refused otherwise.
+ */
+public final class Offloader {
+    private static final Logger log = LoggerFactory.getLogger(Offloader.class);
+    public static final String MANIFEST_SUFFIX = ".ckpt-warden.json";
+    static final String PARTIAL_SUFFIX = ".ckpt-warden-partial";
+    private static final char[] RESERVED = {'#', '?'};
+    private static final int CHUNK = 1 << 20;
+
+    private final RemoteFiles remote;
+
+    public Offloader(RemoteFiles remote) {
+        this.remote = Objects.requireNonNull(remote, "remote");
+    }
+
+    /**
+     * The relative path a root's name maps to on a target: its '/'-separated names without empty or
+     * {@code .} ones (so {@code /data/ckpt} becomes {@code data/ckpt}), {@code ..} written as {@code __},
+     * a {@code file://} prefix dropped.
+     */
+    public static String rootKey(String rootName) {
+        String s = rootName.strip();
+        if (s.startsWith("file://")) {
+            s = s.substring("file://".length());
+        }
+        s = s.replace("://", "/");
+        List<String> out = new ArrayList<>();
+        for (String seg : s.split("/")) {
+            if (seg.isEmpty() || seg.equals(".")) {
+                continue;
+            }
+            out.add(seg.equals("..") ? "__" : seg);
+        }
+        return out.isEmpty() ? "_" : String.join("/", out);
+    }
+
+    /**
+     * Copies and verifies one checkpoint.
+     *
+     * @param relativePath the checkpoint's path relative to its root, '/'-separated ({@code run/checkpoint-500})
+     * @param source       its files; entry paths are relative to the directory holding the checkpoint
+     * @throws OffloadException when no verified copy exists at the end (after removing what this attempt wrote)
+     */
+    public OffloadReceipt copy(Offload offload, String rootName, String relativePath, OffloadSource source)
+            throws OffloadException {
+        List<SourceEntry> entries;
+        try {
+            entries = source.entries();
+        } catch (UnsafeSourceException u) {
+            throw new OffloadException(Kind.UNSAFE, u.getMessage(), u);
+        } catch (IOException e) {
+            throw new OffloadException(Kind.LOCAL, "cannot list " + relativePath + ": " + OffloadException.describe(e), e);
+        }
+        if (entries.isEmpty()) {
+            throw new OffloadException(Kind.LOCAL, relativePath + " has no files to offload");
+        }
+        Location at = locate(offload.target(), rootName, relativePath);
+        Set<String> tops = topNames(entries);
+        boolean verifySha = !"size".equals(offload.verify());
+        OffloadManifest existing;
+        try {
+            existing = at.manifest.exists() ? readManifest(at.manifest) : null;
+        } catch (OffloadException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw remoteFailure(e, Kind.UNREACHABLE, "cannot reach " + at.parentUri());
+        }
+        if (existing != null) {
+            return reuse(at, existing, rootName, relativePath, entries, source, verifySha);
+        }
+        Attempt attempt = new Attempt(at);
+        try {
+            List<Entry> sent = attempt.send(entries, tops, source);
+            attempt.verify(sent, verifySha);
+            attempt.place(tops);
+            OffloadManifest m = OffloadManifest.of(rootName, relativePath, kind(entries), sent);
+            attempt.writeManifest(m);
+            log.info("offloaded {} to {} ({} bytes, {} files, sha256 {})", relativePath, at.uri(), m.bytes(), m.files(),
+                    m.sha256());
+            return new OffloadReceipt(at.uri(), m.sha256(), m.bytes(), m.files(), false);
+        } catch (OffloadException e) {
+            throw attempt.cleanedUp(e);
+        } catch (IOException | RuntimeException e) {
+            throw attempt.cleanedUp(remoteFailure(e, Kind.WRITE, "cannot write to " + at.parentUri()));
+        }
+    }
+
+    /**
+     * Removes a remote copy made by {@link #copy} (the manifest first, so that a copy cut short here
+     * counts as unfinished and is replaced by the next attempt).
+     */
+    public void discard(OffloadReceipt receipt) throws OffloadException {
+        try {
+            FileObject manifest = remote.resolve(receipt.uri() + MANIFEST_SUFFIX);
+            OffloadManifest m = readManifest(manifest);
+            FileObject parent = manifest.getParent();
+            manifest.delete();
+            for (String top : topNames(m.entries().stream()
+                    .map(e -> new SourceEntry(e.path(), e.directory(), e.bytes(), 0)).toList())) {
+                deleteTree(child(parent, top));
+            }
+        } catch (OffloadException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw remoteFailure(e, Kind.WRITE, "cannot remove the remote copy " + receipt.uri());
+        }
+    }
+
+    /** Where a checkpoint goes: the directory holding it, its last name, and its manifest. */
+    private record Location(FileObject parent, String base, FileObject manifest) {
+        String uri() throws FileSystemException {
+            return child(parent, base).getPublicURIString();
+        }
+
+        String parentUri() {
+            return parent.getPublicURIString();
+        }
+    }
+
+    private Location locate(String target, String rootName, String relativePath) throws OffloadException {
+        List<String> segs = new ArrayList<>(Arrays.asList(rootKey(rootName).split("/")));
+        for (String s : relativePath.split("/")) {
+            if (s.isEmpty() || s.equals(".") || s.equals("..")) {
+                throw new OffloadException(Kind.USAGE, "unsafe checkpoint path '" + relativePath + "'");
+            }
+            segs.add(s);
+        }
+        String base = segs.remove(segs.size() - 1);
+        try {
+            FileObject parent = remote.resolve(target);
+            for (String s : segs) {
+                parent = parent.resolveFile(UriParser.encode(s, RESERVED), NameScope.CHILD);
+            }
+            return new Location(parent, base, child(parent, base + MANIFEST_SUFFIX));
+        } catch (IOException | RuntimeException e) {
+            // Resolving an sftp:// name opens its session: connection failures surface here.
+            String m = OffloadException.describe(e);
+            Kind k = OffloadException.classify(e, m.contains("connect") ? Kind.UNREACHABLE : Kind.USAGE);
+            throw new OffloadException(k, "offload target '" + target + "': " + m, e);
+        }
+    }
+
+    /** The object at a '/'-separated path below {@code base}, one name at a time (no name can climb out). */
+    static FileObject child(FileObject base, String relPath) throws FileSystemException {
+        FileObject f = base;
+        for (String s : relPath.split("/")) {
+            if (s.isEmpty() || s.equals(".") || s.equals("..")) {
+                throw new FileSystemException("unsafe path '" + relPath + "'");
+            }
+            f = f.resolveFile(UriParser.encode(s, RESERVED), NameScope.CHILD);
+        }
+        return f;
+    }
+
+    private static Set<String> topNames(List<SourceEntry> entries) {
+        Set<String> tops = new LinkedHashSet<>();
+        for (SourceEntry e : entries) {
+            int slash = e.path().indexOf('/');
+            tops.add(slash < 0 ? e.path() : e.path().substring(0, slash));
+        }
+        return tops;
+    }
+
+    private static String kind(List<SourceEntry> entries) {
+        return entries.get(0).directory() ? "directory" : "file";
+    }
+
+    private static OffloadException remoteFailure(Throwable e, Kind otherwise, String what) {
+        Kind k = OffloadException.classify(e, otherwise);
+        return new OffloadException(k, what + ": " + OffloadException.describe(e), e);
+    }
+
+    static OffloadManifest readManifest(FileObject manifest) throws IOException {
+        byte[] bytes;
+        try (InputStream in = manifest.getContent().getInputStream()) {
+            bytes = in.readNBytes(64 << 20);
+        }
+        try {
+            return OffloadManifest.parse(bytes, manifest.getPublicURIString());
+        } catch (IOException e) {
+            throw new OffloadException(Kind.CONFLICT, e.getMessage(), e);
+        }
+    }
+
+    /** A target that already holds a complete copy at this path: the same checkpoint is kept, anything else refused. */
+    private OffloadReceipt reuse(Location at, OffloadManifest existing, String rootName, String relativePath,
+                                 List<SourceEntry> entries, OffloadSource source, boolean verifySha) throws OffloadException {
+        List<Entry> local = new ArrayList<>();
+        for (SourceEntry e : entries) {
+            local.add(e.directory() ? new Entry(e.path(), true, 0, null, e.modifiedMillis()) : hashLocal(source, e));
+        }
+        OffloadManifest mine = OffloadManifest.of(rootName, relativePath, kind(entries), local);
+        if (!mine.sameContent(existing)) {
+            throw new OffloadException(Kind.CONFLICT, at.manifest.getPublicURIString() + " describes a different checkpoint"
+                    + " (sha256 " + existing.sha256() + ", local " + mine.sha256() + "); not overwritten");
+        }
+        try {
+            for (Entry e : local) {
+                if (!e.directory()) {
+                    verifyOne(child(at.parent, e.path()), e, verifySha);
+                }
+            }
+            writeSmall(at.manifest, mine.toBytes());
+            log.info("offload of {}: {} already held this checkpoint; reused", relativePath, at.uri());
+            return new OffloadReceipt(at.uri(), mine.sha256(), mine.bytes(), mine.files(), true);
+        } catch (OffloadException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw remoteFailure(e, Kind.READ, "cannot check the existing copy at " + at.parentUri());
+        }
+    }
+
+    private static Entry hashLocal(OffloadSource source, SourceEntry e) throws OffloadException {
+        MessageDigest md = OffloadManifest.newDigest();
+        byte[] buf = new byte[CHUNK];
+        long n = 0;
+        try (InputStream in = source.open(e.path())) {
+            for (int r; (r = in.read(buf)) >= 0; ) {
+                md.update(buf, 0, r);
+                n += r;
+            }
+        } catch (IOException x) {
+            throw new OffloadException(Kind.LOCAL, "cannot read " + e.path() + ": " + OffloadException.describe(x), x);
+        }
+        if (n != e.bytes()) {
+            throw new OffloadException(Kind.LOCAL_CHANGED, e.path() + " is " + n + " bytes now, " + e.bytes()
+                    + " when listed");
+        }
+        return new Entry(e.path(), false, n, HexFormat.of().formatHex(md.digest()), e.modifiedMillis());
+    }
+
+    /** Size, then (for sha256) the bytes read back and hashed. */
+    static void verifyOne(FileObject fo, Entry expected, boolean sha) throws IOException {
+        fo.refresh();
+        if (fo.getType() != FileType.FILE) {
+            throw new OffloadException(Kind.VERIFICATION, fo.getPublicURIString() + " is missing after the copy");
+        }
+        long size = fo.getContent().getSize();
+        if (size != expected.bytes()) {
+            throw new OffloadException(Kind.VERIFICATION, fo.getPublicURIString() + " holds " + size + " bytes, "
+                    + expected.bytes() + " were sent");
+        }
+        if (!sha) {
+            return;
+        }
+        String got = hashRemote(fo);
+        if (!got.equals(expected.sha256())) {
+            throw new OffloadException(Kind.VERIFICATION, fo.getPublicURIString() + ": sha256 of the stored bytes is "
+                    + got + ", of the bytes sent " + expected.sha256());
+        }
+    }
+
+    static String hashRemote(FileObject fo) throws OffloadException {
+        MessageDigest md = OffloadManifest.newDigest();
+        byte[] buf = new byte[CHUNK];
+        try (InputStream in = fo.getContent().getInputStream()) {
+            for (int r; (r = in.read(buf)) >= 0; ) {
+                md.update(buf, 0, r);
+            }
+        } catch (IOException | RuntimeException e) {
+            throw remoteFailure(e, Kind.READ, "cannot read back " + fo.getPublicURIString());
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** Writes a small file and checks it reads back byte for byte. */
+    private static void writeSmall(FileObject fo, byte[] bytes) throws IOException {
+        try (OutputStream out = fo.getContent().getOutputStream()) {
+            out.write(bytes);
+        }
+        fo.refresh();
+        byte[] back;
+        try (InputStream in = fo.getContent().getInputStream()) {
+            back = in.readNBytes(bytes.length + 1);
+        }
+        if (!Arrays.equals(bytes, back)) {
+            throw new OffloadException(Kind.VERIFICATION, fo.getPublicURIString() + " does not read back as written");
+        }
+    }
+
+    /** Gives up a transfer whose source failed: an S3 upload is aborted so that closing publishes nothing. */
+    private static String abandon(FileObject fo, OutputStream out) {
+        String problem = null;
+        try {
+            if (FileObjectUtils.getAbstractFileObject(fo) instanceof S3FileObject s3) {
+                problem = s3.abortUpload();
+            }
+        } catch (FileSystemException | RuntimeException e) {
+            problem = OffloadException.describe(e);
+        }
+        try {
+            out.close();
+        } catch (IOException | RuntimeException ignored) {
+            // The transfer failed already; what is left is removed with the staging tree.
+        }
+        return problem;
+    }
+
+    /** One copy attempt: what it wrote, so that a failure can remove exactly that. */
+    private static final class Attempt {
+        private final Location at;
+        private final boolean staged;
+        private final FileObject dest;
+        private final List<FileObject> written = new ArrayList<>();
+        private final List<FileObject> placed = new ArrayList<>();
+        private FileObject manifestPartial;
+        private boolean manifestWritten;
+        private final List<String> notes = new ArrayList<>();
+
+        Attempt(Location at) throws OffloadException {
+            this.at = at;
+            try {
+                this.staged = at.parent.getFileSystem().hasCapability(Capability.RENAME);
+                this.dest = staged ? child(at.parent, "." + at.base + PARTIAL_SUFFIX) : at.parent;
+            } catch (FileSystemException e) {
+                throw new OffloadException(Kind.USAGE, OffloadException.describe(e), e);
+            }
+        }
+
+        List<Entry> send(List<SourceEntry> entries, Set<String> tops, OffloadSource source) throws IOException {
+            if (staged) {
+                deleteTree(dest); // an earlier attempt's leftovers, if any
+                dest.createFolder();
+            } else {
+                for (String top : tops) {
+                    deleteTree(child(at.parent, top)); // no manifest: an unfinished earlier copy, if any
+                }
+            }
+            List<Entry> sent = new ArrayList<>();
+            for (SourceEntry e : entries) {
+                FileObject fo = child(dest, e.path());
+                if (e.directory()) {
+                    fo.createFolder();
+                    sent.add(new Entry(e.path(), true, 0, null, e.modifiedMillis()));
+                } else {
+                    written.add(fo);
+                    sent.add(upload(source, e, fo));
+                }
+            }
+            return sent;
+        }
+
+        private Entry upload(OffloadSource source, SourceEntry e, FileObject fo) throws IOException {
+            MessageDigest md = OffloadManifest.newDigest();
+            byte[] buf = new byte[CHUNK];
+            long n = 0;
+            InputStream in;
+            try {
+                in = source.open(e.path());
+            } catch (IOException x) {
+                throw new OffloadException(Kind.LOCAL, "cannot open " + e.path() + ": " + OffloadException.describe(x), x);
+            }
+            try (in) {
+                fo.getParent().createFolder();
+                OutputStream out = fo.getContent().getOutputStream();
+                boolean sentAll = false;
+                try {
+                    while (true) {
+                        int r;
+                        try {
+                            r = in.read(buf);
+                        } catch (IOException x) {
+                            throw new OffloadException(Kind.LOCAL, "cannot read " + e.path() + ": "
+                                    + OffloadException.describe(x), x);
+                        }
+                        if (r < 0) {
+                            break;
+                        }
+                        md.update(buf, 0, r);
+                        out.write(buf, 0, r);
+                        n += r;
+                    }
+                    sentAll = true;
+                } finally {
+                    if (!sentAll) {
+                        String p = abandon(fo, out);
+                        if (p != null) {
+                            notes.add(p);
+                        }
+                    }
+                }
+                out.close();
+            }
+            if (n != e.bytes()) {
+                throw new OffloadException(Kind.LOCAL_CHANGED, e.path() + " is " + n + " bytes now, " + e.bytes()
+                        + " when listed");
+            }
+            return new Entry(e.path(), false, n, HexFormat.of().formatHex(md.digest()), e.modifiedMillis());
+        }
+
+        void verify(List<Entry> sent, boolean sha) throws IOException {
+            for (Entry e : sent) {
+                if (!e.directory()) {
+                    verifyOne(child(dest, e.path()), e, sha);
+                }
+            }
+        }
+
+        /** Staged copies: rename each top-level entry from the staging tree into place. */
+        void place(Set<String> tops) throws IOException {
+            if (!staged) {
+                return;
+            }
+            for (String top : tops) {
+                FileObject from = child(dest, top);
+                deleteTree(child(at.parent, top)); // no manifest: an unfinished earlier copy, if any
+                FileObject to = child(at.parent, top);
+                from.moveTo(to);
+                placed.add(to);
+            }
+            deleteTree(dest);
+        }
+
+        void writeManifest(OffloadManifest m) throws IOException {
+            byte[] bytes = m.toBytes();
+            if (staged) {
+                manifestPartial = child(at.parent, "." + at.base + MANIFEST_SUFFIX + PARTIAL_SUFFIX);
+                writeSmall(manifestPartial, bytes);
+                manifestWritten = true;
+                manifestPartial.moveTo(at.manifest);
+            } else {
+                manifestWritten = true;
+                writeSmall(at.manifest, bytes);
+            }
+        }
+
+        /** Removes what this attempt wrote; returns {@code e} with what could not be removed appended. */
+        OffloadException cleanedUp(OffloadException e) {
+            List<String> left = new ArrayList<>(notes);
+            if (manifestWritten) {
+                remove(at.manifest, left);
+                if (manifestPartial != null) {
+                    remove(manifestPartial, left);
+                }
+            }
+            if (staged) {
+                remove(dest, left);
+                placed.forEach(p -> remove(p, left));
+            } else {
+                written.forEach(w -> remove(w, left));
+            }
+            if (left.isEmpty()) {
+                return e;
+            }
+            return new OffloadException(e.kind(), e.getMessage() + "; not cleaned up on the target: "
+                    + String.join(", ", left) + " (the next attempt replaces what is there)", e.getCause());
+        }
+
+        private static void remove(FileObject f, List<String> left) {
+            try {
+                deleteTree(f);
+            } catch (IOException | RuntimeException x) {
+                left.add(f.getPublicURIString() + " (" + OffloadException.describe(x) + ")");
+            }
+        }
+    }
+
+    /**
+     * Deletes a file, or a folder and everything in it, children first, each object looked up afresh
+     * (VFS's own {@code deleteAll} keeps a folder whose cached child list went stale, which objects
+     * that are not cached always have). Absent is fine.
+     */
+    static void deleteTree(FileObject f) throws FileSystemException {
+        FileObject fresh = f.getFileSystem().resolveFile(f.getName());
+        FileType type = fresh.getType();
+        if (type == FileType.IMAGINARY) {
+            return;
+        }
+        if (type.hasChildren()) {
+            for (FileObject c : fresh.getChildren()) {
+                deleteTree(c);
+            }
+        }
+        f.getFileSystem().resolveFile(f.getName()).delete();
+    }
+
+    /** Reads a whole small remote file (manifests). */
+    static byte[] readAll(FileObject fo) throws IOException {
+        try (InputStream in = fo.getContent().getInputStream(); ByteArrayOutputStream out = new ByteArrayOutputStream()) {
+            in.transferTo(out);
+            return out.toByteArray();
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package dev.ckptwarden.cli;
+
+import dev.ckptwarden.testing.TinyCheckpoints;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code enforce} with {@code action: offload} to a {@code file://} target, then {@code restore}: the
+ * command line end to end (a file target needs no credentials from the environment).
+ */
+class RestoreCommandTest {
+    @TempDir
+    Path dir;
+    Path root;
+    Path archive;
+    Path configFile;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    @BeforeEach
+    void tree() throws IOException {
+        root = Files.createDirectories(dir.resolve("ckpt")).toRealPath();
+        archive = Files.createDirectories(dir.resolve("archive")).toRealPath();
+        for (int e = 0; e < 3; e++) {
+            TinyCheckpoints.torchZip(root.resolve("run/epoch=" + e + "-step=" + (e + 1) * 100 + ".ckpt"), e,
+                    (long) (e + 1) * 100, true);
+        }
+        configFile = dir.resolve("ckpt-warden.yaml");
+        Files.writeString(configFile, """
+                agent:
+                  state_dir: %s
+                  settle_time: 10s
+                roots:
+                  - path: %s
+                    name: team/ckpt
+                    retention:
+                      keep_last: 1
+                    action: offload
+                    offload: {target: "%s", verify: sha256}
+                """.formatted(dir.resolve("state"), root, archive.toUri()));
+    }
+
+    private Run run(Object command, String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            List<String> all = new ArrayList<>(List.of(args));
+            all.add("--config");
+            all.add(configFile.toString());
+            int code = new CommandLine(command).execute(all.toArray(String[]::new));
+            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void enforceOffloadsAndRestoreBringsBack() throws IOException {
+        Path first = root.resolve("run/epoch=0-step=100.ckpt");
+        byte[] bytes = Files.readAllBytes(first);
+
+        Run enforce = run(new EnforceCommand());
+        assertThat(enforce.code()).as(enforce.toString()).isZero();
+        assertThat(first).doesNotExist();
+        assertThat(root.resolve("run/epoch=2-step=300.ckpt")).exists();
+        Path copy = archive.resolve("team/ckpt/run/epoch=0-step=100.ckpt");
+        assertThat(copy).hasBinaryContent(bytes);
+        assertThat(archive.resolve("team/ckpt/run/epoch=0-step=100.ckpt.ckpt-warden.json")).exists();
+
+        Run restore = run(new RestoreCommand(), first.toString());
+        assertThat(restore.code()).as(restore.toString()).isZero();
+        assertThat(restore.out()).startsWith("restored " + first + " from file://").contains("state complete");
+        assertThat(first).hasBinaryContent(bytes);
+        assertThat(copy).as("the archive copy stays").exists();
+
+        Run again = run(new RestoreCommand(), first.toString());
+        assertThat(again.code()).isEqualTo(ExitCode.NOT_FOUND);
+        assertThat(again.err()).contains("is complete, not offloaded");
+    }
+
+    @Test
+    void restoreJsonIsOneCheckpoint() throws IOException {
+        Path first = root.resolve("run/epoch=0-step=100.ckpt");
+        assertThat(run(new EnforceCommand()).code()).isZero();
+        Run restore = run(new RestoreCommand(), "--json", first.toString());
+        assertThat(restore.code()).as(restore.toString()).isZero();
+        var node = CheckpointJson.MAPPER.readTree(restore.out());
+        assertThat(node.get("path").asText()).isEqualTo(first.toString());
+        assertThat(node.get("state").asText()).isEqualTo("complete");
+        assertThat(node.get("restored_from").asText()).endsWith("/team/ckpt/run/epoch=0-step=100.ckpt");
+    }
+
+    @Test
+    void unknownPathIsNothingFound() {
+        Run r = run(new RestoreCommand(), root.resolve("run/nope.ckpt").toString());
+        assertThat(r.code()).isEqualTo(ExitCode.NOT_FOUND);
+        assertThat(r.err()).contains("not a registered checkpoint");
+    }
+
+    @Test
+    void tamperedArchiveIsNotRestored() throws IOException {
+        Path first = root.resolve("run/epoch=0-step=100.ckpt");
+        assertThat(run(new EnforceCommand()).code()).isZero();
+        Path copy = archive.resolve("team/ckpt/run/epoch=0-step=100.ckpt");
+        byte[] b = Files.readAllBytes(copy);
+        b[100] ^= 1;
+        Files.write(copy, b);
+
+        Run restore = run(new RestoreCommand(), first.toString());
+        assertThat(restore.code()).isEqualTo(ExitCode.RUNTIME);
+        assertThat(restore.err()).contains("sha256").contains("not restored");
+        assertThat(first).doesNotExist();
+        try (var s = Files.list(root.resolve(".ckpt-warden-trash"))) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).containsOnly(".lock");
+        }
+        Run ls = run(new LsCommand(), "--all", "--json");
+        assertThat(ls.out()).contains("\"state\" : \"offloaded\"");
+    }
+}
