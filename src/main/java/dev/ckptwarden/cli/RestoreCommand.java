@@ -3,6 +3,7 @@ package dev.ckptwarden.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.enforce.TrashStaging;
+import dev.ckptwarden.export.CheckpointJson;
 import dev.ckptwarden.offload.RemoteFiles;
 import dev.ckptwarden.offload.RemoteSettings;
 import dev.ckptwarden.offload.RestoreException;
