@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.export.CheckpointJson;
+
 import dev.ckptwarden.testing.TinyCheckpoints;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
