@@ -2,6 +2,7 @@ package dev.ckptwarden.cli;
 
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.daemon.Agent;
+import dev.ckptwarden.daemon.SystemdNotifier;
 import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.export.AgentMetrics;
@@ -14,6 +15,9 @@ import picocli.CommandLine.Mixin;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /** {@code run}: the agent in the foreground (what systemd runs). Stops cleanly on SIGTERM/SIGINT. */
 @Command(name = "run", description = "Start the agent in the foreground (what systemd runs).")
@@ -32,7 +36,9 @@ final class RunCommand implements Callable<Integer> {
         Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit), metrics,
                 Clock.systemUTC());
         CountDownLatch stopped = new CountDownLatch(1);
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            systemd.stopping();
             log.info("stopping: finishing the current pass");
             agent.close();
             registry.close();
@@ -50,6 +56,23 @@ final class RunCommand implements Callable<Integer> {
         // Installed before the startup pass: the JVM's default action for SIGHUP is to exit.
         sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> agent.requestReload("SIGHUP"));
         agent.start();
+        systemd.ready("watching " + cfg.roots().size() + " root(s)");
+        if (systemd.active() && systemd.watchdogInterval() != null) {
+            // Pet the watchdog only while every loop is alive: a hung agent gets restarted by systemd.
+            long every = Math.max(1000, systemd.watchdogInterval().toMillis() / 2);
+            ScheduledExecutorService pet = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ckpt-warden-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
+            pet.scheduleAtFixedRate(() -> {
+                if (agent.healthy()) {
+                    systemd.watchdog();
+                } else {
+                    systemd.status("unhealthy: " + String.join(", ", agent.loopHealth().failing()));
+                }
+            }, every, every, TimeUnit.MILLISECONDS);
+        }
         stopped.await();
         return ExitCode.OK;
     }
