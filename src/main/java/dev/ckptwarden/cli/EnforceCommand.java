@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.config.ByteSize;
+
 import dev.ckptwarden.export.CheckpointJson;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -132,7 +134,7 @@ final class EnforceCommand implements Callable<Integer> {
         for (RootPass p : passes) {
             if (p.recovered() != null) {
                 for (EnforcementReport.Item i : p.recovered().items()) {
-                    t.row(p.root().name(), relative(p.recovered(), i), Sizes.human(i.bytes()), i.reason(),
+                    t.row(p.root().name(), relative(p.recovered(), i), ByteSize.format(i.bytes()), i.reason(),
                             "recovered " + i.outcome(), i.detail());
                 }
                 p.recovered().problems().forEach(x -> System.err.println("ckpt-warden: " + p.root().name() + ": " + x));
@@ -143,7 +145,7 @@ final class EnforceCommand implements Callable<Integer> {
                 continue;
             }
             for (EnforcementReport.Item i : e.items()) {
-                t.row(p.root().name(), relative(e, i), Sizes.human(i.bytes()), i.reason(),
+                t.row(p.root().name(), relative(e, i), ByteSize.format(i.bytes()), i.reason(),
                         i.outcome(), i.detail());
             }
             e.problems().forEach(x -> System.err.println("ckpt-warden: " + p.root().name() + ": " + x));
@@ -153,9 +155,9 @@ final class EnforceCommand implements Callable<Integer> {
             long failed = e.items().stream().filter(EnforcementReport.Item::failed).count();
             summary.add("root " + p.root().name() + ": "
                     + (dryRun || "report".equals(e.action())
-                    ? "would remove " + would + " checkpoint(s), " + Sizes.human(e.wouldFreeBytes())
+                    ? "would remove " + would + " checkpoint(s), " + ByteSize.format(e.wouldFreeBytes())
                     + (dryRun ? " (dry run)" : " (action: report)")
-                    : "removed " + removed + " checkpoint(s), freed " + Sizes.human(e.freedBytes()))
+                    : "removed " + removed + " checkpoint(s), freed " + ByteSize.format(e.freedBytes()))
                     + (skipped > 0 ? "; " + skipped + " skipped" : "") + (failed > 0 ? "; " + failed + " failed" : ""));
         }
         if (!t.isEmpty()) {

@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.config.ByteSize;
+
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.config.Config;
@@ -61,11 +63,11 @@ final class ForecastCommand implements Callable<Integer> {
         }
         for (FilesystemForecast f : forecasts) {
             System.out.printf(Locale.ROOT, "%s: %s free of %s (watermark %s), growing %s/h, %s%n", f.mount(),
-                    Sizes.human(f.freeBytes()), Sizes.human(f.sizeBytes()), Sizes.human(f.watermarkBytes()),
-                    Sizes.human((long) Math.max(0, f.growthBytesPerSecond() * 3600)),
+                    ByteSize.format(f.freeBytes()), ByteSize.format(f.sizeBytes()), ByteSize.format(f.watermarkBytes()),
+                    ByteSize.format((long) Math.max(0, f.growthBytesPerSecond() * 3600)),
                     f.fullInSeconds() == null ? "not filling up" : "full in " + human(Duration.ofSeconds(f.fullInSeconds().longValue())));
             Table t = new Table("ROOT", "RUN", "TYPICAL SIZE", "SAVES THAT FIT");
-            f.runs().forEach(r -> t.row(r.root(), r.run(), Sizes.human(r.typicalBytes()), r.checkpointsThatFit()));
+            f.runs().forEach(r -> t.row(r.root(), r.run(), ByteSize.format(r.typicalBytes()), r.checkpointsThatFit()));
             if (!t.isEmpty()) {
                 t.print(System.out);
             }

@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.config.ByteSize;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.PathInspector;
@@ -92,7 +94,7 @@ final class InspectCommand implements Callable<Integer> {
             t.row("epoch", c.epoch());
             t.row("step", c.step());
             t.row("metrics", LsCommand.metrics(c.metrics()));
-            t.row("size", Sizes.human(c.bytes()) + " (" + c.bytes() + " bytes)");
+            t.row("size", ByteSize.format(c.bytes()) + " (" + c.bytes() + " bytes)");
             t.row("modified", c.modified());
             t.row("resumable", c.resumable() == null ? "unknown" : c.resumable() ? "yes (optimizer state present)" : "no (weights only)");
             t.row("alias of", c.aliasOf());

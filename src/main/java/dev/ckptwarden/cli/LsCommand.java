@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.config.ByteSize;
+
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.export.CheckpointJson;
@@ -63,7 +65,7 @@ final class LsCommand implements Callable<Integer> {
                 : new Table("ROOT", "RUN", "NAME", "FRAMEWORK", "STATE", "EPOCH", "STEP", "METRICS", "SIZE", "FLAGS");
         for (Checkpoint c : list) {
             Object[] cells = {c.root(), c.run(), c.name(), c.framework().id(), c.state().id(), c.epoch(), c.step(),
-                    metrics(c.metrics()), Sizes.human(c.bytes()), flags(c), c.stateSince(), c.note()};
+                    metrics(c.metrics()), ByteSize.format(c.bytes()), flags(c), c.stateSince(), c.note()};
             t.row(history ? cells : java.util.Arrays.copyOf(cells, 10));
         }
         return t;

@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.config.ByteSize;
+
 import dev.ckptwarden.export.CheckpointJson;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -57,7 +59,7 @@ final class PlanCommand implements Callable<Integer> {
         for (RetentionPlan p : plans) {
             for (Decision d : p.decisions()) {
                 t.row(p.root(), d.checkpoint().run(), d.checkpoint().name(), d.verdict().id(),
-                        Sizes.human(d.checkpoint().bytes()), String.join("; ", d.reasons()));
+                        ByteSize.format(d.checkpoint().bytes()), String.join("; ", d.reasons()));
                 decisions++;
                 evict += d.verdict() == Verdict.EVICT ? 1 : 0;
             }
@@ -68,7 +70,7 @@ final class PlanCommand implements Callable<Integer> {
             return ExitCode.OK;
         }
         t.print(System.out);
-        System.out.println("evict " + evict + " of " + decisions + " checkpoint(s), " + Sizes.human(evictBytes));
+        System.out.println("evict " + evict + " of " + decisions + " checkpoint(s), " + ByteSize.format(evictBytes));
         return ExitCode.OK;
     }
 

@@ -1,5 +1,7 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.config.ByteSize;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.enforce.TrashStaging;
@@ -53,7 +55,7 @@ public final class RestoreCommand implements Callable<Integer> {
                 n.put("sha256", r.sha256());
                 System.out.println(CheckpointJson.write(n));
             } else {
-                System.out.println("restored " + key + " from " + r.uri() + " (" + Sizes.human(r.bytes()) + ", sha256 "
+                System.out.println("restored " + key + " from " + r.uri() + " (" + ByteSize.format(r.bytes()) + ", sha256 "
                         + r.sha256() + "); state " + r.checkpoint().state().id());
             }
             return ExitCode.OK;
