@@ -141,17 +141,24 @@ measure() {
     now=$(ticks "$agent_pid"); SERIES+=("$s s: +$((now - prev)) ticks, $(($(rss_kib "$agent_pid") / 1024)) MiB"); prev=$now
   done
   t1=$(ticks "$agent_pid"); RSS1=$(rss_kib "$agent_pid"); NTHREADS=$(threads "$agent_pid")
-  if [[ -n ${HEAP_INFO:-} ]]; then jcmd "$agent_pid" GC.heap_info > "$work/heap-$label.txt" 2>&1 || true; fi
+  if [[ -n ${HEAP_INFO:-} ]]; then # after the samples: a full GC (GC.run) then shows the live heap
+    jcmd "$agent_pid" GC.heap_info > "$work/heap-$label.txt" 2>&1 || true
+    jcmd "$agent_pid" GC.run > /dev/null 2>&1 && jcmd "$agent_pid" GC.heap_info > "$work/heap-$label-gc.txt" 2>&1 || true
+  fi
   if [[ -n ${NMT_OUT:-} ]]; then jcmd "$agent_pid" VM.native_memory summary > "$NMT_OUT" 2>&1 || true; fi
   kill "$agent_pid"; wait "$agent_pid" 2> /dev/null || true; agent_pid=
   CPU_PCT=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v w="$window" 'BEGIN {printf "%.3f", d / hz / w * 100}')
   TICKS=$((t1 - t0))
 }
-# heap_line LABEL: used and committed of the generations in that run's jcmd GC.heap_info.
+# heap_line LABEL: used and committed of the generations in that run's jcmd GC.heap_info, and the
+# used heap after a full GC (the live set).
+heap_used() { sed -n 's/.* total \([0-9]*\)K, used \([0-9]*\)K.*/\1 \2/p' "$1" | awk '{t += $1; u += $2} END {if (NR) printf "%.1f %.1f\n", u / 1024, t / 1024}'; }
 heap_line() {
   [[ -s $work/heap-$1.txt ]] || return 0
-  sed -n 's/.* total \([0-9]*\)K, used \([0-9]*\)K.*/\1 \2/p' "$work/heap-$1.txt" \
-    | awk '{t += $1; u += $2} END {if (NR) printf "  java heap (jcmd GC.heap_info, young + old): %.1f MiB used of %.1f MiB committed\n", u / 1024, t / 1024}'
+  local used committed live
+  read -r used committed < <(heap_used "$work/heap-$1.txt")
+  live=$( [[ -s $work/heap-$1-gc.txt ]] && heap_used "$work/heap-$1-gc.txt" | cut -d' ' -f1 || true)
+  echo "  java heap (jcmd GC.heap_info, young + old): $used MiB used of $committed MiB committed; ${live:-?} MiB live after a full GC"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 verdict() { awk -v v="$1" -v g="$2" 'BEGIN {print (v <= g) ? "PASS" : "MISS"}'; }
@@ -247,6 +254,9 @@ if [[ $BIG != 0 ]]; then
   echo "  rss: $(mib "$RSS0") MiB at start, $(mib "$RSS1") MiB after $VARIANT_SECONDS s; cpu $CPU_PCT % of one core; $NTHREADS threads"
   heap_line big
   echo "  vs the $((RUNS * PER_RUN))-checkpoint baseline: +$(mib $((RSS1 - base_rss))) MiB"
+  if KEEP_STATE=1 measure big-restart "$work/big.yaml" 5 ""; then
+    echo "  restart with that registry (first pass a warm rescan): start $START_MS ms; rss $(mib "$RSS1") MiB"
+  fi
   for opts in -Xmn16m -Xmx64m; do
     if measure "big$opts" "$work/big.yaml" "$VARIANT_SECONDS" "$opts"; then
       echo "  with $opts: start $START_MS ms; rss $(mib "$RSS0") / $(mib "$RSS1") MiB; cpu $CPU_PCT %"

@@ -154,7 +154,7 @@ for line in open(created_log):
 # The agent: `<epoch ms> DEBUG Reconciler: registered <path> (<state>...)`, and per pass
 # `<epoch ms> DEBUG Agent: reconciled <root> (event@<when the pass was scheduled, ms>): ..., <ms> ms`.
 agent, complete, passes, pending = {}, {}, [], []
-reg = re.compile(r"^(\d+) DEBUG Reconciler: registered (.*) \((\w+)")
+reg = re.compile(r"^(\d+) DEBUG Reconciler: registered (.+?) \((\w+)")
 rec = re.compile(r"^(\d+) DEBUG Agent: reconciled .* \((\w+)(?:@(\d+))?\): .*, (\d+) ms$")
 for line in open(agent_log):
     m = reg.match(line)
