@@ -20,7 +20,16 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code;
+        try {
+            code = execute(args);
+        } catch (Throwable t) {
+            // An Error (out of memory in the startup pass) escapes picocli's handlers; without this the
+            // scheduler's threads would keep a JVM alive that does nothing, and systemd would see it running.
+            System.err.println("ckpt-warden: fatal: " + t);
+            code = ExitCode.RUNTIME;
+        }
+        System.exit(code);
     }
 
     /** Runs a command line and returns its exit code (tests call this in-process). */

@@ -274,9 +274,16 @@ public final class Agent implements AutoCloseable {
 
     private void dirty(String root) {
         if (soonPending.compareAndSet(false, true)) {
-            scheduleOnce("event", clock.instant().plus(COALESCE));
+            // Leading edge: a lone save after a quiet spell is looked at at once; events that follow
+            // within the window share the next pass (a 1,000-shard save is a few passes, not 1,000).
+            Instant now = clock.instant();
+            Instant last = lastEventPass;
+            Instant at = last == null || !now.isBefore(last.plus(COALESCE)) ? now : last.plus(COALESCE);
+            scheduleOnce("event", at);
         }
     }
+
+    private volatile Instant lastEventPass;
 
     private void scheduleOnce(String name, Instant at) {
         try {
@@ -297,6 +304,7 @@ public final class Agent implements AutoCloseable {
     void sweep(String why) {
         if (why.startsWith("event")) {
             soonPending.set(false);
+            lastEventPass = clock.instant();
         }
         Config cfg = config.get();
         Instant now = clock.instant();
