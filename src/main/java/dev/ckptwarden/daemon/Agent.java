@@ -327,6 +327,13 @@ public final class Agent implements AutoCloseable {
             }
             if (why.equals("startup")) {
                 recover(local, reached, now);
+                for (RootScan scan : scans) {
+                    Map<dev.ckptwarden.catalog.CheckpointState, Long> byState = new java.util.EnumMap<>(
+                            dev.ckptwarden.catalog.CheckpointState.class);
+                    scan.checkpoints().forEach(c -> byState.merge(c.state(), 1L, Long::sum));
+                    log.info("root {}: {} checkpoint(s) {} in {} ms{}", scan.root(), scan.checkpoints().size(), byState,
+                            scan.took().toMillis(), scan.problems().isEmpty() ? "" : ", " + scan.problems().size() + " problem(s)");
+                }
             }
             enforce(local, reached, now);
             metrics.updateFromScans(cfg, rescanAfterEnforcement(cfg, scans));
