@@ -77,6 +77,11 @@ public record Checkpoint(
                 modified, resumable, aliasOf, references, pin, pin ? reason : null, problems, signature, firstSeen, stateSince, note);
     }
 
+    public Checkpoint withAlias(Path target) {
+        return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
+                modified, resumable, target, references, pinned, pinReason, problems, signature, firstSeen, stateSince, note);
+    }
+
     public Checkpoint withHistory(Instant seen, Instant since) {
         return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
                 modified, resumable, aliasOf, references, pinned, pinReason, problems, signature, seen, since, note);

@@ -267,11 +267,6 @@ public final class Agent implements AutoCloseable {
         return loopHealth().failing().isEmpty();
     }
 
-    /** The port the HTTP API is bound to (useful when agent.listen asks for port 0). */
-    public int httpPort() {
-        return http == null ? -1 : http.port();
-    }
-
     private void dirty(String root) {
         if (soonPending.compareAndSet(false, true)) {
             // Leading edge: a lone save after a quiet spell is looked at at once; events that follow

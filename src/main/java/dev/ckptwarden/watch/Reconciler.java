@@ -254,7 +254,7 @@ public final class Reconciler {
                     && cp.name().startsWith("last") && LAST.matcher(cp.path().getFileName().toString()).matches()) {
                 Checkpoint target = identicalSibling(cp, byRun.getOrDefault(cp.path().getParent(), List.of()));
                 if (target != null) {
-                    Checkpoint alias = withAlias(cp, target.path());
+                    Checkpoint alias = cp.withAlias(target.path());
                     changed.set(at, alias);
                     result.set(i, alias);
                 }
@@ -293,11 +293,6 @@ public final class Reconciler {
         return null;
     }
 
-    private static Checkpoint withAlias(Checkpoint c, Path target) {
-        return new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(), c.state(), c.epoch(),
-                c.step(), c.metrics(), c.bytes(), c.modified(), c.resumable(), target, c.references(), c.pinned(), c.pinReason(), c.problems(),
-                c.signature(), c.firstSeen(), c.stateSince(), c.note());
-    }
 
     private Checkpoint build(RootConfig root, Path rootDir, Candidate c, Inspection ins, Checkpoint prev, Instant now,
                              Config config) {
