@@ -44,12 +44,26 @@ final class ResolveCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the checkpoint as JSON")
     boolean json;
 
+    @Option(names = "--include-offloaded", description = "also consider offloaded checkpoints; prints the remote URI for one")
+    boolean includeOffloaded;
+
     @Override
     public Integer call() {
         Config cfg = config.load();
         List<Checkpoint> candidates;
+        String remoteUri = null;
+        Optional<Checkpoint> found = Optional.empty();
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
-            candidates = registry.list(root, run, false);
+            candidates = registry.list(root, run, includeOffloaded);
+            if (includeOffloaded) {
+                candidates = candidates.stream().filter(c -> c.state() != dev.ckptwarden.catalog.CheckpointState.DELETED).toList();
+            }
+            if (!candidates.isEmpty()) {
+                found = pick(cfg, candidates);
+                if (found.isPresent() && found.get().state() == dev.ckptwarden.catalog.CheckpointState.OFFLOADED) {
+                    remoteUri = remoteUri(registry, found.get());
+                }
+            }
         }
         if (candidates.isEmpty()) {
             // A mistyped selector is bad usage (2) even for a run with nothing registered, not "nothing found" (1).
@@ -62,28 +76,47 @@ final class ResolveCommand implements Callable<Integer> {
             System.err.println("ckpt-warden: no checkpoints registered for run '" + run + "'");
             return ExitCode.NOT_FOUND;
         }
-        String rootName = candidates.get(0).root();
-        if (candidates.stream().anyMatch(c -> !c.root().equals(rootName))) {
-            throw new CliError(ExitCode.USAGE, "run '" + run + "' exists in several roots; pass --root");
-        }
-        Resolver.Metric best = metricFor(cfg.root(rootName));
-        Optional<Checkpoint> found;
-        try {
-            found = Resolver.resolve(candidates, selector, resumable, best);
-        } catch (Resolver.BadSelector e) {
-            throw new CliError(ExitCode.USAGE, e.getMessage());
-        }
         if (found.isEmpty()) {
             System.err.println("ckpt-warden: no complete" + (resumable ? " resumable" : "") + " checkpoint matches '"
                     + selector + "' in run '" + run + "'");
             return ExitCode.NOT_FOUND;
         }
         if (json) {
-            System.out.println(CheckpointJson.write(CheckpointJson.of(found.get())));
+            com.fasterxml.jackson.databind.node.ObjectNode n = CheckpointJson.of(found.get());
+            if (remoteUri != null) {
+                n.put("remote_uri", remoteUri);
+            }
+            System.out.println(CheckpointJson.write(n));
         } else {
-            System.out.println(found.get().path());
+            System.out.println(remoteUri != null ? remoteUri : found.get().path());
         }
         return ExitCode.OK;
+    }
+
+    private Optional<Checkpoint> pick(Config cfg, List<Checkpoint> candidates) {
+        String rootName = candidates.get(0).root();
+        if (candidates.stream().anyMatch(c -> !c.root().equals(rootName))) {
+            throw new CliError(ExitCode.USAGE, "run '" + run + "' exists in several roots; pass --root");
+        }
+        try {
+            return Resolver.resolve(candidates, selector, resumable, metricFor(cfg.root(rootName)), includeOffloaded);
+        } catch (Resolver.BadSelector e) {
+            throw new CliError(ExitCode.USAGE, e.getMessage());
+        }
+    }
+
+    /** The remote copy recorded when the checkpoint was offloaded (the last verified offload). */
+    private static String remoteUri(Registry registry, Checkpoint c) {
+        String uri = null;
+        for (dev.ckptwarden.registry.HistoryEvent e : registry.history(c.key())) {
+            if (dev.ckptwarden.offload.OffloadReceipt.EVENT.equals(e.event())) {
+                uri = dev.ckptwarden.offload.OffloadReceipt.parse(e.detail()).uri();
+            }
+        }
+        if (uri == null) {
+            throw new CliError(ExitCode.RUNTIME, c.path() + " is offloaded but its history has no verified remote copy");
+        }
+        return uri;
     }
 
     private Resolver.Metric metricFor(RootConfig root) {

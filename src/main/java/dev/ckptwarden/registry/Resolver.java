@@ -41,9 +41,21 @@ public final class Resolver {
      * @param best      metric for "best"; null means use the framework's own best pointer, if any
      */
     public static Optional<Checkpoint> resolve(List<Checkpoint> run, String selector, boolean resumable, Metric best) {
+        return resolve(run, selector, resumable, best, false);
+    }
+
+    /**
+     * As above; with {@code includeOffloaded}, checkpoints whose only copy is remote ({@code offloaded})
+     * are eligible too (the caller turns them into their remote URI). Never by default: a path that is
+     * not on the local disk is not something a training job can resume from as it is.
+     */
+    public static Optional<Checkpoint> resolve(List<Checkpoint> run, String selector, boolean resumable, Metric best,
+                                               boolean includeOffloaded) {
         List<Checkpoint> eligible = new ArrayList<>();
         for (Checkpoint c : run) {
-            if (c.state() == CheckpointState.COMPLETE && c.aliasOf() == null
+            boolean usable = c.state() == CheckpointState.COMPLETE
+                    || includeOffloaded && c.state() == CheckpointState.OFFLOADED;
+            if (usable && c.aliasOf() == null
                     && (!resumable || Boolean.TRUE.equals(c.resumable()))) {
                 eligible.add(c);
             }

@@ -100,6 +100,22 @@ class RestoreCommandTest {
     }
 
     @Test
+    void resolveReturnsARemoteUriOnlyWhenAskedToIncludeOffloaded() {
+        assertThat(run(new EnforceCommand()).code()).isZero();
+
+        Run local = run(new ResolveCommand(), "--run", "run", "step:100");
+        assertThat(local.code()).as("offloaded checkpoints are never resolved by default").isEqualTo(ExitCode.NOT_FOUND);
+
+        Run remote = run(new ResolveCommand(), "--run", "run", "step:100", "--include-offloaded");
+        assertThat(remote.code()).as(remote.toString()).isZero();
+        assertThat(remote.out().strip()).isEqualTo(archive.resolve("team/ckpt/run/epoch=0-step=100.ckpt").toUri().toString());
+
+        // The newest is still local: latest stays a local path even with offloaded ones included.
+        Run latest = run(new ResolveCommand(), "--run", "run", "latest", "--include-offloaded");
+        assertThat(latest.out().strip()).isEqualTo(root.resolve("run/epoch=2-step=300.ckpt").toString());
+    }
+
+    @Test
     void restoreJsonIsOneCheckpoint() throws IOException {
         Path first = root.resolve("run/epoch=0-step=100.ckpt");
         assertThat(run(new EnforceCommand()).code()).isZero();
