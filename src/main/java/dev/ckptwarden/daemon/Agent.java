@@ -316,6 +316,11 @@ public final class Agent implements AutoCloseable {
                 if (scan.reachable() && root.isLocal()) {
                     reached.put(root.name(), scan.path());
                     local.add(root);
+                    if (!why.equals("startup") && !watcher.watching(root.name())) {
+                        // A root that did not exist (or was not mounted) at startup: watch it now that it does.
+                        log.info("root {} is reachable now; watching {} directories", root.name(),
+                                watcher.watchRoot(root.name(), scan.path()));
+                    }
                 }
                 log.debug("reconciled {} ({}): {} checkpoints, {} inspected, {} gone, {} ms", root.name(), why,
                         scan.checkpoints().size(), scan.inspected(), scan.gone(), scan.took().toMillis());

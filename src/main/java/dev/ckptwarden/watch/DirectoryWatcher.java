@@ -89,6 +89,11 @@ public final class DirectoryWatcher implements AutoCloseable {
         return n;
     }
 
+    /** True when at least one directory of this root is registered. */
+    public synchronized boolean watching(String root) {
+        return rootOf.containsValue(root);
+    }
+
     /** Stops watching every directory of a root (a root removed by a configuration reload). */
     public synchronized void unwatchRoot(String root) {
         rootOf.entrySet().removeIf(e -> {

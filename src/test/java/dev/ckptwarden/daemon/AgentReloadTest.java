@@ -70,6 +70,25 @@ class AgentReloadTest {
     }
 
     @Test
+    void rootThatAppearsAfterStartupIsPickedUpByTheNextPass() throws Exception {
+        Path late = dir.resolve("late");
+        Path file = dir.resolve("ckpt-warden.yaml");
+        Files.writeString(file, yaml(late));
+        Config cfg = ConfigLoader.load(file, Map.of());
+        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
+        try (SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
+             Agent agent = new Agent(cfg, file, Map.of(), registry,
+                     new dev.ckptwarden.enforce.Enforcer(registry, null), new dev.ckptwarden.export.AgentMetrics("test"), clock)) {
+            agent.start(); // the root does not exist yet: reported, the agent keeps running
+            assertThat(registry.list(null, null, true)).isEmpty();
+            TreeBuilder.lightningCkpt(late.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+            agent.onTrigger("periodic");
+            assertThat(registry.list(null, null, false)).extracting(c -> c.name()).containsExactly("epoch=1-step=10.ckpt");
+            assertThat(agent.healthy()).isTrue();
+        }
+    }
+
+    @Test
     void settlingCheckpointIsCompletedByItsOwnTimer() {
         Instant now = T0.plus(Duration.ofHours(1));
         var writing = dev.ckptwarden.catalog.CheckpointState.WRITING;
