@@ -82,7 +82,17 @@ class SftpFaultTest {
         FailedOffload.check(site, big, before, r, r.items().get(0).outcome());
         assertThat(r.items().get(0).outcome()).isIn("failed:offload remote write failed", "failed:offload unreachable");
         assertThat(server.writes.get()).isGreaterThan(3);
-        assertThat(serverFiles()).as("partial upload removed after reconnecting").isEmpty();
+        // The client removes its partial copy after reconnecting, but writes the server still had queued
+        // from the dropped session may land after that removal (seen in 1 of ~10 runs). What must hold:
+        // nothing is left under the final name or with a manifest, only the marked partial directory,
+        // and the next attempt replaces it and completes.
+        assertThat(serverFiles()).as("only a marked partial copy may remain after a dropped connection")
+                .allMatch(p -> server.home.relativize(p).toString().contains(".ckpt-warden-partial"));
+        server.fault = SftpTestServer.WriteFault.NONE;
+        EnforcementReport retry = site.offload(big);
+        assertThat(retry.items().get(0).outcome()).isEqualTo("ok");
+        assertThat(serverFiles()).noneMatch(p -> p.toString().contains(".ckpt-warden-partial"))
+                .anyMatch(p -> p.getFileName().toString().equals("model-step=500.safetensors.ckpt-warden.json"));
     }
 
     @Test
