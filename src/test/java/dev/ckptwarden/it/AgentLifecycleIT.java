@@ -39,16 +39,23 @@ class AgentLifecycleIT {
         Files.writeString(cfg, yaml("", a));
 
         try (AgentProcess agent = AgentProcess.start("run", "--config", cfg.toString())) {
+            int serving = agent.awaitLine("serving /metrics", 0, WAIT);
             agent.awaitLine("agent started", 0, WAIT);
+            java.util.regex.Matcher port = Pattern.compile(":(\\d+)\\s*$").matcher(agent.output().split("\n")[serving]);
+            assertThat(port.find()).isTrue();
+            String metricsUrl = "http://127.0.0.1:" + port.group(1) + "/metrics";
+            assertThat(reloadMetric(metricsUrl)).isEqualTo("1.0");
 
             int mark = agent.lineCount();
             AgentProcess.write(cfg, yaml("    retention:\n      keep_lst: 3\n", a));
             agent.awaitLine("reload \\(file changed\\) rejected", mark, WAIT);
             agent.awaitLine("keep_lst: unknown key \\(did you mean keep_last\\?\\)", mark, WAIT);
+            assertThat(reloadMetric(metricsUrl)).as("reload metric after a rejected edit").isEqualTo("0.0");
 
             mark = agent.lineCount();
             AgentProcess.write(cfg, yaml("", a, b));
             agent.awaitLine("configuration reloaded \\(file changed\\): 2 root", mark, WAIT);
+            assertThat(reloadMetric(metricsUrl)).as("reload metric after the next valid edit").isEqualTo("1.0");
             agent.awaitLine("root " + Pattern.quote(b.toString()) + " added", mark, WAIT);
 
             mark = agent.lineCount();
@@ -66,5 +73,14 @@ class AgentLifecycleIT {
         AgentProcess.Result ls = AgentProcess.run("ls", "--config", cfg.toString(), "--json");
         assertThat(ls.exit()).isZero();
         assertThat(ls.out()).contains("epoch=1-step=10.ckpt").contains("epoch=2-step=20.ckpt");
+    }
+
+    private static String reloadMetric(String url) throws Exception {
+        String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(url)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        java.util.regex.Matcher m = Pattern.compile("(?m)^ckpt_warden_config_last_reload_successful(?:\\{[^}]*\\})? (\\S+)$")
+                .matcher(body);
+        assertThat(m.find()).as("reload metric in /metrics").isTrue();
+        return m.group(1);
     }
 }
