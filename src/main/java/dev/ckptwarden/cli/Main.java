@@ -12,7 +12,7 @@ import java.util.Properties;
 @Command(name = "ckpt-warden", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Watches model checkpoint directories, keeps a registry, enforces retention.",
         subcommands = {RunCommand.class, ScanCommand.class, PlanCommand.class, EnforceCommand.class, LsCommand.class,
-                ResolveCommand.class, ForecastCommand.class, PinCommand.class, RestoreCommand.class, UnpinCommand.class, InspectCommand.class, ExportRegistryCommand.class,
+                ResolveCommand.class, ForecastCommand.class, PinCommand.class, UnpinCommand.class, RestoreCommand.class, InspectCommand.class, ExportRegistryCommand.class,
                 CheckConfigCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
