@@ -197,6 +197,38 @@ public final class Reconciler {
         view.put(root, next);
     }
 
+    /** Threads that read checkpoint headers; daemon threads, one per core. */
+    private static final java.util.concurrent.ExecutorService INSPECTORS = java.util.concurrent.Executors.newFixedThreadPool(
+            Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())), r -> {
+                Thread t = new Thread(r, "ckpt-warden-inspect");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /** Unchanged since a settled verdict (same sizes and times): no need to read its headers again. */
+    private static boolean reusable(Checkpoint prev, Candidate c) {
+        return prev != null && c.signature().equals(prev.signature())
+                && (prev.state() == CheckpointState.COMPLETE || prev.state() == CheckpointState.CORRUPT);
+    }
+
+    private static Inspection awaitInspection(java.util.concurrent.Future<Inspection> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading headers", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(cause);
+        }
+    }
+
     /** Forgets the cached view (after another component wrote to the registry, e.g. enforcement). */
     public synchronized void invalidate() {
         view.clear();
@@ -209,18 +241,25 @@ public final class Reconciler {
         Set<String> present = new HashSet<>();
         Map<Path, List<Checkpoint>> byRun = new HashMap<>();
         int inspected = 0;
+        // Header reads of new or changed checkpoints are independent of each other: on a first scan of a
+        // large tree they are most of the work, so they run on all cores; everything else stays in order.
+        Map<Candidate, java.util.concurrent.Future<Inspection>> inspections = new java.util.IdentityHashMap<>();
+        for (Candidate c : candidates) {
+            if (!reusable(known.get(c.path().toString()), c)) {
+                inspections.put(c, INSPECTORS.submit(c.inspector()::inspect));
+            }
+        }
         for (Candidate c : candidates) {
             String key = c.path().toString();
             Checkpoint prev = known.get(key);
-            String sig = c.signature();
             Checkpoint cp;
-            if (prev != null && sig.equals(prev.signature())
-                    && (prev.state() == CheckpointState.COMPLETE || prev.state() == CheckpointState.CORRUPT)) {
+            java.util.concurrent.Future<Inspection> pending = inspections.get(c);
+            if (pending == null) {
                 cp = prev;
             } else {
                 Inspection ins;
                 try {
-                    ins = c.inspector().inspect();
+                    ins = awaitInspection(pending);
                     inspected++;
                 } catch (NoSuchFileException vanished) {
                     continue;
