@@ -32,6 +32,12 @@ class AgentReloadTest {
         return sb.toString();
     }
 
+    /** An agent on a hand-moved clock an hour after the test files were written (all settled). */
+    private static Agent agent(Config cfg, Path file, SqliteRegistry registry) throws Exception {
+        return new Agent(cfg, file, Map.of(), registry, new dev.ckptwarden.enforce.Enforcer(registry, null),
+                new dev.ckptwarden.export.AgentMetrics("test"), new MutableClock(T0.plus(Duration.ofHours(1))));
+    }
+
     @Test
     void invalidEditIsRejectedPreviousConfigStaysAndNextValidEditApplies() throws Exception {
         Path a = Files.createDirectories(dir.resolve("a"));
@@ -41,10 +47,8 @@ class AgentReloadTest {
         Path file = dir.resolve("ckpt-warden.yaml");
         Files.writeString(file, yaml(a));
         Config cfg = ConfigLoader.load(file, Map.of());
-        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
         try (SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
-             Agent agent = new Agent(cfg, file, Map.of(), registry,
-                     new dev.ckptwarden.enforce.Enforcer(registry, null), new dev.ckptwarden.export.AgentMetrics("test"), clock)) {
+             Agent agent = agent(cfg, file, registry)) {
             agent.start();
             assertThat(registry.list(a.toString(), null, false)).hasSize(1);
 
@@ -75,10 +79,8 @@ class AgentReloadTest {
         Path file = dir.resolve("ckpt-warden.yaml");
         Files.writeString(file, yaml(late));
         Config cfg = ConfigLoader.load(file, Map.of());
-        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
         try (SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
-             Agent agent = new Agent(cfg, file, Map.of(), registry,
-                     new dev.ckptwarden.enforce.Enforcer(registry, null), new dev.ckptwarden.export.AgentMetrics("test"), clock)) {
+             Agent agent = agent(cfg, file, registry)) {
             agent.start(); // the root does not exist yet: reported, the agent keeps running
             assertThat(registry.list(null, null, true)).isEmpty();
             TreeBuilder.lightningCkpt(late.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
