@@ -32,7 +32,7 @@ class AgentReloadTest {
         return sb.toString();
     }
 
-    /** An agent on a hand-moved clock an hour after the test files were written (all settled). */
+    /** An agent whose clock reads an hour after the test files were written (all settled). */
     private static Agent agent(Config cfg, Path file, SqliteRegistry registry) throws Exception {
         return new Agent(cfg, file, Map.of(), registry, new dev.ckptwarden.enforce.Enforcer(registry, null),
                 new dev.ckptwarden.export.AgentMetrics("test"), new MutableClock(T0.plus(Duration.ofHours(1))));
