@@ -314,9 +314,9 @@ final class PickleReader {
                     }
                     push(stack, new PyGlobal(m, n));
                 }
-                case 0x82 -> push(stack, new PyGlobal("copyreg.extension", Integer.toString(u8()))); // EXT1
-                case 0x83 -> push(stack, new PyGlobal("copyreg.extension", Integer.toString(le(2).getShort() & 0xffff)));
-                case 0x84 -> push(stack, new PyGlobal("copyreg.extension", Integer.toString(le(4).getInt())));
+                case 0x82 -> push(stack, extension(u8())); // EXT1
+                case 0x83 -> push(stack, extension(le(2).getShort() & 0xffff)); // EXT2
+                case 0x84 -> push(stack, extension(le(4).getInt())); // EXT4
                 case 'R' -> { // REDUCE
                     Object args = pop(stack);
                     Object callable = pop(stack);
@@ -371,6 +371,11 @@ final class PickleReader {
                 default -> throw new PickleException(String.format("unknown opcode 0x%02x at byte %d", op, pos - 1));
             }
         }
+    }
+
+    /** A copyreg extension code stands for a class registered at the writer; we only record the code. */
+    private static PyGlobal extension(int code) {
+        return new PyGlobal("copyreg.extension", Integer.toString(code));
     }
 
     /** Containers whose construction runs no user code are built for real; everything else stays opaque. */
