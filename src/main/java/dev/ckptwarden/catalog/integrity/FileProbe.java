@@ -65,19 +65,24 @@ public final class FileProbe {
             return new Probe(ContentType.EMPTY, 0, List.of("empty file (0 bytes)"), null);
         }
         byte[] head = in.read(0, HEAD);
+        if (head.length == 0) { // emptied while we looked
+            return new Probe(ContentType.EMPTY, 0, List.of("empty file (0 bytes)"), null);
+        }
         String ext = extension(file);
+        // First: a safetensors header length such as 640 starts with the bytes 80 02, like a pickle.
+        if (SafetensorsHeader.looksLike(head)) {
+            return safetensors(in);
+        }
         if (startsWith(head, 0, ZipCentralDirectory.LOCAL_HEADER) || startsWith(head, 0, ZipCentralDirectory.END_RECORD)
                 || size < 4 && startsWith(ZipCentralDirectory.LOCAL_HEADER, 0, head)) { // "PK": a zip cut at once
             return zip(in, head, ext);
         }
-        if ((head[0] & 0xff) == 0x80 && (head.length == 1 || head[1] >= 2 && head[1] <= 5)) {
+        if ((head[0] & 0xff) == 0x80 && (head.length == 1 || head[1] >= 2 && head[1] <= 5)
+                && !ext.equals("safetensors")) { // a cut safetensors file may start 80 02 too
             return pickle(in, head);
         }
         if (startsWith(head, 0, Hdf5Superblock.SIGNATURE)) {
             return hdf5(in);
-        }
-        if (SafetensorsHeader.looksLike(head)) {
-            return safetensors(in);
         }
         if (TfIndexFooter.hasMagic(in)) {
             return tfIndex(in);

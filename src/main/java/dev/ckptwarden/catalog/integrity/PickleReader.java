@@ -162,6 +162,8 @@ final class PickleReader {
     }
 
     static final int MAX_TUPLE_DEPTH = 1000;
+    /** Values pushed or memoized per reader; a 32 MiB torch pickle of real checkpoints stays well below. */
+    static final long MAX_OBJECTS = 4_000_000;
     /** Python ints beyond this many bytes are refused: no checkpoint field needs them. */
     private static final int MAX_LONG_BYTES = 1 << 16;
     private static final Object MARK_SENTINEL = new Object();
@@ -170,6 +172,7 @@ final class PickleReader {
     private final int limit;
     private int pos;
     private final List<PersistentId> persistentIds = new ArrayList<>();
+    private long objects;
 
     PickleReader(byte[] buf) {
         this(buf, 0, buf.length);
@@ -214,61 +217,61 @@ final class PickleReader {
                 }
                 case '(' -> { // MARK
                     marks.add(stack.size());
-                    stack.add(MARK_SENTINEL);
+                    push(stack, MARK_SENTINEL);
                 }
                 case '0' -> pop(stack); // POP
                 case '1' -> popMark(stack, marks); // POP_MARK
-                case '2' -> stack.add(peek(stack)); // DUP
-                case 'N' -> stack.add(null);
-                case 0x88 -> stack.add(Boolean.TRUE);
-                case 0x89 -> stack.add(Boolean.FALSE);
-                case 'J' -> stack.add((long) le(4).getInt()); // BININT
-                case 'K' -> stack.add((long) u8()); // BININT1
-                case 'M' -> stack.add((long) (le(2).getShort() & 0xffff)); // BININT2
-                case 0x8a -> stack.add(decodeLong(u8())); // LONG1
+                case '2' -> push(stack, peek(stack)); // DUP
+                case 'N' -> push(stack, null);
+                case 0x88 -> push(stack, Boolean.TRUE);
+                case 0x89 -> push(stack, Boolean.FALSE);
+                case 'J' -> push(stack, (long) le(4).getInt()); // BININT
+                case 'K' -> push(stack, (long) u8()); // BININT1
+                case 'M' -> push(stack, (long) (le(2).getShort() & 0xffff)); // BININT2
+                case 0x8a -> push(stack, decodeLong(u8())); // LONG1
                 case 0x8b -> { // LONG4
                     int n = le(4).getInt();
                     if (n < 0 || n > MAX_LONG_BYTES) {
                         throw new PickleException("LONG4 of " + n + " bytes refused");
                     }
-                    stack.add(decodeLong(n));
+                    push(stack, decodeLong(n));
                 }
-                case 'G' -> stack.add(ByteBuffer.wrap(take(8)).order(ByteOrder.BIG_ENDIAN).getDouble()); // BINFLOAT
-                case 'I' -> stack.add(parseIntLine(line())); // INT
-                case 'L' -> stack.add(parseLongLine(line())); // LONG
-                case 'F' -> stack.add(parseFloatLine(line())); // FLOAT
-                case 'X' -> stack.add(utf8(length32())); // BINUNICODE
-                case 0x8c -> stack.add(utf8(u8())); // SHORT_BINUNICODE
-                case 0x8d -> stack.add(utf8(length64())); // BINUNICODE8
-                case 'V' -> stack.add(rawUnicodeEscape(line())); // UNICODE
-                case 'T' -> stack.add(latin1(length32())); // BINSTRING (Python 2 str)
-                case 'U' -> stack.add(latin1(u8())); // SHORT_BINSTRING
-                case 'S' -> stack.add(unquote(line())); // STRING
-                case 'B' -> stack.add(take(length32())); // BINBYTES
-                case 'C' -> stack.add(take(u8())); // SHORT_BINBYTES
-                case 0x8e, 0x96 -> stack.add(take(length64())); // BINBYTES8, BYTEARRAY8
+                case 'G' -> push(stack, ByteBuffer.wrap(take(8)).order(ByteOrder.BIG_ENDIAN).getDouble()); // BINFLOAT
+                case 'I' -> push(stack, parseIntLine(line())); // INT
+                case 'L' -> push(stack, parseLongLine(line())); // LONG
+                case 'F' -> push(stack, parseFloatLine(line())); // FLOAT
+                case 'X' -> push(stack, utf8(length32())); // BINUNICODE
+                case 0x8c -> push(stack, utf8(u8())); // SHORT_BINUNICODE
+                case 0x8d -> push(stack, utf8(length64())); // BINUNICODE8
+                case 'V' -> push(stack, rawUnicodeEscape(line())); // UNICODE
+                case 'T' -> push(stack, latin1(length32())); // BINSTRING (Python 2 str)
+                case 'U' -> push(stack, latin1(u8())); // SHORT_BINSTRING
+                case 'S' -> push(stack, unquote(line())); // STRING
+                case 'B' -> push(stack, take(length32())); // BINBYTES
+                case 'C' -> push(stack, take(u8())); // SHORT_BINBYTES
+                case 0x8e, 0x96 -> push(stack, take(length64())); // BINBYTES8, BYTEARRAY8
                 case 0x97 -> throw new PickleException("out-of-band buffers are not supported"); // NEXT_BUFFER
                 case 0x98 -> { } // READONLY_BUFFER: no change to the value we hold
-                case ')' -> stack.add(new PyTuple(List.of())); // EMPTY_TUPLE
-                case 0x85 -> stack.add(new PyTuple(popN(stack, 1))); // TUPLE1
-                case 0x86 -> stack.add(new PyTuple(popN(stack, 2))); // TUPLE2
-                case 0x87 -> stack.add(new PyTuple(popN(stack, 3))); // TUPLE3
-                case 't' -> stack.add(new PyTuple(popMark(stack, marks))); // TUPLE
-                case ']' -> stack.add(new ArrayList<>()); // EMPTY_LIST
-                case 'l' -> stack.add(new ArrayList<>(popMark(stack, marks))); // LIST
-                case '}' -> stack.add(new LinkedHashMap<>()); // EMPTY_DICT
+                case ')' -> push(stack, new PyTuple(List.of())); // EMPTY_TUPLE
+                case 0x85 -> push(stack, new PyTuple(popN(stack, 1))); // TUPLE1
+                case 0x86 -> push(stack, new PyTuple(popN(stack, 2))); // TUPLE2
+                case 0x87 -> push(stack, new PyTuple(popN(stack, 3))); // TUPLE3
+                case 't' -> push(stack, new PyTuple(popMark(stack, marks))); // TUPLE
+                case ']' -> push(stack, new ArrayList<>()); // EMPTY_LIST
+                case 'l' -> push(stack, new ArrayList<>(popMark(stack, marks))); // LIST
+                case '}' -> push(stack, new LinkedHashMap<>()); // EMPTY_DICT
                 case 'd' -> { // DICT
                     Map<Object, Object> d = new LinkedHashMap<>();
                     setItems(d, popMark(stack, marks));
-                    stack.add(d);
+                    push(stack, d);
                 }
-                case 0x8f -> stack.add(new LinkedHashSet<>()); // EMPTY_SET
+                case 0x8f -> push(stack, new LinkedHashSet<>()); // EMPTY_SET
                 case 0x91 -> { // FROZENSET
                     Set<Object> s = new LinkedHashSet<>();
                     for (Object o : popMark(stack, marks)) {
                         s.add(key(o));
                     }
-                    stack.add(Collections.unmodifiableSet(s));
+                    push(stack, Collections.unmodifiableSet(s));
                 }
                 case 0x90 -> { // ADDITEMS
                     List<Object> items = popMark(stack, marks);
@@ -302,44 +305,44 @@ final class PickleReader {
                     List<Object> items = popMark(stack, marks);
                     setItems(peek(stack), items);
                 }
-                case 'c' -> stack.add(new PyGlobal(line(), line())); // GLOBAL
+                case 'c' -> push(stack, new PyGlobal(line(), line())); // GLOBAL
                 case 0x93 -> { // STACK_GLOBAL
                     Object name = pop(stack);
                     Object module = pop(stack);
                     if (!(module instanceof String m) || !(name instanceof String n)) {
                         throw new PickleException("STACK_GLOBAL needs two strings");
                     }
-                    stack.add(new PyGlobal(m, n));
+                    push(stack, new PyGlobal(m, n));
                 }
-                case 0x82 -> stack.add(new PyGlobal("copyreg.extension", Integer.toString(u8()))); // EXT1
-                case 0x83 -> stack.add(new PyGlobal("copyreg.extension", Integer.toString(le(2).getShort() & 0xffff)));
-                case 0x84 -> stack.add(new PyGlobal("copyreg.extension", Integer.toString(le(4).getInt())));
+                case 0x82 -> push(stack, extension(u8())); // EXT1
+                case 0x83 -> push(stack, extension(le(2).getShort() & 0xffff)); // EXT2
+                case 0x84 -> push(stack, extension(le(4).getInt())); // EXT4
                 case 'R' -> { // REDUCE
                     Object args = pop(stack);
                     Object callable = pop(stack);
-                    stack.add(reduce(callable, args));
+                    push(stack, reduce(callable, args));
                 }
                 case 0x81 -> { // NEWOBJ
                     Object args = pop(stack);
                     Object cls = pop(stack);
-                    stack.add(reduce(cls, args));
+                    push(stack, reduce(cls, args));
                 }
                 case 0x92 -> { // NEWOBJ_EX
                     pop(stack); // kwargs
                     Object args = pop(stack);
                     Object cls = pop(stack);
-                    stack.add(reduce(cls, args));
+                    push(stack, reduce(cls, args));
                 }
                 case 'i' -> { // INST
                     PyGlobal cls = new PyGlobal(line(), line());
-                    stack.add(new PyObject(cls, new PyTuple(popMark(stack, marks))));
+                    push(stack, new PyObject(cls, new PyTuple(popMark(stack, marks))));
                 }
                 case 'o' -> { // OBJ
                     List<Object> items = popMark(stack, marks);
                     if (items.isEmpty()) {
                         throw new PickleException("OBJ without a class");
                     }
-                    stack.add(new PyObject(items.get(0), new PyTuple(items.subList(1, items.size()))));
+                    push(stack, new PyObject(items.get(0), new PyTuple(items.subList(1, items.size()))));
                 }
                 case 'b' -> { // BUILD
                     Object state = pop(stack);
@@ -351,23 +354,28 @@ final class PickleReader {
                 case 'P' -> { // PERSID
                     PersistentId id = new PersistentId(line());
                     persistentIds.add(id);
-                    stack.add(id);
+                    push(stack, id);
                 }
                 case 'Q' -> { // BINPERSID
                     PersistentId id = new PersistentId(pop(stack));
                     persistentIds.add(id);
-                    stack.add(id);
+                    push(stack, id);
                 }
-                case 'p' -> memo.put(Long.parseLong(line().trim()), peek(stack)); // PUT
-                case 'q' -> memo.put((long) u8(), peek(stack)); // BINPUT
-                case 'r' -> memo.put(le(4).getInt() & 0xffffffffL, peek(stack)); // LONG_BINPUT
-                case 0x94 -> memo.put((long) memo.size(), peek(stack)); // MEMOIZE
-                case 'g' -> stack.add(memoGet(memo, Long.parseLong(line().trim()))); // GET
-                case 'h' -> stack.add(memoGet(memo, u8())); // BINGET
-                case 'j' -> stack.add(memoGet(memo, le(4).getInt() & 0xffffffffL)); // LONG_BINGET
+                case 'p' -> memoize(memo, Long.parseLong(line().trim()), peek(stack)); // PUT
+                case 'q' -> memoize(memo, (long) u8(), peek(stack)); // BINPUT
+                case 'r' -> memoize(memo, le(4).getInt() & 0xffffffffL, peek(stack)); // LONG_BINPUT
+                case 0x94 -> memoize(memo, (long) memo.size(), peek(stack)); // MEMOIZE
+                case 'g' -> push(stack, memoGet(memo, Long.parseLong(line().trim()))); // GET
+                case 'h' -> push(stack, memoGet(memo, u8())); // BINGET
+                case 'j' -> push(stack, memoGet(memo, le(4).getInt() & 0xffffffffL)); // LONG_BINGET
                 default -> throw new PickleException(String.format("unknown opcode 0x%02x at byte %d", op, pos - 1));
             }
         }
+    }
+
+    /** A copyreg extension code stands for a class registered at the writer; we only record the code. */
+    private static PyGlobal extension(int code) {
+        return new PyGlobal("copyreg.extension", Integer.toString(code));
     }
 
     /** Containers whose construction runs no user code are built for real; everything else stays opaque. */
@@ -453,6 +461,23 @@ final class PickleReader {
             return System.identityHashCode(o);
         }
         return o.hashCode();
+    }
+
+    private void push(List<Object> stack, Object value) {
+        spend();
+        stack.add(value);
+    }
+
+    private void memoize(Map<Long, Object> memo, long index, Object value) {
+        spend();
+        memo.put(index, value);
+    }
+
+    /** A hostile or absurd pickle must not exhaust the heap: its bytes are bounded, and so are the objects. */
+    private void spend() {
+        if (++objects > MAX_OBJECTS) {
+            throw new PickleException("pickle builds more than " + MAX_OBJECTS + " values");
+        }
     }
 
     private static Object memoGet(Map<Long, Object> memo, long index) {

@@ -87,7 +87,8 @@ public record SafetensorsHeader(long headerLength, Map<String, Tensor> tensors, 
     static SafetensorsHeader read(PositionalReader in) throws IOException {
         long size = in.size();
         if (size < 8) {
-            return broken(-1, size, "safetensors file shorter than its 8-byte header length field (" + size + " bytes)");
+            return broken(-1, size,
+                    "safetensors file shorter than its 8-byte header length field (" + size + " bytes)");
         }
         long n = u64(in.read(0, 8), 0);
         if (n < 0 || n >= MAX_HEADER_LENGTH) {
@@ -95,7 +96,8 @@ public record SafetensorsHeader(long headerLength, Map<String, Tensor> tensors, 
                     + " exceeds the format's limit of " + MAX_HEADER_LENGTH + " bytes");
         }
         if (n > size - 8) {
-            return broken(n, size, "safetensors header cut short: " + (size - 8) + " of " + n + " bytes (file truncated?)");
+            return broken(n, size,
+                    "safetensors header cut short: " + (size - 8) + " of " + n + " bytes (file truncated?)");
         }
         JsonNode root;
         try {

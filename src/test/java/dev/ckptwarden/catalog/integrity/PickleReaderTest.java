@@ -165,4 +165,20 @@ class PickleReaderTest {
         assertThat(d).isEqualTo(Map.of("a", 1L, "b", 2L));
         assertThat(List.copyOf(d.keySet())).isEqualTo(List.of("a", "b"));
     }
+
+    @Test
+    void aPickleBuildingMillionsOfValuesIsRefusedBeforeTheHeapIs() {
+        int n = (int) PickleReader.MAX_OBJECTS + 1;
+        byte[] p = new byte[2 + 2 * n + 2];
+        p[0] = (byte) 0x80;
+        p[1] = 2;
+        for (int i = 0; i < n; i++) {
+            p[2 + 2 * i] = ']'; // EMPTY_LIST
+            p[3 + 2 * i] = '0'; // POP
+        }
+        p[p.length - 2] = ']';
+        p[p.length - 1] = '.';
+        assertThatThrownBy(() -> new PickleReader(p).next()).isInstanceOf(PickleException.class)
+                .hasMessage("pickle builds more than " + PickleReader.MAX_OBJECTS + " values");
+    }
 }

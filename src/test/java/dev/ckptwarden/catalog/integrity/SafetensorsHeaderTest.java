@@ -84,4 +84,22 @@ class SafetensorsHeaderTest {
         assertThat(SafetensorsHeader.read(f).problems()).containsExactly(
                 "safetensors header length 200000000 exceeds the format's limit of 100000000 bytes");
     }
+
+    /** A header of 640 bytes is stored as 80 02 00 00 ...: the opening bytes of a protocol-2 pickle. */
+    @Test
+    void headerLengthThatLooksLikeAPickleOpcodeIsStillSafetensors() throws IOException {
+        String tensor = "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}";
+        String header = tensor + " ".repeat(640 - tensor.length() - 1) + "}";
+        Path f = write(tmp.resolve("model.safetensors"), header, 4);
+        assertThat(Files.readAllBytes(f)[0] & 0xff).isEqualTo(0x80);
+        assertThat(Files.readAllBytes(f)[1]).isEqualTo((byte) 2);
+        Probe p = FileProbe.probe(f);
+        assertThat(p.type()).isEqualTo(ContentType.SAFETENSORS);
+        assertThat(p.problems()).isEmpty();
+
+        Files.write(f, java.util.Arrays.copyOf(Files.readAllBytes(f), 4)); // cut inside the length field
+        Probe cut = FileProbe.probe(f);
+        assertThat(cut.type()).isEqualTo(ContentType.SAFETENSORS);
+        assertThat(cut.problems()).containsExactly("safetensors file shorter than its 8-byte header length field (4 bytes)");
+    }
 }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,46 +16,53 @@ class ShardIndexCheckTest {
     @TempDir
     Path tmp;
 
+    private static final String INDEX = "model.safetensors.index.json";
+
     @Test
     void corpusIndexWithStandardShardNamesNamesEveryMissingShard() throws IOException {
-        ShardIndex idx = ShardIndexCheck.read(Corpus.file("safetensors/junqi-jiang__oasstpythia1.5brm/model.safetensors.index.json"));
-        assertThat(idx.shardFiles()).containsExactly("model-00001-of-00006.safetensors", "model-00002-of-00006.safetensors",
-                "model-00003-of-00006.safetensors", "model-00004-of-00006.safetensors", "model-00005-of-00006.safetensors",
-                "model-00006-of-00006.safetensors");
-        assertThat(idx.problems()).hasSize(6).allMatch(p -> p.endsWith(" named by model.safetensors.index.json is missing"));
-        assertThat(idx.problems().get(0)).isEqualTo("shard model-00001-of-00006.safetensors named by model.safetensors.index.json is missing");
+        ShardIndex idx = ShardIndexCheck.read(Corpus.file("safetensors/junqi-jiang__oasstpythia1.5brm/" + INDEX));
+        List<String> expected = IntStream.rangeClosed(1, 6)
+                .mapToObj(i -> "model-0000" + i + "-of-00006.safetensors").toList();
+        assertThat(idx.shardFiles()).isEqualTo(expected);
+        assertThat(idx.problems()).isEqualTo(
+                expected.stream().map(s -> "shard " + s + " named by " + INDEX + " is missing").toList());
         assertThat(idx.complete()).isFalse();
     }
 
     @Test
     void corpusIndexWithPerTensorShardsChecksThePresentOnesAndCountsTheRest() throws IOException {
-        ShardIndex idx = ShardIndexCheck.read(Corpus.file("safetensors/PANDASANG1231__llama_3.2-3B-huggingface-shard0/model.safetensors.index.json"));
+        ShardIndex idx = ShardIndexCheck.read(
+                Corpus.file("safetensors/PANDASANG1231__llama_3.2-3B-huggingface-shard0/" + INDEX));
         assertThat(idx.shardFiles()).hasSize(254).contains("embed_tokens.safetensors",
                 "model-00001-model.layers.0.input_layernorm.weight.safetensors");
         // 2 of the 254 shards are present and intact, so 252 are reported: 20 by name, the rest counted
         assertThat(idx.problems()).hasSize(ShardIndexCheck.MAX_LISTED_MISSING + 1);
-        assertThat(idx.problems()).contains("shard embed_tokens.safetensors named by model.safetensors.index.json is missing");
+        assertThat(idx.problems()).contains("shard embed_tokens.safetensors named by " + INDEX + " is missing");
         assertThat(idx.problems()).noneMatch(p -> p.contains("model-00001-model.layers.0.input_layernorm.weight")
                 || p.contains("model-00005-model.layers.0.post_attention_layernorm.weight"));
         assertThat(idx.problems().get(ShardIndexCheck.MAX_LISTED_MISSING))
-                .isEqualTo("232 more shards named by model.safetensors.index.json are missing (252 of 254 in all)");
+                .isEqualTo("232 more shards named by " + INDEX + " are missing (252 of 254 in all)");
     }
 
     private Path shard(String name, String tensor, int bytes) throws IOException {
-        return SafetensorsHeaderTest.write(tmp.resolve(name),
-                "{\"" + tensor + "\":{\"dtype\":\"U8\",\"shape\":[" + bytes + "],\"data_offsets\":[0," + bytes + "]}}", bytes);
+        String header = "{\"" + tensor + "\":{\"dtype\":\"U8\",\"shape\":[" + bytes + "],\"data_offsets\":[0,"
+                + bytes + "]}}";
+        return SafetensorsHeaderTest.write(tmp.resolve(name), header, bytes);
     }
 
     private Path index(String weightMap) throws IOException {
-        return Files.writeString(tmp.resolve("model.safetensors.index.json"),
+        return Files.writeString(tmp.resolve(INDEX),
                 "{\"metadata\": {\"total_size\": 12}, \"weight_map\": {" + weightMap + "}}");
     }
+
+    private static final String TWO_SHARDS =
+            "\"a\": \"model-00001-of-00002.safetensors\", \"b\": \"model-00002-of-00002.safetensors\"";
 
     @Test
     void completeShardSetHasNoProblems() throws IOException {
         shard("model-00001-of-00002.safetensors", "a", 4);
         shard("model-00002-of-00002.safetensors", "b", 8);
-        ShardIndex idx = ShardIndexCheck.read(index("\"a\": \"model-00001-of-00002.safetensors\", \"b\": \"model-00002-of-00002.safetensors\""));
+        ShardIndex idx = ShardIndexCheck.read(index(TWO_SHARDS));
         assertThat(idx.problems()).isEmpty();
         assertThat(idx.complete()).isTrue();
         assertThat(idx.shardFiles()).containsExactly("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors");
@@ -65,7 +73,7 @@ class ShardIndexCheckTest {
         shard("model-00001-of-00002.safetensors", "a", 4);
         Path second = shard("model-00002-of-00002.safetensors", "b", 8);
         Files.write(second, java.util.Arrays.copyOf(Files.readAllBytes(second), (int) Files.size(second) - 3));
-        ShardIndex idx = ShardIndexCheck.read(index("\"a\": \"model-00001-of-00002.safetensors\", \"b\": \"model-00002-of-00002.safetensors\""));
+        ShardIndex idx = ShardIndexCheck.read(index(TWO_SHARDS));
         assertThat(idx.problems()).containsExactly(
                 "shard model-00002-of-00002.safetensors: safetensors data shorter than header says: 5 of 8 bytes");
     }
@@ -73,9 +81,10 @@ class ShardIndexCheckTest {
     @Test
     void shardLackingATensorTheIndexPlacesInItFailsTheIndex() throws IOException {
         shard("model-00001-of-00001.safetensors", "a", 4);
-        ShardIndex idx = ShardIndexCheck.read(index("\"a\": \"model-00001-of-00001.safetensors\", \"lm_head.weight\": \"model-00001-of-00001.safetensors\""));
-        assertThat(idx.problems()).containsExactly(
-                "shard model-00001-of-00001.safetensors lacks 1 of the 2 tensors the index places in it (first: 'lm_head.weight')");
+        ShardIndex idx = ShardIndexCheck.read(index(
+                "\"a\": \"model-00001-of-00001.safetensors\", \"lm_head.weight\": \"model-00001-of-00001.safetensors\""));
+        assertThat(idx.problems()).containsExactly("shard model-00001-of-00001.safetensors lacks 1 of the 2 tensors"
+                + " the index places in it (first: 'lm_head.weight')");
     }
 
     @Test
@@ -83,14 +92,15 @@ class ShardIndexCheckTest {
         Files.writeString(tmp.resolve("model-00001-of-00001.safetensors"),
                 "version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 10\n");
         ShardIndex idx = ShardIndexCheck.read(index("\"a\": \"model-00001-of-00001.safetensors\""));
-        assertThat(idx.problems()).containsExactly("shard model-00001-of-00001.safetensors: Git LFS pointer, content not fetched");
+        assertThat(idx.problems())
+                .containsExactly("shard model-00001-of-00001.safetensors: Git LFS pointer, content not fetched");
     }
 
     @Test
     void shardNamesCannotEscapeTheDirectory() throws IOException {
         ShardIndex idx = ShardIndexCheck.read(index("\"a\": \"../../etc/passwd\""));
         assertThat(idx.problems()).containsExactly(
-                "shard name '../../etc/passwd' in model.safetensors.index.json points outside its directory");
+                "shard name '../../etc/passwd' in " + INDEX + " points outside its directory");
     }
 
     @Test
@@ -108,9 +118,9 @@ class ShardIndexCheckTest {
         byte[] pickle = PickleBytes.protocol2().emptyDict().str("a").none().setItem().stop();
         Files.write(tmp.resolve("pytorch_model-00001-of-00001.bin"),
                 ZipCentralDirectoryTest.zip(ZipCentralDirectoryTest.torchEntries(pickle), false, null));
-        Path idx = Files.writeString(tmp.resolve("pytorch_model.bin.index.json"),
-                "{\"weight_map\": {\"a\": \"pytorch_model-00001-of-00001.bin\", \"b\": \"pytorch_model-00001-of-00001.bin\"}}");
-        assertThat(ShardIndexCheck.read(idx).problems()).containsExactly(
-                "shard pytorch_model-00001-of-00001.bin lacks 1 of the 2 tensors the index places in it (first: 'b')");
+        Path idx = Files.writeString(tmp.resolve("pytorch_model.bin.index.json"), "{\"weight_map\": {"
+                + "\"a\": \"pytorch_model-00001-of-00001.bin\", \"b\": \"pytorch_model-00001-of-00001.bin\"}}");
+        assertThat(ShardIndexCheck.read(idx).problems()).containsExactly("shard pytorch_model-00001-of-00001.bin"
+                + " lacks 1 of the 2 tensors the index places in it (first: 'b')");
     }
 }
