@@ -11,12 +11,8 @@ import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -38,8 +34,6 @@ class EnforceCommandsTest {
     private final List<Path> steps = new ArrayList<>();
 
     /** Result of one command: exit code, stdout, stderr. */
-    private record Run(int code, String out, String err) {
-    }
 
     @BeforeEach
     void tree() throws IOException {
@@ -62,39 +56,25 @@ class EnforceCommandsTest {
                 """.formatted(state, root));
     }
 
-    private Run run(Object command, String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            CommandLine cl = new CommandLine(command);
-            cl.setExecutionExceptionHandler((ex, c, p) -> {
-                System.err.println("ckpt-warden: " + ex.getMessage());
-                return ex instanceof CliError ce ? ce.exitCode() : ExitCode.RUNTIME;
-            });
-            List<String> all = new ArrayList<>(List.of(args));
-            all.add("--config");
-            all.add(configFile.toString());
-            int code = cl.execute(all.toArray(String[]::new));
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+    /** The command line as a user types it, with this test's configuration, through {@link Main#execute}. */
+    private CliRun run(String command, String... args) {
+        List<String> all = new ArrayList<>();
+        all.add(command);
+        all.addAll(List.of(args));
+        all.add("--config");
+        all.add(configFile.toString());
+        return CliRun.of(all.toArray(String[]::new));
     }
 
-    private Run scan() {
-        return run(new ScanCommand());
+    private CliRun scan() {
+        return run("scan");
     }
 
     @Test
     void planJsonListsEveryDecisionWithReasonsAndChangesNothing() throws IOException {
         assertThat(scan().code()).isZero();
 
-        Run plan = run(new PlanCommand(), "--json");
+        CliRun plan = run("plan", "--json");
 
         assertThat(plan.code()).isZero();
         JsonNode doc = CheckpointJson.MAPPER.readTree(plan.out());
@@ -113,7 +93,7 @@ class EnforceCommandsTest {
 
     @Test
     void enforceDryRunSaysWhatWouldGoAndTouchesNothing() {
-        Run r = run(new EnforceCommand(), "--dry-run");
+        CliRun r = run("enforce", "--dry-run");
 
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("epoch=1-step=100.ckpt").contains("dry-run").contains("would remove 2 checkpoint(s)");
@@ -124,7 +104,7 @@ class EnforceCommandsTest {
 
     @Test
     void enforceRemovesWhatThePlanEvictsAndAuditsIt() throws IOException {
-        Run r = run(new EnforceCommand(), "--json");
+        CliRun r = run("enforce", "--json");
 
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode doc = CheckpointJson.MAPPER.readTree(r.out());
@@ -147,34 +127,34 @@ class EnforceCommandsTest {
     @Test
     void pinnedCheckpointSurvivesEnforceAndUnpinLetsItGo() {
         scan();
-        Run pin = run(new PinCommand(), steps.get(0).toString(), "--reason", "paper figure 3");
+        CliRun pin = run("pin", steps.get(0).toString(), "--reason", "paper figure 3");
         assertThat(pin.code()).isZero();
         assertThat(pin.out()).contains("pinned " + steps.get(0));
 
-        Run plan = run(new PlanCommand());
+        CliRun plan = run("plan");
         assertThat(plan.out()).contains("protected: pinned");
-        run(new EnforceCommand());
+        run("enforce");
         assertThat(steps.get(0)).exists();
         assertThat(steps.get(1)).doesNotExist();
 
-        assertThat(run(new UnpinCommand(), steps.get(0).toString()).code()).isZero();
-        run(new EnforceCommand());
+        assertThat(run("unpin", steps.get(0).toString()).code()).isZero();
+        run("enforce");
         assertThat(steps.get(0)).doesNotExist();
     }
 
     @Test
     void pinOfAnUnregisteredPathExitsOne() {
         scan();
-        Run r = run(new PinCommand(), root.resolve("run/nope.ckpt").toString());
+        CliRun r = run("pin", root.resolve("run/nope.ckpt").toString());
 
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("nope.ckpt").contains("not a registered checkpoint");
-        assertThat(run(new UnpinCommand(), "relative/nope.ckpt").code()).isEqualTo(1);
+        assertThat(run("unpin", "relative/nope.ckpt").code()).isEqualTo(1);
     }
 
     @Test
     void unknownRootIsAUsageError() {
-        Run r = run(new PlanCommand(), "--root", "elsewhere");
+        CliRun r = run("plan", "--root", "elsewhere");
 
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("no root named 'elsewhere'").contains(root.toString());

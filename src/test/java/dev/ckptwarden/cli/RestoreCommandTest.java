@@ -6,12 +6,8 @@ import dev.ckptwarden.testing.TinyCheckpoints;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,8 +26,6 @@ class RestoreCommandTest {
     Path archive;
     Path configFile;
 
-    private record Run(int code, String out, String err) {
-    }
 
     @BeforeEach
     void tree() throws IOException {
@@ -56,23 +50,14 @@ class RestoreCommandTest {
                 """.formatted(dir.resolve("state"), root, archive.toUri()));
     }
 
-    private Run run(Object command, String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            List<String> all = new ArrayList<>(List.of(args));
-            all.add("--config");
-            all.add(configFile.toString());
-            int code = new CommandLine(command).execute(all.toArray(String[]::new));
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+    /** The command line as a user types it, with this test's configuration, through {@link Main#execute}. */
+    private CliRun run(String command, String... args) {
+        List<String> all = new ArrayList<>();
+        all.add(command);
+        all.addAll(List.of(args));
+        all.add("--config");
+        all.add(configFile.toString());
+        return CliRun.of(all.toArray(String[]::new));
     }
 
     @Test
@@ -80,7 +65,7 @@ class RestoreCommandTest {
         Path first = root.resolve("run/epoch=0-step=100.ckpt");
         byte[] bytes = Files.readAllBytes(first);
 
-        Run enforce = run(new EnforceCommand());
+        CliRun enforce = run("enforce");
         assertThat(enforce.code()).as(enforce.toString()).isZero();
         assertThat(first).doesNotExist();
         assertThat(root.resolve("run/epoch=2-step=300.ckpt")).exists();
@@ -88,38 +73,38 @@ class RestoreCommandTest {
         assertThat(copy).hasBinaryContent(bytes);
         assertThat(archive.resolve("team/ckpt/run/epoch=0-step=100.ckpt.ckpt-warden.json")).exists();
 
-        Run restore = run(new RestoreCommand(), first.toString());
+        CliRun restore = run("restore", first.toString());
         assertThat(restore.code()).as(restore.toString()).isZero();
         assertThat(restore.out()).startsWith("restored " + first + " from file://").contains("state complete");
         assertThat(first).hasBinaryContent(bytes);
         assertThat(copy).as("the archive copy stays").exists();
 
-        Run again = run(new RestoreCommand(), first.toString());
+        CliRun again = run("restore", first.toString());
         assertThat(again.code()).isEqualTo(ExitCode.NOT_FOUND);
         assertThat(again.err()).contains("is complete, not offloaded");
     }
 
     @Test
     void resolveReturnsARemoteUriOnlyWhenAskedToIncludeOffloaded() {
-        assertThat(run(new EnforceCommand()).code()).isZero();
+        assertThat(run("enforce").code()).isZero();
 
-        Run local = run(new ResolveCommand(), "--run", "run", "step:100");
+        CliRun local = run("resolve", "--run", "run", "step:100");
         assertThat(local.code()).as("offloaded checkpoints are never resolved by default").isEqualTo(ExitCode.NOT_FOUND);
 
-        Run remote = run(new ResolveCommand(), "--run", "run", "step:100", "--include-offloaded");
+        CliRun remote = run("resolve", "--run", "run", "step:100", "--include-offloaded");
         assertThat(remote.code()).as(remote.toString()).isZero();
         assertThat(remote.out().strip()).isEqualTo(archive.resolve("team/ckpt/run/epoch=0-step=100.ckpt").toUri().toString());
 
         // The newest is still local: latest stays a local path even with offloaded ones included.
-        Run latest = run(new ResolveCommand(), "--run", "run", "latest", "--include-offloaded");
+        CliRun latest = run("resolve", "--run", "run", "latest", "--include-offloaded");
         assertThat(latest.out().strip()).isEqualTo(root.resolve("run/epoch=2-step=300.ckpt").toString());
     }
 
     @Test
     void restoreJsonIsOneCheckpoint() throws IOException {
         Path first = root.resolve("run/epoch=0-step=100.ckpt");
-        assertThat(run(new EnforceCommand()).code()).isZero();
-        Run restore = run(new RestoreCommand(), "--json", first.toString());
+        assertThat(run("enforce").code()).isZero();
+        CliRun restore = run("restore", "--json", first.toString());
         assertThat(restore.code()).as(restore.toString()).isZero();
         var node = CheckpointJson.MAPPER.readTree(restore.out());
         assertThat(node.get("path").asText()).isEqualTo(first.toString());
@@ -129,7 +114,7 @@ class RestoreCommandTest {
 
     @Test
     void unknownPathIsNothingFound() {
-        Run r = run(new RestoreCommand(), root.resolve("run/nope.ckpt").toString());
+        CliRun r = run("restore", root.resolve("run/nope.ckpt").toString());
         assertThat(r.code()).isEqualTo(ExitCode.NOT_FOUND);
         assertThat(r.err()).contains("not a registered checkpoint");
     }
@@ -137,20 +122,20 @@ class RestoreCommandTest {
     @Test
     void tamperedArchiveIsNotRestored() throws IOException {
         Path first = root.resolve("run/epoch=0-step=100.ckpt");
-        assertThat(run(new EnforceCommand()).code()).isZero();
+        assertThat(run("enforce").code()).isZero();
         Path copy = archive.resolve("team/ckpt/run/epoch=0-step=100.ckpt");
         byte[] b = Files.readAllBytes(copy);
         b[100] ^= 1;
         Files.write(copy, b);
 
-        Run restore = run(new RestoreCommand(), first.toString());
+        CliRun restore = run("restore", first.toString());
         assertThat(restore.code()).isEqualTo(ExitCode.RUNTIME);
         assertThat(restore.err()).contains("sha256").contains("not restored");
         assertThat(first).doesNotExist();
         try (var s = Files.list(root.resolve(".ckpt-warden-trash"))) {
             assertThat(s.map(p -> p.getFileName().toString()).toList()).containsOnly(".lock");
         }
-        Run ls = run(new LsCommand(), "--all", "--json");
+        CliRun ls = run("ls", "--all", "--json");
         assertThat(ls.out()).contains("\"state\" : \"offloaded\"");
     }
 }
