@@ -2,8 +2,6 @@ package dev.ckptwarden.cli;
 
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
-import dev.ckptwarden.config.KeepBest;
-import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.export.CheckpointJson;
 import dev.ckptwarden.registry.Registry;
@@ -119,6 +117,7 @@ final class ResolveCommand implements Callable<Integer> {
         return uri;
     }
 
+    /** --metric/--mode, else the run's effective keep_best (overrides applied, as plan and the API use). */
     private Resolver.Metric metricFor(RootConfig root) {
         if (metric != null) {
             if (!mode.equals("min") && !mode.equals("max")) {
@@ -126,8 +125,6 @@ final class ResolveCommand implements Callable<Integer> {
             }
             return new Resolver.Metric(metric, mode.equals("min"));
         }
-        Retention r = root == null ? null : root.retention();
-        KeepBest kb = r == null ? null : r.keepBest();
-        return kb == null ? null : new Resolver.Metric(kb.metric(), kb.mode() == KeepBest.Mode.MIN);
+        return Resolver.Metric.of(dev.ckptwarden.policy.RetentionPolicy.keepBest(root, run));
     }
 }

@@ -7,8 +7,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
-import dev.ckptwarden.config.KeepBest;
-import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.RetentionPolicy;
@@ -314,9 +312,7 @@ public final class HttpApi implements AutoCloseable {
         if (query.containsKey("mode")) {
             throw new ApiError(400, "mode needs metric");
         }
-        Retention r = root == null ? null : RetentionPolicy.effectiveRetention(root, run);
-        KeepBest kb = r == null ? null : r.keepBest();
-        return kb == null ? null : new Resolver.Metric(kb.metric(), kb.mode() == KeepBest.Mode.MIN);
+        return Resolver.Metric.of(RetentionPolicy.keepBest(root, run));
     }
 
     private Response plan(Map<String, String> query) {

@@ -3,7 +3,6 @@ package dev.ckptwarden.export;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.KeepBest;
-import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.RetentionPolicy;
 
@@ -93,15 +92,6 @@ public record RunSummary(String root, String run, int writing, int complete, int
     }
 
     private static KeepBest keepBest(RootConfig root, String run) {
-        if (root == null) {
-            return null;
-        }
-        try {
-            Retention r = RetentionPolicy.effectiveRetention(root, run);
-            return r == null ? null : r.keepBest();
-        } catch (IllegalArgumentException e) {
-            // An override glob the configuration check should have refused: the run simply shows no best metric.
-            return null;
-        }
+        return RetentionPolicy.keepBest(root, run);
     }
 }

@@ -2,6 +2,7 @@ package dev.ckptwarden.policy;
 
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.Recency;
+import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RetentionOverride;
 import dev.ckptwarden.config.RootConfig;
@@ -149,6 +150,23 @@ public final class RetentionPolicy {
                 throw new IllegalArgumentException("retention judges one run at a time, got " + first.root() + ":"
                         + first.run() + " and " + c.root() + ":" + c.run());
             }
+        }
+    }
+
+    /**
+     * The run's effective {@code keep_best} (overrides applied): what "best" means for {@code resolve},
+     * the API and the best-metric gauge. Null for a watch-only root, a root without keep_best, no root
+     * at all, or an override glob the configuration check should have refused.
+     */
+    public static KeepBest keepBest(RootConfig root, String runId) {
+        if (root == null) {
+            return null;
+        }
+        try {
+            Retention r = effectiveRetention(root, runId);
+            return r == null ? null : r.keepBest();
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 

@@ -25,6 +25,11 @@ public final class Resolver {
 
     /** How "best" is judged: a metric and whether lower is better. */
     public record Metric(String name, boolean lowerIsBetter) {
+        /** The metric of a {@code keep_best} rule, or null for none. */
+        public static Metric of(dev.ckptwarden.config.KeepBest keepBest) {
+            return keepBest == null ? null
+                    : new Metric(keepBest.metric(), keepBest.mode() == dev.ckptwarden.config.KeepBest.Mode.MIN);
+        }
     }
 
     /** Thrown for a selector that is not one of the forms above. */

@@ -170,6 +170,20 @@ class CliContractTest {
         assertThat(json(json).get("path").asText()).isEqualTo(run.resolve("epoch=1-step=100-val_loss=0.25.ckpt").toString());
     }
 
+    /** The same rule everywhere: `resolve best` judges by the run's effective keep_best, overrides included. */
+    @Test
+    void resolveBestUsesTheRunsOverrideMetric() throws IOException {
+        TinyCheckpoints.torchZip(run.resolve("epoch=1-step=100-val_loss=0.20-acc=0.70.ckpt"), 1, 100L, true);
+        TinyCheckpoints.torchZip(run.resolve("epoch=2-step=200-val_loss=0.30-acc=0.90.ckpt"), 2, 200L, true);
+        Files.writeString(config, "agent:\n  state_dir: " + work.resolve("state") + "\n  settle_time: 10s\n"
+                + "roots:\n  - name: main\n    path: " + root + "\n    retention:\n"
+                + "      keep_best: {k: 1, metric: val_loss, mode: min}\n    action: report\n    overrides:\n"
+                + "      - match: \"exp*\"\n        retention: {keep_best: {k: 1, metric: acc, mode: max}}\n");
+        assertThat(cli("scan").code()).isZero();
+        assertThat(cli("resolve", "--run", "exp1", "best").out())
+                .isEqualTo(run.resolve("epoch=2-step=200-val_loss=0.30-acc=0.90.ckpt") + "\n");
+    }
+
     @Test
     void resolveResumableSkipsWeightsOnlySaves() throws IOException {
         twoSaves();
