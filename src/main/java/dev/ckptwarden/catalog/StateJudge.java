@@ -9,7 +9,15 @@ import java.time.Instant;
  * or corrupt once it has stopped changing.
  */
 public final class StateJudge {
+    /** Starts the note of a checkpoint that is writing only because it changed within the settle time. */
+    public static final String SETTLING = "changed ";
+
     private StateJudge() {
+    }
+
+    /** True when a checkpoint waits for nothing but its settle time (a timer can complete it). */
+    public static boolean settling(Checkpoint c) {
+        return c.state() == CheckpointState.WRITING && c.note() != null && c.note().startsWith(SETTLING);
     }
 
     /** The state, and a short note saying why when it is not complete. */
@@ -23,7 +31,7 @@ public final class StateJudge {
         // A modification time in the future (clock stepped back) also counts as "just changed".
         Duration quiet = Duration.between(modified, now);
         if (quiet.compareTo(settle) < 0) {
-            return new Judgement(CheckpointState.WRITING, "changed " + Math.max(0, quiet.toMillis() / 1000) + "s ago (settle time "
+            return new Judgement(CheckpointState.WRITING, SETTLING + Math.max(0, quiet.toMillis() / 1000) + "s ago (settle time "
                     + settle.toSeconds() + "s)");
         }
         if (!inspection.problems().isEmpty()) {

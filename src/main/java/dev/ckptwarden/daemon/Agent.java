@@ -328,8 +328,8 @@ public final class Agent implements AutoCloseable {
             if (why.equals("startup")) {
                 recover(local, reached, now);
                 for (RootScan scan : scans) {
-                    Map<dev.ckptwarden.catalog.CheckpointState, Long> byState = new java.util.EnumMap<>(
-                            dev.ckptwarden.catalog.CheckpointState.class);
+                    Map<CheckpointState, Long> byState = new java.util.EnumMap<>(
+                            CheckpointState.class);
                     scan.checkpoints().forEach(c -> byState.merge(c.state(), 1L, Long::sum));
                     log.info("root {}: {} checkpoint(s) {} in {} ms{}", scan.root(), scan.checkpoints().size(), byState,
                             scan.took().toMillis(), scan.problems().isEmpty() ? "" : ", " + scan.problems().size() + " problem(s)");
@@ -440,7 +440,7 @@ public final class Agent implements AutoCloseable {
     static Instant settleDue(List<Checkpoint> checkpoints, Duration settle, Instant now) {
         Instant due = null;
         for (Checkpoint c : checkpoints) {
-            if (c.state() == CheckpointState.WRITING && c.note() != null && c.note().startsWith("changed ")) {
+            if (dev.ckptwarden.catalog.StateJudge.settling(c)) {
                 Instant t = c.modified().plus(settle).plusMillis(50);
                 if (t.isBefore(now)) {
                     t = now.plus(settle); // clock stepped back: try again one settle time from now
