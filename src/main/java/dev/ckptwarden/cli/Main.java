@@ -1,11 +1,14 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.registry.SqliteNativeLibrary;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Properties;
 
 /** The {@code ckpt-warden} command line. */
@@ -22,6 +25,7 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         int code;
         try {
+            userCacheDirectory().ifPresent(SqliteNativeLibrary::useCachedCopy);
             code = execute(args);
         } catch (Throwable t) {
             // An Error (out of memory in the startup pass) escapes picocli's handlers; without this the
@@ -30,6 +34,17 @@ public final class Main implements Runnable {
             code = ExitCode.RUNTIME;
         }
         System.exit(code);
+    }
+
+    /** {@code $XDG_CACHE_HOME/ckpt-warden}, else {@code ~/.cache/ckpt-warden}; empty when neither is known. */
+    static Optional<Path> userCacheDirectory() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && xdg.startsWith("/")) {
+            return Optional.of(Path.of(xdg, "ckpt-warden"));
+        }
+        String home = System.getProperty("user.home");
+        return home == null || home.isEmpty() || home.equals("?") ? Optional.empty()
+                : Optional.of(Path.of(home, ".cache", "ckpt-warden"));
     }
 
     /** Runs a command line and returns its exit code (tests call this in-process). */
