@@ -17,7 +17,10 @@ import java.util.TreeMap;
  * Python's {@code float()}); finite values stay numbers. Keys are sorted so the output is stable.
  */
 final class MetricsJson {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Built on first use: metrics the registry wrote itself are read without it. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     private MetricsJson() {
     }
@@ -45,7 +48,7 @@ final class MetricsJson {
             return Map.of();
         }
         Map<String, Double> simple = parseSimple(json);
-        return simple != null ? simple : fromNode(JSON.readTree(json));
+        return simple != null ? simple : fromNode(Json.MAPPER.readTree(json));
     }
 
     /** The metrics of a compact object of simple pairs, or null when the text is anything else. */

@@ -73,7 +73,10 @@ public final class SqliteRegistry implements Registry {
     public static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
 
     private static final Logger LOG = LoggerFactory.getLogger(SqliteRegistry.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Built on first use: a warm scan reads only empty lists and so never needs Jackson's databind. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
     private static final TypeReference<List<String>> STRING_LIST = new TypeReference<>() {
     };
 
@@ -722,7 +725,7 @@ public final class SqliteRegistry implements Registry {
     }
 
     private static List<String> strings(String json) throws JsonProcessingException {
-        return "[]".equals(json) ? List.of() : JSON.readValue(json, STRING_LIST);
+        return "[]".equals(json) ? List.of() : Json.MAPPER.readValue(json, STRING_LIST);
     }
 
     private static String json(List<String> strings) {
@@ -730,7 +733,7 @@ public final class SqliteRegistry implements Registry {
             return "[]";
         }
         try {
-            return JSON.writeValueAsString(strings);
+            return Json.MAPPER.writeValueAsString(strings);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a list of strings always serialises", e);
         }
