@@ -75,7 +75,8 @@ public final class SqliteNativeLibrary {
             if (dir == null) {
                 return Optional.empty();
             }
-            Path library = dir.resolve(String.format("%08x-%d-%s", crc, size, LibraryLoaderUtil.getNativeLibName()));
+            String hex = Long.toHexString(crc);
+            Path library = dir.resolve("0".repeat(8 - hex.length()) + hex + "-" + size + "-" + LibraryLoaderUtil.getNativeLibName());
             if (!isCopy(library, size, crc)) {
                 unpack(url, dir, library, size, crc);
             }
