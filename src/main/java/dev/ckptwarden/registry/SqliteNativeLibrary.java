@@ -52,7 +52,11 @@ public final class SqliteNativeLibrary {
             return Optional.empty();
         }
         try {
-            String resource = LibraryLoaderUtil.getNativeLibResourcePath() + "/" + LibraryLoaderUtil.getNativeLibName();
+            Path dir = privateDirectory(cacheDir);
+            if (dir == null) {
+                return Optional.empty();
+            }
+            String resource = resourcePath(dir);
             URL url = SQLiteJDBCLoader.class.getResource(resource);
             if (url == null || !"jar".equals(url.getProtocol())) {
                 return Optional.empty();
@@ -71,10 +75,6 @@ public final class SqliteNativeLibrary {
             if (size < 0 || crc < 0) {
                 return Optional.empty();
             }
-            Path dir = privateDirectory(cacheDir);
-            if (dir == null) {
-                return Optional.empty();
-            }
             String hex = Long.toHexString(crc);
             Path library = dir.resolve("0".repeat(8 - hex.length()) + hex + "-" + size + "-" + LibraryLoaderUtil.getNativeLibName());
             if (!isCopy(library, size, crc)) {
@@ -89,6 +89,59 @@ public final class SqliteNativeLibrary {
             return Optional.of(library);
         } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
             return Optional.empty();
+        }
+    }
+
+    /**
+     * Where the jar keeps the library for this platform. sqlite-jdbc finds out by running {@code uname -o}
+     * (a process start on every run: 10 ms idle, far more on a loaded machine), so the answer is kept beside
+     * the library, keyed by the jar (location, size, time) and by os.name and os.arch; a wrong answer (a home
+     * shared by glibc and musl machines) only makes the load fail, and sqlite-jdbc then unpacks its own copy.
+     */
+    private static String resourcePath(Path dir) throws IOException {
+        String name = LibraryLoaderUtil.getNativeLibName();
+        Path memo = null;
+        try {
+            java.security.CodeSource source = SQLiteJDBCLoader.class.getProtectionDomain().getCodeSource();
+            if (source != null && "file".equals(source.getLocation().getProtocol())) {
+                Path jar = Path.of(source.getLocation().toURI());
+                java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(jar,
+                        java.nio.file.attribute.BasicFileAttributes.class);
+                String key = jar + "\n" + a.size() + "\n" + a.lastModifiedTime().toMillis() + "\n"
+                        + System.getProperty("os.name") + "\n" + System.getProperty("os.arch");
+                CRC32 h = new CRC32();
+                h.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                memo = dir.resolve("resource-" + Long.toHexString(h.getValue()) + "-" + key.length());
+                if (isPrivateFile(memo)) {
+                    String remembered = Files.readString(memo).trim();
+                    if (remembered.startsWith("/org/sqlite/native/") && remembered.endsWith("/" + name)) {
+                        return remembered;
+                    }
+                }
+            }
+        } catch (java.net.URISyntaxException | IllegalArgumentException | java.nio.file.NoSuchFileException e) {
+            memo = null;
+        }
+        String resource = LibraryLoaderUtil.getNativeLibResourcePath() + "/" + name;
+        if (memo != null) {
+            Path part = Files.createTempFile(dir, ".resource-", ".part",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try {
+                Files.writeString(part, resource + "\n", StandardOpenOption.TRUNCATE_EXISTING);
+                Files.move(part, memo, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(part);
+            }
+        }
+        return resource;
+    }
+
+    private static boolean isPrivateFile(Path file) throws IOException {
+        try {
+            PosixFileAttributes a = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return a.isRegularFile() && ownedByMe(a) && !hasAny(a.permissions());
+        } catch (java.nio.file.NoSuchFileException absent) {
+            return false;
         }
     }
 

@@ -73,19 +73,25 @@ class SqliteNativeLibraryTest {
                 .as(Files.readString(tmp.resolve("out.txt"))).isZero();
         Path dir = cacheHome.resolve("ckpt-warden");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
-        List<Path> libraries = cached(dir);
+        List<Path> libraries = cached(dir).stream().filter(f -> f.toString().endsWith(".so")).toList();
         assertThat(libraries).hasSize(1);
         Path library = libraries.get(0);
+        // Where the jar keeps this platform's library is remembered (finding out runs `uname`).
+        List<Path> memos = cached(dir).stream().filter(f -> f.getFileName().toString().startsWith("resource-")).toList();
+        assertThat(memos).hasSize(1);
+        assertThat(Files.readString(memos.get(0)).trim()).startsWith("/org/sqlite/native/").endsWith("/libsqlitejdbc.so");
         byte[] good = Files.readAllBytes(library);
         assertThat(library.getFileName().toString()).isEqualTo(String.format("%08x-%d-libsqlitejdbc.so", crc(good), good.length));
 
         byte[] damaged = good.clone();
         damaged[damaged.length / 2] ^= 0x55;
         Files.write(library, damaged);
+        Files.writeString(memos.get(0), "/somewhere/else.so\n");
         assertThat(ckptWarden(cacheHome, "ls", "--config", config.toString()))
                 .as(Files.readString(tmp.resolve("out.txt"))).isZero();
-        assertThat(cached(dir)).containsExactly(library);
+        assertThat(cached(dir)).containsExactlyInAnyOrder(library, memos.get(0));
         assertThat(Files.readAllBytes(library)).isEqualTo(good);
+        assertThat(Files.readString(memos.get(0)).trim()).startsWith("/org/sqlite/native/");
     }
 
     @Test
