@@ -75,6 +75,8 @@ public final class Enforcer {
     private final EnforcementListener listener;
     /** How offload targets are reached; null: from the environment, when first needed. */
     private final RemoteSettings remoteSettings;
+    /** Asked before each batch whether this process may delete (cluster mode's lease). */
+    private volatile DeletionGuard guard = DeletionGuard.ALWAYS;
 
     /** @param audit may be null for callers that only ever dry-run */
     public Enforcer(Registry registry, AuditLog audit) {
@@ -91,6 +93,23 @@ public final class Enforcer {
         this.audit = audit;
         this.listener = Objects.requireNonNull(listener, "listener");
         this.remoteSettings = remoteSettings;
+    }
+
+    private static final String NOT_ALLOWED = "not allowed to delete";
+
+    /** Why the guard says this process may not delete now, or null when it may. */
+    private String refusal(RootConfig root) {
+        try {
+            guard.check(root.name());
+            return null;
+        } catch (IOException | RuntimeException x) {
+            return x.getMessage() == null ? x.toString() : x.getMessage();
+        }
+    }
+
+    /** Sets what is asked before each batch of evictions whether this process may still delete. */
+    public void guardWith(DeletionGuard guard) {
+        this.guard = Objects.requireNonNull(guard, "guard");
     }
 
     /**
@@ -114,6 +133,19 @@ public final class Enforcer {
         }
         List<Item> items = new ArrayList<>(evictions.size());
         List<String> problems = new ArrayList<>();
+        if (destructive) {
+            String refused = refusal(root);
+            if (refused != null) {
+                problems.add("root " + root.name() + ": not allowed to delete now: " + refused);
+                for (Eviction e : evictions) {
+                    Item item = new Item(e.checkpoint().path(), e.checkpoint().run(), e.checkpoint().bytes(), e.reason(),
+                            EnforcementReport.FAILED + NOT_ALLOWED, refused, 0);
+                    items.add(item);
+                    listener.finished(item);
+                }
+                return new EnforcementReport(root.name(), rootDir, root.action().id(), false, items, problems);
+            }
+        }
         Path real;
         try (RootDirectory dir = RootDirectory.open(rootDir);
              TrashBin trash = destructive ? TrashBin.open(dir) : null) {
@@ -292,6 +324,16 @@ public final class Enforcer {
         List<Item> evictBatch(List<Eviction> batch) {
             Item[] out = new Item[batch.size()];
             String[] ids = new String[batch.size()];
+            // The lease may be lost between batches (another agent took over): ask again each time.
+            String why = refusal(root);
+            if (why != null) {
+                problems.add("root " + root.name() + ": not allowed to delete now: " + why);
+                List<Item> refused = new ArrayList<>(batch.size());
+                for (Eviction e : batch) {
+                    refused.add(item(e, e.checkpoint().bytes(), EnforcementReport.FAILED + NOT_ALLOWED, why, 0));
+                }
+                return refused;
+            }
             if (auditBroken == null) {
                 List<AuditRecord> begins = new ArrayList<>(batch.size());
                 for (int i = 0; i < batch.size(); i++) {
