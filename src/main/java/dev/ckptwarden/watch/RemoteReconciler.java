@@ -3,6 +3,7 @@ package dev.ckptwarden.watch;
 import dev.ckptwarden.catalog.Candidate;
 import dev.ckptwarden.catalog.Cataloger;
 import dev.ckptwarden.catalog.Listing;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.RemoteFiles;
 import dev.ckptwarden.offload.RemoteSettings;
@@ -41,16 +42,9 @@ final class RemoteReconciler {
         this.settings = settings;
     }
 
-    /**
-     * The path form under which a remote root's checkpoints are registered: the URI with its
-     * scheme's {@code //} folded ({@code sftp:/user@host:22/data/run/checkpoint-5}), so that paths of
-     * remote checkpoints compose, compare and store like local ones and never look like a local
-     * absolute path.
-     */
+    /** The path form under which a remote root's checkpoints are registered ({@link RemoteLocation}). */
     static Path rootPath(String uri) {
-        URI u = URI.create(uri.strip());
-        String path = u.getPath() == null ? "" : u.getPath();
-        return Path.of(u.getScheme().toLowerCase(Locale.ROOT) + ":/" + u.getRawAuthority() + "/" + path).normalize();
+        return RemoteLocation.path(uri);
     }
 
     /**

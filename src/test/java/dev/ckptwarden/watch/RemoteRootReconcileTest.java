@@ -7,6 +7,7 @@ import dev.ckptwarden.cli.SampleFiles;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.export.CheckpointJson;
 import dev.ckptwarden.offload.FaultyTcpProxy;
 import dev.ckptwarden.offload.RemoteFiles;
 import dev.ckptwarden.offload.RemoteSettings;
@@ -128,6 +129,8 @@ class RemoteRootReconcileTest {
             assertRecognisedLikeLocal(local, remote);
             Checkpoint hf = remote.checkpoints().stream().filter(c -> c.name().equals("checkpoint-500")).findFirst().orElseThrow();
             assertThat(hf.path()).hasToString("sftp:/tester@127.0.0.1:" + server.port() + "/ckpt/hf/checkpoint-500");
+            // Users (ls --json, resolve, the API) see the URI.
+            assertThat(CheckpointJson.of(hf).get("path").asText()).isEqualTo(server.uri("/ckpt/hf/checkpoint-500"));
             // Registered like local ones: what ls and the API read.
             assertThat(registry.present(server.uri("/ckpt"))).hasSize(6);
             assertThat(registry.present(server.uri("/ckpt")).get(hf.key()).state()).isEqualTo(CheckpointState.COMPLETE);
