@@ -308,12 +308,15 @@ public final class Agent implements AutoCloseable {
             Instant nextSettle = null;
             Map<String, Path> reached = new java.util.LinkedHashMap<>();
             List<RootConfig> local = new java.util.ArrayList<>();
+            List<RootConfig> remote = new java.util.ArrayList<>();
             List<RootScan> scans = new java.util.ArrayList<>();
             for (RootConfig root : cfg.roots()) {
                 RootScan scan = reconciler.reconcile(cfg, root);
                 scans.add(scan);
                 nextSettle = earliest(nextSettle, settleDue(scan.checkpoints(), cfg.agent().settleTime(), now));
-                if (scan.reachable() && root.isLocal()) {
+                if (scan.reachable() && !root.isLocal()) {
+                    remote.add(root); // polled, not watched; retention applies, free-space figures do not
+                } else if (scan.reachable()) {
                     reached.put(root.name(), scan.path());
                     local.add(root);
                     if (!why.equals("startup") && !watcher.watching(root.name())) {
@@ -335,7 +338,9 @@ public final class Agent implements AutoCloseable {
                             scan.took().toMillis(), scan.problems().isEmpty() ? "" : ", " + scan.problems().size() + " problem(s)");
                 }
             }
-            enforce(local, reached, now);
+            List<RootConfig> enforced = new java.util.ArrayList<>(local);
+            enforced.addAll(remote);
+            enforce(enforced, reached, now);
             metrics.updateFromScans(cfg, rescanAfterEnforcement(cfg, scans));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (why.equals("startup") || why.equals("periodic")) {
