@@ -166,6 +166,37 @@ class RemoteRootReconcileTest {
     }
 
     @Test
+    void sftpRootSettlesByMtimeRereadsOnlyWhatChangedAndNoticesDeletions() throws Exception {
+        try (SftpTestServer server = SftpTestServer.start(tmp.resolve("sftp"))) {
+            Path dir = tree(Files.createDirectories(server.home.resolve("ckpt")));
+            RootConfig root = RootConfig.watchOnly(server.uri("/ckpt"));
+            assertThat(scan(root, server.settings()).inspected()).isEqualTo(6);
+
+            RootScan again = scan(root, server.settings());
+            assertThat(again.inspected()).as("an unchanged remote tree costs listings only").isZero();
+            assertThat(again.checkpoints()).hasSize(6);
+
+            Path fresh = SampleFiles.torchZip(dir.resolve("lit/epoch=4-step=40.ckpt"), 4, 40L, true, true);
+            TreeBuilder.touch(fresh, clock.instant().minusSeconds(2));
+            Files.delete(dir.resolve("lit/epoch=1-step=10.ckpt"));
+            RootScan writing = scan(root, server.settings());
+            assertThat(writing.gone()).isEqualTo(1);
+            assertThat(state(writing, "lit/epoch=4-step=40.ckpt")).isEqualTo(CheckpointState.WRITING);
+
+            clock.advance(SETTLE);
+            RootScan settled = scan(root, server.settings());
+            assertThat(state(settled, "lit/epoch=4-step=40.ckpt")).isEqualTo(CheckpointState.COMPLETE);
+            assertThat(registry.byPath(RemoteReconciler.rootPath(server.uri("/ckpt/lit/epoch=1-step=10.ckpt")).toString())
+                    .orElseThrow().state()).isEqualTo(CheckpointState.DELETED);
+        }
+    }
+
+    private static CheckpointState state(RootScan scan, String runAndName) {
+        return scan.checkpoints().stream().filter(c -> (c.run() + "/" + c.name()).equals(runAndName)).findFirst()
+                .orElseThrow(() -> new AssertionError(runAndName + " not found")).state();
+    }
+
+    @Test
     void unreachableSftpHostReportsAProblemAndMarksNothingGone() throws Exception {
         SftpTestServer server = SftpTestServer.start(tmp.resolve("sftp"));
         String uri = server.uri("/ckpt");

@@ -67,10 +67,6 @@ public final class FileProbe {
         if (source == FileSource.LOCAL) {
             return probe(file);
         }
-        FileSource.Kind type = source.typeOf(file, true);
-        if (type != null && type != FileSource.Kind.FILE) {
-            throw new IOException("cannot probe " + file + ": not a regular file");
-        }
         try (PositionalReader in = PositionalReader.open(source, file)) {
             return probe(file, in);
         }

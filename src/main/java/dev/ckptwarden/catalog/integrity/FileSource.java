@@ -18,7 +18,11 @@ public interface FileSource {
     /** What a path is, as far as recognition cares. */
     enum Kind { FILE, DIRECTORY, SYMLINK, OTHER }
 
-    /** Opens a file for reads at positions; {@code size()} is its length when opened. */
+    /**
+     * Opens a file for reads at positions; {@code size()} is its length when opened.
+     *
+     * @throws IOException when it is not a regular file (a FIFO would block a reader), or cannot be opened
+     */
     SeekableByteChannel open(Path file) throws IOException;
 
     /**

@@ -16,6 +16,9 @@ final class LocalFileSource implements FileSource {
 
     @Override
     public SeekableByteChannel open(Path file) throws IOException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new IOException("cannot read " + file + ": not a regular file");
+        }
         return FileChannel.open(file, StandardOpenOption.READ);
     }
 
