@@ -2,7 +2,6 @@ package dev.ckptwarden.watch;
 
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
-import dev.ckptwarden.catalog.Framework;
 import dev.ckptwarden.cli.SampleFiles;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
@@ -28,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;

@@ -18,6 +18,7 @@ final class PositionalReader implements Closeable {
 
     /** The local file's channel (positional reads without moving a shared position), or null for a remote one. */
     private final FileChannel channel;
+    /** A remote file's channel ({@link FileSource#open}), or null for a local one. */
     private final SeekableByteChannel other;
     private final long size;
     private long bytesRead;
