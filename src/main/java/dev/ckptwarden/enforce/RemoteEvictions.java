@@ -337,7 +337,7 @@ final class RemoteEvictions {
             String name = rel.getName(i).toString();
             FileObject child = null;
             for (FileObject ch : dir.getChildren()) {
-                if (ch.getName().getBaseName().equals(name)) {
+                if (UriParser.decode(ch.getName().getBaseName()).equals(name)) {
                     child = ch;
                     break;
                 }

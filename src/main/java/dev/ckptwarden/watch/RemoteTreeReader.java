@@ -6,6 +6,7 @@ import dev.ckptwarden.catalog.Listing;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileType;
+import org.apache.commons.vfs2.provider.UriParser;
 
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -63,7 +64,7 @@ final class RemoteTreeReader implements DirectoryReader {
         }
         List<Entry> out = new ArrayList<>(children.length);
         for (FileObject child : children) {
-            String name = child.getName().getBaseName();
+            String name = UriParser.decode(child.getName().getBaseName());
             try {
                 FileType t = child.getType();
                 if (t == FileType.IMAGINARY) {
