@@ -20,6 +20,8 @@ import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TreeBuilder;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
+import org.jclouds.blobstore.BlobStore;
+import org.jclouds.blobstore.util.ForwardingBlobStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,6 +34,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -150,6 +153,48 @@ class RemoteEvictionTest {
                     "ckpt/hf/checkpoint-300/model.safetensors", "ckpt/hf/checkpoint-300/optimizer.pt",
                     "ckpt/hf/checkpoint-300/trainer_state.json", "ckpt/lit/epoch=3-step=30.ckpt",
                     "ckpt/lit/epoch=4-step=40.ckpt");
+        }
+    }
+
+    @Test
+    void anS3DeletionCutShortRemovedTheMarkerFirstSoWhatIsLeftIsNeverComplete() throws Exception {
+        Path dir = tree(Files.createDirectories(tmp.resolve("local")));
+        // The store refuses to delete one weights file: the deletion of checkpoint-100 stops there.
+        UnaryOperator<BlobStore> failing = store -> new ForwardingBlobStore(store) {
+            @Override
+            public void removeBlob(String container, String name) {
+                if (name.endsWith("checkpoint-100/model.safetensors")) {
+                    throw new IllegalStateException("disk failure");
+                }
+                super.removeBlob(container, name);
+            }
+        };
+        try (S3TestServer s3 = S3TestServer.start(failing)) {
+            try (Stream<Path> all = Files.walk(dir)) {
+                for (Path f : all.filter(Files::isRegularFile).toList()) {
+                    s3.store.putBlob(S3TestServer.BUCKET, s3.store.blobBuilder("ckpt/" + dir.relativize(f))
+                            .payload(Files.readAllBytes(f)).build());
+                }
+            }
+            String uri = "s3://" + S3TestServer.BUCKET + "/ckpt";
+            RootConfig root = root(uri, Action.DELETE);
+
+            EnforcementReport report = pass(root, s3.settings());
+
+            EnforcementReport.Item cut = report.items().stream().filter(i -> i.path().endsWith("checkpoint-100"))
+                    .findFirst().orElseThrow();
+            assertThat(cut.outcome()).isEqualTo(EnforcementReport.FAILED + "delete cut short");
+            assertThat(cut.detail()).startsWith("1 of 3 objects deleted");
+            assertThat(s3.keys()).filteredOn(k -> k.contains("checkpoint-100/")).containsExactly(
+                    "ckpt/hf/checkpoint-100/model.safetensors", "ckpt/hf/checkpoint-100/optimizer.pt");
+            assertThat(AuditLog.read(audit.file())).filteredOn(l -> l.path().equals(cut.path().toString()))
+                    .extracting(AuditRecord::phase, AuditRecord::outcome).containsExactly(
+                            org.assertj.core.groups.Tuple.tuple(AuditRecord.BEGIN, null),
+                            org.assertj.core.groups.Tuple.tuple(AuditRecord.END, EnforcementReport.FAILED + "delete cut short"));
+            // What is left lacks trainer_state.json: the next scan sees a save in progress, never a complete one.
+            Config config = new Config(null, AgentSettings.defaults(tmp.resolve("state")), List.of(root));
+            new Reconciler(registry, clock, s3::settings).reconcile(config, root);
+            assertThat(registry.byPath(cut.path().toString()).orElseThrow().state()).isEqualTo(CheckpointState.WRITING);
         }
     }
 

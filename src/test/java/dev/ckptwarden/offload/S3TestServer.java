@@ -17,6 +17,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /** An in-process S3Proxy on 127.0.0.1 over jclouds' in-memory ("transient") blob store, with one bucket. */
 public final class S3TestServer implements AutoCloseable {
@@ -35,10 +36,18 @@ public final class S3TestServer implements AutoCloseable {
     }
 
     public static S3TestServer start() throws Exception {
+        return start(UnaryOperator.identity());
+    }
+
+    /**
+     * A server whose requests go through {@code front} (a {@link org.jclouds.blobstore.util.ForwardingBlobStore}
+     * that fails chosen calls) before the store; {@link #store} is the store itself.
+     */
+    public static S3TestServer start(UnaryOperator<BlobStore> front) throws Exception {
         BlobStoreContext ctx = ContextBuilder.newBuilder("transient").credentials("identity", "credential")
                 .buildView(BlobStoreContext.class);
         ctx.getBlobStore().createContainerInLocation(null, BUCKET);
-        S3Proxy proxy = S3Proxy.builder().blobStore(ctx.getBlobStore())
+        S3Proxy proxy = S3Proxy.builder().blobStore(front.apply(ctx.getBlobStore()))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 .endpoint(URI.create("http://127.0.0.1:0")).build();
         proxy.start();
