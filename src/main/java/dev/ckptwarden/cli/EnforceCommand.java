@@ -6,6 +6,7 @@ import dev.ckptwarden.export.CheckpointJson;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.AuditLog;
@@ -200,7 +201,7 @@ final class EnforceCommand implements Callable<Integer> {
         }
         for (EnforcementReport.Item i : r.items()) {
             ObjectNode n = arr.addObject();
-            n.put("path", i.path().toString());
+            n.put("path", RemoteLocation.text(i.path()));
             n.put("run", i.run());
             n.put("bytes", i.bytes());
             n.put("reason", i.reason());
