@@ -311,7 +311,9 @@ public final class Agent implements AutoCloseable {
             List<RootConfig> remote = new java.util.ArrayList<>();
             List<RootScan> scans = new java.util.ArrayList<>();
             for (RootConfig root : cfg.roots()) {
-                RootScan scan = reconciler.reconcile(cfg, root);
+                // Local watch events say nothing about a remote root: it is polled by the other passes only.
+                RootScan scan = why.startsWith("event") && !root.isLocal() ? reconciler.registered(root)
+                        : reconciler.reconcile(cfg, root);
                 scans.add(scan);
                 nextSettle = earliest(nextSettle, settleDue(scan.checkpoints(), cfg.agent().settleTime(), now));
                 if (scan.reachable() && !root.isLocal()) {

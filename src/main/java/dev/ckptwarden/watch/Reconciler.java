@@ -7,6 +7,7 @@ import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Inspection;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.Recognition;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.catalog.TreeReader;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.catalog.layout.FileLayout;
@@ -87,6 +88,15 @@ public final class Reconciler {
             out.add(reconcile(config, root));
         }
         return out;
+    }
+
+    /**
+     * A root as the registry last saw it, without looking at it: for passes that need not poll a remote
+     * root (local watch events say nothing about it). Not reachable (nothing looked at, nothing to enforce).
+     */
+    public RootScan registered(RootConfig root) {
+        Path path = root.isLocal() ? localPath(root) : RemoteLocation.path(root.path());
+        return new RootScan(root.name(), path, false, registryView(root), List.of(), 0, 0, 0, Duration.ZERO);
     }
 
     /** The absolute local directory of a root (symbolic links in the configured path itself are resolved once). */

@@ -203,6 +203,13 @@ class RemoteRootReconcileTest {
             tree(Files.createDirectories(server.home.resolve("ckpt")));
             assertThat(scan(root, server.settings()).checkpoints()).hasSize(6);
         }
+        // A pass that only needs the registry's view (the agent's local-event passes) does not connect at all.
+        RootScan known = new Reconciler(registry, clock, () -> {
+            throw new AssertionError("remote settings asked for: a connection was attempted");
+        }).registered(root);
+        assertThat(known.checkpoints()).hasSize(6);
+        assertThat(known.problems()).isEmpty();
+
         RootScan down = scan(root, server.settings());
 
         assertThat(down.reachable()).isFalse();
