@@ -219,7 +219,7 @@ class RemoteRootReconcileTest {
     }
 
     @Test
-    void wrongSftpKeyReportsAProblemAndMarksNothingGone() throws Exception {
+    void wrongSftpKeyOrUnknownHostKeyReportsAProblemAndMarksNothingGone() throws Exception {
         try (SftpTestServer server = SftpTestServer.start(tmp.resolve("sftp"))) {
             tree(Files.createDirectories(server.home.resolve("ckpt")));
             RootConfig root = RootConfig.watchOnly(server.uri("/ckpt"));
@@ -232,6 +232,15 @@ class RemoteRootReconcileTest {
 
             assertThat(denied.reachable()).isFalse();
             assertThat(denied.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("Auth"));
+            assertThat(registry.present(root.name())).hasSize(6);
+
+            // known_hosts is honoured: a server whose host key is not in it is refused.
+            Path emptyKnownHosts = Files.writeString(tmp.resolve("known_hosts"), "");
+            RootScan untrusted = scan(root, new RemoteSettings(server.identity, null, emptyKnownHosts, null, null, null, 0, 0,
+                    s.connectTimeout(), s.readTimeout()));
+            assertThat(untrusted.reachable()).isFalse();
+            assertThat(untrusted.problems()).singleElement()
+                    .satisfies(p -> assertThat(p.message()).containsIgnoringCase("HostKey"));
             assertThat(registry.present(root.name())).hasSize(6);
         }
     }
