@@ -328,6 +328,18 @@ public final class TrashBin implements Closeable {
         return bytes;
     }
 
+    /**
+     * Deletes one entry of the trash by name (a restore's staging directory), through descriptors.
+     *
+     * @return bytes of regular files deleted
+     */
+    long deleteFromTrash(String name) throws IOException {
+        if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..") || name.equals(LOCK_NAME)) {
+            throw new IllegalArgumentException("not an entry of the trash: " + name);
+        }
+        return deleteEntry(trash, root.name(name));
+    }
+
     private void deleteIfPresent(Path name) throws IOException {
         try {
             trash.deleteFile(name);

@@ -77,7 +77,7 @@ final class RemoteReconciler {
             VfsFileSource source = new VfsFileSource(rootPath, top);
             if (type == FileType.IMAGINARY) {
                 // An S3 prefix with nothing under it: an empty root (folders are only key prefixes there).
-                return settle.apply(new RootWalk(rootPath, true, List.of(), Set.of(), 0, source));
+                return settle.apply(new RootWalk(rootPath, true, List.of(), Set.of(), Set.of(), 0, source));
             }
             RemoteTreeReader reader = new RemoteTreeReader(source, !s3,
                     (p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
@@ -106,7 +106,7 @@ final class RemoteReconciler {
                     reader.forget(dir);
                 }
             }
-            return settle.apply(new RootWalk(rootPath, true, candidates, unscanned, reader.entriesRead(), source));
+            return settle.apply(new RootWalk(rootPath, true, candidates, unscanned, Set.of(), reader.entriesRead(), source));
         }
     }
 
