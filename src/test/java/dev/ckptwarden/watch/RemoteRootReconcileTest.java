@@ -203,10 +203,11 @@ class RemoteRootReconcileTest {
             tree(Files.createDirectories(server.home.resolve("ckpt")));
             assertThat(scan(root, server.settings()).checkpoints()).hasSize(6);
         }
-        // A pass that only needs the registry's view (the agent's local-event passes) does not connect at all.
+        // A pass scoped to nothing (the agent's local-event passes) takes the registry's view: no connection at all.
+        Config config = new Config(null, AgentSettings.defaults(tmp.resolve("state")).withSettleTime(SETTLE), List.of(root));
         RootScan known = new Reconciler(registry, clock, () -> {
             throw new AssertionError("remote settings asked for: a connection was attempted");
-        }).registered(root);
+        }).reconcile(config, root, java.util.Set.of());
         assertThat(known.checkpoints()).hasSize(6);
         assertThat(known.problems()).isEmpty();
 
