@@ -44,11 +44,33 @@ public final class EvictionPlan {
      */
     public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
                                   Instant now) throws IOException {
+        Map<String, RetentionPlan> retention = new LinkedHashMap<>();
+        for (RootConfig r : roots) {
+            retention.put(r.name(), RetentionPlan.of(registry, r, run, now));
+        }
+        return planned(retention, roots, rootDirs, now);
+    }
+
+    /**
+     * As {@link #of(Registry, List, Map, String, Instant)} for checkpoints already in hand: the running
+     * agent plans from its view of each root's present checkpoints, without reading the registry again.
+     */
+    public static EvictionPlan ofPresent(Map<String, List<Checkpoint>> present, List<RootConfig> roots,
+                                  Map<String, Path> rootDirs, Instant now) throws IOException {
+        Map<String, RetentionPlan> retention = new LinkedHashMap<>();
+        for (RootConfig r : roots) {
+            retention.put(r.name(), RetentionPlan.of(present.getOrDefault(r.name(), List.of()), r, null, now));
+        }
+        return planned(retention, roots, rootDirs, now);
+    }
+
+    private static EvictionPlan planned(Map<String, RetentionPlan> retention, List<RootConfig> roots,
+                                   Map<String, Path> rootDirs, Instant now) throws IOException {
         EvictionPlan plan = new EvictionPlan();
         Map<FileStore, List<RootConfig>> byStore = new LinkedHashMap<>();
         for (RootConfig r : roots) {
             Path dir = rootDirs.get(r.name());
-            plan.retention.put(r.name(), RetentionPlan.of(registry, r, run, now));
+            plan.retention.put(r.name(), retention.get(r.name()));
             plan.evictions.put(r.name(), new ArrayList<>());
             if (dir != null) {
                 byStore.computeIfAbsent(Files.getFileStore(dir), k -> new ArrayList<>()).add(r);

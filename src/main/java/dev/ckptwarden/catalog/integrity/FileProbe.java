@@ -67,6 +67,19 @@ public final class FileProbe {
         }
     }
 
+    /**
+     * Probes {@code file} as read from {@code source}: the same checks, through bounded positional reads
+     * (for a remote root, ranged reads; never the whole file).
+     */
+    public static Probe probe(FileSource source, Path file) throws IOException {
+        if (source == FileSource.LOCAL) {
+            return probe(file);
+        }
+        try (PositionalReader in = PositionalReader.open(source, file)) {
+            return probe(file, in);
+        }
+    }
+
     static Probe probe(Path file, PositionalReader in) throws IOException {
         long size = in.size();
         if (size == 0) {
