@@ -267,9 +267,12 @@ public final class SqliteRegistry implements Registry {
             select.setString(1, root);
             Map<String, Checkpoint> found = new HashMap<>();
             String[] fields = new String[COLUMN_COUNT];
+            // Rows of one root share their root and run names and mostly a handful of first-seen and
+            // state-since times: one object each instead of one per row (the agent keeps these rows).
+            Map<String, Object> shared = new HashMap<>();
             try (ResultSet rs = select.executeQuery()) {
                 while (rs.next()) {
-                    Checkpoint checkpoint = unpack(rs.getString(1), fields);
+                    Checkpoint checkpoint = unpack(rs.getString(1), fields, shared);
                     if (checkpoint == null) {
                         return null;
                     }
@@ -281,7 +284,7 @@ public final class SqliteRegistry implements Registry {
     }
 
     /** A checkpoint from a packed row, or null when the row is not what {@link #PACKED_PRESENT} writes. */
-    private static Checkpoint unpack(String row, String[] f) {
+    private static Checkpoint unpack(String row, String[] f, Map<String, Object> shared) {
         int at = 0;
         for (int i = 0; i < f.length; i++) {
             int end = row.indexOf('\0', at);
@@ -297,8 +300,8 @@ public final class SqliteRegistry implements Registry {
             String epoch = nullable(f[8]);
             String step = nullable(f[9]);
             return new Checkpoint(
-                    f[1],
-                    f[2],
+                    (String) shared.computeIfAbsent(f[1], k -> k),
+                    (String) shared.computeIfAbsent(f[2], k -> k),
                     f[3],
                     Path.of(f[0]),
                     strings(f[4]),
@@ -317,8 +320,8 @@ public final class SqliteRegistry implements Registry {
                     nullable(f[16]),
                     strings(f[17]),
                     nullable(f[18]),
-                    InstantText.parse(f[19]),
-                    InstantText.parse(f[20]),
+                    (Instant) shared.computeIfAbsent("\0" + f[19], k -> InstantText.parse(f[19])),
+                    (Instant) shared.computeIfAbsent("\0" + f[20], k -> InstantText.parse(f[20])),
                     nullable(f[21]));
         } catch (JsonProcessingException | RuntimeException e) {
             return null; // the column reader names what is wrong with the row

@@ -533,11 +533,18 @@ public final class Reconciler {
 
     private Checkpoint build(RootConfig root, Path rootDir, Candidate c, Inspection ins, Checkpoint prev, Instant now,
                              Config config) {
-        return Recognition.checkpoint(root.name(), runId(rootDir, c.runDir()), c, ins, namesFor(root), prev, now,
-                config.agent().settleTime());
+        String computed = runId(rootDir, c.runDir());
+        if (runIds.size() > 50_000) {
+            runIds.clear(); // a tree of more runs than that only loses the sharing, nothing else
+        }
+        // One String per run, not one per checkpoint: the agent keeps every checkpoint of its roots.
+        String run = prev != null && computed.equals(prev.run()) ? prev.run() : runIds.computeIfAbsent(computed, k -> k);
+        return Recognition.checkpoint(root.name(), run, c, ins, namesFor(root), prev, now, config.agent().settleTime());
     }
 
     private final Map<String, NameParser> parsers = new HashMap<>();
+    /** Run names handed out, so that checkpoints of one run share one String. */
+    private final Map<String, String> runIds = new java.util.concurrent.ConcurrentHashMap<>();
 
     private NameParser namesFor(RootConfig root) {
         return parsers.computeIfAbsent(String.join("\u0000", root.patterns()), k -> {
