@@ -147,6 +147,9 @@ public final class DirectoryWatcher implements AutoCloseable {
                     continue;
                 }
                 Path child = dir.resolve((Path) ev.context());
+                if (child.getFileName().toString().equals(Cataloger.TRASH_DIR)) {
+                    continue; // the enforcer's own trash: never catalogued, never watched
+                }
                 if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
                     watchRoot(root, child);
                     where.add(child); // a new run or checkpoint directory: look at it, not at all its siblings
