@@ -555,8 +555,11 @@ public final class Agent implements AutoCloseable {
         if (http != null) {
             http.close();
         }
+        // A pass in progress finishes the batch it is in (never stops mid-rename) and starts no other:
+        // a long offload pass must not hold a stop for minutes.
+        enforcer.stop();
         try {
-            scheduler.shutdown(true); // waits for a pass in progress: never stop mid-pass
+            scheduler.shutdown(true); // waits for the pass in progress to end
         } catch (SchedulerException e) {
             log.warn("scheduler shutdown: {}", e.getMessage());
         }

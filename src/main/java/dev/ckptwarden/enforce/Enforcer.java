@@ -96,6 +96,16 @@ public final class Enforcer {
     }
 
     private static final String NOT_ALLOWED = "not allowed to delete";
+    static final String STOPPING = "agent stopping";
+    private volatile boolean stopping;
+
+    /**
+     * Asks passes in progress to end after the batch they are in: later batches, and offload copies
+     * not yet started, are skipped ({@code skipped:agent stopping}) and left for the next start.
+     */
+    public void stop() {
+        stopping = true;
+    }
 
     /** Why the guard says this process may not delete now, or null when it may. */
     private String refusal(RootConfig root) {
@@ -340,6 +350,13 @@ public final class Enforcer {
         List<Item> evictBatch(List<Eviction> batch) {
             Item[] out = new Item[batch.size()];
             String[] ids = new String[batch.size()];
+            if (stopping) {
+                List<Item> left = new ArrayList<>(batch.size());
+                for (Eviction e : batch) {
+                    left.add(item(e, e.checkpoint().bytes(), EnforcementReport.SKIPPED + STOPPING, null, 0));
+                }
+                return left;
+            }
             // The lease may be lost between batches (another agent took over): ask again each time.
             String why = refusal(root);
             if (why != null) {
@@ -572,6 +589,9 @@ public final class Enforcer {
             }
             String offloaded = null;
             if (action == Action.OFFLOAD) {
+                if (stopping) {
+                    return done(skip(e, STOPPING, "not copied: the agent is stopping"));
+                }
                 Copied copied = offload(e, where, parent, seen);
                 if (copied.stop() != null) {
                     return done(copied.stop());
