@@ -36,6 +36,25 @@ public final class EvictionPlan {
     public record Filesystem(FileStore store, long size, long free, long nextSaveBytes, List<String> roots) {
     }
 
+    /** A filesystem's size and free bytes: the file store's own figures, or a test's. */
+    public interface Space {
+        Space OF_STORE = new Space() {
+            @Override
+            public long size(FileStore store) throws IOException {
+                return store.getTotalSpace();
+            }
+
+            @Override
+            public long free(FileStore store) throws IOException {
+                return store.getUsableSpace();
+            }
+        };
+
+        long size(FileStore store) throws IOException;
+
+        long free(FileStore store) throws IOException;
+    }
+
     private EvictionPlan() {
     }
 
@@ -44,6 +63,12 @@ public final class EvictionPlan {
      */
     public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
                                   Instant now) throws IOException {
+        return of(registry, roots, rootDirs, run, now, Space.OF_STORE);
+    }
+
+    /** As above, with the filesystems' figures read through {@code space}. */
+    public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
+                                  Instant now, Space space) throws IOException {
         EvictionPlan plan = new EvictionPlan();
         Map<FileStore, List<RootConfig>> byStore = new LinkedHashMap<>();
         for (RootConfig r : roots) {
@@ -63,8 +88,8 @@ public final class EvictionPlan {
                 inputs.add(new PressurePlanner.RootInput(r, decisions));
                 decisions.forEach(d -> all.add(d.checkpoint()));
             }
-            long size = store.getTotalSpace();
-            long free = store.getUsableSpace();
+            long size = space.size(store);
+            long free = space.free(store);
             long next = PressurePlanner.nextSaveBytes(all, now, ACTIVE_RUN);
             PressurePlanner.Plan p = PressurePlanner.plan(inputs, size, free, next);
             for (PressurePlanner.Planned e : p.evictions()) {
