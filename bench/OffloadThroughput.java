@@ -16,8 +16,11 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +44,8 @@ import java.util.stream.Stream;
  *     starts S3Proxy (filesystem store in BASEDIR), warms every method up on the first checkpoint, then
  *     ROUNDS times, each round starting with the next method: offload with verify: size, offload with
  *     verify: sha256, a plain SDK v2 PutObject of every file (RequestBody.fromFile, the same HTTP client),
- *     and `aws s3 cp --recursive` when the aws CLI is on the PATH; prints "METHOD ROUND SECONDS BYTES".
+ *     a plain SDK v2 multipart upload (8 MiB parts in sequence, as the offloader sends them), and
+ *     `aws s3 cp --recursive` when the aws CLI is on the PATH; prints "METHOD ROUND SECONDS BYTES".
  * </pre>
  */
 public final class OffloadThroughput {
@@ -110,7 +114,7 @@ public final class OffloadThroughput {
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build();
         boolean aws = onPath("aws");
-        List<String> methods = new ArrayList<>(List.of("offload-size", "offload-sha256", "sdk-put"));
+        List<String> methods = new ArrayList<>(List.of("offload-size", "offload-sha256", "sdk-put", "sdk-multipart"));
         if (aws) {
             methods.add("aws-s3-cp");
         }
@@ -149,16 +153,34 @@ public final class OffloadThroughput {
             }
             case "sdk-put" -> {
                 long bytes = 0;
-                for (String n : names) {
-                    List<Path> files;
-                    try (Stream<Path> s = Files.walk(dir.resolve(n))) {
-                        files = s.filter(Files::isRegularFile).sorted().toList();
+                for (Path f : files(dir, names)) {
+                    String key = "sdk/" + dir.relativize(f).toString().replace('\\', '/');
+                    plain.putObject(r -> r.bucket(BUCKET).key(key), RequestBody.fromFile(f));
+                    bytes += Files.size(f);
+                }
+                return bytes;
+            }
+            case "sdk-multipart" -> {
+                // What the offloader does on S3, written plainly: 8 MiB parts, one after another.
+                long bytes = 0;
+                byte[] part = new byte[8 << 20];
+                for (Path f : files(dir, names)) {
+                    String key = "sdk-mpu/" + dir.relativize(f).toString().replace('\\', '/');
+                    String id = plain.createMultipartUpload(r -> r.bucket(BUCKET).key(key)).uploadId();
+                    List<CompletedPart> parts = new ArrayList<>();
+                    try (InputStream in = Files.newInputStream(f)) {
+                        for (int n; (n = in.readNBytes(part, 0, part.length)) > 0; ) {
+                            int number = parts.size() + 1;
+                            int len = n;
+                            String etag = plain.uploadPart(r -> r.bucket(BUCKET).key(key).uploadId(id).partNumber(number)
+                                    .contentLength((long) len), RequestBody.fromInputStream(
+                                    new ByteArrayInputStream(part, 0, len), len)).eTag();
+                            parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+                            bytes += n;
+                        }
                     }
-                    for (Path f : files) {
-                        String key = "sdk/" + dir.relativize(f).toString().replace('\\', '/');
-                        plain.putObject(r -> r.bucket(BUCKET).key(key), RequestBody.fromFile(f));
-                        bytes += Files.size(f);
-                    }
+                    plain.completeMultipartUpload(r -> r.bucket(BUCKET).key(key).uploadId(id)
+                            .multipartUpload(m -> m.parts(parts)));
                 }
                 return bytes;
             }
@@ -178,6 +200,16 @@ public final class OffloadThroughput {
             }
             default -> throw new IllegalArgumentException(method);
         }
+    }
+
+    private static List<Path> files(Path dir, List<String> names) throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (String n : names) {
+            try (Stream<Path> s = Files.walk(dir.resolve(n))) {
+                s.filter(Files::isRegularFile).sorted().forEach(out::add);
+            }
+        }
+        return out;
     }
 
     /** One {@code aws s3 cp --recursive} of a directory holding exactly the checkpoints (links to them). */
