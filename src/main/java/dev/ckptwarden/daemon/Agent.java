@@ -59,8 +59,13 @@ public final class Agent implements AutoCloseable {
     private static final JobKey JOB = JobKey.jobKey("reconcile");
     private static final TriggerKey PERIODIC = TriggerKey.triggerKey("periodic");
     private static final String RELOAD_PREFIX = "reload-";
-    /** Events arriving within this window share one pass (a 1,000-shard save is one pass, not 1,000). */
+    /**
+     * The longest that events after a pass wait for the next one: events within the window share one
+     * pass (a 1,000-shard save is a few passes, not 1,000).
+     */
     static final Duration COALESCE = Duration.ofMillis(300);
+    /** The shortest such wait: after a quick pass, the next save is looked at almost at once. */
+    static final Duration COALESCE_MIN = Duration.ofMillis(20);
 
     private final AtomicReference<Config> config;
     private final Registry registry;
@@ -80,6 +85,13 @@ public final class Agent implements AutoCloseable {
     private final Set<String> unresolved = new TreeSet<>();
     private volatile Instant lastSweep;
     private volatile boolean lastReloadSuccessful = true;
+    /** Where watch events happened since the last event pass, per root (guarded by itself). */
+    private final Map<String, Set<Path>> changed = new java.util.HashMap<>();
+    /** Roots where anything may have changed (the kernel's event queue overflowed): a full pass. */
+    private final Set<String> changedAnywhere = new java.util.HashSet<>();
+    /** Per root, the directories of checkpoints that were still settling after the last pass. */
+    private volatile Map<String, Set<Path>> settling = Map.of();
+    private volatile Duration lastEventPassTook = Duration.ZERO;
 
     /**
      * @param configFile the file the configuration came from, watched and re-read on change and SIGHUP;
@@ -269,14 +281,46 @@ public final class Agent implements AutoCloseable {
         return loopHealth().failing().isEmpty();
     }
 
-    private void dirty(String root) {
+    void dirty(String root, Path where) {
+        synchronized (changed) {
+            if (where == null) {
+                changedAnywhere.add(root);
+            } else {
+                changed.computeIfAbsent(root, k -> new java.util.LinkedHashSet<>()).add(where);
+            }
+        }
         if (soonPending.compareAndSet(false, true)) {
             // Leading edge: a lone save after a quiet spell is looked at at once; events that follow
-            // within the window share the next pass (a 1,000-shard save is a few passes, not 1,000).
+            // within the window share the next pass. The window is three times what the last event
+            // pass took, between COALESCE_MIN and COALESCE, so event passes never take more than about
+            // a quarter of the agent's time, however large the tree or fast the saves.
             Instant now = clock.instant();
             Instant last = lastEventPass;
-            Instant at = last == null || !now.isBefore(last.plus(COALESCE)) ? now : last.plus(COALESCE);
+            Duration window = coalesceWindow(lastEventPassTook);
+            Instant at = last == null || !now.isBefore(last.plus(window)) ? now : last.plus(window);
             scheduleOnce("event", at);
+        }
+    }
+
+    /** How long events after an event pass wait for the next: three times that pass, within bounds. */
+    static Duration coalesceWindow(Duration lastPass) {
+        Duration w = lastPass.multipliedBy(3);
+        return w.compareTo(COALESCE_MIN) < 0 ? COALESCE_MIN : w.compareTo(COALESCE) > 0 ? COALESCE : w;
+    }
+
+    /**
+     * What an event pass looks at, per root: the directories events named (null: the whole root),
+     * taken so that events arriving during the pass go to the next one.
+     */
+    private Map<String, Set<Path>> takeChanges() {
+        synchronized (changed) {
+            Map<String, Set<Path>> out = new java.util.HashMap<>(changed);
+            for (String root : changedAnywhere) {
+                out.put(root, null);
+            }
+            changed.clear();
+            changedAnywhere.clear();
+            return out;
         }
     }
 
@@ -299,9 +343,16 @@ public final class Agent implements AutoCloseable {
 
     /** One pass over every root. Never throws: a failing pass is logged and the next one runs as planned. */
     void sweep(String why) {
-        if (why.startsWith("event")) {
+        // Event and settle passes look only where something changed or is settling; the others
+        // (startup, periodic, reload) walk every root.
+        Map<String, Set<Path>> scopes = null;
+        boolean eventPass = why.startsWith("event");
+        if (eventPass) {
             soonPending.set(false);
             lastEventPass = clock.instant();
+            scopes = takeChanges();
+        } else if (why.startsWith("settle")) {
+            scopes = settling;
         }
         Config cfg = config.get();
         Instant now = clock.instant();
@@ -311,8 +362,12 @@ public final class Agent implements AutoCloseable {
             Map<String, Path> reached = new java.util.LinkedHashMap<>();
             List<RootConfig> local = new java.util.ArrayList<>();
             List<RootScan> scans = new java.util.ArrayList<>();
+            Map<String, Set<Path>> stillSettling = new java.util.HashMap<>();
             for (RootConfig root : cfg.roots()) {
-                RootScan scan = reconciler.reconcile(cfg, root);
+                RootScan scan = scopes == null || (scopes.containsKey(root.name()) && scopes.get(root.name()) == null)
+                        ? reconciler.reconcile(cfg, root)
+                        : reconciler.reconcile(cfg, root, scopes.getOrDefault(root.name(), Set.of()));
+                stillSettling.put(root.name(), settlingDirs(scan.checkpoints()));
                 scans.add(scan);
                 nextSettle = earliest(nextSettle, settleDue(scan.checkpoints(), cfg.agent().settleTime(), now));
                 if (scan.reachable() && root.isLocal()) {
@@ -337,8 +392,9 @@ public final class Agent implements AutoCloseable {
                             scan.took().toMillis(), scan.problems().isEmpty() ? "" : ", " + scan.problems().size() + " problem(s)");
                 }
             }
-            enforce(local, reached, now);
-            metrics.updateFromScans(cfg, rescanAfterEnforcement(cfg, scans));
+            settling = stillSettling;
+            Map<String, Set<Path>> evicted = enforce(local, reached, scans, now);
+            metrics.updateFromScans(cfg, rescanAfterEnforcement(cfg, scans, evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (why.equals("startup") || why.equals("periodic")) {
                 for (FilesystemForecast f : FilesystemForecast.compute(cfg, registry, now)) {
@@ -349,6 +405,9 @@ public final class Agent implements AutoCloseable {
                 scheduleOnce("settle", nextSettle);
             }
             lastSweep = now;
+            if (eventPass) {
+                lastEventPassTook = Duration.ofNanos(System.nanoTime() - started);
+            }
             log.debug("pass ({}) done in {} ms", why, (System.nanoTime() - started) / 1_000_000);
         } catch (RuntimeException e) {
             log.error("reconcile pass ({}) failed: {}", why, e.toString(), e);
@@ -366,17 +425,28 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /** Retention, quotas and watermarks for every reachable root; removal only through the Enforcer. */
-    private void enforce(List<RootConfig> roots, Map<String, Path> dirs, Instant now) {
+    /**
+     * Retention, quotas and watermarks for every reachable root, planned from this pass's view of what
+     * is present; removal only through the Enforcer.
+     *
+     * @return per root, the parent directories of what was removed (to be looked at again)
+     */
+    private Map<String, Set<Path>> enforce(List<RootConfig> roots, Map<String, Path> dirs, List<RootScan> scans,
+                                           Instant now) {
+        Map<String, Set<Path>> evicted = new java.util.HashMap<>();
         if (roots.stream().noneMatch(r -> r.retention() != null)) {
-            return;
+            return evicted;
+        }
+        Map<String, List<Checkpoint>> present = new java.util.HashMap<>();
+        for (RootScan scan : scans) {
+            present.put(scan.root(), scan.checkpoints());
         }
         EvictionPlan plan;
         try {
-            plan = EvictionPlan.of(registry, roots, dirs, null, now);
+            plan = EvictionPlan.ofPresent(present, roots, dirs, now);
         } catch (IOException e) {
             log.error("cannot plan evictions: {}", e.getMessage());
-            return;
+            return evicted;
         }
         if (log.isDebugEnabled()) {
             plan.filesystems().forEach((name, f) -> log.debug("filesystem {} of {}: {} of {} bytes free, next save ~{} bytes",
@@ -386,11 +456,7 @@ public final class Agent implements AutoCloseable {
         // next: a slow or failing offload never holds up a deletion policy allows.
         OffloadShortfall.Pass pass = OffloadShortfall.enforce(plan,
                 roots.stream().filter(r -> r.retention() != null).toList(),
-                (r, evictions) -> enforceRoot(r, dirs.get(r.name()), evictions, now));
-        if (pass.removedAny()) {
-            reconciler.invalidate();
-            evictedThisPass = true;
-        }
+                (r, evictions) -> enforceRoot(r, dirs.get(r.name()), evictions, now, evicted));
         Map<String, String> stillUnresolved = pass.unresolved();
         for (RootConfig r : roots) {
             String why = stillUnresolved.get(r.name());
@@ -402,19 +468,28 @@ public final class Agent implements AutoCloseable {
                 log.info("root {}: pressure resolved", r.name());
             }
         }
+        return evicted;
     }
 
-    /** One root's enforcement with its metrics; null when the root could not be enforced (logged). */
-    private EnforcementReport enforceRoot(RootConfig r, Path dir, List<Eviction> evictions, Instant now) {
+    /**
+     * One root's enforcement with its metrics; what it removed is forgotten by the reconciler and its
+     * directories noted in {@code evicted}. Null when the root could not be enforced (logged).
+     */
+    private EnforcementReport enforceRoot(RootConfig r, Path dir, List<Eviction> evictions, Instant now,
+                                          Map<String, Set<Path>> evicted) {
         try {
             EnforcementReport report = enforcer.enforce(r, dir, evictions, false, now);
+            List<String> removed = new java.util.ArrayList<>();
             for (EnforcementReport.Item item : report.items()) {
                 if (item.removed()) {
+                    removed.add(item.path().toString());
+                    evicted.computeIfAbsent(r.name(), k -> new java.util.LinkedHashSet<>()).add(item.path().getParent());
                     metrics.recordEviction(r.name(), report.action(), item.reason(), item.bytes());
                 } else if (item.failed()) {
                     metrics.recordEvictionFailure(r.name());
                 }
             }
+            reconciler.forget(r.name(), removed);
             return report;
         } catch (EnforcementBusyException e) {
             log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
@@ -424,19 +499,32 @@ public final class Agent implements AutoCloseable {
         return null;
     }
 
-    private boolean evictedThisPass;
-
-    /** The gauges describe what is on disk after this pass: when enforcement removed something, look again. */
-    private List<RootScan> rescanAfterEnforcement(Config cfg, List<RootScan> scans) {
-        if (!evictedThisPass) {
+    /**
+     * The gauges describe what is on disk after this pass: where enforcement removed something, look
+     * again at those directories (the rest of each root is as the pass found it).
+     */
+    private List<RootScan> rescanAfterEnforcement(Config cfg, List<RootScan> scans, Map<String, Set<Path>> evicted) {
+        if (evicted.isEmpty()) {
             return scans;
         }
-        evictedThisPass = false;
         List<RootScan> fresh = new java.util.ArrayList<>();
-        for (RootConfig root : cfg.roots()) {
-            fresh.add(reconciler.reconcile(cfg, root));
+        for (RootScan scan : scans) {
+            RootConfig root = cfg.root(scan.root());
+            Set<Path> where = evicted.get(scan.root());
+            fresh.add(where == null || root == null ? scan : reconciler.reconcile(cfg, root, where));
         }
         return fresh;
+    }
+
+    /** The directories holding checkpoints still settling: where the next settle pass looks. */
+    private static Set<Path> settlingDirs(List<Checkpoint> checkpoints) {
+        Set<Path> out = new java.util.HashSet<>();
+        for (Checkpoint c : checkpoints) {
+            if (dev.ckptwarden.catalog.StateJudge.settling(c) && c.path().getParent() != null) {
+                out.add(c.path().getParent());
+            }
+        }
+        return out;
     }
 
     /** Roots whose quota or free-space watermark cannot currently be met. */

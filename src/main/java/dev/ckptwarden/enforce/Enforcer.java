@@ -24,22 +24,27 @@ import java.nio.file.SecureDirectoryStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * The one code path that removes checkpoint files (SPEC "Deletion: how, safely").
  *
- * <p>For each eviction, in order: an audit {@code begin} line, forced to disk; the protection checks
+ * <p>Evictions go in batches of up to {@value #BATCH}; the disk is forced three times per batch,
+ * not four times per eviction. For each eviction, in order: an audit {@code begin} line (the
+ * batch's lines are forced to disk together before anything is touched); the protection checks
  * (the eviction's root, a watch-only root, a {@code protected: } reason, and the registry's row read
  * again now: pinned, writing, corrupt, or changed since the plan); the location checks (inside the
  * root, not in the trash, and no symbolic link in the chain from the root: every directory is
  * reached by {@code openat(O_NOFOLLOW)} from the root's descriptor, so a run directory swapped for a
  * link, even mid-way, stops the walk); a fresh look at the entries through that descriptor (a link
  * is refused; size, newest mtime and the catalog's signature must equal the plan's, else the
- * checkpoint changed and is skipped this pass); then the rename into the root's {@link TrashBin}
- * (manifest first), {@link Registry#markGone} with the reason, the audit {@code end} line, and the
- * deletion from the trash. "Already gone" anywhere along the way is success.
+ * checkpoint changed and is skipped this pass); then, once the batch's manifest naming every
+ * checkpoint that passed is forced to disk, a last look (unchanged since the manifest) and the rename
+ * into the root's {@link TrashBin}; {@link Registry#markGone} with the reason (one write per batch),
+ * the audit {@code end} lines (forced together), and the deletion from the trash. "Already gone"
+ * anywhere along the way is success.
  *
  * <p>Outcomes: {@code ok}; {@code dry-run} and {@code report} (nothing touched, nothing written to
  * the audit log or registry); {@code skipped:<why>} with why one of {@code pinned}, {@code writing},
@@ -59,6 +64,12 @@ import java.util.Optional;
 public final class Enforcer {
     private static final Logger log = LoggerFactory.getLogger(Enforcer.class);
     private static final String PROTECTED_REASON = "protected: ";
+    /**
+     * Evictions that share one forced write of their audit {@code begin} lines, one trash manifest
+     * file and one forced write of their {@code end} lines. Bounded so that the directories held open
+     * for a batch stay few, and a crash leaves at most this many evictions to finish.
+     */
+    static final int BATCH = 1024;
 
     private final Registry registry;
     private final AuditLog audit;
@@ -119,10 +130,19 @@ public final class Enforcer {
             real = dir.path();
             Pass pass = new Pass(root, dir, trash, dryRun, now, problems);
             try {
-                for (Eviction e : evictions) {
-                    Item item = pass.evict(e);
-                    items.add(item);
-                    listener.finished(item);
+                if (pass.destructive()) {
+                    for (int from = 0; from < evictions.size(); from += BATCH) {
+                        for (Item item : pass.evictBatch(evictions.subList(from, Math.min(evictions.size(), from + BATCH)))) {
+                            items.add(item);
+                            listener.finished(item);
+                        }
+                    }
+                } else {
+                    for (Eviction e : evictions) {
+                        Item item = pass.look(e);
+                        items.add(item);
+                        listener.finished(item);
+                    }
                 }
             } finally {
                 pass.closeRemote();
@@ -217,6 +237,23 @@ public final class Enforcer {
     private record Result(Item item, TrashManifest settle) {
     }
 
+    /**
+     * A checkpoint that passed every check and is ready to be renamed into the trash once its batch's
+     * manifest is on disk.
+     */
+    private record Ready(int index, Eviction eviction, SecureDirectoryStream<Path> parent, CheckpointEntries where,
+                         CheckpointEntries.Observed seen, TrashManifest manifest, boolean registeredGone,
+                         String offloaded) {
+    }
+
+    /** What {@code prepare} found: a final result, or a checkpoint ready to move. */
+    private record Prepared(Result result, Ready ready) {
+    }
+
+    private static Prepared done(Result result) {
+        return new Prepared(result, null);
+    }
+
     /** One pass's state: the open root and trash, and whether the audit log still works. */
     private final class Pass {
         private final RootConfig root;
@@ -243,133 +280,259 @@ public final class Enforcer {
             return trash != null;
         }
 
-        Item evict(Eviction e) {
+        /** A dry run or {@code action: report}: every check, nothing touched, nothing written. */
+        Item look(Eviction e) {
             Checkpoint c = e.checkpoint();
-            String id = null;
-            if (destructive()) {
-                if (auditBroken != null) {
-                    return item(e, c.bytes(), EnforcementReport.FAILED + "audit log unavailable", auditBroken, 0);
-                }
-                id = TrashBin.newId(now);
-                try {
-                    audit.append(new AuditRecord(now, AuditRecord.BEGIN, id, c.key(), root.name(), c.run(), c.bytes(),
+            try (ParentStreams parents = new ParentStreams()) {
+                Prepared p = prepare(e, null, -1, parents);
+                return p.result().item();
+            } catch (IOException | RuntimeException x) {
+                return failed(e, x);
+            }
+        }
+
+        /**
+         * Evicts a batch: the {@code begin} lines of all of it forced to disk once; every check for
+         * each; one manifest file naming every checkpoint that passed, forced with the trash
+         * directory; for each, a last look (unchanged since its manifest) and the renames; the
+         * registry told of all of them; the {@code end} lines forced once; then the deletion from the
+         * trash. A crash anywhere leaves each checkpoint whole in place or whole in the trash with a
+         * manifest line, which the next start finishes.
+         */
+        List<Item> evictBatch(List<Eviction> batch) {
+            Item[] out = new Item[batch.size()];
+            String[] ids = new String[batch.size()];
+            if (auditBroken == null) {
+                List<AuditRecord> begins = new ArrayList<>(batch.size());
+                for (int i = 0; i < batch.size(); i++) {
+                    Eviction e = batch.get(i);
+                    Checkpoint c = e.checkpoint();
+                    ids[i] = TrashBin.newId(now);
+                    begins.add(new AuditRecord(now, AuditRecord.BEGIN, ids[i], c.key(), root.name(), c.run(), c.bytes(),
                             e.reason(), action.id(), e.why(), null, null));
+                }
+                try {
+                    audit.appendAll(begins);
                 } catch (IOException x) {
                     auditBroken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
                     problems.add(auditBroken);
-                    return item(e, c.bytes(), EnforcementReport.FAILED + "audit log unavailable", auditBroken, 0);
                 }
             }
-            Result result;
-            try {
-                result = decide(e, id);
-            } catch (IOException | RuntimeException x) {
-                log.warn("root {}: eviction of {} failed: {}", root.name(), c.path(), TrashBin.describe(asIo(x)));
-                result = new Result(item(e, c.bytes(), EnforcementReport.FAILED + TrashBin.describe(asIo(x)), null, 0),
-                        null);
+            if (auditBroken != null) {
+                List<Item> failed = new ArrayList<>(batch.size());
+                for (Eviction e : batch) {
+                    failed.add(item(e, e.checkpoint().bytes(), EnforcementReport.FAILED + "audit log unavailable",
+                            auditBroken, 0));
+                }
+                return failed;
             }
-            Item it = result.item();
-            if (!destructive()) {
-                return it;
+            List<TrashManifest> settle = new ArrayList<>();
+            List<Integer> settleAt = new ArrayList<>();
+            Path manifestFile = null;
+            try (ParentStreams parents = new ParentStreams()) {
+                List<Ready> ready = new ArrayList<>();
+                for (int i = 0; i < batch.size(); i++) {
+                    try {
+                        Prepared p = prepare(batch.get(i), ids[i], i, parents);
+                        if (p.ready() != null) {
+                            ready.add(p.ready());
+                        } else {
+                            out[i] = p.result().item();
+                        }
+                    } catch (IOException | RuntimeException x) {
+                        out[i] = failed(batch.get(i), x);
+                    }
+                }
+                if (!ready.isEmpty()) {
+                    try {
+                        manifestFile = trash.writeManifests(ready.stream().map(Ready::manifest).toList());
+                    } catch (IOException x) {
+                        for (Ready r : ready) {
+                            out[r.index()] = failed(r.eviction(), x);
+                        }
+                        ready = List.of();
+                    }
+                }
+                for (Ready r : ready) {
+                    Result result;
+                    try {
+                        result = move(r);
+                    } catch (IOException | RuntimeException x) {
+                        result = new Result(failed(r.eviction(), x), null);
+                    }
+                    out[r.index()] = result.item();
+                    if (result.settle() != null) {
+                        settle.add(result.settle());
+                        settleAt.add(r.index());
+                    }
+                }
+                recordGone(batch, ready, settleAt, out);
+            }
+            List<AuditRecord> ends = new ArrayList<>(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                Checkpoint c = batch.get(i).checkpoint();
+                ends.add(new AuditRecord(now, AuditRecord.END, ids[i], c.key(), root.name(), c.run(), out[i].bytes(),
+                        batch.get(i).reason(), action.id(), List.of(), out[i].outcome(), out[i].detail()));
             }
             try {
-                audit.append(new AuditRecord(now, AuditRecord.END, id, c.key(), root.name(), c.run(), it.bytes(),
-                        e.reason(), action.id(), List.of(), it.outcome(), it.detail()));
+                audit.appendAll(ends);
             } catch (IOException x) {
-                problems.add("audit log " + audit.file() + ": end line for " + c.path() + " not written: "
+                problems.add("audit log " + audit.file() + ": end lines for " + batch.size() + " eviction(s) not written: "
                         + TrashBin.describe(x));
             }
-            if (result.settle() != null) {
+            if (manifestFile != null) {
+                long[] freed;
                 try {
-                    long freed = trash.settle(result.settle());
-                    it = new Item(it.path(), it.run(), it.bytes(), it.reason(), it.outcome(), it.detail(), freed);
+                    freed = trash.settle(manifestFile, settle);
+                } catch (TrashBin.PartialSettleException x) {
+                    freed = x.freed();
+                    problems.add("some evicted checkpoints were left in " + trash.path() + " (" + TrashBin.describe(x)
+                            + "); the next start deletes them");
                 } catch (IOException x) {
-                    problems.add(c.path() + ": left in " + trash.path() + " (" + TrashBin.describe(x)
-                            + "); the next start deletes it");
+                    freed = new long[settle.size()];
+                    problems.add("evicted checkpoints left in " + trash.path() + " (" + TrashBin.describe(x)
+                            + "); the next start deletes them");
+                }
+                for (int k = 0; k < settleAt.size(); k++) {
+                    Item it = out[settleAt.get(k)];
+                    out[settleAt.get(k)] = new Item(it.path(), it.run(), it.bytes(), it.reason(), it.outcome(), it.detail(),
+                            Math.max(0, freed[k]));
                 }
             }
-            return it;
+            return List.of(out);
         }
 
-        private Result decide(Eviction e, String id) throws IOException {
+        /** The registry learns of every checkpoint the batch moved, in one write per (state, reason). */
+        private void recordGone(List<Eviction> batch, List<Ready> ready, List<Integer> moved, Item[] out) {
+            Map<CheckpointState, Map<String, List<String>>> groups = new java.util.EnumMap<>(CheckpointState.class);
+            java.util.Set<Integer> movedSet = new java.util.HashSet<>(moved);
+            for (Ready r : ready) {
+                if (!movedSet.contains(r.index())) {
+                    continue;
+                }
+                CheckpointState state = r.offloaded() != null ? CheckpointState.OFFLOADED : CheckpointState.DELETED;
+                groups.computeIfAbsent(state, k -> new java.util.TreeMap<>())
+                        .computeIfAbsent(r.eviction().reason(), k -> new ArrayList<>()).add(r.eviction().checkpoint().key());
+            }
+            groups.forEach((state, byReason) -> byReason.forEach((reason, paths) -> {
+                try {
+                    registry.markGone(paths, state, now, reason);
+                } catch (RuntimeException e) {
+                    problems.add("registry not updated for " + paths.size() + " evicted checkpoint(s), e.g. "
+                            + paths.get(0) + ": " + e.getMessage());
+                }
+            }));
+            for (int i : moved) {
+                Item it = out[i];
+                log.info("root {}: evicted {} ({}, {} bytes){}", root.name(), it.path(), it.reason(), it.bytes(),
+                        it.detail() == null ? "" : ", " + it.detail());
+            }
+        }
+
+        /** The rename of one ready checkpoint, after a last look that it is still what its manifest says. */
+        private Result move(Ready r) throws IOException {
+            Eviction e = r.eviction();
+            Checkpoint c = e.checkpoint();
+            CheckpointEntries.Observed again;
+            try {
+                again = r.where().observe(r.parent());
+            } catch (UnsafePathException u) {
+                return skip(e, "symbolic link", dir.path().resolve(r.where().parent()).resolve(u.where()) + ": " + u.why());
+            } catch (NotDirectoryException nd) {
+                return skip(e, "changed since planned", nd.getFile() + " is no longer a directory");
+            }
+            if (again.allMissing()) {
+                return gone(e, r.registeredGone());
+            }
+            if (!again.entries().equals(r.seen().entries())) {
+                return skip(e, "changed since planned", "changed after its last look, before the rename");
+            }
+            List<String> moved = trash.moveMembers(r.parent(), r.manifest(), m -> listener.renamed(c.path(), m));
+            if (moved.isEmpty()) {
+                return gone(e, r.registeredGone());
+            }
+            String detail = moved.size() < r.where().names().size() ? "some members were already gone" : null;
+            if (r.offloaded() != null) {
+                detail = detail == null ? r.offloaded() : r.offloaded() + "; " + detail;
+            }
+            return new Result(item(e, r.seen().bytes(), EnforcementReport.OK, detail, 0), r.manifest());
+        }
+
+        private Item failed(Eviction e, Exception x) {
+            Checkpoint c = e.checkpoint();
+            log.warn("root {}: eviction of {} failed: {}", root.name(), c.path(), TrashBin.describe(asIo(x)));
+            return item(e, c.bytes(), EnforcementReport.FAILED + TrashBin.describe(asIo(x)), null, 0);
+        }
+
+        /**
+         * Every check of one eviction short of the rename: the refusals, the location, a fresh look
+         * at its entries, and for {@code action: offload} the verified copy.
+         */
+        private Prepared prepare(Eviction e, String id, int index, ParentStreams parents) throws IOException {
             Checkpoint c = e.checkpoint();
             Optional<Checkpoint> row = registry.byPath(c.key());
             Refusal refused = protection(e, row);
             if (refused != null) {
-                return skip(e, refused.why(), refused.detail());
+                return done(skip(e, refused.why(), refused.detail()));
             }
             boolean registeredGone = row.isPresent() && !row.get().state().present();
             CheckpointEntries where;
             try {
                 where = CheckpointEntries.of(c, dir.path());
             } catch (UnsafePathException u) {
-                return skip(e, "outside root", u.getMessage());
+                return done(skip(e, "outside root", u.getMessage()));
             }
             SecureDirectoryStream<Path> parent;
             try {
-                parent = dir.openDirectory(where.parent());
+                parent = parents.open(where.parent());
             } catch (NoSuchFileException gone) {
-                return gone(e, registeredGone);
+                return done(gone(e, registeredGone));
             } catch (UnsafePathException u) {
-                return skip(e, "symbolic link", dir.path().resolve(u.where()) + ": " + u.why());
+                return done(skip(e, "symbolic link", dir.path().resolve(u.where()) + ": " + u.why()));
             } catch (NotDirectoryException nd) {
-                return skip(e, "changed since planned", dir.path().resolve(nd.getFile()) + " is no longer a directory");
+                return done(skip(e, "changed since planned", dir.path().resolve(nd.getFile()) + " is no longer a directory"));
             }
-            try (parent) {
-                CheckpointEntries.Observed seen;
-                try {
-                    seen = where.observe(parent);
-                } catch (UnsafePathException u) {
-                    return skip(e, "symbolic link", dir.path().resolve(where.parent()).resolve(u.where()) + ": "
-                            + u.why());
-                } catch (NotDirectoryException nd) {
-                    return skip(e, "changed since planned", nd.getFile() + " is no longer a directory");
-                }
-                String link = seen.symbolicLink();
-                if (link != null) {
-                    return skip(e, "symbolic link", dir.path().resolve(where.parent()).resolve(link)
-                            + " is a symbolic link");
-                }
-                if (seen.allMissing()) {
-                    return gone(e, registeredGone);
-                }
-                if (registeredGone) {
-                    return skip(e, "not present", "the registry records it as " + row.get().state().id());
-                }
-                String diff = seen.differenceFrom(c);
-                if (diff != null) {
-                    return skip(e, "changed since planned", diff);
-                }
-                if (dryRun) {
-                    return new Result(item(e, seen.bytes(), EnforcementReport.DRY_RUN, null, 0), null);
-                }
-                if (action == Action.REPORT) {
-                    return new Result(item(e, seen.bytes(), EnforcementReport.REPORT, null, 0), null);
-                }
-                String offloaded = null;
-                if (action == Action.OFFLOAD) {
-                    Copied copied = offload(e, where, parent, seen);
-                    if (copied.stop() != null) {
-                        return copied.stop();
-                    }
-                    offloaded = copied.detail();
-                }
-                TrashManifest manifest = new TrashManifest(id, root.name(), c.run(), c.key(),
-                        where.parent().toString(), seen.entries(), seen.bytes(), e.reason(), action.id(), now);
-                List<String> moved = trash.moveIn(parent, manifest, m -> listener.renamed(c.path(), m));
-                if (moved.isEmpty()) {
-                    return gone(e, registeredGone);
-                }
-                markGone(c.key(), offloaded != null ? CheckpointState.OFFLOADED : CheckpointState.DELETED, e.reason(),
-                        now, problems);
-                String detail = moved.size() < where.names().size() ? "some members were already gone" : null;
-                if (offloaded != null) {
-                    detail = detail == null ? offloaded : offloaded + "; " + detail;
-                }
-                log.info("root {}: evicted {} ({}, {} bytes){}", root.name(), c.path(), e.reason(), seen.bytes(),
-                        offloaded == null ? "" : ", " + offloaded);
-                return new Result(item(e, seen.bytes(), EnforcementReport.OK, detail, 0), manifest);
+            CheckpointEntries.Observed seen;
+            try {
+                seen = where.observe(parent);
+            } catch (UnsafePathException u) {
+                return done(skip(e, "symbolic link", dir.path().resolve(where.parent()).resolve(u.where()) + ": "
+                        + u.why()));
+            } catch (NotDirectoryException nd) {
+                return done(skip(e, "changed since planned", nd.getFile() + " is no longer a directory"));
             }
+            String link = seen.symbolicLink();
+            if (link != null) {
+                return done(skip(e, "symbolic link", dir.path().resolve(where.parent()).resolve(link)
+                        + " is a symbolic link"));
+            }
+            if (seen.allMissing()) {
+                return done(gone(e, registeredGone));
+            }
+            if (registeredGone) {
+                return done(skip(e, "not present", "the registry records it as " + row.get().state().id()));
+            }
+            String diff = seen.differenceFrom(c);
+            if (diff != null) {
+                return done(skip(e, "changed since planned", diff));
+            }
+            if (dryRun) {
+                return done(new Result(item(e, seen.bytes(), EnforcementReport.DRY_RUN, null, 0), null));
+            }
+            if (action == Action.REPORT) {
+                return done(new Result(item(e, seen.bytes(), EnforcementReport.REPORT, null, 0), null));
+            }
+            String offloaded = null;
+            if (action == Action.OFFLOAD) {
+                Copied copied = offload(e, where, parent, seen);
+                if (copied.stop() != null) {
+                    return done(copied.stop());
+                }
+                offloaded = copied.detail();
+            }
+            TrashManifest manifest = new TrashManifest(id, root.name(), c.run(), c.key(),
+                    where.parent().toString(), seen.entries(), seen.bytes(), e.reason(), action.id(), now);
+            return new Prepared(null, new Ready(index, e, parent, where, seen, manifest, registeredGone, offloaded));
         }
 
         /**
@@ -435,6 +598,35 @@ public final class Enforcer {
                 }
             }
             return new Offloader(remote, offloadListener);
+        }
+
+        /**
+         * The run directories a batch looks into, each opened once through {@code O_NOFOLLOW} from
+         * the root and shared by the batch's checkpoints in it; closed when the batch ends.
+         */
+        private final class ParentStreams implements AutoCloseable {
+            private final Map<Path, SecureDirectoryStream<Path>> open = new java.util.HashMap<>();
+
+            SecureDirectoryStream<Path> open(Path parent) throws IOException {
+                SecureDirectoryStream<Path> s = open.get(parent);
+                if (s == null) {
+                    s = dir.openDirectory(parent);
+                    open.put(parent, s);
+                }
+                return s;
+            }
+
+            @Override
+            public void close() {
+                for (SecureDirectoryStream<Path> s : open.values()) {
+                    try {
+                        s.close();
+                    } catch (IOException ignored) {
+                        // a directory descriptor that fails to close has nothing left to lose
+                    }
+                }
+                open.clear();
+            }
         }
 
         void closeRemote() {

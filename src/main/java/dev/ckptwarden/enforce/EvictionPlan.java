@@ -69,11 +69,33 @@ public final class EvictionPlan {
     /** As above, with the filesystems' figures read through {@code space}. */
     public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
                                   Instant now, Space space) throws IOException {
+        Map<String, RetentionPlan> retention = new LinkedHashMap<>();
+        for (RootConfig r : roots) {
+            retention.put(r.name(), RetentionPlan.of(registry, r, run, now));
+        }
+        return planned(retention, roots, rootDirs, now, space);
+    }
+
+    /**
+     * As {@link #of(Registry, List, Map, String, Instant)} for checkpoints already in hand: the running
+     * agent plans from its view of each root's present checkpoints, without reading the registry again.
+     */
+    public static EvictionPlan ofPresent(Map<String, List<Checkpoint>> present, List<RootConfig> roots,
+                                  Map<String, Path> rootDirs, Instant now) throws IOException {
+        Map<String, RetentionPlan> retention = new LinkedHashMap<>();
+        for (RootConfig r : roots) {
+            retention.put(r.name(), RetentionPlan.of(present.getOrDefault(r.name(), List.of()), r, null, now));
+        }
+        return planned(retention, roots, rootDirs, now, Space.OF_STORE);
+    }
+
+    private static EvictionPlan planned(Map<String, RetentionPlan> retention, List<RootConfig> roots,
+                                   Map<String, Path> rootDirs, Instant now, Space space) throws IOException {
         EvictionPlan plan = new EvictionPlan();
         Map<FileStore, List<RootConfig>> byStore = new LinkedHashMap<>();
         for (RootConfig r : roots) {
             Path dir = rootDirs.get(r.name());
-            plan.retention.put(r.name(), RetentionPlan.of(registry, r, run, now));
+            plan.retention.put(r.name(), retention.get(r.name()));
             plan.evictions.put(r.name(), new ArrayList<>());
             if (dir != null) {
                 byStore.computeIfAbsent(Files.getFileStore(dir), k -> new ArrayList<>()).add(r);

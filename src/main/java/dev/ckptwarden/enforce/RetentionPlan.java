@@ -23,6 +23,14 @@ import java.util.Map;
  */
 public record RetentionPlan(String root, List<Decision> decisions) {
 
+    /** The registry's order within a run: step, epoch, modification time (nulls first), name, path. */
+    private static final java.util.Comparator<Checkpoint> REGISTRY_ORDER = java.util.Comparator
+            .comparing(Checkpoint::step, java.util.Comparator.nullsFirst(java.util.Comparator.<Long>naturalOrder()))
+            .thenComparing(Checkpoint::epoch, java.util.Comparator.nullsFirst(java.util.Comparator.<Integer>naturalOrder()))
+            .thenComparing(Checkpoint::modified, java.util.Comparator.nullsFirst(java.util.Comparator.<Instant>naturalOrder()))
+            .thenComparing(Checkpoint::name)
+            .thenComparing(c -> c.path().toString());
+
     public RetentionPlan {
         decisions = List.copyOf(decisions);
     }
@@ -33,10 +41,21 @@ public record RetentionPlan(String root, List<Decision> decisions) {
      * @param run a run id, or null for every run of the root
      */
     public static RetentionPlan of(Registry registry, RootConfig root, String run, Instant now) {
-        Map<String, List<Checkpoint>> byRun = new LinkedHashMap<>();
-        for (Checkpoint c : registry.list(root.name(), run, false)) {
-            byRun.computeIfAbsent(c.run(), r -> new ArrayList<>()).add(c);
+        return of(registry.list(root.name(), run, false), root, run, now);
+    }
+
+    /**
+     * The plan for checkpoints already in hand (the running agent's view of what is present), in the
+     * registry's order: by run, then as the registry lists a run.
+     */
+    public static RetentionPlan of(List<Checkpoint> present, RootConfig root, String run, Instant now) {
+        Map<String, List<Checkpoint>> byRun = new java.util.TreeMap<>();
+        for (Checkpoint c : present) {
+            if (root.name().equals(c.root()) && (run == null || run.equals(c.run()))) {
+                byRun.computeIfAbsent(c.run(), r -> new ArrayList<>()).add(c);
+            }
         }
+        byRun.values().forEach(list -> list.sort(REGISTRY_ORDER));
         List<Decision> out = new ArrayList<>();
         byRun.forEach((runId, checkpoints) -> out.addAll(RetentionPolicy.decide(checkpoints,
                 RetentionPolicy.effectiveRetention(root, runId), now, c -> Files.isSymbolicLink(c.path()))));

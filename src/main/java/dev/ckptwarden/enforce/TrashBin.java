@@ -147,18 +147,71 @@ public final class TrashBin implements Closeable {
 
     /**
      * Moves a checkpoint's members from {@code from} into the trash: the manifest first (forced to
-     * disk, and the trash directory with it), then one rename per member. A member already gone is
-     * skipped. When a rename fails, the members moved so far are renamed back (never over a file that
-     * appeared in their place) and the exception is rethrown; what cannot be put back stays in the
-     * trash with its manifest, for {@link #recover()} to finish.
+     * disk, and the trash directory with it), then one rename per member; see
+     * {@link #writeManifests} and {@link #moveMembers}.
      *
-     * @param renamed told the name of each member right after its rename
      * @return the names moved; empty when every member was already gone (the manifest is then removed)
      */
     List<String> moveIn(SecureDirectoryStream<Path> from, TrashManifest manifest, Consumer<String> renamed)
             throws IOException {
+        Path file = writeManifests(List.of(manifest));
+        List<String> moved;
+        try {
+            moved = moveMembers(from, manifest, renamed);
+        } catch (IOException | RuntimeException e) {
+            if (membersInTrash(manifest) == 0) {
+                deleteIfPresent(file);
+            }
+            throw e;
+        }
+        if (moved.isEmpty()) {
+            deleteIfPresent(file);
+        }
+        return moved;
+    }
+
+    /**
+     * Writes the manifests of a batch of evictions as one file, one manifest per line (a single
+     * eviction's file is the same format with one line), forced to disk with the trash directory
+     * before it is used: every member renamed afterwards is named by a durable manifest, and a batch
+     * of evictions pays for two {@code fsync}s instead of two per eviction.
+     *
+     * @return the manifest file's name in the trash, for {@link #settle(Path, List)}
+     */
+    Path writeManifests(List<TrashManifest> manifests) throws IOException {
+        if (manifests.isEmpty()) {
+            throw new IllegalArgumentException("no manifests to write");
+        }
+        String fileId = manifests.size() == 1 ? manifests.get(0).id() : newId(manifests.get(0).started()) + "-batch";
+        Path partial = root.name(fileId + PARTIAL_SUFFIX);
+        Path file = root.name(fileId + MANIFEST_SUFFIX);
+        try (SeekableByteChannel ch = trash.newByteChannel(partial, CREATE_NEW)) {
+            for (TrashManifest m : manifests) {
+                ByteBuffer b = ByteBuffer.wrap(m.toBytes());
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+            }
+            force(ch);
+        }
+        trash.move(partial, trash, file);
+        syncDirectory(trash);
+        return file;
+    }
+
+    /**
+     * Renames a checkpoint's members from {@code from} into the trash, one by one, under a manifest
+     * already written by {@link #writeManifests}. A member already gone is skipped. When a rename
+     * fails, the members moved so far are renamed back (never over a file that appeared in their
+     * place) and the exception is rethrown; what cannot be put back stays in the trash with its
+     * manifest, for {@link #recover()} to finish.
+     *
+     * @param renamed told the name of each member right after its rename
+     * @return the names moved; empty when every member was already gone
+     */
+    List<String> moveMembers(SecureDirectoryStream<Path> from, TrashManifest manifest, Consumer<String> renamed)
+            throws IOException {
         String id = manifest.id();
-        writeManifest(manifest);
         List<String> moved = new ArrayList<>();
         List<Integer> movedIndex = new ArrayList<>();
         try {
@@ -179,16 +232,22 @@ public final class TrashBin implements Closeable {
         } catch (IOException | RuntimeException e) {
             List<String> stuck = rollBack(from, manifest, movedIndex);
             if (stuck.isEmpty()) {
-                discard(manifest);
                 throw e;
             }
             throw new IOException(e.getMessage() + "; " + stuck.size() + " member(s) left in " + path()
                     + " for the next start to finish", e);
         }
-        if (moved.isEmpty()) {
-            discard(manifest);
-        }
         return moved;
+    }
+
+    private int membersInTrash(TrashManifest manifest) throws IOException {
+        int n = 0;
+        for (int i = 0; i < manifest.members().size(); i++) {
+            if (exists(trash, memberName(manifest.id(), i))) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Renames moved members back where they were, last first; returns those that could not go back. */
@@ -218,6 +277,50 @@ public final class TrashBin implements Closeable {
      */
     long settle(TrashManifest manifest) throws IOException {
         deleteIfPresent(root.name(manifest.id() + MANIFEST_SUFFIX));
+        return deleteMembers(manifest);
+    }
+
+    /**
+     * Ends a batch whose evictions have all been recorded (or found whole in place): forgets the
+     * batch's manifest file first, then deletes the members of {@code moved} from the trash.
+     *
+     * @return bytes of regular files deleted, per manifest of {@code moved}, in its order
+     */
+    long[] settle(Path manifestFile, List<TrashManifest> moved) throws IOException {
+        deleteIfPresent(manifestFile);
+        long[] freed = new long[moved.size()];
+        IOException first = null;
+        for (int k = 0; k < moved.size(); k++) {
+            try {
+                freed[k] = deleteMembers(moved.get(k));
+            } catch (IOException e) {
+                freed[k] = -1;
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw new PartialSettleException(freed, first);
+        }
+        return freed;
+    }
+
+    /** Some members of a settled batch could not be deleted now; {@code freed} is -1 for those evictions. */
+    static final class PartialSettleException extends IOException {
+        private final long[] freed;
+
+        PartialSettleException(long[] freed, IOException cause) {
+            super(cause.getMessage(), cause);
+            this.freed = freed;
+        }
+
+        long[] freed() {
+            return freed.clone();
+        }
+    }
+
+    private long deleteMembers(TrashManifest manifest) throws IOException {
         long bytes = 0;
         for (int i = 0; i < manifest.members().size(); i++) {
             bytes += deleteEntry(trash, memberName(manifest.id(), i));
@@ -225,12 +328,16 @@ public final class TrashBin implements Closeable {
         return bytes;
     }
 
-    private void discard(TrashManifest manifest) {
-        try {
-            settle(manifest);
-        } catch (IOException ignored) {
-            // Left for the next purge; nothing of the checkpoint is in it.
+    /**
+     * Deletes one entry of the trash by name (a restore's staging directory), through descriptors.
+     *
+     * @return bytes of regular files deleted
+     */
+    long deleteFromTrash(String name) throws IOException {
+        if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..") || name.equals(LOCK_NAME)) {
+            throw new IllegalArgumentException("not an entry of the trash: " + name);
         }
+        return deleteEntry(trash, root.name(name));
     }
 
     private void deleteIfPresent(Path name) throws IOException {
@@ -239,23 +346,6 @@ public final class TrashBin implements Closeable {
         } catch (NoSuchFileException gone) {
             // already deleted
         }
-    }
-
-    /**
-     * Writes the manifest under a temporary name, forces it, then renames it into place and forces
-     * the trash directory: a manifest that exists is always complete, whenever the process dies.
-     */
-    private void writeManifest(TrashManifest manifest) throws IOException {
-        Path partial = root.name(manifest.id() + PARTIAL_SUFFIX);
-        try (SeekableByteChannel ch = trash.newByteChannel(partial, CREATE_NEW)) {
-            ByteBuffer b = ByteBuffer.wrap(manifest.toBytes());
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            force(ch);
-        }
-        trash.move(partial, trash, root.name(manifest.id() + MANIFEST_SUFFIX));
-        syncDirectory(trash);
     }
 
     private void syncDirectory(SecureDirectoryStream<Path> dir) throws IOException {
@@ -387,9 +477,9 @@ public final class TrashBin implements Closeable {
                 continue;
             }
             String id = file.substring(0, file.length() - MANIFEST_SUFFIX.length());
-            TrashManifest m;
+            List<TrashManifest> batch;
             try {
-                m = TrashManifest.parse(read(n));
+                batch = TrashManifest.parseAll(read(n));
             } catch (IOException unreadable) {
                 // Complete before any member moves (written aside, renamed into place): nothing was moved.
                 out.add(new Recovered(id, null, null, null, null, null, 0, false,
@@ -397,7 +487,9 @@ public final class TrashBin implements Closeable {
                                 + "): nothing had been moved"));
                 continue;
             }
-            out.add(finish(m));
+            for (TrashManifest m : batch) {
+                out.add(finish(m));
+            }
         }
         return out;
     }

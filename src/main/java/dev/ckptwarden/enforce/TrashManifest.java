@@ -17,8 +17,8 @@ import java.util.Locale;
 /**
  * What one trash entry holds, written (and forced to disk) before the first rename so that a
  * restart can tell which eviction the entry belongs to, record it, and finish a multi-file move that
- * a crash interrupted. Stored as {@code <trash>/<id>.manifest.json} beside the entry's directory
- * {@code <trash>/<id>/}.
+ * a crash interrupted. Stored as one JSON line of a manifest file {@code <trash>/<file id>.manifest.json}
+ * (one line per eviction of a batch), beside the entry's members {@code <trash>/<id>.<i>}.
  *
  * @param parent  the directory the members came from, relative to the root ("" for the root itself)
  * @param members each member as it was just before the move; a restart moves a member still in
@@ -68,6 +68,29 @@ record TrashManifest(
         n.put("action", action);
         n.put("started", started.toString());
         return (JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The manifests of one manifest file: one per line (a batch of evictions shares a file; a single
+     * eviction's file has one line).
+     *
+     * @throws IOException when any line is not a complete manifest of a version this build reads
+     */
+    static List<TrashManifest> parseAll(byte[] bytes) throws IOException {
+        List<TrashManifest> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i <= bytes.length; i++) {
+            if (i == bytes.length || bytes[i] == '\n') {
+                if (i > start) {
+                    out.add(parse(java.util.Arrays.copyOfRange(bytes, start, i)));
+                }
+                start = i + 1;
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IOException("empty trash manifest");
+        }
+        return out;
     }
 
     /** @throws IOException when the bytes are not a complete manifest of a version this build reads */

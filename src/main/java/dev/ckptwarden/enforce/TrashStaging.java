@@ -29,6 +29,14 @@ public final class TrashStaging implements Staging {
     }
 
     @Override
+    public void discard(Path entry) throws IOException {
+        if (!trash.path().equals(entry.getParent())) {
+            throw new IllegalArgumentException(entry + " is not in " + trash.path());
+        }
+        trash.deleteFromTrash(entry.getFileName().toString());
+    }
+
+    @Override
     public void close() throws IOException {
         trash.close();
     }

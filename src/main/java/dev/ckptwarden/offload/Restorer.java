@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -174,7 +175,7 @@ public final class Restorer {
                 download(path, manifest, remoteParent, stage, receipt);
                 place(path, tops, stage, holder);
             } finally {
-                deleteTree(stage);
+                area.discard(stage);
             }
         } catch (RestoreException e) {
             throw e;
@@ -303,20 +304,24 @@ public final class Restorer {
                 placed.add(to);
             }
         } catch (FileAlreadyExistsException e) {
-            undo(placed);
+            undo(placed, stage);
             throw new RestoreException(e.getFile() + " appeared meanwhile; not overwritten, " + path + " not restored",
                     false, e);
         } catch (IOException | RuntimeException e) {
-            undo(placed);
+            undo(placed, stage);
             throw e;
         }
         syncDirectory(holder);
     }
 
-    private static void undo(List<Path> placed) {
-        for (Path p : placed) {
+    /**
+     * Takes back what a failed placement put into the run directory by renaming it into the staging
+     * directory, which is discarded with everything in it: a restore never deletes in a run directory.
+     */
+    private static void undo(List<Path> placed, Path stage) {
+        for (int i = 0; i < placed.size(); i++) {
             try {
-                deleteTree(p);
+                Files.move(placed.get(i), stage.resolve(".undo-" + i), StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException ignored) {
                 // Reported by the caller's failure; what is left is whole, not half a file.
             }
@@ -329,23 +334,6 @@ public final class Restorer {
         } catch (IOException ignored) {
             // Some file systems cannot sync a directory; the files themselves were forced.
         }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException gone) {
-            return;
-        }
-        if (a.isDirectory()) {
-            try (var s = Files.newDirectoryStream(p)) {
-                for (Path c : s) {
-                    deleteTree(c);
-                }
-            }
-        }
-        Files.deleteIfExists(p);
     }
 
     /** Inspects the restored checkpoint where it is and registers it; the registry row as it is then. */

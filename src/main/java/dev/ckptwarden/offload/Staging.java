@@ -14,6 +14,12 @@ public interface Staging extends Closeable {
     /** The directory to create private sub-directories in. */
     Path directory();
 
+    /**
+     * Deletes {@code entry}, a direct child of {@link #directory()}, and everything in it, without
+     * following links (restores never delete anywhere else).
+     */
+    void discard(Path entry) throws IOException;
+
     /** Opens the staging area of the root at {@code rootDir}. */
     @FunctionalInterface
     interface Opener {

@@ -59,6 +59,9 @@ public final class PressurePlanner {
      * @param fsFree       bytes free now (usable by the agent's user)
      * @param nextSaveBytes headroom to keep for the next save beyond the watermark (0 for none)
      */
+    /** Room kept beside the next save for the agent's own bookkeeping while it frees space (64 KiB). */
+    public static final long WORKING_SPACE = 64L << 10;
+
     public static Plan plan(List<RootInput> roots, long fsSize, long fsFree, long nextSaveBytes) {
         List<Planned> out = new ArrayList<>();
         Set<Path> chosen = new HashSet<>();
@@ -137,10 +140,13 @@ public final class PressurePlanner {
             }
         }
         if (anyWatermark) {
-            long short_ = required + nextSaveBytes - (fsFree + freed);
+            // While a run saves, the agent may be evicting at the same moment; its trash manifest and
+            // directory entries take a few blocks of their own until the eviction is done.
+            long headroom = nextSaveBytes > 0 ? nextSaveBytes + WORKING_SPACE : 0;
+            long short_ = required + headroom - (fsFree + freed);
             if (short_ > 0) {
                 long got = take(RetentionPolicy.pressureOrder(all), short_, DISK_PRESSURE, "free space below "
-                        + required + " bytes + " + nextSaveBytes + " for the next save", chosen, out);
+                        + required + " bytes + " + headroom + " for the next save", chosen, out);
                 if (got < short_) {
                     for (RootInput in : roots) {
                         DiskWatermark w = in.root().disk();

@@ -17,9 +17,10 @@ import java.nio.file.WatchService;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -34,14 +35,26 @@ public final class DirectoryWatcher implements AutoCloseable {
     private final WatchService service;
     private final Map<WatchKey, Path> dirs = new HashMap<>();
     private final Map<WatchKey, String> rootOf = new HashMap<>();
-    private final Consumer<String> dirty;
+    private final Changes dirty;
     private final AtomicLong events = new AtomicLong();
     private final AtomicLong overflows = new AtomicLong();
     private final Thread thread;
     private volatile boolean running = true;
 
-    /** @param dirty called with a root name whenever something under it changed */
-    public DirectoryWatcher(Consumer<String> dirty) throws IOException {
+    /** Hears where something changed. */
+    @FunctionalInterface
+    public interface Changes {
+        /**
+         * Something changed under a root.
+         *
+         * @param where the directory the change happened in, or a directory that appeared; null when
+         *              the kernel's queue overflowed and anything under the root may have changed
+         */
+        void changed(String root, Path where);
+    }
+
+    /** @param dirty told of every change under a watched root, per directory */
+    public DirectoryWatcher(Changes dirty) throws IOException {
         this.service = FileSystems.getDefault().newWatchService();
         this.dirty = dirty;
         this.thread = new Thread(this::loop, "ckpt-warden-watch");
@@ -120,17 +133,24 @@ public final class DirectoryWatcher implements AutoCloseable {
                 root = rootOf.get(key);
                 dir = dirs.get(key);
             }
+            Set<Path> where = new LinkedHashSet<>();
+            boolean overflowed = false;
             for (WatchEvent<?> ev : key.pollEvents()) {
                 events.incrementAndGet();
                 if (ev.kind() == StandardWatchEventKinds.OVERFLOW) {
                     overflows.incrementAndGet();
+                    overflowed = true;
                     continue;
                 }
-                if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && dir != null && root != null) {
-                    Path child = dir.resolve((Path) ev.context());
-                    if (Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
-                        watchRoot(root, child);
-                    }
+                if (dir == null || root == null) {
+                    continue;
+                }
+                Path child = dir.resolve((Path) ev.context());
+                if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
+                    watchRoot(root, child);
+                    where.add(child); // a new run or checkpoint directory: look at it, not at all its siblings
+                } else {
+                    where.add(dir);
                 }
             }
             if (!key.reset()) {
@@ -140,7 +160,12 @@ public final class DirectoryWatcher implements AutoCloseable {
                 }
             }
             if (root != null) {
-                dirty.accept(root);
+                if (overflowed) {
+                    dirty.changed(root, null);
+                }
+                for (Path p : where) {
+                    dirty.changed(root, p);
+                }
             }
         }
     }

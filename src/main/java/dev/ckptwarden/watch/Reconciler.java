@@ -62,6 +62,15 @@ public final class Reconciler {
      */
     private final Map<String, Map<String, Checkpoint>> view = new HashMap<>();
     private long viewVersion = -1;
+    /**
+     * Per root, the directories the last passes listed and catalogued (run directories and their
+     * ancestors, never the inside of a checkpoint): where a scoped pass starts looking.
+     */
+    private final Map<String, Set<Path>> examined = new HashMap<>();
+    /** Per root, its real directory as the last full pass found it. */
+    private final Map<String, Path> rootDirs = new HashMap<>();
+    /** A scoped pass that would touch more directories than this is a full pass instead. */
+    static final int MAX_SCOPE = 256;
 
     public Reconciler(Registry registry, Clock clock) {
         this.registry = registry;
@@ -115,6 +124,7 @@ public final class Reconciler {
         Cataloger cataloger = new Cataloger(root.layout(), names);
         TreeReader reader = new TreeReader((p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
         Set<Path> unscanned = new HashSet<>();
+        Set<Path> listed = new HashSet<>();
         List<Candidate> candidates = new ArrayList<>();
         // The registry's view and the walk are independent: read the one while doing the other.
         java.util.concurrent.CompletableFuture<Map<String, Checkpoint>> knownLater =
@@ -126,6 +136,7 @@ public final class Reconciler {
             try {
                 Listing listing = reader.list(dir);
                 Cataloger.Findings f = cataloger.examine(listing, reader);
+                listed.add(dir);
                 candidates.addAll(f.candidates());
                 for (int i = f.descendInto().size() - 1; i >= 0; i--) {
                     pending.push(f.descendInto().get(i));
@@ -160,6 +171,10 @@ public final class Reconciler {
             gone = markGone(known, rootDir, settled.present, unscanned, now);
         }
         remember(root.name(), known, settled, unscanned);
+        synchronized (this) {
+            examined.put(root.name(), listed);
+            rootDirs.put(root.name(), rootDir);
+        }
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
         }
@@ -169,6 +184,145 @@ public final class Reconciler {
 
     private record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected) {
     }
+
+    /**
+     * A pass limited to what changed. Each path in {@code changed} (a directory where a watch event
+     * happened, or a directory that appeared) is looked at from the nearest directory an earlier pass
+     * catalogued, so that a save costs a listing of its run directory, not a walk of the root. Only the
+     * checkpoints at those places are inspected, registered or marked gone; the returned scan lists
+     * every checkpoint of the root, the rest as the last pass left them.
+     *
+     * <p>An empty {@code changed} reads nothing from disk. A full pass is done instead when there is no
+     * earlier pass to build on (none yet, or another process wrote to the registry since), when
+     * {@code changed} is null, reaches the root itself, or names more than {@value #MAX_SCOPE} places.
+     */
+    public RootScan reconcile(Config config, RootConfig root, Set<Path> changed) {
+        if (changed == null || changed.size() > MAX_SCOPE || !root.isLocal()) {
+            return reconcile(config, root);
+        }
+        Map<String, Checkpoint> known;
+        Set<Path> listedBefore;
+        Path rootDir;
+        long version;
+        synchronized (this) {
+            version = registry.externalChangeCounter();
+            known = version == -1 || version != viewVersion ? null : view.get(root.name());
+            listedBefore = examined.get(root.name());
+            rootDir = rootDirs.get(root.name());
+        }
+        if (known == null || listedBefore == null || rootDir == null) {
+            return reconcile(config, root);
+        }
+        Instant now = clock.instant();
+        long started = System.nanoTime();
+        List<Path> scopes = new ArrayList<>(changed.size());
+        for (Path d : changed) {
+            Path scope = d.normalize();
+            if (!scope.startsWith(rootDir) || scope.equals(rootDir)) {
+                return reconcile(config, root);
+            }
+            scopes.add(scope);
+        }
+        List<ScanProblem> problems = new ArrayList<>();
+        Cataloger cataloger = new Cataloger(root.layout(), namesFor(root));
+        TreeReader reader = new TreeReader((p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
+        Map<Path, Candidate> found = new java.util.LinkedHashMap<>();
+        Set<Path> listed = new HashSet<>();
+        Set<Path> vanished = new HashSet<>();
+        Set<Path> unscanned = new HashSet<>();
+        for (Path scope : scopes) {
+            Path start = scope;
+            while (!start.equals(rootDir) && !listedBefore.contains(start)) {
+                start = start.getParent();
+            }
+            Deque<Path> pending = new ArrayDeque<>();
+            pending.push(start);
+            while (!pending.isEmpty()) {
+                Path dir = pending.pop();
+                // Below the changed place everything counts; above it only the path leading down to it.
+                boolean inside = dir.startsWith(scope);
+                try {
+                    Listing listing = reader.list(dir);
+                    Cataloger.Findings f = cataloger.examine(listing, reader);
+                    listed.add(dir);
+                    for (Candidate c : f.candidates()) {
+                        if (inside || scope.startsWith(c.path())) {
+                            found.putIfAbsent(c.path(), c);
+                        }
+                    }
+                    for (int i = f.descendInto().size() - 1; i >= 0; i--) {
+                        Path sub = f.descendInto().get(i);
+                        if (inside || scope.startsWith(sub)) {
+                            pending.push(sub);
+                        }
+                    }
+                } catch (NoSuchFileException gone) {
+                    vanished.add(dir);
+                } catch (IOException | RuntimeException e) {
+                    unscanned.add(dir);
+                    problems.add(new ScanProblem(root.name(), dir, describe(e)));
+                } finally {
+                    reader.forget(dir);
+                }
+            }
+        }
+        Map<String, Checkpoint> affected = new HashMap<>();
+        for (Checkpoint k : known.values()) {
+            Path kp = k.path();
+            for (Path scope : scopes) {
+                if (kp.startsWith(scope) || scope.startsWith(kp)) {
+                    affected.put(k.key(), k);
+                    break;
+                }
+            }
+        }
+        Settled settled = settle(root, rootDir, new ArrayList<>(found.values()), known, config, now, problems);
+        int gone = markGone(affected, rootDir, settled.present, unscanned, now);
+        List<Checkpoint> all;
+        synchronized (this) {
+            Map<String, Checkpoint> current = view.get(root.name());
+            if (current == known && viewVersion == version) {
+                for (Checkpoint prev : affected.values()) {
+                    if (!settled.present.contains(prev.key()) && !shadowed(prev, unscanned)) {
+                        current.remove(prev.key());
+                    }
+                }
+                for (Checkpoint c : settled.checkpoints) {
+                    current.put(c.key(), c);
+                }
+                Set<Path> ex = examined.get(root.name());
+                ex.addAll(listed);
+                ex.removeAll(vanished);
+            }
+            all = new ArrayList<>(current != null ? current.values() : known.values());
+        }
+        if (!problems.isEmpty()) {
+            log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
+        }
+        return new RootScan(root.name(), rootDir, true, all, problems, settled.inspected, gone, reader.entriesRead(),
+                Duration.ofNanos(System.nanoTime() - started));
+    }
+
+    /**
+     * Forgets checkpoints another component removed from the disk and recorded (enforcement), so
+     * that the next scoped pass neither lists them nor marks them gone a second time.
+     */
+    public synchronized void forget(String root, java.util.Collection<String> keys) {
+        Map<String, Checkpoint> v = view.get(root);
+        if (v != null) {
+            keys.forEach(v::remove);
+        }
+    }
+
+    private static boolean shadowed(Checkpoint prev, Set<Path> unscanned) {
+        for (Path u : unscanned) {
+            if (prev.path().startsWith(u)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
 
     private synchronized Map<String, Checkpoint> known(String root) {
         long version = registry.externalChangeCounter();
@@ -364,14 +518,8 @@ public final class Reconciler {
             if (present.contains(prev.key())) {
                 continue;
             }
-            boolean shadowed = false;
-            for (Path u : unscanned) {
-                if (prev.path().startsWith(u)) {
-                    shadowed = true; // could not look there this time: not evidence of deletion
-                    break;
-                }
-            }
-            if (!shadowed && prev.path().startsWith(rootDir)) {
+            // Could not look there this time: not evidence of deletion.
+            if (!shadowed(prev, unscanned) && prev.path().startsWith(rootDir)) {
                 gone.add(prev.key());
             }
         }

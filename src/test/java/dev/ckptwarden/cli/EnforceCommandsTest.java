@@ -118,7 +118,7 @@ class EnforceCommandsTest {
         assertThat(steps.get(2)).exists();
         assertThat(steps.get(3)).exists();
         assertThat(AuditLog.read(state.resolve(AuditLog.FILE_NAME))).extracting(AuditRecord::phase)
-                .containsExactly("begin", "end", "begin", "end");
+                .containsExactly("begin", "begin", "end", "end");
         try (SqliteRegistry registry = SqliteRegistry.open(state)) {
             assertThat(registry.byPath(steps.get(0).toString()).orElseThrow().state()).isEqualTo(CheckpointState.DELETED);
         }

@@ -216,6 +216,73 @@ class EnforcerTest {
     }
 
     @Test
+    void aLargePassForcesTheAuditLogPerBatchAndPairsEveryBeginWithItsEnd() throws IOException {
+        int n = Enforcer.BATCH * 2 + 7;
+        List<Path> files = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            files.add(ckpt("run" + (i % 3) + "/epoch=1-step=" + i + ".ckpt", i));
+        }
+        site.reconcile();
+        List<Eviction> plan = new ArrayList<>();
+        files.forEach(f -> plan.add(site.eviction(f)));
+
+        EnforcementReport r = site.enforce(false, plan.toArray(Eviction[]::new));
+
+        assertThat(r.items()).hasSize(n).allSatisfy(i -> assertThat(i.outcome()).isEqualTo("ok"));
+        assertThat(r.items()).extracting(EnforcementReport.Item::path).containsExactlyElementsOf(files);
+        assertThat(files).allSatisfy(f -> assertThat(f).doesNotExist());
+        assertThat(files).allSatisfy(f -> assertThat(site.registered(f).state()).isEqualTo(CheckpointState.DELETED));
+        // Three batches: each forces its begin lines once and its end lines once.
+        assertThat(site.audit.forces()).isEqualTo(6);
+        List<AuditRecord> lines = site.auditLines();
+        assertThat(lines).hasSize(2 * n);
+        Map<String, Integer> beginAt = new java.util.HashMap<>();
+        for (int i = 0; i < lines.size(); i++) {
+            AuditRecord a = lines.get(i);
+            if (a.phase().equals("begin")) {
+                assertThat(beginAt.put(a.eviction(), i)).as("eviction ids are unique").isNull();
+            } else {
+                assertThat(beginAt).containsKey(a.eviction());
+                assertThat(beginAt.get(a.eviction())).isLessThan(i);
+                assertThat(a.outcome()).isEqualTo("ok");
+            }
+        }
+        assertThat(r.freedBytes()).isEqualTo(files.stream().mapToLong(f -> site.registered(f).bytes()).sum());
+        assertTrashEmpty();
+    }
+
+    @Test
+    void checkpointChangedByAnotherWhileItsBatchWasPreparedIsKept() throws IOException {
+        Path first = ckpt("run/epoch=1-step=10.ckpt", 10);
+        Path second = ckpt("run/epoch=1-step=20.ckpt", 20);
+        site.reconcile();
+        List<Eviction> plan = List.of(site.eviction(first), site.eviction(second));
+        // The training job appends to the second file after every check of the batch passed and its
+        // manifest is on disk, just as the first rename happens.
+        Enforcer enforcer = new Enforcer(site.registry, site.audit, new EnforcementListener() {
+            @Override
+            public void renamed(Path checkpoint, String member) {
+                if (checkpoint.equals(first)) {
+                    try {
+                        Files.write(second, new byte[]{1, 2, 3}, StandardOpenOption.APPEND);
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }
+        });
+
+        EnforcementReport r = enforcer.enforce(site.rootConfig, root, plan, false, site.clock.instant());
+
+        assertThat(r.items().get(0).outcome()).isEqualTo("ok");
+        assertThat(r.items().get(1).outcome()).isEqualTo("skipped:changed since planned");
+        assertThat(first).doesNotExist();
+        assertThat(second).exists();
+        assertThat(site.registered(second).state()).isEqualTo(CheckpointState.COMPLETE);
+        assertTrashEmpty();
+    }
+
+    @Test
     void checkpointOutsideTheRootIsRefused() throws IOException {
         Path planned = ckpt("run/epoch=1-step=10.ckpt", 10);
         site.reconcile();
@@ -395,7 +462,8 @@ class EnforcerTest {
         });
         assertThat(site.registered(file).state()).isEqualTo(CheckpointState.DELETED);
         assertThat(site.registered(dirGone).state()).isEqualTo(CheckpointState.DELETED);
-        assertThat(site.auditLines()).extracting(AuditRecord::phase).containsExactly("begin", "end", "begin", "end");
+        // One batch: both begin lines (forced once) before anything is touched, then both end lines.
+        assertThat(site.auditLines()).extracting(AuditRecord::phase).containsExactly("begin", "begin", "end", "end");
     }
 
     @Test

@@ -142,6 +142,37 @@ class TrashBinTest {
     }
 
     @Test
+    void aBatchManifestIsFinishedEvictionByEviction() throws IOException {
+        Path moved = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, Site.T0);
+        Path notYet = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=20.ckpt"), 1, 20, true, Site.T0);
+        site.reconcile();
+        // A process killed in a batch after the first eviction's rename: one manifest file for both.
+        TrashManifest a = interrupted(site.registered(moved), 1);
+        TrashManifest b = interrupted(site.registered(notYet), 0);
+        Path batch = trash.resolve("999-1-1-batch" + TrashBin.MANIFEST_SUFFIX);
+        Files.write(batch, concat(a.toBytes(), b.toBytes()));
+        Files.delete(trash.resolve(a.id() + TrashBin.MANIFEST_SUFFIX));
+        Files.delete(trash.resolve(b.id() + TrashBin.MANIFEST_SUFFIX));
+
+        EnforcementReport r = site.enforcer().recover(site.rootConfig, root, site.clock.instant());
+
+        assertThat(r.items()).extracting(EnforcementReport.Item::path, EnforcementReport.Item::outcome).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(moved, "ok"),
+                org.assertj.core.groups.Tuple.tuple(notYet, "skipped:interrupted before rename"));
+        assertThat(moved).doesNotExist();
+        assertThat(notYet).exists();
+        assertThat(site.registered(moved).state()).isEqualTo(CheckpointState.DELETED);
+        assertThat(site.registered(notYet).state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(trashNames()).containsExactly(TrashBin.LOCK_NAME);
+    }
+
+    private static byte[] concat(byte[] x, byte[] y) {
+        byte[] out = java.util.Arrays.copyOf(x, x.length + y.length);
+        System.arraycopy(y, 0, out, x.length, y.length);
+        return out;
+    }
+
+    @Test
     void memberThatChangedAfterTheManifestIsNotRolledForward() throws IOException {
         List<Path> set = Trees.shardedSafetensors(root.resolve("run"), "model", 3, Site.T0);
         site.reconcile();

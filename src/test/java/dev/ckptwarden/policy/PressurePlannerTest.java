@@ -70,9 +70,15 @@ class PressurePlannerTest {
     @Test
     void diskWatermarkPlusNextSaveEvictsAheadOfTheSave() {
         RootConfig r = root("a", KEEP_LAST_5, null, null, 1000L);
-        // 1000 free, watermark 1000: fine now, but the next 300-byte save would cross it.
-        PressurePlanner.Plan p = PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 100_000, 1000, 300);
+        // 1000 free above the agent's working space, watermark 1000: fine now, but the next 300-byte save would cross it.
+        long ws = PressurePlanner.WORKING_SPACE;
+        PressurePlanner.Plan p = PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 1_000_000, 1000 + ws, 300);
         assertThat(names(p, PressurePlanner.DISK_PRESSURE)).containsExactly("step=1.ckpt");
+        // Room for the save and the working space: nothing to do; one byte less: one eviction.
+        assertThat(PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 1_000_000, 1300 + ws, 300)
+                .evictions()).isEmpty();
+        assertThat(names(PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 1_000_000, 1299 + ws, 300),
+                PressurePlanner.DISK_PRESSURE)).containsExactly("step=1.ckpt");
         assertThat(PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 100_000, 1000, 0).evictions()).isEmpty();
     }
 
