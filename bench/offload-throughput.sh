@@ -7,8 +7,9 @@
 #         WORKDIR) serves both sides: the Offloader (Commons VFS + JSch) and `scp` (OpenSSH's scp, which
 #         speaks SFTP to the same sftp-server since 9.0). Rounds alternate scp and offload.
 #   S3:   S3Proxy (filesystem store in WORKDIR) started in-process by bench/OffloadThroughput.java; the
-#         Offloader vs a plain AWS SDK v2 PutObject per file (RequestBody.fromFile, same HTTP client) and
-#         `aws s3 cp --recursive` when the aws CLI is installed.
+#         Offloader vs a plain AWS SDK v2 PutObject per file (RequestBody.fromFile, same HTTP client), a plain
+#         SDK v2 multipart upload (8 MiB parts in sequence) and `aws s3 cp --recursive` when the aws CLI is
+#         installed.
 #
 # The data: LIGHTNING=4 Lightning-style files of FILE_MIB=256 MiB of random bytes (one checkpoint each)
 # and one Hugging Face checkpoint-500/ (model.safetensors 256 MiB, optimizer.pt 128 MiB, small JSONs).
@@ -159,6 +160,7 @@ s_sha=$(printf '%s\n' "${t_sha[@]}" | best)
 s3_best() { awk -v w="$1" '$1 == w {print $3}' "$s_out_file" | best; }
 s_out_file=$s3_out
 b_sdk=$(s3_best sdk-put); b_s3size=$(s3_best offload-size); b_s3sha=$(s3_best offload-sha256); b_aws=$(s3_best aws-s3-cp)
+b_mpu=$(s3_best sdk-multipart)
 
 echo "offload-throughput: $total bytes per copy, best of $ROUNDS rounds; load average before/after: $load_before / $load_after"
 echo "  measurement                   seconds        rate   vs plain  goal >= 0.9x"
@@ -168,6 +170,8 @@ row "offload sftp, verify sha256" "$s_sha" "$s_scp" "(reads everything back)"
 row "S3 SDK v2 PutObject" "$b_sdk" "$b_sdk"
 row "offload s3, verify size" "$b_s3size" "$b_sdk" "$(verdict "$(awk -v a="$b_s3size" -v b="$b_sdk" 'BEGIN {print b / a}')")"
 row "offload s3, verify sha256" "$b_s3sha" "$b_sdk" "(reads everything back)"
+row "S3 SDK v2 multipart, 8 MiB" "$b_mpu" "$b_mpu" "(parts in sequence)"
+row "offload s3 vs SDK multipart" "$b_s3size" "$b_mpu" "$(verdict "$(awk -v a="$b_s3size" -v b="$b_mpu" 'BEGIN {print b / a}')")"
 if [[ -n $b_aws ]]; then
   row "aws s3 cp --recursive" "$b_aws" "$b_aws"
   row "offload s3 vs aws s3 cp" "$b_s3size" "$b_aws" "$(verdict "$(awk -v a="$b_s3size" -v b="$b_aws" 'BEGIN {print b / a}')")"
