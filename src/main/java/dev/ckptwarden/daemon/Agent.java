@@ -361,6 +361,7 @@ public final class Agent implements AutoCloseable {
             Instant nextSettle = null;
             Map<String, Path> reached = new java.util.LinkedHashMap<>();
             List<RootConfig> local = new java.util.ArrayList<>();
+            List<RootConfig> remote = new java.util.ArrayList<>();
             List<RootScan> scans = new java.util.ArrayList<>();
             Map<String, Set<Path>> stillSettling = new java.util.HashMap<>();
             for (RootConfig root : cfg.roots()) {
@@ -370,7 +371,9 @@ public final class Agent implements AutoCloseable {
                 stillSettling.put(root.name(), settlingDirs(scan.checkpoints()));
                 scans.add(scan);
                 nextSettle = earliest(nextSettle, settleDue(scan.checkpoints(), cfg.agent().settleTime(), now));
-                if (scan.reachable() && root.isLocal()) {
+                if (scan.reachable() && !root.isLocal()) {
+                    remote.add(root); // polled, not watched; retention applies, free-space figures do not
+                } else if (scan.reachable()) {
                     reached.put(root.name(), scan.path());
                     local.add(root);
                     if (!why.equals("startup") && !watcher.watching(root.name())) {
@@ -393,7 +396,9 @@ public final class Agent implements AutoCloseable {
                 }
             }
             settling = stillSettling;
-            Map<String, Set<Path>> evicted = enforce(local, reached, scans, now);
+            List<RootConfig> enforced = new java.util.ArrayList<>(local);
+            enforced.addAll(remote);
+            Map<String, Set<Path>> evicted = enforce(enforced, reached, scans, now);
             metrics.updateFromScans(cfg, rescanAfterEnforcement(cfg, scans, evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (why.equals("startup") || why.equals("periodic")) {

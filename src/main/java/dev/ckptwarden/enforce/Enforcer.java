@@ -78,6 +78,8 @@ public final class Enforcer {
     private final RemoteSettings remoteSettings;
     /** Told about every offload copy (the agent's metrics). */
     private final OffloadListener offloadListener;
+    /** Asked before each batch whether this process may delete (cluster mode's lease). */
+    private volatile DeletionGuard guard = DeletionGuard.ALWAYS;
 
     /** @param audit may be null for callers that only ever dry-run */
     public Enforcer(Registry registry, AuditLog audit) {
@@ -103,6 +105,23 @@ public final class Enforcer {
         this.offloadListener = Objects.requireNonNull(offloadListener, "offloadListener");
     }
 
+    private static final String NOT_ALLOWED = "not allowed to delete";
+
+    /** Why the guard says this process may not delete now, or null when it may. */
+    private String refusal(RootConfig root) {
+        try {
+            guard.check(root.name());
+            return null;
+        } catch (IOException | RuntimeException x) {
+            return x.getMessage() == null ? x.toString() : x.getMessage();
+        }
+    }
+
+    /** Sets what is asked before each batch of evictions whether this process may still delete. */
+    public void guardWith(DeletionGuard guard) {
+        this.guard = Objects.requireNonNull(guard, "guard");
+    }
+
     /**
      * One enforcement pass over one root.
      *
@@ -116,6 +135,9 @@ public final class Enforcer {
      */
     public EnforcementReport enforce(RootConfig root, Path rootDir, List<Eviction> evictions, boolean dryRun, Instant now)
             throws IOException {
+        if (!root.isLocal()) {
+            return remote(root, dryRun, now).enforce(evictions);
+        }
         // Nothing to remove opens no trash: a pass with nothing to do leaves the root as it was.
         boolean destructive = !dryRun && (root.action() == Action.DELETE || root.action() == Action.OFFLOAD)
                 && !evictions.isEmpty();
@@ -124,6 +146,19 @@ public final class Enforcer {
         }
         List<Item> items = new ArrayList<>(evictions.size());
         List<String> problems = new ArrayList<>();
+        if (destructive) {
+            String refused = refusal(root);
+            if (refused != null) {
+                problems.add("root " + root.name() + ": not allowed to delete now: " + refused);
+                for (Eviction e : evictions) {
+                    Item item = new Item(e.checkpoint().path(), e.checkpoint().run(), e.checkpoint().bytes(), e.reason(),
+                            EnforcementReport.FAILED + NOT_ALLOWED, refused, 0);
+                    items.add(item);
+                    listener.finished(item);
+                }
+                return new EnforcementReport(root.name(), rootDir, root.action().id(), false, items, problems);
+            }
+        }
         Path real;
         try (RootDirectory dir = RootDirectory.open(rootDir);
              TrashBin trash = destructive ? TrashBin.open(dir) : null) {
@@ -165,6 +200,9 @@ public final class Enforcer {
         if (audit == null) {
             throw new IllegalStateException("recovering needs an audit log");
         }
+        if (!root.isLocal()) {
+            return remote(root, false, now).recover();
+        }
         List<Item> items = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Path real;
@@ -175,6 +213,16 @@ public final class Enforcer {
             }
         }
         return new EnforcementReport(root.name(), real, root.action().id(), false, items, problems);
+    }
+
+    /** A pass over a remote root ({@code sftp://}, {@code s3://}): see {@link RemoteEvictions}. */
+    private RemoteEvictions remote(RootConfig root, boolean dryRun, Instant now) {
+        boolean destructive = !dryRun && (root.action() == Action.DELETE || root.action() == Action.OFFLOAD);
+        if (destructive && audit == null) {
+            throw new IllegalStateException("deleting needs an audit log");
+        }
+        return new RemoteEvictions(root, registry, audit, listener,
+                remoteSettings != null ? remoteSettings : RemoteSettings.fromEnvironment(), dryRun, now);
     }
 
     private static boolean hasTrash(RootDirectory dir) throws IOException {
@@ -226,7 +274,7 @@ public final class Enforcer {
     }
 
     /** Why an eviction is refused before the disk is looked at, or null. */
-    private record Refusal(String why, String detail) {
+    record Refusal(String why, String detail) {
     }
 
     /** An offload's copy step: the detail words of a verified copy, or the result that stops the eviction. */
@@ -302,6 +350,16 @@ public final class Enforcer {
         List<Item> evictBatch(List<Eviction> batch) {
             Item[] out = new Item[batch.size()];
             String[] ids = new String[batch.size()];
+            // The lease may be lost between batches (another agent took over): ask again each time.
+            String why = refusal(root);
+            if (why != null) {
+                problems.add("root " + root.name() + ": not allowed to delete now: " + why);
+                List<Item> refused = new ArrayList<>(batch.size());
+                for (Eviction e : batch) {
+                    refused.add(item(e, e.checkpoint().bytes(), EnforcementReport.FAILED + NOT_ALLOWED, why, 0));
+                }
+                return refused;
+            }
             if (auditBroken == null) {
                 List<AuditRecord> begins = new ArrayList<>(batch.size());
                 for (int i = 0; i < batch.size(); i++) {
@@ -471,7 +529,7 @@ public final class Enforcer {
         private Prepared prepare(Eviction e, String id, int index, ParentStreams parents) throws IOException {
             Checkpoint c = e.checkpoint();
             Optional<Checkpoint> row = registry.byPath(c.key());
-            Refusal refused = protection(e, row);
+            Refusal refused = protection(root, e, row);
             if (refused != null) {
                 return done(skip(e, refused.why(), refused.detail()));
             }
@@ -644,55 +702,6 @@ public final class Enforcer {
             }
         }
 
-        /** Refusals that need no look at the disk: wrong root, watch-only, protected, and the registry's row now. */
-        private Refusal protection(Eviction e, Optional<Checkpoint> row) {
-            Checkpoint c = e.checkpoint();
-            if (!root.name().equals(c.root())) {
-                return new Refusal("other root", "belongs to root " + c.root() + ", not " + root.name());
-            }
-            if (root.retention() == null && !Eviction.MANUAL.equals(e.reason())) {
-                return new Refusal("watch-only root", "root " + root.name() + " has no retention; only a manual "
-                        + "eviction removes from it");
-            }
-            for (String w : e.why()) {
-                if (w.startsWith(PROTECTED_REASON)) {
-                    return new Refusal("protected", w);
-                }
-            }
-            Refusal planned = stateRefusal(c);
-            if (planned != null) {
-                return planned;
-            }
-            if (row.isEmpty()) {
-                return new Refusal("not registered", "no registry row for " + c.key());
-            }
-            Checkpoint now = row.get();
-            if (!now.state().present()) {
-                return null; // the disk decides: gone is success, still there is refused
-            }
-            Refusal current = stateRefusal(now);
-            if (current != null) {
-                return current;
-            }
-            if (!Objects.equals(now.signature(), c.signature())) {
-                return new Refusal("changed since planned", "the registry has seen a newer version since the plan");
-            }
-            return null;
-        }
-
-        private Refusal stateRefusal(Checkpoint c) {
-            if (c.pinned()) {
-                return new Refusal("pinned", c.pinReason());
-            }
-            if (c.state() == CheckpointState.WRITING) {
-                return new Refusal("writing", c.note());
-            }
-            if (c.state() == CheckpointState.CORRUPT) {
-                return new Refusal("corrupt", c.problems().isEmpty() ? c.note() : String.join("; ", c.problems()));
-            }
-            return null;
-        }
-
         private Result gone(Eviction e, boolean registeredGone) {
             if (!dryRun && action != Action.REPORT && !registeredGone) {
                 markGone(e.checkpoint().key(), CheckpointState.DELETED, "gone from disk", now, problems);
@@ -710,6 +719,55 @@ public final class Enforcer {
             Checkpoint c = e.checkpoint();
             return new Item(c.path(), c.run(), bytes, e.reason(), outcome, detail, freed);
         }
+    }
+
+    /** Refusals that need no look at the disk: wrong root, watch-only, protected, and the registry's row now. */
+    static Refusal protection(RootConfig root, Eviction e, Optional<Checkpoint> row) {
+        Checkpoint c = e.checkpoint();
+        if (!root.name().equals(c.root())) {
+            return new Refusal("other root", "belongs to root " + c.root() + ", not " + root.name());
+        }
+        if (root.retention() == null && !Eviction.MANUAL.equals(e.reason())) {
+            return new Refusal("watch-only root", "root " + root.name() + " has no retention; only a manual "
+                    + "eviction removes from it");
+        }
+        for (String w : e.why()) {
+            if (w.startsWith(PROTECTED_REASON)) {
+                return new Refusal("protected", w);
+            }
+        }
+        Refusal planned = stateRefusal(c);
+        if (planned != null) {
+            return planned;
+        }
+        if (row.isEmpty()) {
+            return new Refusal("not registered", "no registry row for " + c.key());
+        }
+        Checkpoint now = row.get();
+        if (!now.state().present()) {
+            return null; // the disk decides: gone is success, still there is refused
+        }
+        Refusal current = stateRefusal(now);
+        if (current != null) {
+            return current;
+        }
+        if (!Objects.equals(now.signature(), c.signature())) {
+            return new Refusal("changed since planned", "the registry has seen a newer version since the plan");
+        }
+        return null;
+    }
+
+    private static Refusal stateRefusal(Checkpoint c) {
+        if (c.pinned()) {
+            return new Refusal("pinned", c.pinReason());
+        }
+        if (c.state() == CheckpointState.WRITING) {
+            return new Refusal("writing", c.note());
+        }
+        if (c.state() == CheckpointState.CORRUPT) {
+            return new Refusal("corrupt", c.problems().isEmpty() ? c.note() : String.join("; ", c.problems()));
+        }
+        return null;
     }
 
     private static IOException asIo(Exception x) {

@@ -24,10 +24,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
- * JDK {@link WatchService} (inotify on Linux) over every directory of the local roots. It only says
- * which root changed; the reconcile pass decides what changed, so a lost or coalesced event can cost
- * latency but never correctness. New sub-directories are registered as they appear; an OVERFLOW
- * makes the whole root dirty.
+ * JDK {@link WatchService} (inotify on Linux) over every directory of the local roots. It says in
+ * which directory something changed (or which directory appeared); the reconcile pass decides what
+ * changed, so a lost or coalesced event can cost latency but never correctness (the periodic full
+ * pass catches it). New sub-directories are registered as they appear; an OVERFLOW makes the whole
+ * root dirty.
  */
 public final class DirectoryWatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DirectoryWatcher.class);

@@ -283,6 +283,56 @@ class EnforcerTest {
     }
 
     @Test
+    void aGuardThatSaysNoStopsTheBatchBeforeAnythingIsWrittenOrTouched() throws IOException {
+        Path old = ckpt("run/epoch=1-step=10.ckpt", 10);
+        ckpt("run/epoch=1-step=20.ckpt", 20);
+        site.reconcile();
+        Map<String, String> before = Trees.listing(root);
+        Enforcer enforcer = site.enforcer();
+        enforcer.guardWith(r -> {
+            throw new IOException("lease held by host-b (token 7)");
+        });
+
+        EnforcementReport r = enforcer.enforce(site.rootConfig, root, List.of(site.eviction(old)), false, site.clock.instant());
+
+        assertThat(r.items()).singleElement().satisfies(i -> {
+            assertThat(i.outcome()).isEqualTo("failed:not allowed to delete");
+            assertThat(i.detail()).isEqualTo("lease held by host-b (token 7)");
+        });
+        assertThat(old).exists();
+        assertThat(Trees.listing(root)).isEqualTo(before);
+        assertThat(site.auditLines()).isEmpty();
+        assertThat(site.registered(old).state()).isEqualTo(CheckpointState.COMPLETE);
+    }
+
+    @Test
+    void aLeaseLostBetweenBatchesStopsTheRestOfThePass() throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (int i = 1; i <= Enforcer.BATCH + 3; i++) {
+            files.add(ckpt("run" + (i % 4) + "/epoch=1-step=" + i + ".ckpt", i));
+        }
+        site.reconcile();
+        List<Eviction> plan = new ArrayList<>();
+        files.forEach(f -> plan.add(site.eviction(f)));
+        int[] asked = {0};
+        Enforcer enforcer = site.enforcer();
+        enforcer.guardWith(r -> {
+            if (++asked[0] > 2) { // the pass's own check, then the first batch's; the second batch is refused
+                throw new IOException("lease lost");
+            }
+        });
+
+        EnforcementReport r = enforcer.enforce(site.rootConfig, root, plan, false, site.clock.instant());
+
+        assertThat(r.items().subList(0, Enforcer.BATCH)).allSatisfy(i -> assertThat(i.outcome()).isEqualTo("ok"));
+        assertThat(r.items().subList(Enforcer.BATCH, files.size()))
+                .allSatisfy(i -> assertThat(i.outcome()).isEqualTo("failed:not allowed to delete"));
+        assertThat(files.subList(Enforcer.BATCH, files.size())).allSatisfy(f -> assertThat(f).exists());
+        assertThat(site.auditLines()).hasSize(2 * Enforcer.BATCH);
+        assertTrashEmpty();
+    }
+
+    @Test
     void checkpointOutsideTheRootIsRefused() throws IOException {
         Path planned = ckpt("run/epoch=1-step=10.ckpt", 10);
         site.reconcile();
