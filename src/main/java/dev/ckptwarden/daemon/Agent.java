@@ -9,7 +9,9 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementBusyException;
 import dev.ckptwarden.enforce.EnforcementReport;
 import dev.ckptwarden.enforce.Enforcer;
+import dev.ckptwarden.enforce.Eviction;
 import dev.ckptwarden.enforce.EvictionPlan;
+import dev.ckptwarden.enforce.OffloadShortfall;
 import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.export.FilesystemForecast;
 import dev.ckptwarden.export.HttpApi;
@@ -455,39 +457,51 @@ public final class Agent implements AutoCloseable {
             plan.filesystems().forEach((name, f) -> log.debug("filesystem {} of {}: {} of {} bytes free, next save ~{} bytes",
                     name, f.roots(), f.free(), f.size(), f.nextSaveBytes()));
         }
+        // Roots that may delete go first, and what offload could not free under disk pressure is asked of them
+        // next: a slow or failing offload never holds up a deletion policy allows.
+        OffloadShortfall.Pass pass = OffloadShortfall.enforce(plan,
+                roots.stream().filter(r -> r.retention() != null).toList(),
+                (r, evictions) -> enforceRoot(r, dirs.get(r.name()), evictions, now, evicted));
+        Map<String, String> stillUnresolved = pass.unresolved();
         for (RootConfig r : roots) {
-            if (r.retention() == null) {
-                continue;
-            }
-            try {
-                EnforcementReport report = enforcer.enforce(r, dirs.get(r.name()), plan.evictions(r.name()), false, now);
-                List<String> removed = new java.util.ArrayList<>();
-                for (EnforcementReport.Item item : report.items()) {
-                    if (item.removed()) {
-                        removed.add(item.path().toString());
-                        evicted.computeIfAbsent(r.name(), k -> new java.util.LinkedHashSet<>()).add(item.path().getParent());
-                        metrics.recordEviction(r.name(), report.action(), item.reason(), item.bytes());
-                    } else if (item.failed()) {
-                        metrics.recordEvictionFailure(r.name());
-                    }
-                }
-                reconciler.forget(r.name(), removed);
-            } catch (EnforcementBusyException e) {
-                log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
-            } catch (IOException | RuntimeException e) {
-                log.error("root {}: enforcement failed: {}", r.name(), e.getMessage());
-            }
-        }
-        for (RootConfig r : roots) {
-            String why = plan.unresolved().get(r.name());
+            String why = stillUnresolved.get(r.name());
             metrics.setPressureUnresolved(r.name(), why != null);
             if (why != null && unresolved.add(r.name())) {
-                log.error("root {}: pressure unresolved: {}; protected checkpoints are never removed to make room", r.name(), why);
+                log.error("root {}: pressure unresolved: {}{}", r.name(), why, why.equals(plan.unresolved().get(r.name()))
+                        ? "; protected checkpoints are never removed to make room" : "");
             } else if (why == null && unresolved.remove(r.name())) {
                 log.info("root {}: pressure resolved", r.name());
             }
         }
         return evicted;
+    }
+
+    /**
+     * One root's enforcement with its metrics; what it removed is forgotten by the reconciler and its
+     * directories noted in {@code evicted}. Null when the root could not be enforced (logged).
+     */
+    private EnforcementReport enforceRoot(RootConfig r, Path dir, List<Eviction> evictions, Instant now,
+                                          Map<String, Set<Path>> evicted) {
+        try {
+            EnforcementReport report = enforcer.enforce(r, dir, evictions, false, now);
+            List<String> removed = new java.util.ArrayList<>();
+            for (EnforcementReport.Item item : report.items()) {
+                if (item.removed()) {
+                    removed.add(item.path().toString());
+                    evicted.computeIfAbsent(r.name(), k -> new java.util.LinkedHashSet<>()).add(item.path().getParent());
+                    metrics.recordEviction(r.name(), report.action(), item.reason(), item.bytes());
+                } else if (item.failed()) {
+                    metrics.recordEvictionFailure(r.name());
+                }
+            }
+            reconciler.forget(r.name(), removed);
+            return report;
+        } catch (EnforcementBusyException e) {
+            log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            log.error("root {}: enforcement failed: {}", r.name(), e.getMessage());
+        }
+        return null;
     }
 
     /**

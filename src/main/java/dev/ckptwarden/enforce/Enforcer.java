@@ -6,6 +6,7 @@ import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementReport.Item;
 import dev.ckptwarden.offload.OffloadException;
+import dev.ckptwarden.offload.OffloadListener;
 import dev.ckptwarden.offload.OffloadReceipt;
 import dev.ckptwarden.offload.Offloader;
 import dev.ckptwarden.offload.RemoteFiles;
@@ -75,6 +76,8 @@ public final class Enforcer {
     private final EnforcementListener listener;
     /** How offload targets are reached; null: from the environment, when first needed. */
     private final RemoteSettings remoteSettings;
+    /** Told about every offload copy (the agent's metrics). */
+    private final OffloadListener offloadListener;
     /** Asked before each batch whether this process may delete (cluster mode's lease). */
     private volatile DeletionGuard guard = DeletionGuard.ALWAYS;
 
@@ -89,10 +92,17 @@ public final class Enforcer {
 
     /** @param remoteSettings how offload targets are reached; null reads them from the environment when first needed */
     public Enforcer(Registry registry, AuditLog audit, EnforcementListener listener, RemoteSettings remoteSettings) {
+        this(registry, audit, listener, remoteSettings, OffloadListener.NONE);
+    }
+
+    /** @param offloadListener told when each offload copy starts, is verified or fails */
+    public Enforcer(Registry registry, AuditLog audit, EnforcementListener listener, RemoteSettings remoteSettings,
+                    OffloadListener offloadListener) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.audit = audit;
         this.listener = Objects.requireNonNull(listener, "listener");
         this.remoteSettings = remoteSettings;
+        this.offloadListener = Objects.requireNonNull(offloadListener, "offloadListener");
     }
 
     private static final String NOT_ALLOWED = "not allowed to delete";
@@ -665,7 +675,7 @@ public final class Enforcer {
                             + OffloadException.describe(x), x);
                 }
             }
-            return new Offloader(remote);
+            return new Offloader(remote, offloadListener);
         }
 
         /**

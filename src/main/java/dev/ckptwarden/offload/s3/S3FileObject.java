@@ -211,7 +211,8 @@ public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
         if (append) {
             throw new FileSystemException("appending to an S3 object is not supported: " + getName().getFriendlyURI());
         }
-        upload = new S3UploadStream(fs().client(), fs().bucket(), key(), fs().partSize(), getName().getFriendlyURI());
+        upload = new S3UploadStream(fs().client(), fs().bucket(), key(), fs().partSize(), getName().getFriendlyURI(),
+                fs().partsInFlight());
         upload.abortStaleUploads();
         return upload;
     }

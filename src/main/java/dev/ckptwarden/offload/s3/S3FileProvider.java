@@ -69,7 +69,8 @@ public final class S3FileProvider extends AbstractOriginatingFileProvider {
             throw new FileSystemException("cannot set up an S3 client for " + rootName.getFriendlyURI() + ": "
                     + e.getMessage(), e);
         }
-        return new S3FileSystem(rootName, options, client, bucket, cfg.getPartSize(options));
+        return new S3FileSystem(rootName, options, client, bucket, cfg.getPartSize(options),
+                cfg.getPartsInFlight(options));
     }
 
     static S3Client client(S3FileSystemConfigBuilder cfg, FileSystemOptions options) {
