@@ -323,6 +323,8 @@ public final class Enforcer {
         private final Action action;
         private String auditBroken;
         private RemoteFiles remote;
+        /** The current batch's registry rows by path, read once; null outside a batch. */
+        private Map<String, Checkpoint> rows;
 
         Pass(RootConfig root, RootDirectory dir, TrashBin trash, boolean dryRun, Instant now, List<String> problems) {
             this.root = root;
@@ -404,6 +406,14 @@ public final class Enforcer {
             List<TrashManifest> settle = new ArrayList<>();
             List<Integer> settleAt = new ArrayList<>();
             Path manifestFile = null;
+            // The registry's rows as they are now, read once for the batch (after the begin lines).
+            List<String> keys = new ArrayList<>(batch.size());
+            batch.forEach(e -> keys.add(e.checkpoint().key()));
+            try {
+                rows = registry.byPaths(keys);
+            } catch (RuntimeException x) {
+                rows = null; // each eviction asks on its own, and fails on its own with an end line
+            }
             try (ParentStreams parents = new ParentStreams()) {
                 List<Ready> ready = new ArrayList<>();
                 for (int i = 0; i < batch.size(); i++) {
@@ -442,6 +452,8 @@ public final class Enforcer {
                     }
                 }
                 recordGone(batch, ready, settleAt, out);
+            } finally {
+                rows = null;
             }
             List<AuditRecord> ends = new ArrayList<>(batch.size());
             for (int i = 0; i < batch.size(); i++) {
@@ -545,7 +557,7 @@ public final class Enforcer {
          */
         private Prepared prepare(Eviction e, String id, int index, ParentStreams parents) throws IOException {
             Checkpoint c = e.checkpoint();
-            Optional<Checkpoint> row = registry.byPath(c.key());
+            Optional<Checkpoint> row = rows != null ? Optional.ofNullable(rows.get(c.key())) : registry.byPath(c.key());
             Refusal refused = protection(root, e, row);
             if (refused != null) {
                 return done(skip(e, refused.why(), refused.detail()));

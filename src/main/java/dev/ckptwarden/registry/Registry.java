@@ -30,6 +30,15 @@ public interface Registry extends AutoCloseable {
     /** The checkpoint registered at this absolute path (any state), if any. */
     Optional<Checkpoint> byPath(String path);
 
+    /** The checkpoints registered at these paths (any state), keyed by path; unknown paths are left out. */
+    default Map<String, Checkpoint> byPaths(Collection<String> paths) {
+        Map<String, Checkpoint> out = new java.util.HashMap<>();
+        for (String p : paths) {
+            byPath(p).ifPresent(c -> out.put(p, c));
+        }
+        return out;
+    }
+
     /**
      * Inserts or replaces checkpoints in one transaction. {@code firstSeen} of an existing row is kept;
      * the pin of an existing row is kept (pins change only through {@link #pin}).

@@ -403,6 +403,34 @@ public final class SqliteRegistry implements Registry {
         });
     }
 
+    @Override
+    public Map<String, Checkpoint> byPaths(Collection<String> paths) {
+        if (paths.isEmpty()) {
+            return Map.of();
+        }
+        List<String> all = new ArrayList<>(new java.util.LinkedHashSet<>(paths));
+        return read("byPaths(" + all.size() + " paths)", c -> {
+            Map<String, Checkpoint> out = new HashMap<>();
+            for (int from = 0; from < all.size(); from += 500) {
+                List<String> chunk = all.subList(from, Math.min(all.size(), from + 500));
+                String marks = String.join(",", java.util.Collections.nCopies(chunk.size(), "?"));
+                try (PreparedStatement select = c.prepareStatement("SELECT " + COLUMNS + " FROM checkpoints WHERE path IN ("
+                        + marks + ")")) {
+                    for (int i = 0; i < chunk.size(); i++) {
+                        select.setString(i + 1, chunk.get(i));
+                    }
+                    try (ResultSet rs = select.executeQuery()) {
+                        while (rs.next()) {
+                            Checkpoint found = checkpoint(rs);
+                            out.put(found.key(), found);
+                        }
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
     /** What upsert needs of an existing row. */
     private record Stored(CheckpointState state, String firstSeen, String stateSince, boolean pinned, String pinReason) {
     }
