@@ -59,6 +59,22 @@ class EnforcerTest {
         return TreeBuilder.lightningCkpt(p, 1, step, true, T0);
     }
 
+    /** {@code n} settled saves spread over four runs, registered. */
+    private List<Path> registeredSaves(int n) throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            files.add(ckpt("run" + (i % 4) + "/epoch=1-step=" + i + ".ckpt", i));
+        }
+        site.reconcile();
+        return files;
+    }
+
+    private List<Eviction> evictionsOf(List<Path> files) {
+        List<Eviction> plan = new ArrayList<>();
+        files.forEach(f -> plan.add(site.eviction(f)));
+        return plan;
+    }
+
     private static long sizeOf(Path p) {
         try {
             return Files.size(p);
@@ -307,13 +323,8 @@ class EnforcerTest {
 
     @Test
     void aLeaseLostBetweenBatchesStopsTheRestOfThePass() throws IOException {
-        List<Path> files = new ArrayList<>();
-        for (int i = 1; i <= Enforcer.BATCH + 3; i++) {
-            files.add(ckpt("run" + (i % 4) + "/epoch=1-step=" + i + ".ckpt", i));
-        }
-        site.reconcile();
-        List<Eviction> plan = new ArrayList<>();
-        files.forEach(f -> plan.add(site.eviction(f)));
+        List<Path> files = registeredSaves(Enforcer.BATCH + 3);
+        List<Eviction> plan = evictionsOf(files);
         int[] asked = {0};
         Enforcer enforcer = site.enforcer();
         enforcer.guardWith(r -> {
@@ -334,13 +345,8 @@ class EnforcerTest {
 
     @Test
     void aStopFinishesTheBatchInProgressAndStartsNoOther() throws IOException {
-        List<Path> files = new ArrayList<>();
-        for (int i = 1; i <= Enforcer.BATCH + 2; i++) {
-            files.add(ckpt("run" + (i % 4) + "/epoch=1-step=" + i + ".ckpt", i));
-        }
-        site.reconcile();
-        List<Eviction> plan = new ArrayList<>();
-        files.forEach(f -> plan.add(site.eviction(f)));
+        List<Path> files = registeredSaves(Enforcer.BATCH + 2);
+        List<Eviction> plan = evictionsOf(files);
         Enforcer[] self = new Enforcer[1];
         self[0] = new Enforcer(site.registry, site.audit, new EnforcementListener() {
             @Override
