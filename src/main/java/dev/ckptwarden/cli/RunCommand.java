@@ -6,6 +6,8 @@ import dev.ckptwarden.daemon.SystemdNotifier;
 import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.registry.Lease;
+import dev.ckptwarden.registry.PostgresRegistry;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +37,10 @@ final class RunCommand implements Callable<Integer> {
         AgentMetrics metrics = new AgentMetrics(Main.version());
         Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit), metrics,
                 Clock.systemUTC());
+        if (cfg.agent().cluster() && registry instanceof PostgresRegistry shared) {
+            // Every agent scans and registers; only the holder of the lease deletes.
+            agent.coordinateWith(shared.lease(Lease.ENFORCEMENT, Lease.processHolder(), Agent.LEASE_TTL));
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
