@@ -86,6 +86,8 @@ public final class PostgresRegistry implements Registry {
             .map(state -> "'" + state.id() + "'")
             .collect(Collectors.joining(", ", "(", ")"));
     private static final String INSERT_EVENT = "INSERT INTO history (path, at, event, detail) VALUES (?, ?, ?, ?)";
+    private static final java.util.regex.Pattern PASSWORD_PARAMETER =
+            java.util.regex.Pattern.compile("[?&]password=", java.util.regex.Pattern.CASE_INSENSITIVE);
     /** Batches larger than this look up stored rows per root rather than per path. */
     private static final int BULK_LOOKUP = 64;
 
@@ -121,7 +123,8 @@ public final class PostgresRegistry implements Registry {
                     + " (expected jdbc:postgresql://host[:port]/database)", null);
         }
         String location = location(parsed);
-        if (parsed.getProperty("password") != null) {
+        // The URL text itself: the parsed properties also hold a password the driver found in a pgpass file.
+        if (PASSWORD_PARAMETER.matcher(url).find()) {
             throw new RegistryException(location, "the registry URL must not carry a password:"
                     + " put it in PGPASSWORD or in ~/.pgpass (or the file PGPASSFILE names)", null);
         }

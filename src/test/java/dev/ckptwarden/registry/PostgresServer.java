@@ -204,6 +204,14 @@ public final class PostgresServer {
         return Map.of("PGPASSWORD", PASSWORD);
     }
 
+    /** Writes a {@code ~/.pgpass}-style file in {@code dir} that gives this server's password. */
+    public Path passwordFile(Path dir) throws IOException {
+        Path file = dir.resolve("pgpass");
+        Files.writeString(file, "127.0.0.1:" + port + ":*:" + USER + ":" + PASSWORD + "\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        return file;
+    }
+
     /** A plain connection, for a test to look at or change the database behind the registry's back. */
     public Connection connect(String url) throws SQLException {
         Properties p = new Properties();
