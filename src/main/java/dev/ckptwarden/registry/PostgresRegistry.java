@@ -193,7 +193,8 @@ public final class PostgresRegistry implements Registry {
             return "cannot connect: " + message;
         }
         if (state.equals("28P01") || state.equals("28000")) {
-            return "authentication as " + user + " failed (password from PGPASSWORD or ~/.pgpass): " + message;
+            return "authentication" + (user == null ? "" : " as " + user) + " failed (password from PGPASSWORD or"
+                    + " ~/.pgpass): " + message;
         }
         if (state.equals("3D000")) {
             return "database does not exist: " + message;

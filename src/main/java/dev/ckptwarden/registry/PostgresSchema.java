@@ -78,7 +78,15 @@ final class PostgresSchema {
         connection.setAutoCommit(false);
         try (Statement statement = connection.createStatement()) {
             statement.execute("SELECT pg_advisory_xact_lock(" + WRITE_LOCK + ")");
-            statement.execute("CREATE TABLE IF NOT EXISTS ckpt_warden_schema (version INTEGER NOT NULL)");
+            // Looked up rather than CREATE ... IF NOT EXISTS: a user without CREATE rights (PostgreSQL 15
+            // grants none on schema public) can still use a database an administrator set up.
+            boolean exists;
+            try (ResultSet rs = statement.executeQuery("SELECT to_regclass('ckpt_warden_schema') IS NOT NULL")) {
+                exists = rs.next() && rs.getBoolean(1);
+            }
+            if (!exists) {
+                statement.execute("CREATE TABLE ckpt_warden_schema (version INTEGER NOT NULL)");
+            }
             int found = version(statement);
             if (found > CURRENT_VERSION) {
                 throw new RegistryException(location, "schema version " + found
