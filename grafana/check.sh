@@ -35,7 +35,8 @@ def need(cond, msg):
     if not cond:
         errors.append(msg)
 
-# What the agent exports (SPEC "Metrics", plus ckpt_warden_filesystem_min_free_bytes); a summary
+# What the agent exports (SPEC "Metrics", plus ckpt_warden_filesystem_min_free_bytes and the offload
+# metrics); a summary
 # also has _count, _sum and _max series.
 exported = {
     "ckpt_warden_checkpoints", "ckpt_warden_checkpoint_bytes", "ckpt_warden_root_quota_bytes",
@@ -48,6 +49,10 @@ exported = {
     "ckpt_warden_reconcile_duration_seconds_count", "ckpt_warden_reconcile_duration_seconds_sum",
     "ckpt_warden_reconcile_duration_seconds_max", "ckpt_warden_config_last_reload_successful",
     "ckpt_warden_build_info",
+    # offload (not in the contract's table yet)
+    "ckpt_warden_offload_bytes_total", "ckpt_warden_offload_failures_total", "ckpt_warden_offload_in_flight",
+    "ckpt_warden_offload_duration_seconds_count", "ckpt_warden_offload_duration_seconds_sum",
+    "ckpt_warden_offload_duration_seconds_max",
 }
 
 for key in ("uid", "title", "panels", "templating", "schemaVersion"):

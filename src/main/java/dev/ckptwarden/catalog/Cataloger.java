@@ -70,11 +70,19 @@ public final class Cataloger {
     public Findings examine(Listing dir, DirectoryReader reader) throws IOException {
         List<Candidate> candidates = new ArrayList<>(FileLayout.candidates(dir.dir(), "", dir));
         List<Path> descend = new ArrayList<>();
+        List<Path> subdirectories = new ArrayList<>();
+        for (Entry e : dir.entries()) {
+            if (e.isDirectory() && !e.name().equals(TRASH_DIR)) {
+                subdirectories.add(dir.dir().resolve(e.name()));
+            }
+        }
+        reader.prefetch(subdirectories);
+        int next = 0;
         for (Entry e : dir.entries()) {
             if (!e.isDirectory() || e.name().equals(TRASH_DIR)) {
                 continue;
             }
-            Path sub = dir.dir().resolve(e.name());
+            Path sub = subdirectories.get(next++);
             Listing subListing;
             try {
                 subListing = reader.list(sub);
@@ -127,7 +135,11 @@ public final class Cataloger {
             throws IOException {
         List<Entry> files = new ArrayList<>();
         Deque<String> pending = new ArrayDeque<>();
-        pending.push("");
+        if (hasNoDirectory(listing)) {
+            files = listing.entries(); // already the sorted list of its files (the common HF checkpoint-N/)
+        } else {
+            pending.push("");
+        }
         while (!pending.isEmpty()) {
             String rel = pending.pop();
             Listing l = rel.isEmpty() ? listing : reader.list(dir.resolve(rel));
@@ -141,18 +153,30 @@ public final class Cataloger {
                 }
             }
         }
-        files.sort((a, b) -> a.name().compareTo(b.name()));
+        if (files != listing.entries()) {
+            files.sort((a, b) -> a.name().compareTo(b.name()));
+        }
+        List<Entry> members = files;
         String name = dir.getFileName().toString();
         ParsedName parsed = names.parse(name);
         String marker = FileLayout.unfinishedMarkerName(name);
         boolean unfinished = reader.list(dir.getParent()).has(marker);
         Candidate.Inspector inspector = () -> {
-            Inspection i = layout.inspect(dir, listing, files, parsed);
+            Inspection i = layout.inspect(dir, listing, members, parsed);
             if (unfinished) {
                 i = i.withFramework(Framework.NEMO).inProgress("NeMo '" + marker + "' marker present");
             }
             return i;
         };
         return new Candidate(runDir, name, dir, CheckpointKind.DIRECTORY, layout.framework(), files, List.of(), inspector);
+    }
+
+    private static boolean hasNoDirectory(Listing listing) {
+        for (Entry e : listing.entries()) {
+            if (e.isDirectory()) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -58,6 +58,11 @@ public record Checkpoint(
         problems = List.copyOf(problems);
     }
 
+    /** Where it is, as users see it: its path, or for a checkpoint on a remote root its URI. */
+    public String location() {
+        return RemoteLocation.text(path);
+    }
+
     /** Identifies the checkpoint within the registry. */
     public String key() {
         return path.toString();

@@ -1,5 +1,7 @@
 package dev.ckptwarden.catalog;
 
+import dev.ckptwarden.catalog.integrity.FileSource;
+
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -10,9 +12,16 @@ public final class Listing {
     private final Path dir;
     private final List<Entry> entries;
     private final Map<String, Entry> byName;
+    private final FileSource source;
 
     public Listing(Path dir, List<Entry> entries) {
+        this(dir, entries, FileSource.LOCAL);
+    }
+
+    /** A listing of a directory whose files are read from {@code source} (a remote root). */
+    public Listing(Path dir, List<Entry> entries, FileSource source) {
         this.dir = dir;
+        this.source = source;
         this.entries = List.copyOf(entries);
         this.byName = new HashMap<>(entries.size() * 2);
         for (Entry e : entries) {
@@ -22,6 +31,11 @@ public final class Listing {
 
     public Path dir() {
         return dir;
+    }
+
+    /** Where this directory's files are read from. */
+    public FileSource source() {
+        return source;
     }
 
     public List<Entry> entries() {

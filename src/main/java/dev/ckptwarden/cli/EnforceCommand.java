@@ -6,6 +6,7 @@ import dev.ckptwarden.export.CheckpointJson;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.AuditLog;
@@ -80,7 +81,8 @@ final class EnforceCommand implements Callable<Integer> {
                 // Planned after every root is reconciled: roots sharing a filesystem are planned together.
                 EvictionPlan plan = EvictionPlan.of(registry, roots, reached, null, clock.instant());
                 for (RootConfig r : roots) {
-                    passes.add(pass(r, reached.get(r.name()), plan, problems.get(r.name()), enforcer, clock));
+                    passes.add(pass(r, reached.containsKey(r.name()), reached.get(r.name()), plan, problems.get(r.name()),
+                            enforcer, clock));
                 }
                 plan.unresolved().forEach((r, why) -> System.err.println("ckpt-warden: " + r + ": pressure unresolved: " + why));
             } finally {
@@ -124,10 +126,6 @@ final class EnforceCommand implements Callable<Integer> {
     /** Brings the registry up to date for one root; returns the problems, and records its directory when reached. */
     private static List<String> reconcile(Config cfg, RootConfig r, Reconciler reconciler, Map<String, Path> reached) {
         List<String> problems = new ArrayList<>();
-        if (!r.isLocal()) {
-            problems.add("remote roots are not enforced by this build; root skipped");
-            return problems;
-        }
         RootScan scan = reconciler.reconcile(cfg, r);
         for (ScanProblem p : scan.problems()) {
             System.err.println("ckpt-warden: " + r.name() + ": " + p);
@@ -136,14 +134,15 @@ final class EnforceCommand implements Callable<Integer> {
             problems.add("root not reachable: " + scan.problems().stream().map(ScanProblem::toString).findFirst()
                     .orElse(scan.path().toString()));
         } else {
-            reached.put(r.name(), scan.path());
+            // A remote root has no local directory: retention applies to it, free-space figures do not.
+            reached.put(r.name(), r.isLocal() ? scan.path() : null);
         }
         return problems;
     }
 
-    private RootPass pass(RootConfig r, Path rootDir, EvictionPlan plan, List<String> problems, Enforcer enforcer,
-                          Clock clock) {
-        if (rootDir == null) {
+    private RootPass pass(RootConfig r, boolean reached, Path rootDir, EvictionPlan plan, List<String> problems,
+                          Enforcer enforcer, Clock clock) {
+        if (!reached) {
             return new RootPass(r, null, null, problems);
         }
         Instant now = clock.instant();
@@ -235,7 +234,7 @@ final class EnforceCommand implements Callable<Integer> {
         }
         for (EnforcementReport.Item i : r.items()) {
             ObjectNode n = arr.addObject();
-            n.put("path", i.path().toString());
+            n.put("path", RemoteLocation.text(i.path()));
             n.put("run", i.run());
             n.put("bytes", i.bytes());
             n.put("reason", i.reason());

@@ -1,20 +1,26 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.registry.SqliteNativeLibrary;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 
 /** The {@code ckpt-warden} command line. */
 @Command(name = "ckpt-warden", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Watches model checkpoint directories, keeps a registry, enforces retention.",
-        subcommands = {RunCommand.class, ScanCommand.class, PlanCommand.class, EnforceCommand.class, LsCommand.class,
-                ResolveCommand.class, ForecastCommand.class, PinCommand.class, UnpinCommand.class, RestoreCommand.class, InspectCommand.class, ExportRegistryCommand.class,
-                CheckConfigCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        description = "Watches model checkpoint directories, keeps a registry, enforces retention.")
 public final class Main implements Runnable {
+    /** Every subcommand, in the order {@code --help} lists them. */
+    private static final List<Class<?>> SUBCOMMANDS = List.of(RunCommand.class, ScanCommand.class, PlanCommand.class,
+            EnforceCommand.class, LsCommand.class, ResolveCommand.class, ForecastCommand.class, PinCommand.class,
+            UnpinCommand.class, RestoreCommand.class, InspectCommand.class, ExportRegistryCommand.class,
+            CheckConfigCommand.class, DemoCommand.class, CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -22,6 +28,7 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         int code;
         try {
+            userCacheDirectory().ifPresent(SqliteNativeLibrary::useCachedCopy);
             code = execute(args);
         } catch (Throwable t) {
             // An Error (out of memory in the startup pass) escapes picocli's handlers; without this the
@@ -32,9 +39,31 @@ public final class Main implements Runnable {
         System.exit(code);
     }
 
+    /** {@code $XDG_CACHE_HOME/ckpt-warden}, else {@code ~/.cache/ckpt-warden}; empty when neither is known. */
+    static Optional<Path> userCacheDirectory() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && xdg.startsWith("/")) {
+            return Optional.of(Path.of(xdg, "ckpt-warden"));
+        }
+        String home = System.getProperty("user.home");
+        return home == null || home.isEmpty() || home.equals("?") ? Optional.empty()
+                : Optional.of(Path.of(home, ".cache", "ckpt-warden"));
+    }
+
     /** Runs a command line and returns its exit code (tests call this in-process). */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        // picocli builds the whole model of every subcommand it is given (~40 ms for all of them): when the
+        // first word names one, only that one is needed; anything else (help, options, a typo) gets all.
+        Class<?> named = args.length > 0 ? subcommandNamed(args[0]) : null;
+        if (named == CommandLine.HelpCommand.class) {
+            named = null; // "help X" describes the other subcommands
+        }
+        for (Class<?> subcommand : SUBCOMMANDS) {
+            if (named == null || subcommand == named) {
+                cl.addSubcommand(subcommand);
+            }
+        }
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             if (ex instanceof CliError ce) {
@@ -58,6 +87,16 @@ public final class Main implements Runnable {
             return ExitCode.USAGE;
         });
         return cl.execute(args);
+    }
+
+    private static Class<?> subcommandNamed(String word) {
+        for (Class<?> subcommand : SUBCOMMANDS) {
+            Command command = subcommand.getAnnotation(Command.class);
+            if (command.name().equals(word) || List.of(command.aliases()).contains(word)) {
+                return subcommand;
+            }
+        }
+        return null;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.registry.Registry;
 import picocli.CommandLine.Command;
@@ -49,9 +50,14 @@ final class PinCommand implements Callable<Integer> {
     /**
      * The registry keys a path given on the command line may stand for: as written (made absolute),
      * with links in its directories resolved (the registry records roots by their real path), and
-     * fully resolved. A checkpoint that is itself a link is registered under the link's own name.
+     * fully resolved. A checkpoint that is itself a link is registered under the link's own name. A
+     * remote checkpoint's URI stands for itself.
      */
     static Set<String> registryKeys(Path given) {
+        if (RemoteLocation.isRemote(given)) {
+            // A URI of a remote root's checkpoint (sftp://..., s3://...) is its own key; nothing local to resolve.
+            return Set.of(given.normalize().toString());
+        }
         Set<String> keys = new LinkedHashSet<>();
         Path abs = given.toAbsolutePath().normalize();
         keys.add(abs.toString());

@@ -81,7 +81,7 @@ final class PlanCommand implements Callable<Integer> {
         for (RetentionPlan p : plans) {
             for (Decision d : p.decisions()) {
                 ObjectNode n = arr.addObject();
-                n.put("path", d.checkpoint().path().toString());
+                n.put("path", d.checkpoint().location());
                 n.put("run", d.checkpoint().run());
                 n.put("action", d.verdict().id());
                 ArrayNode reasons = n.putArray("reasons");

@@ -86,7 +86,7 @@ final class ResolveCommand implements Callable<Integer> {
             }
             System.out.println(CheckpointJson.write(n));
         } else {
-            System.out.println(remoteUri != null ? remoteUri : found.get().path());
+            System.out.println(remoteUri != null ? remoteUri : found.get().location());
         }
         return ExitCode.OK;
     }

@@ -4,6 +4,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.daemon.Agent;
 import dev.ckptwarden.daemon.SystemdNotifier;
 import dev.ckptwarden.enforce.AuditLog;
+import dev.ckptwarden.enforce.EnforcementListener;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.registry.Lease;
@@ -35,7 +36,8 @@ final class RunCommand implements Callable<Integer> {
         Registry registry = ConfigOption.openRegistry(cfg);
         AuditLog audit = AuditLog.open(cfg.agent().stateDir());
         AgentMetrics metrics = new AgentMetrics(Main.version());
-        Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit), metrics,
+        Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit,
+                EnforcementListener.NONE, null, metrics.offloadListener()), metrics,
                 Clock.systemUTC());
         if (cfg.agent().cluster() && registry instanceof PostgresRegistry shared) {
             // Every agent scans and registers; only the holder of the lease deletes.

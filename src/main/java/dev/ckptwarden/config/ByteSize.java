@@ -83,16 +83,15 @@ public final class ByteSize {
         int unit = 0;
         double value = bytes / 1024.0;
         while (true) {
-            double tenths = Math.round(value * 10) / 10.0;
-            if (tenths >= 1024 && unit < BINARY.length - 1) {
+            long tenths = Math.round(value * 10);
+            if (tenths >= 10240 && unit < BINARY.length - 1) {
                 // 1023.96 KiB must read "1 MiB", not "1024 KiB"
                 value /= 1024;
                 unit++;
                 continue;
             }
-            String number = tenths == Math.rint(tenths)
-                    ? Long.toString((long) tenths)
-                    : String.format(Locale.ROOT, "%.1f", tenths);
+            // Whole tenths printed from the integer (what "%.1f" printed, without a Formatter per table row).
+            String number = tenths % 10 == 0 ? Long.toString(tenths / 10) : tenths / 10 + "." + tenths % 10;
             return number + " " + BINARY[unit];
         }
     }

@@ -169,7 +169,8 @@ final class RootSectionReader {
             return null;
         }
         MappingReader o = MappingReader.of(node, r.keyPath("offload"), errors,
-                "a mapping like {target: \"sftp://archive/ckpt\", verify: sha256}", "target", "verify");
+                "a mapping like {target: \"sftp://archive/ckpt\", verify: sha256}", "target", "verify", "max_bandwidth",
+                "concurrency");
         if (o == null) {
             return null;
         }
@@ -196,7 +197,38 @@ final class RootSectionReader {
                 verify = v;
             }
         }
-        return target == null ? null : new Offload(target, verify == null ? "sha256" : verify);
+        Long bandwidth = bandwidth(o);
+        Integer concurrency = o.wholeInt("concurrency", 1);
+        if (concurrency != null && concurrency > Offload.MAX_CONCURRENCY) {
+            o.error("concurrency", "must be at most " + Offload.MAX_CONCURRENCY + " (files sent at the same time), got "
+                    + concurrency);
+            concurrency = null;
+        }
+        // A wrong max_bandwidth or concurrency was recorded as an error: the root is not built at all.
+        return target == null ? null : new Offload(target, verify == null ? "sha256" : verify, bandwidth,
+                concurrency == null ? Offload.DEFAULT_CONCURRENCY : concurrency);
+    }
+
+    /** {@code max_bandwidth: 200MiB/s} (the {@code /s} may be left out): bytes per second, more than 0. */
+    private static Long bandwidth(MappingReader o) {
+        String text = o.text("max_bandwidth", "a rate like 200MiB/s");
+        if (text == null) {
+            return null;
+        }
+        String t = text.strip();
+        if (t.endsWith("/s")) {
+            t = t.substring(0, t.length() - 2).strip();
+        }
+        try {
+            long bytes = ByteSize.parse(t);
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("must be more than 0 bytes per second, got '" + text + "'");
+            }
+            return bytes;
+        } catch (IllegalArgumentException e) {
+            o.error("max_bandwidth", e.getMessage().replace("a size like 500GiB", "a rate like 200MiB/s"));
+            return null;
+        }
     }
 
     private static String offloadTarget(String text) {

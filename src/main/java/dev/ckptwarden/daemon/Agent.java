@@ -9,7 +9,9 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementBusyException;
 import dev.ckptwarden.enforce.EnforcementReport;
 import dev.ckptwarden.enforce.Enforcer;
+import dev.ckptwarden.enforce.Eviction;
 import dev.ckptwarden.enforce.EvictionPlan;
+import dev.ckptwarden.enforce.OffloadShortfall;
 import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.export.FilesystemForecast;
 import dev.ckptwarden.export.HttpApi;
@@ -400,6 +402,7 @@ public final class Agent implements AutoCloseable {
             Instant nextSettle = null;
             Map<String, Path> reached = new java.util.LinkedHashMap<>();
             List<RootConfig> local = new java.util.ArrayList<>();
+            List<RootConfig> remote = new java.util.ArrayList<>();
             List<RootScan> scans = new java.util.ArrayList<>();
             Map<String, Set<Path>> stillSettling = new java.util.HashMap<>();
             for (RootConfig root : cfg.roots()) {
@@ -409,7 +412,9 @@ public final class Agent implements AutoCloseable {
                 stillSettling.put(root.name(), settlingDirs(scan.checkpoints()));
                 scans.add(scan);
                 nextSettle = earliest(nextSettle, settleDue(scan.checkpoints(), cfg.agent().settleTime(), now));
-                if (scan.reachable() && root.isLocal()) {
+                if (scan.reachable() && !root.isLocal()) {
+                    remote.add(root); // polled, not watched; retention applies, free-space figures do not
+                } else if (scan.reachable()) {
                     reached.put(root.name(), scan.path());
                     local.add(root);
                     if (!why.equals("startup") && !watcher.watching(root.name())) {
@@ -434,7 +439,9 @@ public final class Agent implements AutoCloseable {
                 }
             }
             settling = stillSettling;
-            Map<String, Set<Path>> evicted = enforce(local, reached, scans, now);
+            List<RootConfig> enforced = new java.util.ArrayList<>(local);
+            enforced.addAll(remote);
+            Map<String, Set<Path>> evicted = enforce(enforced, reached, scans, now);
             metrics.updateFromScans(cfg, rescanAfterEnforcement(cfg, scans, evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (why.equals("startup") || why.equals("periodic")) {
@@ -497,39 +504,51 @@ public final class Agent implements AutoCloseable {
             plan.filesystems().forEach((name, f) -> log.debug("filesystem {} of {}: {} of {} bytes free, next save ~{} bytes",
                     name, f.roots(), f.free(), f.size(), f.nextSaveBytes()));
         }
+        // Roots that may delete go first, and what offload could not free under disk pressure is asked of them
+        // next: a slow or failing offload never holds up a deletion policy allows.
+        OffloadShortfall.Pass pass = OffloadShortfall.enforce(plan,
+                roots.stream().filter(r -> r.retention() != null).toList(),
+                (r, evictions) -> enforceRoot(r, dirs.get(r.name()), evictions, now, evicted));
+        Map<String, String> stillUnresolved = pass.unresolved();
         for (RootConfig r : roots) {
-            if (r.retention() == null) {
-                continue;
-            }
-            try {
-                EnforcementReport report = enforcer.enforce(r, dirs.get(r.name()), plan.evictions(r.name()), false, now);
-                List<String> removed = new java.util.ArrayList<>();
-                for (EnforcementReport.Item item : report.items()) {
-                    if (item.removed()) {
-                        removed.add(item.path().toString());
-                        evicted.computeIfAbsent(r.name(), k -> new java.util.LinkedHashSet<>()).add(item.path().getParent());
-                        metrics.recordEviction(r.name(), report.action(), item.reason(), item.bytes());
-                    } else if (item.failed()) {
-                        metrics.recordEvictionFailure(r.name());
-                    }
-                }
-                reconciler.forget(r.name(), removed);
-            } catch (EnforcementBusyException e) {
-                log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
-            } catch (IOException | RuntimeException e) {
-                log.error("root {}: enforcement failed: {}", r.name(), e.getMessage());
-            }
-        }
-        for (RootConfig r : roots) {
-            String why = plan.unresolved().get(r.name());
+            String why = stillUnresolved.get(r.name());
             metrics.setPressureUnresolved(r.name(), why != null);
             if (why != null && unresolved.add(r.name())) {
-                log.error("root {}: pressure unresolved: {}; protected checkpoints are never removed to make room", r.name(), why);
+                log.error("root {}: pressure unresolved: {}{}", r.name(), why, why.equals(plan.unresolved().get(r.name()))
+                        ? "; protected checkpoints are never removed to make room" : "");
             } else if (why == null && unresolved.remove(r.name())) {
                 log.info("root {}: pressure resolved", r.name());
             }
         }
         return evicted;
+    }
+
+    /**
+     * One root's enforcement with its metrics; what it removed is forgotten by the reconciler and its
+     * directories noted in {@code evicted}. Null when the root could not be enforced (logged).
+     */
+    private EnforcementReport enforceRoot(RootConfig r, Path dir, List<Eviction> evictions, Instant now,
+                                          Map<String, Set<Path>> evicted) {
+        try {
+            EnforcementReport report = enforcer.enforce(r, dir, evictions, false, now);
+            List<String> removed = new java.util.ArrayList<>();
+            for (EnforcementReport.Item item : report.items()) {
+                if (item.removed()) {
+                    removed.add(item.path().toString());
+                    evicted.computeIfAbsent(r.name(), k -> new java.util.LinkedHashSet<>()).add(item.path().getParent());
+                    metrics.recordEviction(r.name(), report.action(), item.reason(), item.bytes());
+                } else if (item.failed()) {
+                    metrics.recordEvictionFailure(r.name());
+                }
+            }
+            reconciler.forget(r.name(), removed);
+            return report;
+        } catch (EnforcementBusyException e) {
+            log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            log.error("root {}: enforcement failed: {}", r.name(), e.getMessage());
+        }
+        return null;
     }
 
     /**
@@ -597,8 +616,11 @@ public final class Agent implements AutoCloseable {
         if (http != null) {
             http.close();
         }
+        // A pass in progress finishes the batch it is in (never stops mid-rename) and starts no other:
+        // a long offload pass must not hold a stop for minutes.
+        enforcer.stop();
         try {
-            scheduler.shutdown(true); // waits for a pass in progress: never stop mid-pass
+            scheduler.shutdown(true); // waits for the pass in progress to end
         } catch (SchedulerException e) {
             log.warn("scheduler shutdown: {}", e.getMessage());
         }

@@ -6,6 +6,7 @@ import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementReport.Item;
 import dev.ckptwarden.offload.OffloadException;
+import dev.ckptwarden.offload.OffloadListener;
 import dev.ckptwarden.offload.OffloadReceipt;
 import dev.ckptwarden.offload.Offloader;
 import dev.ckptwarden.offload.RemoteFiles;
@@ -75,6 +76,8 @@ public final class Enforcer {
     private final EnforcementListener listener;
     /** How offload targets are reached; null: from the environment, when first needed. */
     private final RemoteSettings remoteSettings;
+    /** Told about every offload copy (the agent's metrics). */
+    private final OffloadListener offloadListener;
     /** Asked before each batch whether this process may delete (cluster mode's lease). */
     private volatile DeletionGuard guard = DeletionGuard.ALWAYS;
 
@@ -89,13 +92,30 @@ public final class Enforcer {
 
     /** @param remoteSettings how offload targets are reached; null reads them from the environment when first needed */
     public Enforcer(Registry registry, AuditLog audit, EnforcementListener listener, RemoteSettings remoteSettings) {
+        this(registry, audit, listener, remoteSettings, OffloadListener.NONE);
+    }
+
+    /** @param offloadListener told when each offload copy starts, is verified or fails */
+    public Enforcer(Registry registry, AuditLog audit, EnforcementListener listener, RemoteSettings remoteSettings,
+                    OffloadListener offloadListener) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.audit = audit;
         this.listener = Objects.requireNonNull(listener, "listener");
         this.remoteSettings = remoteSettings;
+        this.offloadListener = Objects.requireNonNull(offloadListener, "offloadListener");
     }
 
     private static final String NOT_ALLOWED = "not allowed to delete";
+    static final String STOPPING = "agent stopping";
+    private volatile boolean stopping;
+
+    /**
+     * Asks passes in progress to end after the batch they are in: later batches, and offload copies
+     * not yet started, are skipped ({@code skipped:agent stopping}) and left for the next start.
+     */
+    public void stop() {
+        stopping = true;
+    }
 
     /** Why the guard says this process may not delete now, or null when it may. */
     private String refusal(RootConfig root) {
@@ -125,6 +145,9 @@ public final class Enforcer {
      */
     public EnforcementReport enforce(RootConfig root, Path rootDir, List<Eviction> evictions, boolean dryRun, Instant now)
             throws IOException {
+        if (!root.isLocal()) {
+            return remote(root, dryRun, now).enforce(evictions);
+        }
         // Nothing to remove opens no trash: a pass with nothing to do leaves the root as it was.
         boolean destructive = !dryRun && (root.action() == Action.DELETE || root.action() == Action.OFFLOAD)
                 && !evictions.isEmpty();
@@ -187,6 +210,9 @@ public final class Enforcer {
         if (audit == null) {
             throw new IllegalStateException("recovering needs an audit log");
         }
+        if (!root.isLocal()) {
+            return remote(root, false, now).recover();
+        }
         List<Item> items = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Path real;
@@ -197,6 +223,16 @@ public final class Enforcer {
             }
         }
         return new EnforcementReport(root.name(), real, root.action().id(), false, items, problems);
+    }
+
+    /** A pass over a remote root ({@code sftp://}, {@code s3://}): see {@link RemoteEvictions}. */
+    private RemoteEvictions remote(RootConfig root, boolean dryRun, Instant now) {
+        boolean destructive = !dryRun && (root.action() == Action.DELETE || root.action() == Action.OFFLOAD);
+        if (destructive && audit == null) {
+            throw new IllegalStateException("deleting needs an audit log");
+        }
+        return new RemoteEvictions(root, registry, audit, listener,
+                remoteSettings != null ? remoteSettings : RemoteSettings.fromEnvironment(), dryRun, now);
     }
 
     private static boolean hasTrash(RootDirectory dir) throws IOException {
@@ -248,7 +284,7 @@ public final class Enforcer {
     }
 
     /** Why an eviction is refused before the disk is looked at, or null. */
-    private record Refusal(String why, String detail) {
+    record Refusal(String why, String detail) {
     }
 
     /** An offload's copy step: the detail words of a verified copy, or the result that stops the eviction. */
@@ -324,6 +360,13 @@ public final class Enforcer {
         List<Item> evictBatch(List<Eviction> batch) {
             Item[] out = new Item[batch.size()];
             String[] ids = new String[batch.size()];
+            if (stopping) {
+                List<Item> left = new ArrayList<>(batch.size());
+                for (Eviction e : batch) {
+                    left.add(item(e, e.checkpoint().bytes(), EnforcementReport.SKIPPED + STOPPING, null, 0));
+                }
+                return left;
+            }
             // The lease may be lost between batches (another agent took over): ask again each time.
             String why = refusal(root);
             if (why != null) {
@@ -503,7 +546,7 @@ public final class Enforcer {
         private Prepared prepare(Eviction e, String id, int index, ParentStreams parents) throws IOException {
             Checkpoint c = e.checkpoint();
             Optional<Checkpoint> row = registry.byPath(c.key());
-            Refusal refused = protection(e, row);
+            Refusal refused = protection(root, e, row);
             if (refused != null) {
                 return done(skip(e, refused.why(), refused.detail()));
             }
@@ -556,6 +599,9 @@ public final class Enforcer {
             }
             String offloaded = null;
             if (action == Action.OFFLOAD) {
+                if (stopping) {
+                    return done(skip(e, STOPPING, "not copied: the agent is stopping"));
+                }
                 Copied copied = offload(e, where, parent, seen);
                 if (copied.stop() != null) {
                     return done(copied.stop());
@@ -629,7 +675,7 @@ public final class Enforcer {
                             + OffloadException.describe(x), x);
                 }
             }
-            return new Offloader(remote);
+            return new Offloader(remote, offloadListener);
         }
 
         /**
@@ -676,55 +722,6 @@ public final class Enforcer {
             }
         }
 
-        /** Refusals that need no look at the disk: wrong root, watch-only, protected, and the registry's row now. */
-        private Refusal protection(Eviction e, Optional<Checkpoint> row) {
-            Checkpoint c = e.checkpoint();
-            if (!root.name().equals(c.root())) {
-                return new Refusal("other root", "belongs to root " + c.root() + ", not " + root.name());
-            }
-            if (root.retention() == null && !Eviction.MANUAL.equals(e.reason())) {
-                return new Refusal("watch-only root", "root " + root.name() + " has no retention; only a manual "
-                        + "eviction removes from it");
-            }
-            for (String w : e.why()) {
-                if (w.startsWith(PROTECTED_REASON)) {
-                    return new Refusal("protected", w);
-                }
-            }
-            Refusal planned = stateRefusal(c);
-            if (planned != null) {
-                return planned;
-            }
-            if (row.isEmpty()) {
-                return new Refusal("not registered", "no registry row for " + c.key());
-            }
-            Checkpoint now = row.get();
-            if (!now.state().present()) {
-                return null; // the disk decides: gone is success, still there is refused
-            }
-            Refusal current = stateRefusal(now);
-            if (current != null) {
-                return current;
-            }
-            if (!Objects.equals(now.signature(), c.signature())) {
-                return new Refusal("changed since planned", "the registry has seen a newer version since the plan");
-            }
-            return null;
-        }
-
-        private Refusal stateRefusal(Checkpoint c) {
-            if (c.pinned()) {
-                return new Refusal("pinned", c.pinReason());
-            }
-            if (c.state() == CheckpointState.WRITING) {
-                return new Refusal("writing", c.note());
-            }
-            if (c.state() == CheckpointState.CORRUPT) {
-                return new Refusal("corrupt", c.problems().isEmpty() ? c.note() : String.join("; ", c.problems()));
-            }
-            return null;
-        }
-
         private Result gone(Eviction e, boolean registeredGone) {
             if (!dryRun && action != Action.REPORT && !registeredGone) {
                 markGone(e.checkpoint().key(), CheckpointState.DELETED, "gone from disk", now, problems);
@@ -742,6 +739,55 @@ public final class Enforcer {
             Checkpoint c = e.checkpoint();
             return new Item(c.path(), c.run(), bytes, e.reason(), outcome, detail, freed);
         }
+    }
+
+    /** Refusals that need no look at the disk: wrong root, watch-only, protected, and the registry's row now. */
+    static Refusal protection(RootConfig root, Eviction e, Optional<Checkpoint> row) {
+        Checkpoint c = e.checkpoint();
+        if (!root.name().equals(c.root())) {
+            return new Refusal("other root", "belongs to root " + c.root() + ", not " + root.name());
+        }
+        if (root.retention() == null && !Eviction.MANUAL.equals(e.reason())) {
+            return new Refusal("watch-only root", "root " + root.name() + " has no retention; only a manual "
+                    + "eviction removes from it");
+        }
+        for (String w : e.why()) {
+            if (w.startsWith(PROTECTED_REASON)) {
+                return new Refusal("protected", w);
+            }
+        }
+        Refusal planned = stateRefusal(c);
+        if (planned != null) {
+            return planned;
+        }
+        if (row.isEmpty()) {
+            return new Refusal("not registered", "no registry row for " + c.key());
+        }
+        Checkpoint now = row.get();
+        if (!now.state().present()) {
+            return null; // the disk decides: gone is success, still there is refused
+        }
+        Refusal current = stateRefusal(now);
+        if (current != null) {
+            return current;
+        }
+        if (!Objects.equals(now.signature(), c.signature())) {
+            return new Refusal("changed since planned", "the registry has seen a newer version since the plan");
+        }
+        return null;
+    }
+
+    private static Refusal stateRefusal(Checkpoint c) {
+        if (c.pinned()) {
+            return new Refusal("pinned", c.pinReason());
+        }
+        if (c.state() == CheckpointState.WRITING) {
+            return new Refusal("writing", c.note());
+        }
+        if (c.state() == CheckpointState.CORRUPT) {
+            return new Refusal("corrupt", c.problems().isEmpty() ? c.note() : String.join("; ", c.problems()));
+        }
+        return null;
     }
 
     private static IOException asIo(Exception x) {

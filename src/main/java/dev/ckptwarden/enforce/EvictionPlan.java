@@ -36,6 +36,25 @@ public final class EvictionPlan {
     public record Filesystem(FileStore store, long size, long free, long nextSaveBytes, List<String> roots) {
     }
 
+    /** A filesystem's size and free bytes: the file store's own figures, or a test's. */
+    public interface Space {
+        Space OF_STORE = new Space() {
+            @Override
+            public long size(FileStore store) throws IOException {
+                return store.getTotalSpace();
+            }
+
+            @Override
+            public long free(FileStore store) throws IOException {
+                return store.getUsableSpace();
+            }
+        };
+
+        long size(FileStore store) throws IOException;
+
+        long free(FileStore store) throws IOException;
+    }
+
     private EvictionPlan() {
     }
 
@@ -44,11 +63,17 @@ public final class EvictionPlan {
      */
     public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
                                   Instant now) throws IOException {
+        return of(registry, roots, rootDirs, run, now, Space.OF_STORE);
+    }
+
+    /** As above, with the filesystems' figures read through {@code space}. */
+    public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
+                                  Instant now, Space space) throws IOException {
         Map<String, RetentionPlan> retention = new LinkedHashMap<>();
         for (RootConfig r : roots) {
             retention.put(r.name(), RetentionPlan.of(registry, r, run, now));
         }
-        return planned(retention, roots, rootDirs, now);
+        return planned(retention, roots, rootDirs, now, space);
     }
 
     /**
@@ -61,11 +86,11 @@ public final class EvictionPlan {
         for (RootConfig r : roots) {
             retention.put(r.name(), RetentionPlan.of(present.getOrDefault(r.name(), List.of()), r, null, now));
         }
-        return planned(retention, roots, rootDirs, now);
+        return planned(retention, roots, rootDirs, now, Space.OF_STORE);
     }
 
     private static EvictionPlan planned(Map<String, RetentionPlan> retention, List<RootConfig> roots,
-                                   Map<String, Path> rootDirs, Instant now) throws IOException {
+                                   Map<String, Path> rootDirs, Instant now, Space space) throws IOException {
         EvictionPlan plan = new EvictionPlan();
         Map<FileStore, List<RootConfig>> byStore = new LinkedHashMap<>();
         for (RootConfig r : roots) {
@@ -85,8 +110,8 @@ public final class EvictionPlan {
                 inputs.add(new PressurePlanner.RootInput(r, decisions));
                 decisions.forEach(d -> all.add(d.checkpoint()));
             }
-            long size = store.getTotalSpace();
-            long free = store.getUsableSpace();
+            long size = space.size(store);
+            long free = space.free(store);
             long next = PressurePlanner.nextSaveBytes(all, now, ACTIVE_RUN);
             PressurePlanner.Plan p = PressurePlanner.plan(inputs, size, free, next);
             for (PressurePlanner.Planned e : p.evictions()) {

@@ -1,6 +1,7 @@
 package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.RetentionPolicy;
@@ -58,7 +59,7 @@ public record RetentionPlan(String root, List<Decision> decisions) {
         byRun.values().forEach(list -> list.sort(REGISTRY_ORDER));
         List<Decision> out = new ArrayList<>();
         byRun.forEach((runId, checkpoints) -> out.addAll(RetentionPolicy.decide(checkpoints,
-                RetentionPolicy.effectiveRetention(root, runId), now, c -> Files.isSymbolicLink(c.path()))));
+                RetentionPolicy.effectiveRetention(root, runId), now, c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path()))));
         return new RetentionPlan(root.name(), out);
     }
 

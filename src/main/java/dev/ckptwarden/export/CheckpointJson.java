@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.Verdict;
 
@@ -30,7 +31,7 @@ public final class CheckpointJson {
         n.put("root", c.root());
         n.put("run", c.run());
         n.put("name", c.name());
-        n.put("path", c.path().toString());
+        n.put("path", c.location());
         n.put("framework", c.framework().id());
         n.put("kind", c.kind().id());
         n.put("state", c.state().id());
@@ -62,7 +63,7 @@ public final class CheckpointJson {
         if (c.aliasOf() == null) {
             n.putNull("alias_of");
         } else {
-            n.put("alias_of", c.aliasOf().toString());
+            n.put("alias_of", RemoteLocation.text(c.aliasOf()));
         }
         n.put("pinned", c.pinned());
         ArrayNode problems = n.putArray("problems");
@@ -103,7 +104,7 @@ public final class CheckpointJson {
         for (Decision d : decisions) {
             Checkpoint c = d.checkpoint();
             ObjectNode n = arr.addObject();
-            n.put("path", c.path().toString());
+            n.put("path", c.location());
             n.put("run", c.run());
             n.put("action", d.verdict().id());
             ArrayNode reasons = n.putArray("reasons");

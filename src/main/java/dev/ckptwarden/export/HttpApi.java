@@ -6,6 +6,7 @@ import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
@@ -338,7 +339,7 @@ public final class HttpApi implements AutoCloseable {
             }
             // A symbolic link is protected; lstat is the only I/O here and it reads no content.
             byRun.forEach((run, list) -> decisions.addAll(RetentionPolicy.decide(list,
-                    RetentionPolicy.effectiveRetention(root, run), now, c -> Files.isSymbolicLink(c.path()))));
+                    RetentionPolicy.effectiveRetention(root, run), now, c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path()))));
         }
         return Response.json(200, CheckpointJson.plan(decisions));
     }

@@ -18,22 +18,29 @@ public final class OffloadException extends IOException {
 
     /** What kind of failure; its {@link #words()} end up in an eviction's outcome ({@code failed:offload <words>}). */
     public enum Kind {
-        UNREACHABLE("unreachable"),
-        AUTHENTICATION("authentication failed"),
-        HOST_KEY("host key not trusted"),
-        WRITE("remote write failed"),
-        READ("remote read failed"),
-        VERIFICATION("verification failed"),
-        CONFLICT("remote conflict"),
-        LOCAL("local read failed"),
-        LOCAL_CHANGED("changed during copy"),
-        UNSAFE("symbolic link"),
-        USAGE("bad target");
+        UNREACHABLE("unreachable", "unreachable"),
+        AUTHENTICATION("authentication", "authentication failed"),
+        HOST_KEY("host_key", "host key not trusted"),
+        WRITE("write", "remote write failed"),
+        READ("read", "remote read failed"),
+        VERIFICATION("verification", "verification failed"),
+        CONFLICT("conflict", "remote conflict"),
+        LOCAL("local_read", "local read failed"),
+        LOCAL_CHANGED("changed", "changed during copy"),
+        UNSAFE("symbolic_link", "symbolic link"),
+        USAGE("bad_target", "bad target");
 
+        private final String id;
         private final String words;
 
-        Kind(String words) {
+        Kind(String id, String words) {
+            this.id = id;
             this.words = words;
+        }
+
+        /** A short snake_case name, the {@code reason} label of {@code ckpt_warden_offload_failures_total}. */
+        public String id() {
+            return id;
         }
 
         public String words() {

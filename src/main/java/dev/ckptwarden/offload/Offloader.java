@@ -20,13 +20,16 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * Copies a checkpoint to an offload target and proves the copy, streaming (one 1 MiB buffer per
@@ -46,6 +49,11 @@ import java.util.Set;
  * Reading back is chosen over a server-declared checksum because SFTP has no standard one and it
  * proves what the remote stores, not what it claims.
  *
+ * <p>Pace: with {@code max_bandwidth} every chunk sent, and every chunk read back to verify, first takes
+ * its size from one {@link TokenBucket} per copy; up to {@code concurrency} files of a checkpoint are
+ * sent (and then verified) at the same time, each through its own stream with its own buffer, so memory
+ * stays bounded by {@code concurrency} transfers whatever the checkpoint's size.
+ *
  * <p>Failure: any error removes what this attempt wrote (the staging tree, files already placed, the
  * manifest) before {@link OffloadException} is thrown; what could not be removed (an unreachable server)
  * is named in the message and is replaced by the next attempt, since a location without a manifest is
@@ -60,9 +68,27 @@ public final class Offloader {
     private static final int CHUNK = 1 << 20;
 
     private final RemoteFiles remote;
+    private final OffloadListener listener;
+    private final LongSupplier nanoTime;
+    private final TokenBucket.Sleeper sleeper;
 
     public Offloader(RemoteFiles remote) {
+        this(remote, OffloadListener.NONE);
+    }
+
+    public Offloader(RemoteFiles remote, OffloadListener listener) {
+        this(remote, listener, System::nanoTime, TokenBucket.Sleeper.SYSTEM);
+    }
+
+    /**
+     * @param nanoTime the clock that times copies and refills the bandwidth limit
+     * @param sleeper  how a copy over its bandwidth limit waits
+     */
+    public Offloader(RemoteFiles remote, OffloadListener listener, LongSupplier nanoTime, TokenBucket.Sleeper sleeper) {
         this.remote = Objects.requireNonNull(remote, "remote");
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+        this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
     }
 
     /**
@@ -95,6 +121,20 @@ public final class Offloader {
      */
     public OffloadReceipt copy(Offload offload, String rootName, String relativePath, OffloadSource source)
             throws OffloadException {
+        long started = nanoTime.getAsLong();
+        listener.started(rootName);
+        try {
+            OffloadReceipt r = copyOnce(offload, rootName, relativePath, source);
+            listener.verified(rootName, r.bytes(), Duration.ofNanos(nanoTime.getAsLong() - started));
+            return r;
+        } catch (OffloadException e) {
+            listener.failed(rootName, e.kind(), Duration.ofNanos(nanoTime.getAsLong() - started));
+            throw e;
+        }
+    }
+
+    private OffloadReceipt copyOnce(Offload offload, String rootName, String relativePath, OffloadSource source)
+            throws OffloadException {
         List<SourceEntry> entries;
         try {
             entries = source.entries();
@@ -117,10 +157,12 @@ public final class Offloader {
         } catch (IOException | RuntimeException e) {
             throw remoteFailure(e, Kind.UNREACHABLE, "cannot reach " + at.parentUri());
         }
+        TransferPool transfers = new TransferPool(offload.concurrency(), offload.maxBandwidth() == null ? null
+                : new TokenBucket(offload.maxBandwidth(), CHUNK, nanoTime, sleeper), rootName);
         if (existing != null) {
-            return reuse(at, existing, rootName, relativePath, entries, source, verifySha);
+            return reuse(at, existing, rootName, relativePath, entries, source, verifySha, transfers);
         }
-        Attempt attempt = new Attempt(at);
+        Attempt attempt = new Attempt(at, transfers);
         try {
             List<Entry> sent = attempt.send(entries, tops, source);
             attempt.verify(sent, verifySha);
@@ -236,7 +278,8 @@ public final class Offloader {
 
     /** A target that already holds a complete copy at this path: the same checkpoint is kept, anything else refused. */
     private OffloadReceipt reuse(Location at, OffloadManifest existing, String rootName, String relativePath,
-                                 List<SourceEntry> entries, OffloadSource source, boolean verifySha) throws OffloadException {
+                                 List<SourceEntry> entries, OffloadSource source, boolean verifySha, TransferPool transfers)
+            throws OffloadException {
         List<Entry> local = new ArrayList<>();
         for (SourceEntry e : entries) {
             local.add(e.directory() ? new Entry(e.path(), true, 0, null, e.modifiedMillis()) : hashLocal(source, e));
@@ -247,11 +290,10 @@ public final class Offloader {
                     + " (sha256 " + existing.sha256() + ", local " + mine.sha256() + "); not overwritten");
         }
         try {
-            for (Entry e : local) {
-                if (!e.directory()) {
-                    verifyOne(child(at.parent, e.path()), e, verifySha);
-                }
-            }
+            transfers.run(local.stream().filter(e -> !e.directory()).toList(), e -> {
+                verifyOne(child(at.parent, e.path()), e, verifySha, transfers.bucket());
+                return e;
+            });
             writeSmall(at.manifest, mine.toBytes());
             log.info("offload of {}: {} already held this checkpoint; reused", relativePath, at.uri());
             return new OffloadReceipt(at.uri(), mine.sha256(), mine.bytes(), mine.files(), true);
@@ -281,8 +323,8 @@ public final class Offloader {
         return new Entry(e.path(), false, n, HexFormat.of().formatHex(md.digest()), e.modifiedMillis());
     }
 
-    /** Size, then (for sha256) the bytes read back and hashed. */
-    static void verifyOne(FileObject fo, Entry expected, boolean sha) throws IOException {
+    /** Size, then (for sha256) the bytes read back and hashed, at most as fast as {@code bucket} allows (null: no limit). */
+    static void verifyOne(FileObject fo, Entry expected, boolean sha, TokenBucket bucket) throws IOException {
         fo.refresh();
         if (fo.getType() != FileType.FILE) {
             throw new OffloadException(Kind.VERIFICATION, fo.getPublicURIString() + " is missing after the copy");
@@ -295,18 +337,21 @@ public final class Offloader {
         if (!sha) {
             return;
         }
-        String got = hashRemote(fo);
+        String got = hashRemote(fo, bucket);
         if (!got.equals(expected.sha256())) {
             throw new OffloadException(Kind.VERIFICATION, fo.getPublicURIString() + ": sha256 of the stored bytes is "
                     + got + ", of the bytes sent " + expected.sha256());
         }
     }
 
-    static String hashRemote(FileObject fo) throws OffloadException {
+    static String hashRemote(FileObject fo, TokenBucket bucket) throws OffloadException {
         MessageDigest md = OffloadManifest.newDigest();
         byte[] buf = new byte[CHUNK];
         try (InputStream in = fo.getContent().getInputStream()) {
             for (int r; (r = in.read(buf)) >= 0; ) {
+                if (bucket != null) {
+                    bucket.take(r);
+                }
                 md.update(buf, 0, r);
             }
         } catch (IOException | RuntimeException e) {
@@ -353,14 +398,16 @@ public final class Offloader {
         private final Location at;
         private final boolean staged;
         private final FileObject dest;
+        private final TransferPool transfers;
         private final List<FileObject> written = new ArrayList<>();
         private final List<FileObject> placed = new ArrayList<>();
         private FileObject manifestPartial;
         private boolean manifestWritten;
-        private final List<String> notes = new ArrayList<>();
+        private final List<String> notes = Collections.synchronizedList(new ArrayList<>());
 
-        Attempt(Location at) throws OffloadException {
+        Attempt(Location at, TransferPool transfers) throws OffloadException {
             this.at = at;
+            this.transfers = transfers;
             try {
                 this.staged = at.parent.getFileSystem().hasCapability(Capability.RENAME);
                 this.dest = staged ? child(at.parent, "." + at.base + PARTIAL_SUFFIX) : at.parent;
@@ -378,16 +425,22 @@ public final class Offloader {
                     deleteTree(child(at.parent, top)); // no manifest: an unfinished earlier copy, if any
                 }
             }
-            List<Entry> sent = new ArrayList<>();
+            // Folders first, in order (each before what it holds), so that concurrent files never race to create one.
+            List<SourceEntry> files = new ArrayList<>();
             for (SourceEntry e : entries) {
                 FileObject fo = child(dest, e.path());
                 if (e.directory()) {
                     fo.createFolder();
-                    sent.add(new Entry(e.path(), true, 0, null, e.modifiedMillis()));
                 } else {
                     written.add(fo);
-                    sent.add(upload(source, e, fo));
+                    files.add(e);
                 }
+            }
+            List<Entry> uploaded = transfers.run(files, e -> upload(source, e, child(dest, e.path())));
+            List<Entry> sent = new ArrayList<>();
+            int next = 0;
+            for (SourceEntry e : entries) {
+                sent.add(e.directory() ? new Entry(e.path(), true, 0, null, e.modifiedMillis()) : uploaded.get(next++));
             }
             return sent;
         }
@@ -418,6 +471,10 @@ public final class Offloader {
                         if (r < 0) {
                             break;
                         }
+                        transfers.checkNotStopped();
+                        if (transfers.bucket() != null) {
+                            transfers.bucket().take(r);
+                        }
                         md.update(buf, 0, r);
                         out.write(buf, 0, r);
                         n += r;
@@ -441,11 +498,10 @@ public final class Offloader {
         }
 
         void verify(List<Entry> sent, boolean sha) throws IOException {
-            for (Entry e : sent) {
-                if (!e.directory()) {
-                    verifyOne(child(dest, e.path()), e, sha);
-                }
-            }
+            transfers.run(sent.stream().filter(e -> !e.directory()).toList(), e -> {
+                verifyOne(child(dest, e.path()), e, sha, transfers.bucket());
+                return e;
+            });
         }
 
         /** Staged copies: rename each top-level entry from the staging tree into place. */

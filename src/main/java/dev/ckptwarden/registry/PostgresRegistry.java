@@ -590,7 +590,7 @@ public final class PostgresRegistry implements Registry {
                     CheckpointState.fromId(rs.getString(8)),
                     epochValue,
                     stepValue,
-                    "{}".equals(metrics) ? Map.of() : MetricsJson.fromNode(JSON.readTree(metrics)),
+                    MetricsJson.parse(metrics),
                     rs.getLong(12),
                     InstantText.parse(rs.getString(13)),
                     resumableValue,

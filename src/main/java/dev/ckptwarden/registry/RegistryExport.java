@@ -128,7 +128,7 @@ public final class RegistryExport {
 
     private static ObjectNode entry(Checkpoint checkpoint) {
         ObjectNode entry = JsonNodeFactory.instance.objectNode();
-        entry.put("path", checkpoint.path().toString());
+        entry.put("path", checkpoint.location());
         entry.put("added", added(checkpoint.firstSeen()));
         entry.put("step", checkpoint.step());
         entry.put("epoch", checkpoint.epoch());

@@ -73,7 +73,10 @@ public final class SqliteRegistry implements Registry {
     public static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
 
     private static final Logger LOG = LoggerFactory.getLogger(SqliteRegistry.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Built on first use: a warm scan reads only empty lists and so never needs Jackson's databind. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
     private static final TypeReference<List<String>> STRING_LIST = new TypeReference<>() {
     };
 
@@ -239,20 +242,120 @@ public final class SqliteRegistry implements Registry {
     public Map<String, Checkpoint> present(String root) {
         Objects.requireNonNull(root, "root");
         return read("present(" + root + ")", c -> {
-            // No ORDER BY: the caller looks rows up by path; sorting 20,000 rows each pass is wasted work.
-            try (PreparedStatement select = c.prepareStatement("SELECT " + COLUMNS + " FROM checkpoints"
-                    + " WHERE root = ? AND state IN " + PRESENT_STATES)) {
-                select.setString(1, root);
-                Map<String, Checkpoint> found = new HashMap<>();
-                try (ResultSet rs = select.executeQuery()) {
-                    while (rs.next()) {
-                        Checkpoint checkpoint = checkpoint(rs);
-                        found.put(checkpoint.key(), checkpoint);
-                    }
-                }
-                return found;
-            }
+            Map<String, Checkpoint> packed = presentPacked(c, root);
+            return packed != null ? packed : presentByColumn(c, root);
         });
+    }
+
+    /** Columns that may hold NULL; in a packed row they are written as '=' + value, or empty for NULL. */
+    private static final java.util.Set<String> NULLABLE = java.util.Set.of("epoch", "step", "modified", "resumable",
+            "alias_of", "pin_reason", "signature", "note");
+    private static final int COLUMN_COUNT = COLUMNS.split(",").length;
+    /**
+     * One text per row, its columns separated by NUL (which no path, name or note can hold): sqlite-jdbc
+     * crosses JNI twice for every column it reads, and 23 columns of 20,000 rows that way were most of a
+     * warm scan's registry read. Same columns and order as {@link #COLUMNS}.
+     */
+    private static final String PACKED_PRESENT = "SELECT " + Arrays.stream(COLUMNS.split(","))
+            .map(String::trim)
+            .map(column -> NULLABLE.contains(column) ? "ifnull('=' || " + column + ", '')" : column)
+            .collect(Collectors.joining(" || char(0) || ")) + " FROM checkpoints WHERE root = ? AND state IN " + PRESENT_STATES;
+
+    /** No ORDER BY: the caller looks rows up by path. Null when a row does not unpack (then read column by column). */
+    private static Map<String, Checkpoint> presentPacked(Connection c, String root) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement(PACKED_PRESENT)) {
+            select.setString(1, root);
+            Map<String, Checkpoint> found = new HashMap<>();
+            String[] fields = new String[COLUMN_COUNT];
+            // Rows of one root share their root and run names and mostly a handful of first-seen and
+            // state-since times: one object each instead of one per row (the agent keeps these rows).
+            Map<String, Object> shared = new HashMap<>();
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    Checkpoint checkpoint = unpack(rs.getString(1), fields, shared);
+                    if (checkpoint == null) {
+                        return null;
+                    }
+                    found.put(checkpoint.key(), checkpoint);
+                }
+            }
+            return found;
+        }
+    }
+
+    /** A checkpoint from a packed row, or null when the row is not what {@link #PACKED_PRESENT} writes. */
+    private static Checkpoint unpack(String row, String[] f, Map<String, Object> shared) {
+        int at = 0;
+        for (int i = 0; i < f.length; i++) {
+            int end = row.indexOf('\0', at);
+            if ((end < 0) != (i == f.length - 1)) {
+                return null; // a NUL inside a value after all: let the column reader handle the row
+            }
+            f[i] = row.substring(at, end < 0 ? row.length() : end);
+            at = end + 1;
+        }
+        try {
+            String resumable = nullable(f[13]);
+            String aliasOf = nullable(f[14]);
+            String epoch = nullable(f[8]);
+            String step = nullable(f[9]);
+            return new Checkpoint(
+                    (String) shared.computeIfAbsent(f[1], k -> k),
+                    (String) shared.computeIfAbsent(f[2], k -> k),
+                    f[3],
+                    Path.of(f[0]),
+                    strings(f[4]),
+                    Framework.fromId(f[5]),
+                    CheckpointKind.fromId(f[6]),
+                    CheckpointState.fromId(f[7]),
+                    epoch == null ? null : Integer.valueOf(epoch),
+                    step == null ? null : Long.valueOf(step),
+                    MetricsJson.parse(f[10]),
+                    Long.parseLong(f[11]),
+                    InstantText.parse(nullable(f[12])),
+                    resumable == null ? null : Long.parseLong(resumable) != 0,
+                    aliasOf == null ? null : Path.of(aliasOf),
+                    paths(strings(f[22])),
+                    Long.parseLong(f[15]) != 0,
+                    nullable(f[16]),
+                    strings(f[17]),
+                    nullable(f[18]),
+                    (Instant) shared.computeIfAbsent("\0" + f[19], k -> InstantText.parse(f[19])),
+                    (Instant) shared.computeIfAbsent("\0" + f[20], k -> InstantText.parse(f[20])),
+                    nullable(f[21]));
+        } catch (JsonProcessingException | RuntimeException e) {
+            return null; // the column reader names what is wrong with the row
+        }
+    }
+
+    private static String nullable(String packed) {
+        return packed.isEmpty() ? null : packed.substring(1);
+    }
+
+    private static List<Path> paths(List<String> strings) {
+        if (strings.isEmpty()) {
+            return List.of();
+        }
+        List<Path> out = new ArrayList<>(strings.size());
+        for (String s : strings) {
+            out.add(Path.of(s));
+        }
+        return out;
+    }
+
+    private static Map<String, Checkpoint> presentByColumn(Connection c, String root) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement("SELECT " + COLUMNS + " FROM checkpoints"
+                + " WHERE root = ? AND state IN " + PRESENT_STATES)) {
+            select.setString(1, root);
+            Map<String, Checkpoint> found = new HashMap<>();
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    Checkpoint checkpoint = checkpoint(rs);
+                    found.put(checkpoint.key(), checkpoint);
+                }
+            }
+            return found;
+        }
     }
 
     @Override
@@ -606,12 +709,12 @@ public final class SqliteRegistry implements Registry {
                     CheckpointState.fromId(rs.getString(8)),
                     epochValue,
                     stepValue,
-                    "{}".equals(metrics) ? Map.of() : MetricsJson.fromNode(JSON.readTree(metrics)),
+                    MetricsJson.parse(metrics),
                     rs.getLong(12),
                     InstantText.parse(rs.getString(13)),
                     resumableValue,
                     aliasOf == null ? null : Path.of(aliasOf),
-                    strings(rs.getString(23)).stream().map(Path::of).toList(),
+                    paths(strings(rs.getString(23))),
                     rs.getInt(16) != 0,
                     rs.getString(17),
                     strings(rs.getString(18)),
@@ -625,7 +728,7 @@ public final class SqliteRegistry implements Registry {
     }
 
     private static List<String> strings(String json) throws JsonProcessingException {
-        return "[]".equals(json) ? List.of() : JSON.readValue(json, STRING_LIST);
+        return "[]".equals(json) ? List.of() : Json.MAPPER.readValue(json, STRING_LIST);
     }
 
     private static String json(List<String> strings) {
@@ -633,7 +736,7 @@ public final class SqliteRegistry implements Registry {
             return "[]";
         }
         try {
-            return JSON.writeValueAsString(strings);
+            return Json.MAPPER.writeValueAsString(strings);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a list of strings always serialises", e);
         }

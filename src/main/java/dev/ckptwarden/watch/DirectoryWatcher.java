@@ -24,10 +24,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
- * JDK {@link WatchService} (inotify on Linux) over every directory of the local roots. It only says
- * which root changed; the reconcile pass decides what changed, so a lost or coalesced event can cost
- * latency but never correctness. New sub-directories are registered as they appear; an OVERFLOW
- * makes the whole root dirty.
+ * JDK {@link WatchService} (inotify on Linux) over every directory of the local roots. It says in
+ * which directory something changed (or which directory appeared); the reconcile pass decides what
+ * changed, so a lost or coalesced event can cost latency but never correctness (the periodic full
+ * pass catches it). New sub-directories are registered as they appear; an OVERFLOW makes the whole
+ * root dirty.
  */
 public final class DirectoryWatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DirectoryWatcher.class);
@@ -146,6 +147,9 @@ public final class DirectoryWatcher implements AutoCloseable {
                     continue;
                 }
                 Path child = dir.resolve((Path) ev.context());
+                if (child.getFileName().toString().equals(Cataloger.TRASH_DIR)) {
+                    continue; // the enforcer's own trash: never catalogued, never watched
+                }
                 if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
                     watchRoot(root, child);
                     where.add(child); // a new run or checkpoint directory: look at it, not at all its siblings

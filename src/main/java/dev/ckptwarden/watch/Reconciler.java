@@ -7,11 +7,14 @@ import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Inspection;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.Recognition;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.catalog.TreeReader;
+import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.catalog.layout.FileLayout;
 import dev.ckptwarden.catalog.names.NameParser;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.offload.RemoteSettings;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +39,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -72,9 +77,17 @@ public final class Reconciler {
     /** A scoped pass that would touch more directories than this is a full pass instead. */
     static final int MAX_SCOPE = 256;
 
+    private final RemoteReconciler remote;
+
     public Reconciler(Registry registry, Clock clock) {
+        this(registry, clock, RemoteSettings::fromEnvironment);
+    }
+
+    /** @param remoteSettings how remote roots are reached; asked only when a remote root is reconciled */
+    public Reconciler(Registry registry, Clock clock, Supplier<RemoteSettings> remoteSettings) {
         this.registry = registry;
         this.clock = clock;
+        this.remote = new RemoteReconciler(remoteSettings);
     }
 
     /** Reconciles every root of the configuration, one after another. */
@@ -84,6 +97,16 @@ public final class Reconciler {
             out.add(reconcile(config, root));
         }
         return out;
+    }
+
+    /**
+     * A root as the registry last saw it, without looking at it: for passes that need not poll a remote
+     * root (local watch events say nothing about it). Not reachable (nothing looked at, nothing to enforce).
+     */
+    public RootScan registered(RootConfig root) {
+        Path path = root.isLocal() ? localPath(root) : RemoteLocation.path(root.path());
+        return new RootScan(root.name(), path, false, new ArrayList<>(known(root.name()).values()), List.of(), 0, 0, 0,
+                Duration.ZERO);
     }
 
     /** The absolute local directory of a root (symbolic links in the configured path itself are resolved once). */
@@ -98,9 +121,9 @@ public final class Reconciler {
         long started = System.nanoTime();
         List<ScanProblem> problems = new ArrayList<>();
         if (!root.isLocal()) {
-            problems.add(new ScanProblem(root.name(), Paths.get(root.path()),
-                    "remote roots are not supported by this build yet; root skipped"));
-            return new RootScan(root.name(), Paths.get(root.path()), false, List.of(), problems, 0, 0, 0, Duration.ZERO);
+            return remote.reconcile(root, cataloger(root), problems,
+                    walk -> settle(config, root, walk, CompletableFuture.completedFuture(known(root.name())), problems, now,
+                            started));
         }
         Path configured = localPath(root);
         Path rootDir;
@@ -115,20 +138,13 @@ public final class Reconciler {
             return new RootScan(root.name(), configured, false, registryView(root), problems, 0, 0, 0,
                     Duration.ofNanos(System.nanoTime() - started));
         }
-        NameParser names;
-        try {
-            names = NameParser.withPatterns(root.patterns());
-        } catch (IllegalArgumentException e) {
-            names = NameParser.standard(); // validated at load time; defensive only
-        }
-        Cataloger cataloger = new Cataloger(root.layout(), names);
+        Cataloger cataloger = cataloger(root);
         TreeReader reader = new TreeReader((p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
         Set<Path> unscanned = new HashSet<>();
         Set<Path> listed = new HashSet<>();
         List<Candidate> candidates = new ArrayList<>();
         // The registry's view and the walk are independent: read the one while doing the other.
-        java.util.concurrent.CompletableFuture<Map<String, Checkpoint>> knownLater =
-                java.util.concurrent.CompletableFuture.supplyAsync(() -> known(root.name()), REGISTRY_READER);
+        CompletableFuture<Map<String, Checkpoint>> knownLater = CompletableFuture.supplyAsync(() -> known(root.name()), REGISTRY_READER);
         Deque<Path> pending = new ArrayDeque<>();
         pending.push(rootDir);
         while (!pending.isEmpty()) {
@@ -150,15 +166,38 @@ public final class Reconciler {
                 reader.forget(dir);
             }
         }
+        return settle(config, root, new RootWalk(rootDir, true, candidates, unscanned, listed, reader.entriesRead(), FileSource.LOCAL),
+                knownLater, problems, now, started);
+    }
+
+    private Cataloger cataloger(RootConfig root) {
+        NameParser names;
+        try {
+            names = NameParser.withPatterns(root.patterns());
+        } catch (IllegalArgumentException e) {
+            names = NameParser.standard(); // validated at load time; defensive only
+        }
+        return new Cataloger(root.layout(), names);
+    }
+
+    /** Brings the registry in line with a walk: inspects what is new or changed, registers, marks what vanished. */
+    private RootScan settle(Config config, RootConfig root, RootWalk walk, CompletableFuture<Map<String, Checkpoint>> knownLater,
+                            List<ScanProblem> problems, Instant now, long started) {
+        Path rootDir = walk.rootDir();
+        if (!walk.reachable()) {
+            return new RootScan(root.name(), rootDir, false, registryView(root), problems, 0, 0, 0,
+                    Duration.ofNanos(System.nanoTime() - started));
+        }
+        Set<Path> unscanned = new HashSet<>(walk.unscanned());
         Map<String, Checkpoint> known;
         try {
             known = knownLater.join();
         } catch (java.util.concurrent.CompletionException e) {
             throw e.getCause() instanceof RuntimeException re ? re : e;
         }
-        Settled settled = settle(root, rootDir, candidates, known, config, now, problems);
+        Settled settled = settle(root, rootDir, walk.candidates(), walk.source(), known, config, now, problems);
         int gone;
-        if (reader.entriesRead() == 0 && !known.isEmpty()) {
+        if (walk.entries() == 0 && !known.isEmpty()) {
             // An empty root that held checkpoints is far more often an unmounted file system (the mount
             // point left bare) than a user deleting everything: do not record a mass deletion.
             problems.add(new ScanProblem(root.name(), rootDir, "root is empty but " + known.size()
@@ -172,14 +211,14 @@ public final class Reconciler {
         }
         remember(root.name(), known, settled, unscanned);
         synchronized (this) {
-            examined.put(root.name(), listed);
+            examined.put(root.name(), walk.listed());
             rootDirs.put(root.name(), rootDir);
         }
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
         }
         return new RootScan(root.name(), rootDir, true, settled.checkpoints, problems, settled.inspected, gone,
-                reader.entriesRead(), Duration.ofNanos(System.nanoTime() - started));
+                walk.entries(), Duration.ofNanos(System.nanoTime() - started));
     }
 
     private record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected) {
@@ -197,7 +236,12 @@ public final class Reconciler {
      * {@code changed} is null, reaches the root itself, or names more than {@value #MAX_SCOPE} places.
      */
     public RootScan reconcile(Config config, RootConfig root, Set<Path> changed) {
-        if (changed == null || changed.size() > MAX_SCOPE || !root.isLocal()) {
+        if (!root.isLocal()) {
+            // A remote root raises no watch events: a pass scoped to nothing leaves it as the registry has it,
+            // any other pass polls it whole.
+            return changed != null && changed.isEmpty() ? registered(root) : reconcile(config, root);
+        }
+        if (changed == null || changed.size() > MAX_SCOPE) {
             return reconcile(config, root);
         }
         Map<String, Checkpoint> known;
@@ -276,7 +320,7 @@ public final class Reconciler {
                 }
             }
         }
-        Settled settled = settle(root, rootDir, new ArrayList<>(found.values()), known, config, now, problems);
+        Settled settled = settle(root, rootDir, new ArrayList<>(found.values()), FileSource.LOCAL, known, config, now, problems);
         int gone = markGone(affected, rootDir, settled.present, unscanned, now);
         List<Checkpoint> all;
         synchronized (this) {
@@ -388,8 +432,8 @@ public final class Reconciler {
         view.clear();
     }
 
-    private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, Map<String, Checkpoint> known,
-                           Config config, Instant now, List<ScanProblem> problems) {
+    private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, FileSource source,
+                           Map<String, Checkpoint> known, Config config, Instant now, List<ScanProblem> problems) {
         List<Checkpoint> result = new ArrayList<>(candidates.size());
         List<Checkpoint> changed = new ArrayList<>();
         Set<String> present = new HashSet<>();
@@ -445,7 +489,7 @@ public final class Reconciler {
             Integer at = changedAt.get(cp);
             if (at != null && cp.aliasOf() == null && cp.kind() == dev.ckptwarden.catalog.CheckpointKind.FILE
                     && cp.name().startsWith("last") && LAST.matcher(cp.path().getFileName().toString()).matches()) {
-                Checkpoint target = identicalSibling(cp, byRun.getOrDefault(cp.path().getParent(), List.of()));
+                Checkpoint target = identicalSibling(source, cp, byRun.getOrDefault(cp.path().getParent(), List.of()));
                 if (target != null) {
                     Checkpoint alias = cp.withAlias(target.path());
                     changed.set(at, alias);
@@ -464,7 +508,7 @@ public final class Reconciler {
         return new Settled(result, present, inspected);
     }
 
-    private static Checkpoint identicalSibling(Checkpoint last, List<Checkpoint> run) {
+    private static Checkpoint identicalSibling(FileSource source, Checkpoint last, List<Checkpoint> run) {
         String fp = null;
         for (Checkpoint other : run) {
             if (other == last || other.bytes() != last.bytes() || other.aliasOf() != null
@@ -474,9 +518,9 @@ public final class Reconciler {
             }
             try {
                 if (fp == null) {
-                    fp = FileLayout.fingerprint(last.path(), last.bytes());
+                    fp = FileLayout.fingerprint(source, last.path(), last.bytes());
                 }
-                if (fp.equals(FileLayout.fingerprint(other.path(), other.bytes()))) {
+                if (fp.equals(FileLayout.fingerprint(source, other.path(), other.bytes()))) {
                     return other;
                 }
             } catch (IOException e) {
@@ -489,11 +533,18 @@ public final class Reconciler {
 
     private Checkpoint build(RootConfig root, Path rootDir, Candidate c, Inspection ins, Checkpoint prev, Instant now,
                              Config config) {
-        return Recognition.checkpoint(root.name(), runId(rootDir, c.runDir()), c, ins, namesFor(root), prev, now,
-                config.agent().settleTime());
+        String computed = runId(rootDir, c.runDir());
+        if (runIds.size() > 50_000) {
+            runIds.clear(); // a tree of more runs than that only loses the sharing, nothing else
+        }
+        // One String per run, not one per checkpoint: the agent keeps every checkpoint of its roots.
+        String run = prev != null && computed.equals(prev.run()) ? prev.run() : runIds.computeIfAbsent(computed, k -> k);
+        return Recognition.checkpoint(root.name(), run, c, ins, namesFor(root), prev, now, config.agent().settleTime());
     }
 
     private final Map<String, NameParser> parsers = new HashMap<>();
+    /** Run names handed out, so that checkpoints of one run share one String. */
+    private final Map<String, String> runIds = new java.util.concurrent.ConcurrentHashMap<>();
 
     private NameParser namesFor(RootConfig root) {
         return parsers.computeIfAbsent(String.join("\u0000", root.patterns()), k -> {

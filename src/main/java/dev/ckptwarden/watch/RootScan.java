@@ -10,7 +10,8 @@ import java.util.List;
  * The outcome of reconciling one root: every checkpoint present now, what could not be read, and
  * what the pass cost.
  *
- * @param reachable false when the root itself could not be listed (nothing was marked gone then)
+ * @param reachable false when the root itself could not be listed, or was not looked at in this pass
+ *                  ({@link Reconciler#registered}); nothing was marked gone then
  * @param inspected checkpoints whose headers were read because they were new or changed
  * @param gone      registered checkpoints no longer on disk, marked deleted
  * @param entries   directory entries stat'ed

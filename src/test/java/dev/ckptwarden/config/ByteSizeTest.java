@@ -85,4 +85,28 @@ class ByteSizeTest {
         long bytes = n << (10 * unit);
         assertThat(ByteSize.parse(ByteSize.format(bytes).replace(" ", ""))).isEqualTo(bytes);
     }
+
+    /** The formatting as it was written with String.format; the integer version must print the same. */
+    private static String withFormatter(long bytes) {
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        int unit = 0;
+        double value = bytes / 1024.0;
+        while (true) {
+            double tenths = Math.round(value * 10) / 10.0;
+            if (tenths >= 1024 && unit < units.length - 1) {
+                value /= 1024;
+                unit++;
+                continue;
+            }
+            return (tenths == Math.rint(tenths) ? Long.toString((long) tenths)
+                    : String.format(java.util.Locale.ROOT, "%.1f", tenths)) + " " + units[unit];
+        }
+    }
+
+    @Property
+    void printsWhatTheFormatterPrinted(@ForAll @LongRange(min = 1024, max = Long.MAX_VALUE) long bytes,
+                                       @ForAll @IntRange(min = 0, max = 60) int shift) {
+        long b = Math.max(1024, bytes >>> shift);
+        assertThat(ByteSize.format(b)).isEqualTo(withFormatter(b));
+    }
 }

@@ -333,6 +333,33 @@ class EnforcerTest {
     }
 
     @Test
+    void aStopFinishesTheBatchInProgressAndStartsNoOther() throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (int i = 1; i <= Enforcer.BATCH + 2; i++) {
+            files.add(ckpt("run" + (i % 4) + "/epoch=1-step=" + i + ".ckpt", i));
+        }
+        site.reconcile();
+        List<Eviction> plan = new ArrayList<>();
+        files.forEach(f -> plan.add(site.eviction(f)));
+        Enforcer[] self = new Enforcer[1];
+        self[0] = new Enforcer(site.registry, site.audit, new EnforcementListener() {
+            @Override
+            public void renamed(Path checkpoint, String member) {
+                self[0].stop(); // SIGTERM arrives during the first batch
+            }
+        });
+
+        EnforcementReport r = self[0].enforce(site.rootConfig, root, plan, false, site.clock.instant());
+
+        assertThat(r.items().subList(0, Enforcer.BATCH)).allSatisfy(i -> assertThat(i.outcome()).isEqualTo("ok"));
+        assertThat(r.items().subList(Enforcer.BATCH, files.size()))
+                .allSatisfy(i -> assertThat(i.outcome()).isEqualTo("skipped:agent stopping"));
+        assertThat(files.subList(Enforcer.BATCH, files.size())).allSatisfy(f -> assertThat(f).exists());
+        assertThat(site.auditLines()).hasSize(2 * Enforcer.BATCH);
+        assertTrashEmpty();
+    }
+
+    @Test
     void checkpointOutsideTheRootIsRefused() throws IOException {
         Path planned = ckpt("run/epoch=1-step=10.ckpt", 10);
         site.reconcile();

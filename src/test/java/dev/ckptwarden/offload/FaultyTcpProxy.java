@@ -15,16 +15,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * has sent a number of bytes (and refuse new ones until {@link #heal()}), or flip one bit of the
  * client's byte stream at a given offset. Offsets count all bytes sent through the proxy.
  */
-final class FaultyTcpProxy implements AutoCloseable {
+public final class FaultyTcpProxy implements AutoCloseable {
     private final ServerSocket listener;
     private final int targetPort;
     private final AtomicLong upstream = new AtomicLong();
+    private final AtomicLong downstream = new AtomicLong();
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile long cutAfter = Long.MAX_VALUE;
     private volatile long flipAt = -1;
     private volatile boolean broken;
 
-    FaultyTcpProxy(int targetPort) throws IOException {
+    public FaultyTcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
         this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread t = new Thread(this::accept, "faulty-proxy-accept");
@@ -32,7 +33,7 @@ final class FaultyTcpProxy implements AutoCloseable {
         t.start();
     }
 
-    int port() {
+    public int port() {
         return listener.getLocalPort();
     }
 
@@ -44,6 +45,11 @@ final class FaultyTcpProxy implements AutoCloseable {
     /** Flip the lowest bit of the client's byte at this many bytes from now. */
     void flipAt(long offset) {
         flipAt = upstream.get() + offset;
+    }
+
+    /** Bytes the server has sent to clients through this proxy so far. */
+    public long downstream() {
+        return downstream.get();
     }
 
     void heal() {
@@ -93,6 +99,8 @@ final class FaultyTcpProxy implements AutoCloseable {
                             cutAll();
                             return;
                         }
+                    } else {
+                        downstream.addAndGet(n);
                     }
                     out.write(buf, 0, n);
                     out.flush();

@@ -60,4 +60,23 @@ class OffloaderS3Test {
                 "ckpt/data/ckpt/run-a/checkpoint-500/model.safetensors",
                 "ckpt/data/ckpt/run-a/checkpoint-500/trainer_state.json");
     }
+
+    @Test
+    void filesAndPartsSentAtTheSameTimeAreStoredWholeAndInOrder() throws Exception {
+        // Three files at once, each of nine 5 MiB parts with four in flight: buffers are reused and parts
+        // complete out of order; the stored objects must still be the files, byte for byte.
+        Path dir = Files.createDirectories(tmp.resolve("local/run-p/checkpoint-9"));
+        Random random = new Random(9);
+        for (String name : List.of("a.safetensors", "b.safetensors", "optimizer.pt")) {
+            byte[] data = new byte[43 << 20];
+            random.nextBytes(data);
+            Files.write(dir.resolve(name), data);
+        }
+        new Offloader(remote).copy(new Offload("s3://" + S3TestServer.BUCKET + "/ckpt", "sha256", null, 3), "r",
+                "run-p/checkpoint-9", new PathSource(dir.getParent(), List.of("checkpoint-9")));
+        for (String name : List.of("a.safetensors", "b.safetensors", "optimizer.pt")) {
+            assertThat(server.get("ckpt/r/run-p/checkpoint-9/" + name)).isEqualTo(Files.readAllBytes(dir.resolve(name)));
+        }
+        assertThat(server.unfinishedUploads()).isZero();
+    }
 }

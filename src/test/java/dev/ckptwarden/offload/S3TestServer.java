@@ -17,15 +17,16 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /** An in-process S3Proxy on 127.0.0.1 over jclouds' in-memory ("transient") blob store, with one bucket. */
-final class S3TestServer implements AutoCloseable {
-    static final String BUCKET = "archive";
-    static final String ACCESS_KEY = "offload-access";
-    static final String SECRET_KEY = "offload-secret";
+public final class S3TestServer implements AutoCloseable {
+    public static final String BUCKET = "archive";
+    public static final String ACCESS_KEY = "offload-access";
+    public static final String SECRET_KEY = "offload-secret";
 
     private final BlobStoreContext context;
-    final BlobStore store;
+    public final BlobStore store;
     private final S3Proxy proxy;
 
     private S3TestServer(BlobStoreContext context, S3Proxy proxy) {
@@ -34,34 +35,42 @@ final class S3TestServer implements AutoCloseable {
         this.proxy = proxy;
     }
 
-    static S3TestServer start() throws Exception {
+    public static S3TestServer start() throws Exception {
+        return start(UnaryOperator.identity());
+    }
+
+    /**
+     * A server whose requests go through {@code front} (a {@link org.jclouds.blobstore.util.ForwardingBlobStore}
+     * that fails chosen calls) before the store; {@link #store} is the store itself.
+     */
+    public static S3TestServer start(UnaryOperator<BlobStore> front) throws Exception {
         BlobStoreContext ctx = ContextBuilder.newBuilder("transient").credentials("identity", "credential")
                 .buildView(BlobStoreContext.class);
         ctx.getBlobStore().createContainerInLocation(null, BUCKET);
-        S3Proxy proxy = S3Proxy.builder().blobStore(ctx.getBlobStore())
+        S3Proxy proxy = S3Proxy.builder().blobStore(front.apply(ctx.getBlobStore()))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 .endpoint(URI.create("http://127.0.0.1:0")).build();
         proxy.start();
         return new S3TestServer(ctx, proxy);
     }
 
-    int port() {
+    public int port() {
         return proxy.getPort();
     }
 
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + port());
     }
 
     /** Settings reaching this server at {@code endpoint} (itself, or a proxy in front of it) with {@code secret}. */
-    static RemoteSettings settings(URI endpoint, String secret) {
+    public static RemoteSettings settings(URI endpoint, String secret) {
         return new RemoteSettings(null, null, java.nio.file.Path.of("/nonexistent/known_hosts"), null, null, null, 0, 0,
                 Duration.ofSeconds(5), Duration.ofSeconds(20))
                 .withS3(endpoint, "us-east-1", StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, secret)))
                 .withLimits(5L << 20, 2, Duration.ofSeconds(5), Duration.ofSeconds(20));
     }
 
-    RemoteSettings settings() {
+    public RemoteSettings settings() {
         return settings(endpoint(), SECRET_KEY);
     }
 
@@ -70,7 +79,7 @@ final class S3TestServer implements AutoCloseable {
      * unfinished multipart uploads (hidden {@code .mpus-<id>-...} blobs and a blob named by the upload id)
      * is left out; {@link #unfinishedUploads()} counts those uploads.
      */
-    List<String> keys() {
+    public List<String> keys() {
         List<String> out = new ArrayList<>();
         java.util.Set<String> uploads = new java.util.HashSet<>();
         store.listMultipartUploads(BUCKET).forEach(u -> uploads.add(u.id()));
@@ -85,7 +94,7 @@ final class S3TestServer implements AutoCloseable {
         return out;
     }
 
-    byte[] get(String key) throws IOException {
+    public byte[] get(String key) throws IOException {
         Blob b = store.getBlob(BUCKET, key);
         if (b == null) {
             return null;

@@ -34,8 +34,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * client runs with strict host-key checking as in production. A {@link WriteFault} sees every write
  * the server makes to a file and can fail it, corrupt it, or drop the connection.
  */
-final class SftpTestServer implements AutoCloseable {
-    static final String USER = "tester";
+public final class SftpTestServer implements AutoCloseable {
+    public static final String USER = "tester";
 
     /** Sees each write: the file, its position, the data (mutable), and the total written to that handle before it. */
     interface WriteFault {
@@ -44,10 +44,10 @@ final class SftpTestServer implements AutoCloseable {
         void onWrite(ServerSession session, Path file, long position, ByteBuffer data, long before) throws IOException;
     }
 
-    final Path home;
-    final Path identity;
-    final Path otherIdentity;
-    final Path knownHosts;
+    public final Path home;
+    public final Path identity;
+    public final Path otherIdentity;
+    public final Path knownHosts;
     private final SshServer sshd;
     volatile WriteFault fault = WriteFault.NONE;
     final AtomicLong writes = new AtomicLong();
@@ -60,7 +60,7 @@ final class SftpTestServer implements AutoCloseable {
         this.sshd = sshd;
     }
 
-    static SftpTestServer start(Path dir) throws Exception {
+    public static SftpTestServer start(Path dir) throws Exception {
         Path home = Files.createDirectories(dir.resolve("server-home"));
         Path client = Files.createDirectories(dir.resolve("client"));
         JSch jsch = new JSch();
@@ -94,22 +94,22 @@ final class SftpTestServer implements AutoCloseable {
         return self[0];
     }
 
-    int port() {
+    public int port() {
         return sshd.getPort();
     }
 
     /** {@code sftp://tester@127.0.0.1:<port><path>}. */
-    String uri(String path) {
+    public String uri(String path) {
         return "sftp://" + USER + "@127.0.0.1:" + port() + path;
     }
 
     /** Client settings: this server's known_hosts and the authorised key; short timeouts. */
-    RemoteSettings settings() {
+    public RemoteSettings settings() {
         return new RemoteSettings(identity, null, knownHosts, null, null, null, 0, 0, Duration.ofSeconds(5),
                 Duration.ofSeconds(20));
     }
 
-    void stop() throws IOException {
+    public void stop() throws IOException {
         sshd.stop(true);
     }
 

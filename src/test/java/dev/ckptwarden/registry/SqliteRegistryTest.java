@@ -16,6 +16,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.ckptwarden.registry.Checkpoints.T0;
 import static dev.ckptwarden.registry.Checkpoints.complete;
+import static dev.ckptwarden.registry.Checkpoints.withMetrics;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
@@ -131,6 +133,55 @@ class SqliteRegistryTest {
         assertThat(back.resumable()).isNull();
         assertThat(back.aliasOf()).isNull();
         assertThat(back.modified()).isNull();
+    }
+
+    @Test
+    void presentReadsNullsEmptyTextsAndTheSameRowsAsTheOtherReads() {
+        Checkpoint sparse = new Checkpoint("r", ".", "model.bin", Path.of("/data/r/model.bin"), List.of(),
+                Framework.UNKNOWN, CheckpointKind.FILE, CheckpointState.WRITING, null, null, Map.of(), 0L,
+                null, null, null, List.of(), false, null, List.of(), null, T0, T0, null);
+        Checkpoint empties = new Checkpoint("r", "", "", Path.of("/data/r/x"), List.of(""), Framework.TORCH,
+                CheckpointKind.FILE, CheckpointState.COMPLETE, 0, 0L, Map.of("", 0.5), 1L, T0, true,
+                Path.of("/data/r/y"), List.of(Path.of("/data/r/z")), true, "", List.of(""), "", T0, T0, "");
+
+        registry.upsert(List.of(sparse, empties));
+
+        assertThat(registry.present("r")).containsOnly(Map.entry(sparse.key(), sparse), Map.entry(empties.key(), empties));
+    }
+
+    @Test
+    void aRowThatDoesNotPackIsStillReadWhole() throws Exception {
+        Checkpoint odd = withMetrics(complete("r", "run", "a.ckpt", 1L), Map.of("loss", 0.25));
+        odd = odd.withState(CheckpointState.COMPLETE, T0, "a note with a \0 NUL in it");
+        registry.upsert(List.of(odd, complete("r", "run", "b.ckpt", 2L)));
+        try (Connection raw = DriverManager.getConnection("jdbc:sqlite:" + registry.database());
+             PreparedStatement update = raw.prepareStatement("UPDATE checkpoints SET metrics = ? WHERE path = ?")) {
+            // Valid JSON that the registry does not write itself: spaces, an escaped key, integers, -0.
+            update.setString(1, "{ \"a\\\"b\": 3, \"c\" : -0, \"d\":1E2 }");
+            update.setString(2, complete("r", "run", "b.ckpt", 2L).key());
+            assertThat(update.executeUpdate()).isOne();
+        }
+
+        Map<String, Checkpoint> present = registry.present("r");
+
+        assertThat(present.get(odd.key())).isEqualTo(odd);
+        assertThat(present.get(odd.key()).note()).contains("\0");
+        Map<String, Double> metrics = present.get(complete("r", "run", "b.ckpt", 2L).key()).metrics();
+        assertThat(metrics).containsOnly(Map.entry("a\"b", 3.0), Map.entry("c", 0.0), Map.entry("d", 100.0));
+        assertThat(Double.doubleToRawLongBits(metrics.get("c"))).as("Jackson reads the integer -0 as 0").isZero();
+    }
+
+    @Test
+    void aDamagedMetricsColumnIsReportedWithItsPath() throws Exception {
+        Checkpoint a = complete("r", "run", "a.ckpt", 1L);
+        registry.upsert(List.of(a));
+        try (Connection raw = DriverManager.getConnection("jdbc:sqlite:" + registry.database());
+             Statement update = raw.createStatement()) {
+            update.executeUpdate("UPDATE checkpoints SET metrics = '{\"loss\": oops}'");
+        }
+
+        assertThatThrownBy(() -> registry.present("r")).isInstanceOf(RegistryException.class)
+                .hasMessageContaining(a.key()).hasMessageContaining("cannot be read");
     }
 
     @Test

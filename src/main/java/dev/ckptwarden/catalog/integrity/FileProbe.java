@@ -17,6 +17,8 @@ import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -50,11 +52,30 @@ public final class FileProbe {
 
     /** Probes {@code file}: content type, integrity problems, and torch metadata when readable. */
     public static Probe probe(Path file) throws IOException {
-        if (Files.exists(file) && !Files.isRegularFile(file)) {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class); // one stat, not exists + isRegularFile
+        } catch (NoSuchFileException absent) {
+            attributes = null; // opening it below reports that
+        }
+        if (attributes != null && !attributes.isRegularFile()) {
             // opening a FIFO would block until someone writes to it
             throw new IOException("cannot probe " + file + ": not a regular file");
         }
         try (PositionalReader in = PositionalReader.open(file)) {
+            return probe(file, in);
+        }
+    }
+
+    /**
+     * Probes {@code file} as read from {@code source}: the same checks, through bounded positional reads
+     * (for a remote root, ranged reads; never the whole file).
+     */
+    public static Probe probe(FileSource source, Path file) throws IOException {
+        if (source == FileSource.LOCAL) {
+            return probe(file);
+        }
+        try (PositionalReader in = PositionalReader.open(source, file)) {
             return probe(file, in);
         }
     }

@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
@@ -15,19 +16,37 @@ import java.util.Arrays;
  */
 final class PositionalReader implements Closeable {
 
+    /** The local file's channel (positional reads without moving a shared position), or null for a remote one. */
     private final FileChannel channel;
+    /** A remote file's channel ({@link FileSource#open}), or null for a local one. */
+    private final SeekableByteChannel other;
     private final long size;
     private long bytesRead;
 
-    private PositionalReader(FileChannel channel, long size) {
+    private PositionalReader(FileChannel channel, SeekableByteChannel other, long size) {
         this.channel = channel;
+        this.other = other;
         this.size = size;
+    }
+
+    /** Opens {@code file} of {@code source}; the local source takes the same path as {@link #open(Path)}. */
+    static PositionalReader open(FileSource source, Path file) throws IOException {
+        if (source == FileSource.LOCAL) {
+            return open(file);
+        }
+        SeekableByteChannel ch = source.open(file);
+        try {
+            return new PositionalReader(null, ch, ch.size());
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
     }
 
     static PositionalReader open(Path file) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
         try {
-            return new PositionalReader(ch, ch.size());
+            return new PositionalReader(ch, null, ch.size());
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -56,6 +75,11 @@ final class PositionalReader implements Closeable {
             return new byte[0];
         }
         int n = (int) Math.min(len, size - pos);
+        if (channel == null) {
+            byte[] b = FileSource.readAt(other, pos, n);
+            bytesRead += b.length;
+            return b;
+        }
         ByteBuffer buf = ByteBuffer.allocate(n);
         while (buf.hasRemaining()) {
             int r = channel.read(buf, pos + buf.position());
@@ -69,6 +93,10 @@ final class PositionalReader implements Closeable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        if (channel != null) {
+            channel.close();
+        } else {
+            other.close();
+        }
     }
 }

@@ -75,6 +75,13 @@ public record SafetensorsHeader(long headerLength, Map<String, Tensor> tensors, 
         }
     }
 
+    /** As {@link #read(Path)}, reading {@code file} from {@code source}. */
+    public static SafetensorsHeader read(FileSource source, Path file) throws IOException {
+        try (PositionalReader in = PositionalReader.open(source, file)) {
+            return read(in);
+        }
+    }
+
     /** True when {@code head} (the file's first bytes) begins the way a safetensors file does. */
     static boolean looksLike(byte[] head) {
         if (head.length < 10 || head[8] != '{') {

@@ -22,6 +22,8 @@ public final class ShardIndexCheck {
     /** Missing shards are listed one per line up to this many; the rest are counted in one line. */
     static final int MAX_LISTED_MISSING = 20;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** A remote index is read whole; indexes of the largest models are a few MiB. */
+    private static final long MAX_REMOTE_INDEX_BYTES = 64L << 20;
 
     private ShardIndexCheck() {
     }
@@ -33,10 +35,16 @@ public final class ShardIndexCheck {
      * @throws IOException when the index or a shard cannot be read at all
      */
     public static ShardIndex read(Path indexJson) throws IOException {
+        return read(FileSource.LOCAL, indexJson);
+    }
+
+    /** As {@link #read(Path)}, reading the index and the shards' headers from {@code source}. */
+    public static ShardIndex read(FileSource source, Path indexJson) throws IOException {
         String indexName = String.valueOf(indexJson.getFileName());
         JsonNode root;
         try {
-            root = JSON.readTree(Files.readAllBytes(indexJson));
+            root = JSON.readTree(source == FileSource.LOCAL ? Files.readAllBytes(indexJson)
+                    : source.readSmall(indexJson, MAX_REMOTE_INDEX_BYTES));
         } catch (JacksonException e) {
             return new ShardIndex(List.of(), List.of(indexName + " does not parse as JSON: " + e.getOriginalMessage()));
         }
@@ -59,11 +67,11 @@ public final class ShardIndexCheck {
                 problems.add("shard name '" + shard + "' in " + indexName + " points outside its directory");
                 continue;
             }
-            if (!Files.isRegularFile(file)) {
+            if (source == FileSource.LOCAL ? !Files.isRegularFile(file) : source.typeOf(file, true) != FileSource.Kind.FILE) {
                 missing.add(shard);
                 continue;
             }
-            checkShard(shard, file, e.getValue(), problems);
+            checkShard(source, shard, file, e.getValue(), problems);
         }
         for (int i = 0; i < Math.min(missing.size(), MAX_LISTED_MISSING); i++) {
             problems.add("shard " + missing.get(i) + " named by " + indexName + " is missing");
@@ -75,9 +83,9 @@ public final class ShardIndexCheck {
         return new ShardIndex(new ArrayList<>(tensorsByShard.keySet()), problems);
     }
 
-    private static void checkShard(String shard, Path file, List<String> tensors, List<String> problems)
+    private static void checkShard(FileSource source, String shard, Path file, List<String> tensors, List<String> problems)
             throws IOException {
-        Probe probe = FileProbe.probe(file);
+        Probe probe = FileProbe.probe(source, file);
         if (probe.notACheckpoint()) {
             problems.add("shard " + shard + ": " + probe.notACheckpointReason());
             return;
@@ -90,7 +98,7 @@ public final class ShardIndexCheck {
         }
         Set<String> held = null;
         if (probe.type() == ContentType.SAFETENSORS) {
-            held = SafetensorsHeader.read(file).tensorNames();
+            held = SafetensorsHeader.read(source, file).tensorNames();
         } else if (probe.torch() != null && !probe.torch().topLevelKeys().isEmpty()) {
             held = probe.torch().topLevelKeys();
         }

@@ -8,6 +8,7 @@ import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.ParsedName;
 import dev.ckptwarden.catalog.integrity.ContentType;
 import dev.ckptwarden.catalog.integrity.FileProbe;
+import dev.ckptwarden.catalog.integrity.FileSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,7 +43,7 @@ public final class DcpLayout implements DirectoryLayout {
         if (dir.hasFile(METADATA + ".tmp")) {
             return true;
         }
-        return dir.hasFile(METADATA) && FileProbe.probe(dir.dir().resolve(METADATA)).type() == ContentType.PICKLE;
+        return dir.hasFile(METADATA) && FileProbe.probe(dir.source(), dir.dir().resolve(METADATA)).type() == ContentType.PICKLE;
     }
 
     @Override
@@ -52,7 +53,7 @@ public final class DcpLayout implements DirectoryLayout {
             return Inspection.of(Framework.DCP, ParsedName.EMPTY, null, problems)
                     .inProgress(".metadata not written yet (DCP writes it last)");
         }
-        ContentType type = FileProbe.probe(dir.resolve(METADATA)).type();
+        ContentType type = FileProbe.probe(listing.source(), dir.resolve(METADATA)).type();
         if (type != ContentType.PICKLE) {
             problems.add(".metadata is not a pickle (" + type.name().toLowerCase() + ")");
         }
@@ -60,12 +61,15 @@ public final class DcpLayout implements DirectoryLayout {
         if (!anyShard) {
             problems.add("no .distcp shard");
         }
-        return Inspection.of(Framework.DCP, ParsedName.EMPTY, type == ContentType.PICKLE ? hasOptimizerKeys(dir.resolve(METADATA)) : null,
+        return Inspection.of(Framework.DCP, ParsedName.EMPTY, type == ContentType.PICKLE ? hasOptimizerKeys(listing.source(), dir.resolve(METADATA)) : null,
                 problems);
     }
 
     /** DCP stores fully qualified state-dict keys in .metadata; optimizer state lives under "optim..." keys. */
-    static Boolean hasOptimizerKeys(Path metadata) throws IOException {
+    static Boolean hasOptimizerKeys(FileSource source, Path metadata) throws IOException {
+        if (source != FileSource.LOCAL) {
+            return new String(source.readHead(metadata, SCAN_LIMIT), StandardCharsets.ISO_8859_1).contains("optim");
+        }
         try (InputStream in = Files.newInputStream(metadata)) {
             byte[] bytes = in.readNBytes(SCAN_LIMIT);
             String text = new String(bytes, StandardCharsets.ISO_8859_1);

@@ -9,6 +9,7 @@ import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.ParsedName;
 import dev.ckptwarden.catalog.integrity.ContentType;
 import dev.ckptwarden.catalog.integrity.FileProbe;
+import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.catalog.integrity.Probe;
 import dev.ckptwarden.catalog.integrity.ShardIndex;
 import dev.ckptwarden.catalog.integrity.ShardIndexCheck;
@@ -122,13 +123,14 @@ public final class FileLayout {
                 claimed.add(f.name());
             }
             Path dir = listing.dir();
-            Candidate.Inspector inspector = () -> inspectTensorflow(dir, stem, files);
+            Candidate.Inspector inspector = () -> inspectTensorflow(listing.source(), dir, stem, files);
             out.add(new Candidate(runDir, prefix + stem, dir.resolve(stem), CheckpointKind.FILE, Framework.TENSORFLOW,
                     prefixed(prefix, files), members, inspector));
         }
     }
 
-    private static Inspection inspectTensorflow(Path dir, String stem, List<Entry> files) throws IOException {
+    private static Inspection inspectTensorflow(FileSource source, Path dir, String stem, List<Entry> files)
+            throws IOException {
         List<String> problems = new ArrayList<>();
         Entry index = null;
         int expected = -1;
@@ -146,7 +148,7 @@ public final class FileLayout {
             return Inspection.of(Framework.TENSORFLOW, ParsedName.EMPTY, null, problems)
                     .inProgress(stem + ".index not written yet (TensorFlow writes it last)");
         }
-        Probe p = FileProbe.probe(dir.resolve(index.name()));
+        Probe p = FileProbe.probe(source, dir.resolve(index.name()));
         for (String pr : p.problems()) {
             problems.add(index.name() + ": " + pr);
         }
@@ -172,7 +174,7 @@ public final class FileLayout {
             Path indexPath = listing.dir().resolve(n);
             ShardIndex index;
             try {
-                index = ShardIndexCheck.read(indexPath);
+                index = ShardIndexCheck.read(listing.source(), indexPath);
             } catch (IOException ex) {
                 index = null;
             }
@@ -193,7 +195,7 @@ public final class FileLayout {
             }
             Framework fw = n.endsWith(".bin.index.json") ? Framework.TORCH : Framework.SAFETENSORS;
             Candidate.Inspector inspector = () -> {
-                ShardIndex fresh = ShardIndexCheck.read(indexPath);
+                ShardIndex fresh = ShardIndexCheck.read(listing.source(), indexPath);
                 return Inspection.of(fw, ParsedName.EMPTY, false, fresh.problems());
             };
             out.add(new Candidate(runDir, prefix + n, indexPath, CheckpointKind.FILE, fw, prefixed(prefix, files), members,
@@ -203,12 +205,13 @@ public final class FileLayout {
 
     private static Candidate symlinkAlias(Path runDir, String prefix, Listing listing, Entry e) {
         Path link = listing.dir().resolve(e.name());
+        FileSource source = listing.source();
         Candidate.Inspector inspector = () -> {
-            Path target = Files.readSymbolicLink(link);
+            Path target = source.readSymbolicLink(link);
             Path resolved = link.getParent().resolve(target).normalize();
             List<String> problems = new ArrayList<>();
             // Only a stat through the link: its content is never read (it may point anywhere).
-            if (!Files.exists(resolved)) {
+            if (source.typeOf(resolved, true) == null) {
                 problems.add("dangling symlink to " + target);
             }
             return Inspection.of(frameworkByName(e.name()), ParsedName.EMPTY, null, problems).withAlias(resolved);
@@ -219,18 +222,19 @@ public final class FileLayout {
 
     private static Candidate deepSpeedLatest(Path runDir, String prefix, Listing listing, Entry e) throws IOException {
         Path file = listing.dir().resolve(e.name());
-        String tag = readTag(file);
+        FileSource source = listing.source();
+        String tag = readTag(source, file);
         if (tag == null) {
             return null;
         }
         Candidate.Inspector inspector = () -> {
-            String current = readTag(file);
+            String current = readTag(source, file);
             if (current == null) {
                 return Inspection.rejected("'latest' does not hold a DeepSpeed tag");
             }
             Path target = file.getParent().resolve(current).normalize();
             List<String> problems = new ArrayList<>();
-            if (!Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (source.typeOf(target, false) != FileSource.Kind.DIRECTORY) {
                 problems.add("latest names tag '" + current + "' which does not exist here");
             }
             return Inspection.of(Framework.DEEPSPEED, ParsedName.EMPTY, null, problems).withAlias(target);
@@ -240,10 +244,14 @@ public final class FileLayout {
     }
 
     /** DeepSpeed writes the tag without a trailing newline; anything multi-line or spaced is not a tag. */
-    static String readTag(Path file) throws IOException {
+    static String readTag(FileSource source, Path file) throws IOException {
         byte[] bytes;
-        try (InputStream in = Files.newInputStream(file)) {
-            bytes = in.readNBytes(257);
+        if (source != FileSource.LOCAL) {
+            bytes = source.readHead(file, 257);
+        } else {
+            try (InputStream in = Files.newInputStream(file)) {
+                bytes = in.readNBytes(257);
+            }
         }
         if (bytes.length == 0 || bytes.length > 256) {
             return null;
@@ -259,7 +267,7 @@ public final class FileLayout {
         Path file = listing.dir().resolve(e.name());
         String unfinishedMarker = unfinishedMarkerName(e.name());
         Candidate.Inspector inspector = () -> {
-            Inspection i = inspectFile(file, e.name());
+            Inspection i = inspectFile(listing.source(), file, e.name());
             // The listing of this pass answers it: a marker that appears later is seen by the next pass.
             if (listing.has(unfinishedMarker)) {
                 i = i.withFramework(Framework.NEMO).inProgress("NeMo '" + unfinishedMarker + "' marker present");
@@ -283,7 +291,12 @@ public final class FileLayout {
 
     /** Reads headers of one file and decides framework, resumability and integrity. */
     public static Inspection inspectFile(Path file, String name) throws IOException {
-        Probe probe = FileProbe.probe(file);
+        return inspectFile(FileSource.LOCAL, file, name);
+    }
+
+    /** As {@link #inspectFile(Path, String)}, reading from {@code source}. */
+    public static Inspection inspectFile(FileSource source, Path file, String name) throws IOException {
+        Probe probe = FileProbe.probe(source, file);
         if (probe.notACheckpoint()) {
             return Inspection.rejected(probe.notACheckpointReason());
         }
@@ -369,6 +382,27 @@ public final class FileLayout {
     }
 
     /** The first and last 64 KiB of a file hashed: cheap, and zip central directories carry every entry's CRC. */
+    public static String fingerprint(FileSource source, Path file, long size) throws IOException {
+        if (source == FileSource.LOCAL) {
+            return fingerprint(file, size);
+        }
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException ex) {
+            throw new IllegalStateException(ex);
+        }
+        try (var ch = source.open(file)) {
+            md.update(FileSource.readAt(ch, 0, (int) Math.min(FINGERPRINT_SPAN, Math.max(size, 1))));
+            if (size > FINGERPRINT_SPAN) {
+                md.update(FileSource.readAt(ch, Math.max(FINGERPRINT_SPAN, size - FINGERPRINT_SPAN), FINGERPRINT_SPAN));
+            }
+        }
+        md.update(Long.toString(size).getBytes(StandardCharsets.US_ASCII));
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
+    /** The first and last 64 KiB of a local file hashed (not following a symbolic link). */
     public static String fingerprint(Path file, long size) throws IOException {
         try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ,
                 java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

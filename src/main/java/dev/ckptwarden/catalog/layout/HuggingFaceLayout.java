@@ -98,7 +98,7 @@ public final class HuggingFaceLayout implements DirectoryLayout {
             inProgress = "trainer_state.json not written yet (the Trainer writes it last)";
         } else {
             try {
-                JsonNode state = JsonFiles.read(dir.resolve(TRAINER_STATE));
+                JsonNode state = JsonFiles.read(listing.source(), dir.resolve(TRAINER_STATE));
                 content = fromTrainerState(state);
                 Path best = bestModelCheckpoint(state, dir.getParent());
                 if (best != null) {
@@ -114,13 +114,13 @@ public final class HuggingFaceLayout implements DirectoryLayout {
             String n = e.name();
             if (e.isFile() && n.endsWith(".index.json")) {
                 weights = true;
-                ShardIndex index = ShardIndexCheck.read(dir.resolve(n));
+                ShardIndex index = ShardIndexCheck.read(listing.source(), dir.resolve(n));
                 problems.addAll(index.problems());
             } else if (e.isFile() && (n.endsWith(".safetensors") || n.endsWith(".bin") && !n.equals("training_args.bin")
                     || n.endsWith(".h5") || n.endsWith(".msgpack"))) {
                 weights = true;
                 if (n.endsWith(".safetensors") && !isIndexedShard(listing, n)) {
-                    Probe p = FileProbe.probe(dir.resolve(n));
+                    Probe p = FileProbe.probe(listing.source(), dir.resolve(n));
                     if (p.type() != ContentType.SAFETENSORS) {
                         problems.add(n + ": not a safetensors file (" + p.type().name().toLowerCase() + ")");
                     }

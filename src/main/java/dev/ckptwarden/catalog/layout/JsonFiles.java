@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import dev.ckptwarden.catalog.integrity.FileSource;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -28,7 +30,14 @@ final class JsonFiles {
     private JsonFiles() {
     }
 
-    static JsonNode read(Path file) throws IOException {
+    static JsonNode read(FileSource source, Path file) throws IOException {
+        if (source != FileSource.LOCAL) {
+            JsonNode node = MAPPER.readTree(source.readSmall(file, MAX_SIDECAR_BYTES));
+            if (node == null || node.isMissingNode()) {
+                throw new IOException(file.getFileName() + " is empty");
+            }
+            return node;
+        }
         long size = Files.size(file);
         if (size > MAX_SIDECAR_BYTES) {
             throw new IOException(file.getFileName() + " is " + size + " bytes, too large for a metadata file");

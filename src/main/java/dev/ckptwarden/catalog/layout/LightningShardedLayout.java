@@ -44,7 +44,7 @@ public final class LightningShardedLayout implements DirectoryLayout {
             boolean latest = files.stream().anyMatch(e -> e.name().equals("checkpoint/latest") || e.name().equals("latest"));
             return latest ? i : i.inProgress("DeepSpeed 'latest' tag not written yet");
         }
-        Boolean resumable = listing.hasFile(DcpLayout.METADATA) ? DcpLayout.hasOptimizerKeys(dir.resolve(DcpLayout.METADATA)) : null;
+        Boolean resumable = listing.hasFile(DcpLayout.METADATA) ? DcpLayout.hasOptimizerKeys(listing.source(), dir.resolve(DcpLayout.METADATA)) : null;
         Inspection i = Inspection.of(Framework.LIGHTNING, ParsedName.EMPTY, resumable, problems);
         return listing.hasFile("meta.pt") ? i : i.inProgress("meta.pt not written yet (Lightning writes it last)");
     }

@@ -64,7 +64,7 @@ public final class OrbaxLayout implements DirectoryLayout {
         }
         if (listing.hasFile(CHECKPOINT_METADATA)) {
             try {
-                JsonNode meta = JsonFiles.read(dir.resolve(CHECKPOINT_METADATA));
+                JsonNode meta = JsonFiles.read(listing.source(), dir.resolve(CHECKPOINT_METADATA));
                 metrics.putAll(JsonFiles.numbers(meta.get("metrics")));
                 if (inProgress == null && meta.has("init_timestamp_nsecs") && !meta.hasNonNull("commit_timestamp_nsecs")
                         && !listing.hasFile("commit_success.txt")) {
@@ -76,7 +76,7 @@ public final class OrbaxLayout implements DirectoryLayout {
         }
         if (listing.hasDir("metrics")) {
             try {
-                metrics.putAll(JsonFiles.numbers(JsonFiles.read(dir.resolve("metrics").resolve("metrics"))));
+                metrics.putAll(JsonFiles.numbers(JsonFiles.read(listing.source(), dir.resolve("metrics").resolve("metrics"))));
             } catch (IOException e) {
                 // A missing or partial metrics item is not a broken checkpoint; the state item is what matters.
             }

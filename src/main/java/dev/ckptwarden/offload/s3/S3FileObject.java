@@ -1,6 +1,11 @@
 package dev.ckptwarden.offload.s3;
 
+import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
+import org.apache.commons.vfs2.NameScope;
+import org.apache.commons.vfs2.RandomAccessContent;
+import org.apache.commons.vfs2.util.FileObjectUtils;
+import org.apache.commons.vfs2.util.RandomAccessMode;
 import org.apache.commons.vfs2.FileType;
 import org.apache.commons.vfs2.provider.AbstractFileName;
 import org.apache.commons.vfs2.provider.AbstractFileObject;
@@ -28,6 +33,8 @@ import java.util.List;
 public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
     private HeadObjectResponse head;
     private S3UploadStream upload;
+    /** Size and modification time as the parent's listing reported them (no HEAD needed), or null. */
+    private S3Object listed;
 
     S3FileObject(AbstractFileName name, S3FileSystem fs) {
         super(name, fs);
@@ -42,6 +49,7 @@ public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
     @Override
     protected void doDetach() {
         head = null;
+        listed = null;
     }
 
     @Override
@@ -103,14 +111,79 @@ public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
         return names.toArray(String[]::new);
     }
 
+    /**
+     * Lists children with their type, size and modification time taken from the listing itself, so that
+     * walking a prefix costs one LIST request per page instead of one HEAD per object.
+     */
+    @Override
+    protected FileObject[] doListChildrenResolved() throws IOException {
+        String key = key();
+        String prefix = key.isEmpty() ? "" : key + "/";
+        List<FileObject> children = new ArrayList<>();
+        ListObjectsV2Request.Builder req = ListObjectsV2Request.builder().bucket(fs().bucket()).prefix(prefix).delimiter("/");
+        try {
+            String token = null;
+            do {
+                ListObjectsV2Response r = fs().client().listObjectsV2(req.continuationToken(token).build());
+                for (CommonPrefix p : r.commonPrefixes()) {
+                    String n = p.prefix().substring(prefix.length());
+                    n = n.endsWith("/") ? n.substring(0, n.length() - 1) : n;
+                    if (!n.isEmpty() && n.indexOf('/') < 0) {
+                        children.add(child(n, FileType.FOLDER, null));
+                    }
+                }
+                for (S3Object o : r.contents()) {
+                    String n = o.key().substring(prefix.length());
+                    if (!n.isEmpty() && n.indexOf('/') < 0) {
+                        children.add(child(n, FileType.FILE, o));
+                    }
+                }
+                token = Boolean.TRUE.equals(r.isTruncated()) ? r.nextContinuationToken() : null;
+            } while (token != null);
+        } catch (SdkException e) {
+            throw describe("cannot list", e);
+        }
+        return children.toArray(FileObject[]::new);
+    }
+
+    private S3FileObject child(String name) throws FileSystemException {
+        FileObject fo = getFileSystem().resolveFile(getFileSystem().getFileSystemManager()
+                .resolveName(getName(), UriParser.encode(name), NameScope.CHILD));
+        return (S3FileObject) FileObjectUtils.getAbstractFileObject(fo);
+    }
+
+    private S3FileObject child(String name, FileType type, S3Object object) throws FileSystemException {
+        S3FileObject c = child(name);
+        c.listed = object;
+        c.injectType(type);
+        return c;
+    }
+
     @Override
     protected long doGetContentSize() throws IOException {
-        return head().contentLength();
+        S3Object l = listed;
+        return l != null && l.size() != null ? l.size() : head().contentLength();
     }
 
     @Override
     protected long doGetLastModifiedTime() throws IOException {
-        return head().lastModified().toEpochMilli();
+        S3Object l = listed;
+        return l != null && l.lastModified() != null ? l.lastModified().toEpochMilli() : head().lastModified().toEpochMilli();
+    }
+
+    /** Ranged reads: one GET per read of exactly the bytes asked for. */
+    @Override
+    protected RandomAccessContent doGetRandomAccessContent(RandomAccessMode mode) throws IOException {
+        if (mode.requestWrite()) {
+            throw new FileSystemException("random-access writes to an S3 object are not supported: "
+                    + getName().getFriendlyURI());
+        }
+        return new S3RangedContent(this, getContent().getSize());
+    }
+
+    /** The object's bytes in {@code range} (an HTTP Range value). */
+    InputStream ranged(String range) {
+        return fs().client().getObject(r -> r.bucket(fs().bucket()).key(key()).range(range));
     }
 
     private HeadObjectResponse head() throws IOException {
@@ -138,7 +211,8 @@ public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
         if (append) {
             throw new FileSystemException("appending to an S3 object is not supported: " + getName().getFriendlyURI());
         }
-        upload = new S3UploadStream(fs().client(), fs().bucket(), key(), fs().partSize(), getName().getFriendlyURI());
+        upload = new S3UploadStream(fs().client(), fs().bucket(), key(), fs().partSize(), getName().getFriendlyURI(),
+                fs().partsInFlight());
         upload.abortStaleUploads();
         return upload;
     }

@@ -28,12 +28,13 @@ import java.util.List;
 /**
  * A Commons VFS provider for {@code s3://bucket/key/prefix} over the AWS SDK v2 (no maintained VFS
  * provider is built on SDK v2: the known ones, abashev's vfs-s3 and sshtools' vfs-s3, use SDK v1).
- * Read, write (single PUT for small objects, multipart beyond one part), list, delete; no rename
- * (S3 has none), folders are key prefixes. One {@link S3Client} per bucket and options.
+ * Read (whole, or ranged GETs through random access), write (single PUT for small objects, multipart
+ * beyond one part), list (sizes and times from the listing), delete; no rename (S3 has none), folders
+ * are key prefixes. One {@link S3Client} per bucket and options.
  */
 public final class S3FileProvider extends AbstractOriginatingFileProvider {
     static final List<Capability> CAPABILITIES = List.of(Capability.CREATE, Capability.DELETE, Capability.GET_TYPE,
-            Capability.LIST_CHILDREN, Capability.READ_CONTENT, Capability.WRITE_CONTENT, Capability.URI,
+            Capability.LIST_CHILDREN, Capability.READ_CONTENT, Capability.RANDOM_ACCESS_READ, Capability.WRITE_CONTENT, Capability.URI,
             Capability.GET_LAST_MODIFIED);
 
     /** Region used when neither the options nor the SDK's chain name one (S3-compatible stores ignore it). */
@@ -68,7 +69,8 @@ public final class S3FileProvider extends AbstractOriginatingFileProvider {
             throw new FileSystemException("cannot set up an S3 client for " + rootName.getFriendlyURI() + ": "
                     + e.getMessage(), e);
         }
-        return new S3FileSystem(rootName, options, client, bucket, cfg.getPartSize(options));
+        return new S3FileSystem(rootName, options, client, bucket, cfg.getPartSize(options),
+                cfg.getPartsInFlight(options));
     }
 
     static S3Client client(S3FileSystemConfigBuilder cfg, FileSystemOptions options) {

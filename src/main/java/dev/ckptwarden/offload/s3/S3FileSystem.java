@@ -15,12 +15,15 @@ public final class S3FileSystem extends AbstractFileSystem {
     private final S3Client client;
     private final String bucket;
     private final long partSize;
+    private final int partsInFlight;
 
-    S3FileSystem(FileName rootName, FileSystemOptions options, S3Client client, String bucket, long partSize) {
+    S3FileSystem(FileName rootName, FileSystemOptions options, S3Client client, String bucket, long partSize,
+                 int partsInFlight) {
         super(rootName, null, options);
         this.client = client;
         this.bucket = bucket;
         this.partSize = partSize;
+        this.partsInFlight = partsInFlight;
     }
 
     S3Client client() {
@@ -33,6 +36,10 @@ public final class S3FileSystem extends AbstractFileSystem {
 
     long partSize() {
         return partSize;
+    }
+
+    int partsInFlight() {
+        return partsInFlight;
     }
 
     @Override

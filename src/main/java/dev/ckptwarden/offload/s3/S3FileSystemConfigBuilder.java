@@ -21,11 +21,14 @@ public final class S3FileSystemConfigBuilder extends FileSystemConfigBuilder {
     public static final long DEFAULT_PART_SIZE = 8L << 20;
     /** S3's smallest part (except the last). */
     public static final long MIN_PART_SIZE = 5L << 20;
+    /** Parts of one object sent at the same time when not set: enough to hide one request's latency. */
+    public static final int DEFAULT_PARTS_IN_FLIGHT = 4;
 
     private static final String ENDPOINT = "endpoint";
     private static final String REGION = "region";
     private static final String CREDENTIALS = "credentials";
     private static final String PART_SIZE = "partSize";
+    private static final String PARTS_IN_FLIGHT = "partsInFlight";
     private static final String MAX_ATTEMPTS = "maxAttempts";
     private static final String CONNECT_TIMEOUT = "connectTimeout";
     private static final String SOCKET_TIMEOUT = "socketTimeout";
@@ -78,6 +81,19 @@ public final class S3FileSystemConfigBuilder extends FileSystemConfigBuilder {
     public long getPartSize(FileSystemOptions opts) {
         Long v = (Long) getParam(opts, PART_SIZE);
         return v == null ? DEFAULT_PART_SIZE : v;
+    }
+
+    /** Parts of one object uploaded at the same time (each holds a part buffer); at least 1. */
+    public void setPartsInFlight(FileSystemOptions opts, int parts) {
+        if (parts < 1) {
+            throw new IllegalArgumentException("parts in flight must be at least 1, not " + parts);
+        }
+        setParam(opts, PARTS_IN_FLIGHT, parts);
+    }
+
+    public int getPartsInFlight(FileSystemOptions opts) {
+        Integer v = (Integer) getParam(opts, PARTS_IN_FLIGHT);
+        return v == null ? DEFAULT_PARTS_IN_FLIGHT : v;
     }
 
     /** Attempts per request, the first included (the SDK retries transient failures). */

@@ -12,10 +12,19 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Writes one S3 object from a stream in constant memory: bytes are buffered up to one part; an
@@ -26,6 +35,11 @@ import java.util.List;
  *
  * <p>The part size doubles every {@value #PARTS_PER_SIZE} parts so that S3's limit of 10,000 parts
  * is never reached: 8 MiB parts carry the first 8 GiB, and memory grows only for objects beyond that.
+ *
+ * <p>Up to {@code partsInFlight} parts are sent at the same time (one request each) while the next
+ * part fills, so that one request's latency does not idle the stream; memory is bounded by
+ * {@code partsInFlight + 1} part buffers, which are reused. The parts are completed in order. A
+ * failed part fails the next write or the close, after the parts still in flight have ended.
  */
 final class S3UploadStream extends OutputStream {
     private static final Logger log = LoggerFactory.getLogger(S3UploadStream.class);
@@ -37,19 +51,34 @@ final class S3UploadStream extends OutputStream {
     private final String key;
     private final long basePartSize;
     private final String shown;
+    private final int partsInFlight;
     private byte[] buffer = new byte[INITIAL_BUFFER];
     private int filled;
     private String uploadId;
     private final List<CompletedPart> parts = new ArrayList<>();
+    private int partsStarted;
+    private ExecutorService senders;
+    private final Deque<Future<SentPart>> inFlight = new ArrayDeque<>();
+    private final Deque<byte[]> freeBuffers = new ArrayDeque<>();
     private boolean closed;
     private boolean aborted;
 
+    /** A part the server stored, and the buffer it was sent from (free again). */
+    private record SentPart(CompletedPart part, byte[] buffer) {
+    }
+
     S3UploadStream(S3Client client, String bucket, String key, long basePartSize, String shown) {
+        this(client, bucket, key, basePartSize, shown, 1);
+    }
+
+    /** @param partsInFlight how many parts may be on their way at once (1: each part sent before the next fills) */
+    S3UploadStream(S3Client client, String bucket, String key, long basePartSize, String shown, int partsInFlight) {
         this.client = client;
         this.bucket = bucket;
         this.key = key;
         this.basePartSize = basePartSize;
         this.shown = shown;
+        this.partsInFlight = Math.max(1, partsInFlight);
     }
 
     /**
@@ -72,7 +101,7 @@ final class S3UploadStream extends OutputStream {
     }
 
     private long partSize() {
-        int doublings = Math.min(parts.size() / PARTS_PER_SIZE, 10);
+        int doublings = Math.min(partsStarted / PARTS_PER_SIZE, 10);
         return Math.min(basePartSize << doublings, Integer.MAX_VALUE - 8);
     }
 
@@ -114,16 +143,85 @@ final class S3UploadStream extends OutputStream {
             if (uploadId == null) {
                 uploadId = client.createMultipartUpload(r -> r.bucket(bucket).key(key)).uploadId();
             }
-            int number = parts.size() + 1;
-            UploadPartResponse r = client.uploadPart(p -> p.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
-                    .contentLength((long) filled), RequestBody.fromInputStream(new ByteArrayInputStream(buffer, 0, filled),
-                    filled));
-            parts.add(CompletedPart.builder().partNumber(number).eTag(r.eTag()).build());
-            filled = 0;
         } catch (SdkException e) {
-            String abortProblem = abort();
-            throw new IOException("cannot upload part " + (parts.size() + 1) + " of " + shown + ": " + message(e)
-                    + (abortProblem == null ? "" : "; " + abortProblem), e);
+            throw new IOException("cannot start the upload of " + shown + ": " + message(e), e);
+        }
+        int number = ++partsStarted;
+        byte[] data = buffer;
+        int length = filled;
+        if (partsInFlight == 1) {
+            try {
+                parts.add(uploadPart(number, data, length).part());
+            } catch (IOException e) {
+                throw failed(e);
+            }
+            filled = 0;
+            return;
+        }
+        while (!inFlight.isEmpty() && (inFlight.size() >= partsInFlight || inFlight.peekFirst().isDone())) {
+            collectOldest();
+        }
+        if (senders == null) {
+            AtomicInteger n = new AtomicInteger();
+            senders = Executors.newFixedThreadPool(partsInFlight, r -> {
+                Thread t = new Thread(r, "s3 part sender " + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        inFlight.addLast(senders.submit(() -> uploadPart(number, data, length)));
+        byte[] next = freeBuffers.pollFirst();
+        buffer = next != null ? next : new byte[(int) partSize()];
+        filled = 0;
+    }
+
+    /** Sends one part; an SDK failure becomes an {@link IOException} naming the part. */
+    private SentPart uploadPart(int number, byte[] data, int length) throws IOException {
+        try {
+            UploadPartResponse r = client.uploadPart(p -> p.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
+                    .contentLength((long) length), RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length),
+                    length));
+            return new SentPart(CompletedPart.builder().partNumber(number).eTag(r.eTag()).build(), data);
+        } catch (SdkException e) {
+            throw new IOException("cannot upload part " + number + " of " + shown + ": " + message(e), e);
+        }
+    }
+
+    /** Waits for the oldest part in flight; on its failure, ends the others and aborts the upload. */
+    private void collectOldest() throws IOException {
+        Future<SentPart> f = inFlight.pollFirst();
+        try {
+            SentPart done = f.get();
+            parts.add(done.part());
+            freeBuffers.addLast(done.buffer());
+        } catch (ExecutionException e) {
+            throw failed(e.getCause() instanceof IOException io ? io : new IOException(e.getCause().toString(),
+                    e.getCause()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw failed(new InterruptedIOException("interrupted while uploading " + shown));
+        }
+    }
+
+    /** {@code cause}, after the upload was aborted (its message says when the abort itself failed). */
+    private IOException failed(IOException cause) {
+        String abortProblem = abort();
+        return abortProblem == null ? cause : new IOException(cause.getMessage() + "; " + abortProblem, cause);
+    }
+
+    private void sendAll() throws IOException {
+        try {
+            if (filled > 0) {
+                sendPart();
+            }
+            while (!inFlight.isEmpty()) {
+                collectOldest();
+            }
+        } catch (IOException e) {
+            if (!aborted) {
+                throw failed(e);
+            }
+            throw e;
         }
     }
 
@@ -145,13 +243,11 @@ final class S3UploadStream extends OutputStream {
             }
             return;
         }
-        if (filled > 0) {
-            closed = false;
-            try {
-                sendPart();
-            } finally {
-                closed = true;
-            }
+        closed = false;
+        try {
+            sendAll();
+        } finally {
+            closed = true;
         }
         try {
             client.completeMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId)
@@ -162,7 +258,31 @@ final class S3UploadStream extends OutputStream {
                     + (abortProblem == null ? "" : "; " + abortProblem), e);
         } finally {
             buffer = null;
+            stopSenders();
         }
+    }
+
+    /** Lets the parts in flight end (an abort must not race a part still being stored), then frees the threads. */
+    private void stopSenders() {
+        if (senders == null) {
+            return;
+        }
+        senders.shutdown();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (senders.awaitTermination(1, TimeUnit.MINUTES)) {
+                    break;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        inFlight.clear();
+        freeBuffers.clear();
     }
 
     /**
@@ -176,6 +296,7 @@ final class S3UploadStream extends OutputStream {
         }
         aborted = true;
         buffer = null;
+        stopSenders();
         if (uploadId == null) {
             return null;
         }

@@ -1,0 +1,137 @@
+package dev.ckptwarden.watch;
+
+import dev.ckptwarden.catalog.Candidate;
+import dev.ckptwarden.catalog.Cataloger;
+import dev.ckptwarden.catalog.Listing;
+import dev.ckptwarden.catalog.RemoteLocation;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.offload.RemoteFiles;
+import dev.ckptwarden.offload.RemoteSettings;
+import org.apache.commons.vfs2.FileObject;
+import org.apache.commons.vfs2.FileType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Polls a remote root ({@code sftp://}, {@code s3://}): no watch events exist there, so every reconcile
+ * lists it through Commons VFS and hands what the catalog recognised to the same settling and
+ * registry code as a local root. Connection and credentials come from {@link RemoteSettings} (keys,
+ * known_hosts, the AWS chain; never a password in the configuration). One connection per pass,
+ * closed when the pass is done.
+ */
+final class RemoteReconciler {
+    private static final Logger log = LoggerFactory.getLogger(RemoteReconciler.class);
+
+    private final Supplier<RemoteSettings> settings;
+
+    RemoteReconciler(Supplier<RemoteSettings> settings) {
+        this.settings = settings;
+    }
+
+    /** The path form under which a remote root's checkpoints are registered ({@link RemoteLocation}). */
+    static Path rootPath(String uri) {
+        return RemoteLocation.path(uri);
+    }
+
+    /**
+     * Walks the root and passes the walk to {@code settle} while the connection is still open (settling
+     * reads headers of new checkpoints). An unreachable root (host down, wrong credentials, unknown host
+     * key) is reported as one problem and settled as unreachable, which marks nothing gone.
+     */
+    RootScan reconcile(RootConfig root, Cataloger cataloger, List<ScanProblem> problems, Function<RootWalk, RootScan> settle) {
+        Path rootPath = rootPath(root.path());
+        String scheme = URI.create(root.path().strip()).getScheme().toLowerCase(Locale.ROOT);
+        RemoteFiles files;
+        try {
+            files = RemoteFiles.open(settings.get());
+        } catch (IOException e) {
+            return unreachable(root, rootPath, "cannot set up remote access: " + describe(e), problems, settle);
+        }
+        try (files) {
+            FileObject top;
+            FileType type;
+            try {
+                top = files.resolve(root.path());
+                type = top.getType(); // the first remote operation: connects and authenticates
+            } catch (IOException | RuntimeException e) {
+                return unreachable(root, rootPath, "not reachable: " + describe(e), problems, settle);
+            }
+            boolean s3 = scheme.equals("s3");
+            if (type == FileType.FILE || type == FileType.IMAGINARY && !s3) {
+                return unreachable(root, rootPath, type == FileType.FILE ? "not a directory" : "does not exist", problems, settle);
+            }
+            VfsFileSource source = new VfsFileSource(rootPath, top);
+            if (type == FileType.IMAGINARY) {
+                // An S3 prefix with nothing under it: an empty root (folders are only key prefixes there).
+                return settle.apply(new RootWalk(rootPath, true, List.of(), Set.of(), Set.of(), 0, source));
+            }
+            RemoteTreeReader reader = new RemoteTreeReader(source, !s3,
+                    (p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
+            List<Candidate> candidates = new ArrayList<>();
+            Set<Path> unscanned = new HashSet<>();
+            Deque<Path> pending = new ArrayDeque<>();
+            pending.push(rootPath);
+            while (!pending.isEmpty()) {
+                Path dir = pending.pop();
+                try {
+                    Listing listing = reader.list(dir);
+                    Cataloger.Findings f = cataloger.examine(listing, reader);
+                    candidates.addAll(f.candidates());
+                    for (int i = f.descendInto().size() - 1; i >= 0; i--) {
+                        pending.push(f.descendInto().get(i));
+                    }
+                } catch (NoSuchFileException gone) {
+                    // removed since its parent was listed: nothing to register there
+                } catch (IOException | RuntimeException e) {
+                    if (dir.equals(rootPath)) {
+                        return unreachable(root, rootPath, "cannot list: " + describe(e), problems, settle);
+                    }
+                    unscanned.add(dir);
+                    problems.add(new ScanProblem(root.name(), dir, describe(e)));
+                } finally {
+                    reader.forget(dir);
+                }
+            }
+            return settle.apply(new RootWalk(rootPath, true, candidates, unscanned, Set.of(), reader.entriesRead(), source));
+        }
+    }
+
+    private static RootScan unreachable(RootConfig root, Path rootPath, String why, List<ScanProblem> problems,
+                                        Function<RootWalk, RootScan> settle) {
+        problems.add(new ScanProblem(root.name(), rootPath, why));
+        log.warn("remote root {} ({}) not scanned: {}", root.name(), root.path(), why);
+        return settle.apply(RootWalk.unreachable(rootPath));
+    }
+
+    /** One line from an exception chain: VFS wraps the transport's reason ("Auth fail", "Connection refused") in its own. */
+    static String describe(Throwable e) {
+        List<String> parts = new ArrayList<>();
+        for (Throwable t = e; t != null && parts.size() < 4; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage();
+            if (m == null || m.isBlank()) {
+                continue;
+            }
+            int nl = m.indexOf('\n');
+            m = (nl < 0 ? m : m.substring(0, nl)).strip();
+            String msg = m;
+            if (parts.stream().noneMatch(p -> p.contains(msg))) {
+                parts.add(msg);
+            }
+        }
+        return parts.isEmpty() ? e.getClass().getSimpleName() : String.join(": ", parts);
+    }
+}

@@ -1,0 +1,81 @@
+package dev.ckptwarden.it;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/** The launcher maps the build's class-data archive, and a JVM that cannot use one starts the normal way, quietly. */
+class ClassDataArchiveIT {
+
+    @TempDir
+    Path tmp;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(Path launcher, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new java.util.ArrayList<>(List.of(launcher.toString()));
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile("cds-out", ".txt");
+        Path err = Files.createTempFile("cds-err", ".txt");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void thePackagedBuildHasAnArchiveThatTheLauncherUses() throws Exception {
+        Path home = AgentProcess.home();
+        assertThat(home.resolve("target/ckpt-warden.jsa")).isRegularFile();
+
+        Path log = tmp.resolve("class-load.log");
+        ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/ckpt-warden").toString(), "--version")
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("out.txt").toFile());
+        pb.environment().put("CKPT_WARDEN_JAVA_OPTS", "-Xlog:class+load:file=" + log);
+        Process p = pb.start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(p.exitValue()).isZero();
+        assertThat(Files.readString(log)).as("classes mapped from the archive").contains("dev.ckptwarden.cli.Main source: shared objects file (top)");
+    }
+
+    /** A copy of the built layout elsewhere: its classpath differs from the archive's, and then a broken archive. */
+    @Test
+    void anArchiveThatDoesNotMatchIsIgnoredWithNothingOnStdout() throws Exception {
+        Path home = AgentProcess.home();
+        Path jar;
+        try (var jars = Files.list(home.resolve("target"))) {
+            jar = jars.filter(f -> f.getFileName().toString().matches("ckpt-warden-.*\\.jar")
+                    && !f.getFileName().toString().contains("-sources")).findFirst().orElse(null);
+        }
+        assumeThat(jar).as("packaged jar in target/").isNotNull();
+        Path copy = tmp.resolve("copy");
+        Files.createDirectories(copy.resolve("bin"));
+        Files.createDirectories(copy.resolve("target"));
+        Files.copy(home.resolve("bin/ckpt-warden"), copy.resolve("bin/ckpt-warden"));
+        Files.copy(jar, copy.resolve("target").resolve(jar.getFileName()));
+        Files.createSymbolicLink(copy.resolve("target/lib"), home.resolve("target/lib"));
+        Files.copy(home.resolve("target/ckpt-warden.jsa"), copy.resolve("target/ckpt-warden.jsa"));
+
+        Run elsewhere = run(copy.resolve("bin/ckpt-warden"), "--version");
+        assertThat(elsewhere.code()).isZero();
+        assertThat(elsewhere.out()).matches("ckpt-warden \\S+.*\\R").doesNotContain("cds").doesNotContain("warning");
+        assertThat(elsewhere.err()).doesNotContain("cds");
+
+        Files.delete(copy.resolve("target/ckpt-warden.jsa"));
+        Files.writeString(copy.resolve("target/ckpt-warden.jsa"), "not a class-data archive");
+        Run broken = run(copy.resolve("bin/ckpt-warden"), "--version");
+        assertThat(broken.code()).isZero();
+        assertThat(broken.out()).isEqualTo(elsewhere.out());
+        assertThat(broken.err()).doesNotContain("cds");
+    }
+}

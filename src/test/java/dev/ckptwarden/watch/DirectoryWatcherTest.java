@@ -1,0 +1,68 @@
+package dev.ckptwarden.watch;
+
+import dev.ckptwarden.catalog.Cataloger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The watcher names the directory of each change, a new directory itself, and never the enforcer's trash. */
+class DirectoryWatcherTest {
+    @TempDir
+    Path tmp;
+
+    private record Change(String root, Path where) {
+    }
+
+    @Test
+    void changesAreReportedPerDirectoryAndTheTrashIsIgnored() throws Exception {
+        Path root = tmp.toRealPath();
+        Path run = Files.createDirectories(root.resolve("run"));
+        BlockingQueue<Change> heard = new LinkedBlockingQueue<>();
+        try (DirectoryWatcher w = new DirectoryWatcher((r, where) -> heard.add(new Change(r, where)))) {
+            assertThat(w.watchRoot("data", root)).isEqualTo(2);
+            w.start();
+
+            // The trash appears and fills first: nothing may be heard of it, before or after.
+            Path trash = Files.createDirectory(root.resolve(Cataloger.TRASH_DIR));
+            Files.writeString(trash.resolve("1-1-1.0"), "evicted");
+            Files.writeString(run.resolve("epoch=1-step=10.ckpt"), "save");
+            await(heard, new Change("data", run));
+
+            Path fresh = Files.createDirectory(root.resolve("run2"));
+            await(heard, new Change("data", fresh));
+            // The new directory is watched from now on.
+            Path inside = Files.createDirectory(fresh.resolve("checkpoint-500"));
+            await(heard, new Change("data", inside));
+            Files.writeString(inside.resolve("trainer_state.json"), "{}");
+            await(heard, new Change("data", inside));
+
+            Files.writeString(trash.resolve("1-1-2.0"), "evicted");
+            Files.writeString(run.resolve("epoch=2-step=20.ckpt"), "save");
+            await(heard, new Change("data", run));
+            assertThat(seen).allSatisfy(c -> assertThat(c.where()).isNotEqualTo(trash).isNotEqualTo(root));
+        }
+    }
+
+    private final java.util.List<Change> seen = new java.util.ArrayList<>();
+
+    /** Takes changes until {@code expected} is heard; the kernel gets at most 10 s. */
+    private void await(BlockingQueue<Change> heard, Change expected) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            Change c = heard.poll(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+            assertThat(c).as("heard " + expected + " within 10 s; heard " + seen).isNotNull();
+            seen.add(c);
+            if (c.equals(expected)) {
+                return;
+            }
+        }
+    }
+}
