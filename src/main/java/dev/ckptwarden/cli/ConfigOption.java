@@ -3,6 +3,7 @@ package dev.ckptwarden.cli;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.ConfigException;
 import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.registry.PostgresRegistry;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.SqliteRegistry;
 import picocli.CommandLine.Option;
@@ -48,7 +49,20 @@ final class ConfigOption {
         }
     }
 
+    /**
+     * The registry {@code agent.registry_url} names: empty for the embedded SQLite database in
+     * {@code state_dir}, {@code jdbc:postgresql://...} for the shared one. Anything else is refused, never
+     * silently replaced by the embedded database (agents would then each keep their own registry).
+     */
     static Registry openRegistry(Config config) {
-        return SqliteRegistry.open(config.agent().stateDir());
+        String url = config.agent().registryUrl();
+        if (url == null || url.isBlank()) {
+            return SqliteRegistry.open(config.agent().stateDir());
+        }
+        if (url.startsWith("jdbc:postgresql:")) {
+            return PostgresRegistry.open(url);
+        }
+        throw new CliError(ExitCode.USAGE, "agent.registry_url: expected \"\" (embedded database in state_dir) or "
+                + "jdbc:postgresql://host/database, got '" + url + "'");
     }
 }

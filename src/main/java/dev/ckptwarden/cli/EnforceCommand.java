@@ -13,6 +13,8 @@ import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.EnforcementReport;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.enforce.EvictionPlan;
+import dev.ckptwarden.registry.Lease;
+import dev.ckptwarden.registry.PostgresRegistry;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
@@ -66,17 +68,28 @@ final class EnforceCommand implements Callable<Integer> {
              AuditLog audit = dryRun ? null : AuditLog.open(cfg.agent().stateDir())) {
             Reconciler reconciler = new Reconciler(registry, clock);
             Enforcer enforcer = new Enforcer(registry, audit);
-            Map<String, Path> reached = new LinkedHashMap<>();
-            Map<String, List<String>> problems = new LinkedHashMap<>();
-            for (RootConfig r : roots) {
-                problems.put(r.name(), reconcile(cfg, r, reconciler, reached));
+            Lease lease = clusterLease(cfg, registry);
+            if (lease != null) {
+                enforcer.guardWith(lease::checkHeld);
             }
-            // Planned after every root is reconciled: roots sharing a filesystem are planned together.
-            EvictionPlan plan = EvictionPlan.of(registry, roots, reached, null, clock.instant());
-            for (RootConfig r : roots) {
-                passes.add(pass(r, reached.containsKey(r.name()), reached.get(r.name()), plan, problems.get(r.name()), enforcer, clock));
+            try {
+                Map<String, Path> reached = new LinkedHashMap<>();
+                Map<String, List<String>> problems = new LinkedHashMap<>();
+                for (RootConfig r : roots) {
+                    problems.put(r.name(), reconcile(cfg, r, reconciler, reached));
+                }
+                // Planned after every root is reconciled: roots sharing a filesystem are planned together.
+                EvictionPlan plan = EvictionPlan.of(registry, roots, reached, null, clock.instant());
+                for (RootConfig r : roots) {
+                    passes.add(pass(r, reached.containsKey(r.name()), reached.get(r.name()), plan, problems.get(r.name()),
+                            enforcer, clock));
+                }
+                plan.unresolved().forEach((r, why) -> System.err.println("ckpt-warden: " + r + ": pressure unresolved: " + why));
+            } finally {
+                if (lease != null) {
+                    lease.release(); // before the registry closes: agents take over at their next renewal
+                }
             }
-            plan.unresolved().forEach((r, why) -> System.err.println("ckpt-warden: " + r + ": pressure unresolved: " + why));
         } catch (IOException e) {
             throw new CliError(ExitCode.RUNTIME, "audit log in " + cfg.agent().stateDir() + ": " + e.getMessage());
         }
@@ -89,6 +102,26 @@ final class EnforceCommand implements Callable<Integer> {
                 || p.enforced().anyFailed() || (p.recovered() != null && p.recovered().anyFailed()));
         return failed ? ExitCode.RUNTIME : ExitCode.OK;
     }
+
+    /**
+     * Cluster mode: deleting from the command line takes the same lease as the agents, so it runs only
+     * while no agent holds it; held for {@link #CLI_LEASE} at most (a crashed command blocks the agents
+     * no longer than that), released at the end.
+     */
+    private Lease clusterLease(Config cfg, Registry registry) {
+        if (dryRun || !cfg.agent().cluster() || !(registry instanceof PostgresRegistry shared)) {
+            return null;
+        }
+        Lease lease = shared.lease(Lease.ENFORCEMENT, Lease.processHolder(), CLI_LEASE);
+        if (!lease.acquire()) {
+            String holder = lease.current().map(h -> h.holder()).orElse("another agent");
+            throw new CliError(ExitCode.RUNTIME, "cluster mode: lease " + Lease.ENFORCEMENT + " is held by " + holder
+                    + "; only the holder deletes (use --dry-run, or stop that agent)");
+        }
+        return lease;
+    }
+
+    private static final java.time.Duration CLI_LEASE = java.time.Duration.ofMinutes(5);
 
     /** Brings the registry up to date for one root; returns the problems, and records its directory when reached. */
     private static List<String> reconcile(Config cfg, RootConfig r, Reconciler reconciler, Map<String, Path> reached) {

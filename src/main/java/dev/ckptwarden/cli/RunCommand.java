@@ -7,6 +7,8 @@ import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.EnforcementListener;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.registry.Lease;
+import dev.ckptwarden.registry.PostgresRegistry;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,10 @@ final class RunCommand implements Callable<Integer> {
         Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit,
                 EnforcementListener.NONE, null, metrics.offloadListener()), metrics,
                 Clock.systemUTC());
+        if (cfg.agent().cluster() && registry instanceof PostgresRegistry shared) {
+            // Every agent scans and registers; only the holder of the lease deletes.
+            agent.coordinateWith(shared.lease(Lease.ENFORCEMENT, Lease.processHolder(), Agent.LEASE_TTL));
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -16,6 +16,7 @@ import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.export.FilesystemForecast;
 import dev.ckptwarden.export.HttpApi;
 import dev.ckptwarden.export.LoopHealth;
+import dev.ckptwarden.registry.Lease;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.DirectoryWatcher;
 import dev.ckptwarden.watch.Reconciler;
@@ -58,6 +59,9 @@ public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final JobKey JOB = JobKey.jobKey("reconcile");
     private static final TriggerKey PERIODIC = TriggerKey.triggerKey("periodic");
+    private static final JobKey LEASE_JOB = JobKey.jobKey("lease");
+    /** Cluster mode: how long the enforcement lease lasts without renewal; renewed every third of it. */
+    public static final Duration LEASE_TTL = Duration.ofSeconds(30);
     private static final String RELOAD_PREFIX = "reload-";
     /**
      * The longest that events after a pass wait for the next one: events within the window share one
@@ -92,6 +96,8 @@ public final class Agent implements AutoCloseable {
     /** Per root, the directories of checkpoints that were still settling after the last pass. */
     private volatile Map<String, Set<Path>> settling = Map.of();
     private volatile Duration lastEventPassTook = Duration.ZERO;
+    /** Cluster mode: only the holder of this lease deletes; null for a single agent. */
+    private volatile Lease lease;
 
     /**
      * @param configFile the file the configuration came from, watched and re-read on change and SIGHUP;
@@ -110,7 +116,8 @@ public final class Agent implements AutoCloseable {
         Properties p = new Properties();
         p.setProperty(StdSchedulerFactory.PROP_SCHED_INSTANCE_NAME, "ckpt-warden");
         p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
-        p.setProperty("org.quartz.threadPool.threadCount", "1");
+        // Two threads: lease renewal must not wait behind a long pass (reconcile passes never overlap anyway).
+        p.setProperty("org.quartz.threadPool.threadCount", "2");
         p.setProperty("org.quartz.jobStore.class", "org.quartz.simpl.RAMJobStore");
         // A trigger is "misfired" when it could not run on time (the pass before it ran long, the host slept).
         p.setProperty("org.quartz.jobStore.misfireThreshold", "1000");
@@ -124,8 +131,34 @@ public final class Agent implements AutoCloseable {
         metrics.bindWatcher(watcher::events, watcher::overflows);
     }
 
+    /**
+     * Cluster mode: only the holder of {@code lease} deletes. The lease is taken before the first pass and
+     * renewed on the scheduler every third of its time; the enforcer asks the database before each
+     * batch whether it is still held with the same token. Call before {@link #start()}.
+     */
+    public void coordinateWith(Lease lease) {
+        this.lease = Objects.requireNonNull(lease, "lease");
+        enforcer.guardWith(lease::checkHeld);
+        metrics.bindLease(lease::held);
+    }
+
+    /** Takes or renews the lease; never throws (the scheduler calls it). */
+    void renewLease() {
+        Lease l = lease;
+        if (l == null) {
+            return;
+        }
+        try {
+            l.acquire();
+        } catch (RuntimeException e) {
+            log.warn("lease {}: renewal failed, this agent does not delete until it succeeds: {}", l.name(),
+                    e.getMessage());
+        }
+    }
+
     public void start() throws SchedulerException, IOException {
         Config cfg = config.get();
+        renewLease();
         // Up before the first pass: /healthz answers 503 ("reconcile") until that pass is done.
         try {
             http = new HttpApi(HttpApi.address(cfg.agent().listen()), metrics, registry, config::get, this::loopHealth, clock);
@@ -152,6 +185,14 @@ public final class Agent implements AutoCloseable {
             configWatcher.start();
         }
         schedulePeriodic(cfg.agent().reconcileInterval());
+        if (lease != null) {
+            long every = Math.max(1, lease.ttl().toMillis() / 3);
+            scheduler.scheduleJob(JobBuilder.newJob(LeaseRenewalJob.class).withIdentity(LEASE_JOB).build(),
+                    TriggerBuilder.newTrigger().withIdentity("lease-renewal").startAt(Date.from(clock.instant().plusMillis(every)))
+                            .withSchedule(SimpleScheduleBuilder.simpleSchedule().withIntervalInMilliseconds(every)
+                                    .repeatForever().withMisfireHandlingInstructionNextWithRemainingCount())
+                            .build());
+        }
         scheduler.start();
         log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
                 cfg.agent().reconcileInterval(), cfg.agent().settleTime());
@@ -386,7 +427,9 @@ public final class Agent implements AutoCloseable {
                         scan.checkpoints().size(), scan.inspected(), scan.gone(), scan.took().toMillis());
             }
             if (why.equals("startup")) {
-                recover(local, reached, now);
+                if (lease == null || lease.held()) {
+                    recover(local, reached, now);
+                }
                 for (RootScan scan : scans) {
                     Map<CheckpointState, Long> byState = new java.util.EnumMap<>(
                             CheckpointState.class);
@@ -440,6 +483,10 @@ public final class Agent implements AutoCloseable {
                                            Instant now) {
         Map<String, Set<Path>> evicted = new java.util.HashMap<>();
         if (roots.stream().noneMatch(r -> r.retention() != null)) {
+            return evicted;
+        }
+        if (lease != null && !lease.held()) {
+            // Another agent enforces: planning here would only count refusals as eviction failures.
             return evicted;
         }
         Map<String, List<Checkpoint>> present = new java.util.HashMap<>();
@@ -576,6 +623,9 @@ public final class Agent implements AutoCloseable {
             scheduler.shutdown(true); // waits for the pass in progress to end
         } catch (SchedulerException e) {
             log.warn("scheduler shutdown: {}", e.getMessage());
+        }
+        if (lease != null) {
+            lease.release(); // another agent takes over at its next renewal, not after the lease time
         }
         try {
             watcher.close();

@@ -484,6 +484,13 @@ public final class AgentMetrics implements AutoCloseable {
         watchOverflows.set(overflows);
     }
 
+    /** Cluster mode: {@code ckpt_warden_lease_held} is 1 while this agent holds the enforcement lease. */
+    public void bindLease(java.util.function.BooleanSupplier held) {
+        Gauge.builder("ckpt_warden_lease_held", held, h -> h.getAsBoolean() ? 1 : 0)
+                .description("1 while this agent holds cluster mode's enforcement lease (only the holder deletes)")
+                .register(registry);
+    }
+
     /** Records one reconcile pass over all roots. */
     public void recordReconcile(Duration took) {
         reconcileDuration.record(took);

@@ -1,0 +1,101 @@
+package dev.ckptwarden.daemon;
+
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.enforce.AuditLog;
+import dev.ckptwarden.enforce.Enforcer;
+import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.registry.Lease;
+import dev.ckptwarden.registry.PostgresRegistry;
+import dev.ckptwarden.registry.PostgresServer;
+import dev.ckptwarden.testing.MutableClock;
+import dev.ckptwarden.testing.TreeBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Two agents in cluster mode on one tree and one PostgreSQL registry: both register, the lease holder deletes. */
+class AgentClusterTest {
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @TempDir
+    Path dir;
+
+    private Config config(Path root, String url, String state) throws Exception {
+        Path file = dir.resolve(state + ".yaml");
+        Files.writeString(file, "agent:\n  state_dir: " + dir.resolve(state) + "\n  reconcile_interval: 1h\n"
+                + "  settle_time: 10s\n  listen: 127.0.0.1:0\n  registry_url: " + url + "\n  cluster: true\n"
+                + "roots:\n  - path: " + root + "\n    retention:\n      keep_last: 2\n");
+        return ConfigLoader.load(file, Map.of());
+    }
+
+    private static String scrape(AgentMetrics metrics) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        metrics.scrape("text/plain", out);
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void bothAgentsRegisterOnlyTheHolderDeletesAndAStoppedHolderHandsOver() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String url = server.freshDatabase();
+        Path root = Files.createDirectories(dir.resolve("shared")).toRealPath();
+        for (int s = 1; s <= 3; s++) {
+            TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true, T0);
+        }
+        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
+        Duration ttl = Duration.ofMinutes(10);
+        AgentMetrics metricsA = new AgentMetrics("test");
+        AgentMetrics metricsB = new AgentMetrics("test");
+        try (PostgresRegistry registryA = PostgresRegistry.open(url, server.env(), clock);
+             PostgresRegistry registryB = PostgresRegistry.open(url, server.env(), clock);
+             AuditLog auditA = AuditLog.open(dir.resolve("a"));
+             AuditLog auditB = AuditLog.open(dir.resolve("b"));
+             Agent agentB = new Agent(config(root, url, "b"), null, Map.of(), registryB,
+                     new Enforcer(registryB, auditB), metricsB, clock)) {
+            Agent agentA = new Agent(config(root, url, "a"), null, Map.of(), registryA, new Enforcer(registryA, auditA),
+                    metricsA, clock);
+            agentA.coordinateWith(registryA.lease(Lease.ENFORCEMENT, "host-a:1:t0", ttl));
+            agentB.coordinateWith(registryB.lease(Lease.ENFORCEMENT, "host-b:2:t0", ttl));
+            // Passes and renewals are driven by hand: no scheduler runs, so nothing races the test.
+            agentA.renewLease();
+            agentB.renewLease();
+
+            agentB.onTrigger("startup");
+
+            assertThat(registryA.list(root.toString(), "run", false)).as("B registered the tree").hasSize(3);
+            assertThat(root.resolve("run/epoch=1-step=10.ckpt")).as("B does not hold the lease").exists();
+            assertThat(scrape(metricsB)).contains("ckpt_warden_lease_held 0.0")
+                    .as("refusals are not counted as eviction failures")
+                    .doesNotContainPattern("ckpt_warden_eviction_failures_total\\{[^}]*\\} [1-9]");
+
+            agentA.onTrigger("startup");
+
+            assertThat(root.resolve("run/epoch=1-step=10.ckpt")).as("A holds the lease and enforces keep_last 2")
+                    .doesNotExist();
+            assertThat(scrape(metricsA)).contains("ckpt_warden_lease_held 1.0");
+
+            agentA.close(); // releases the lease: B takes over at its next renewal, not after the lease time
+            TreeBuilder.lightningCkpt(root.resolve("run/epoch=4-step=40.ckpt"), 4, 40L, true, T0);
+            agentB.renewLease();
+            agentB.onTrigger("periodic");
+
+            assertThat(root.resolve("run/epoch=2-step=20.ckpt")).as("B deletes now").doesNotExist();
+            assertThat(root.resolve("run/epoch=4-step=40.ckpt")).exists();
+            assertThat(scrape(metricsB)).contains("ckpt_warden_lease_held 1.0");
+        } finally {
+            metricsA.close();
+            metricsB.close();
+        }
+    }
+}

@@ -1,0 +1,426 @@
+package dev.ckptwarden.registry;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointKind;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.catalog.Framework;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static dev.ckptwarden.registry.Checkpoints.T0;
+import static dev.ckptwarden.registry.Checkpoints.complete;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+
+/**
+ * What every {@link Registry} promises, run against each implementation: the embedded SQLite one and
+ * the shared PostgreSQL one must be interchangeable behind the interface.
+ */
+abstract class RegistryContractTest {
+
+    protected final SettableClock clock = new SettableClock(T0.plus(Duration.ofHours(1)));
+    protected Registry registry;
+
+    /** A new, empty registry whose pin events and missing instants use {@code clock}. */
+    protected abstract Registry openRegistry(SettableClock clock);
+
+    /** What this registry's error messages name: the database file, or server and database. */
+    protected abstract String location();
+
+    @BeforeEach
+    void open() {
+        registry = openRegistry(clock);
+    }
+
+    @AfterEach
+    void close() {
+        registry.close();
+    }
+
+    static Checkpoint everyFieldSet() {
+        Map<String, Double> metrics = Map.of(
+                "val/loss", 0.1234,
+                "lr", 1e-05,
+                "delta", -0.5,
+                "negative_zero", -0.0,
+                "huge", Double.MAX_VALUE,
+                "tiny", Double.MIN_VALUE,
+                "train_loss", Double.NaN,
+                "ppl", Double.POSITIVE_INFINITY,
+                "margin", Double.NEGATIVE_INFINITY);
+        return new Checkpoint("/data/checkpoints", "llada8b/sft run", "epoch=1-val/loss=0.12.ckpt",
+                Path.of("/data/checkpoints/llada8b/sft run/epoch=1-val/loss=0.12.ckpt"),
+                List.of("shard-00001-of-00002.safetensors", "shard-00002-of-00002.safetensors"),
+                Framework.HUGGINGFACE, CheckpointKind.DIRECTORY, CheckpointState.CORRUPT,
+                1, 9_000_000_000L, metrics, 7_400_000_000L,
+                Instant.parse("2024-01-09T09:59:58.123456789Z"), Boolean.FALSE,
+                Path.of("/data/checkpoints/llada8b/sft run/best.ckpt"),
+                List.of(Path.of("/data/checkpoints/llada8b/sft run/epoch=0-val/loss=0.10.ckpt")), true, "paper baseline, ask Ana",
+                List.of("zip central directory missing", "shard 2 shorter than header says"),
+                "41:1704794398123456789;7:1704794398000000001", Instant.parse("2024-01-09T10:00:00.000001Z"),
+                Instant.parse("2024-01-09T10:05:00.5Z"), "settled at 7.4 GB — ünïcode note");
+    }
+
+    @Test
+    void everyFieldRoundTripsIncludingNonFiniteMetrics() {
+        Checkpoint original = everyFieldSet();
+
+        registry.upsert(List.of(original));
+
+        assertThat(registry.byPath(original.key())).contains(original);
+        assertThat(registry.list(null, null, false)).containsExactly(original);
+        assertThat(registry.present(original.root())).containsExactly(Map.entry(original.key(), original));
+        Checkpoint back = registry.byPath(original.key()).orElseThrow();
+        assertThat(back.metrics().get("train_loss")).isNaN();
+        assertThat(back.metrics().get("ppl")).isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(back.metrics().get("margin")).isEqualTo(Double.NEGATIVE_INFINITY);
+        assertThat(Double.doubleToRawLongBits(back.metrics().get("negative_zero")))
+                .isEqualTo(Double.doubleToRawLongBits(-0.0));
+    }
+
+    @Test
+    void nullableFieldsRoundTripAsNull() {
+        Checkpoint sparse = new Checkpoint("r", ".", "model.bin", Path.of("/data/r/model.bin"), List.of(),
+                Framework.UNKNOWN, CheckpointKind.FILE, CheckpointState.WRITING, null, null, Map.of(), 0L,
+                null, null, null, List.of(), false, null, List.of(), null, T0, T0, null);
+
+        registry.upsert(List.of(sparse));
+
+        Checkpoint back = registry.byPath("/data/r/model.bin").orElseThrow();
+        assertThat(back).isEqualTo(sparse);
+        assertThat(back.epoch()).isNull();
+        assertThat(back.step()).isNull();
+        assertThat(back.resumable()).isNull();
+        assertThat(back.aliasOf()).isNull();
+        assertThat(back.modified()).isNull();
+    }
+
+    @Test
+    void missingFirstSeenAndStateSinceAreStampedWithTheRegistryClock() {
+        Checkpoint unstamped = complete("r", "run", "a.ckpt", 1L).withHistory(null, null);
+
+        registry.upsert(List.of(unstamped));
+
+        Checkpoint back = registry.byPath(unstamped.key()).orElseThrow();
+        assertThat(back.firstSeen()).isEqualTo(clock.instant());
+        assertThat(back.stateSince()).isEqualTo(clock.instant());
+    }
+
+    @Test
+    void upsertKeepsFirstSeenAndPinOfAPresentRow() {
+        Checkpoint first = complete("r", "run", "a.ckpt", 100L);
+        registry.upsert(List.of(first));
+        assertThat(registry.pin(first.key(), true, "best so far")).isTrue();
+
+        Checkpoint rescanned = Checkpoints.withBytes(first, 2000L)
+                .withHistory(T0.plus(Duration.ofMinutes(5)), T0.plus(Duration.ofMinutes(5)));
+        registry.upsert(List.of(rescanned));
+
+        Checkpoint back = registry.byPath(first.key()).orElseThrow();
+        assertThat(back.bytes()).isEqualTo(2000L);
+        assertThat(back.firstSeen()).isEqualTo(T0);
+        assertThat(back.pinned()).isTrue();
+        assertThat(back.pinReason()).isEqualTo("best so far");
+    }
+
+    @Test
+    void stateSinceStaysWhileTheStateDoesAndAChangeIsRecorded() {
+        Instant t1 = T0.plus(Duration.ofSeconds(10));
+        Instant t2 = T0.plus(Duration.ofSeconds(20));
+        Checkpoint writing = complete("r", "run", "a.ckpt", 100L).withState(CheckpointState.WRITING, T0, null);
+        registry.upsert(List.of(writing));
+        registry.upsert(List.of(writing.withState(CheckpointState.WRITING, t1, null)));
+        assertThat(registry.byPath(writing.key()).orElseThrow().stateSince()).isEqualTo(T0);
+
+        registry.upsert(List.of(writing.withState(CheckpointState.COMPLETE, t2, "settled")));
+
+        Checkpoint back = registry.byPath(writing.key()).orElseThrow();
+        assertThat(back.state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(back.stateSince()).isEqualTo(t2);
+        assertThat(back.note()).isEqualTo("settled");
+        assertThat(registry.history(writing.key()))
+                .extracting(HistoryEvent::at, HistoryEvent::event, HistoryEvent::detail)
+                .containsExactly(
+                        tuple(T0, "seen", "writing"),
+                        tuple(t2, "complete", "was writing: settled"));
+    }
+
+    @Test
+    void repeatedUpsertOfAnUnchangedCheckpointAddsNoHistory() {
+        Checkpoint c = complete("r", "run", "a.ckpt", 100L);
+        registry.upsert(List.of(c));
+        registry.upsert(List.of(c));
+        registry.upsert(List.of(c));
+
+        assertThat(registry.history(c.key())).extracting(HistoryEvent::event).containsExactly("seen");
+    }
+
+    @Test
+    void markGoneSetsStateAndReasonAndAppendsHistory() {
+        Checkpoint a = complete("r", "run", "a.ckpt", 100L);
+        Checkpoint b = complete("r", "run", "b.ckpt", 200L);
+        registry.upsert(List.of(a, b));
+        Instant at = T0.plus(Duration.ofMinutes(30));
+
+        registry.markGone(List.of(a.key(), "/not/registered.ckpt"), CheckpointState.DELETED, at, "policy");
+
+        Checkpoint gone = registry.byPath(a.key()).orElseThrow();
+        assertThat(gone.state()).isEqualTo(CheckpointState.DELETED);
+        assertThat(gone.stateSince()).isEqualTo(at);
+        assertThat(gone.note()).isEqualTo("policy");
+        assertThat(registry.history(a.key()))
+                .extracting(HistoryEvent::at, HistoryEvent::event, HistoryEvent::detail)
+                .containsExactly(tuple(T0, "seen", "complete"), tuple(at, "deleted", "policy"));
+        assertThat(registry.present("r")).containsOnlyKeys(b.key());
+        assertThat(registry.list("r", null, false)).extracting(Checkpoint::name).containsExactly("b.ckpt");
+        assertThat(registry.list("r", null, true)).extracting(Checkpoint::name).containsExactly("a.ckpt", "b.ckpt");
+        assertThat(registry.byPath("/not/registered.ckpt")).isEmpty();
+    }
+
+    @Test
+    void markingAGoneCheckpointGoneAgainChangesNothing() {
+        Checkpoint a = complete("r", "run", "a.ckpt", 100L);
+        registry.upsert(List.of(a));
+        Instant first = T0.plus(Duration.ofMinutes(1));
+        registry.markGone(List.of(a.key()), CheckpointState.OFFLOADED, first, "quota");
+
+        registry.markGone(List.of(a.key()), CheckpointState.OFFLOADED, first.plusSeconds(60), "gone from disk");
+
+        assertThat(registry.byPath(a.key()).orElseThrow().stateSince()).isEqualTo(first);
+        assertThat(registry.history(a.key())).extracting(HistoryEvent::event).containsExactly("seen", "offloaded");
+    }
+
+    @Test
+    void markGoneRefusesAPresentState() {
+        assertThatThrownBy(() -> registry.markGone(List.of("/x"), CheckpointState.COMPLETE, T0, "why"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("complete");
+    }
+
+    @Test
+    void aCheckpointReappearingAtADeletedPathReplacesTheRowAndHistoryKeepsBothStories() {
+        Checkpoint old = complete("r", "run", "last.ckpt", 100L);
+        registry.upsert(List.of(old));
+        clock.set(T0.plus(Duration.ofMinutes(1)));
+        registry.pin(old.key(), true, "keep");
+        Instant deletedAt = T0.plus(Duration.ofMinutes(2));
+        registry.markGone(List.of(old.key()), CheckpointState.DELETED, deletedAt, "policy");
+        Instant t2 = T0.plus(Duration.ofHours(2));
+
+        Checkpoint newcomer = Checkpoints.withBytes(complete("r", "run", "last.ckpt", 900L), 5000L).withHistory(t2, t2);
+        registry.upsert(List.of(newcomer));
+
+        Checkpoint row = registry.byPath(old.key()).orElseThrow();
+        assertThat(row).isEqualTo(newcomer);
+        assertThat(row.firstSeen()).isEqualTo(t2);
+        assertThat(row.pinned()).isFalse();
+        assertThat(registry.present("r")).containsOnlyKeys(old.key());
+        assertThat(registry.history(old.key()))
+                .extracting(HistoryEvent::at, HistoryEvent::event, HistoryEvent::detail)
+                .containsExactly(
+                        tuple(T0, "seen", "complete"),
+                        tuple(T0.plus(Duration.ofMinutes(1)), "pinned", "keep"),
+                        tuple(deletedAt, "deleted", "policy"),
+                        tuple(t2, "reappeared", "complete, was deleted"));
+    }
+
+    @Test
+    void pinAndUnpinRecordEventsAndUnknownPathsReturnFalse() {
+        Checkpoint a = complete("r", "run", "a.ckpt", 100L);
+        registry.upsert(List.of(a));
+
+        assertThat(registry.pin(a.key(), true, "release 1.0")).isTrue();
+        assertThat(registry.byPath(a.key()).orElseThrow().pinReason()).isEqualTo("release 1.0");
+        clock.advance(Duration.ofMinutes(1));
+        assertThat(registry.pin(a.key(), false, "superseded")).isTrue();
+
+        Checkpoint back = registry.byPath(a.key()).orElseThrow();
+        assertThat(back.pinned()).isFalse();
+        assertThat(back.pinReason()).isNull();
+        assertThat(registry.history(a.key()))
+                .extracting(HistoryEvent::event, HistoryEvent::detail)
+                .containsExactly(tuple("seen", "complete"), tuple("pinned", "release 1.0"),
+                        tuple("unpinned", "superseded"));
+        assertThat(registry.pin("/data/r/run/nothing.ckpt", true, "x")).isFalse();
+        assertThat(registry.history("/data/r/run/nothing.ckpt")).isEmpty();
+    }
+
+    @Test
+    void recordEventAppendsInTimeOrderAndRefusesUnknownPaths() {
+        Checkpoint a = complete("r", "run", "a.ckpt", 100L);
+        registry.upsert(List.of(a));
+        Instant later = T0.plus(Duration.ofHours(3));
+        Instant earlier = T0.plus(Duration.ofHours(2));
+
+        registry.recordEvent(new HistoryEvent(a.key(), later, "evicted", "quota: root over 500 GiB"));
+        registry.recordEvent(new HistoryEvent(a.key(), earlier, "evicting", "quota"));
+
+        assertThat(registry.history(a.key())).extracting(HistoryEvent::event)
+                .containsExactly("seen", "evicting", "evicted");
+        assertThatThrownBy(() -> registry.recordEvent(new HistoryEvent("/nowhere.ckpt", T0, "evicted", null)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("/nowhere.ckpt");
+    }
+
+    @Test
+    void listOrdersByRootRunStepWithMissingStepsFirstThenEpochModifiedName() {
+        List<Checkpoint> all = new ArrayList<>(List.of(
+                Checkpoints.withOrdering(complete("b", "run", "b-first.ckpt", 1L), null, 1L, T0),
+                Checkpoints.withOrdering(complete("a", "run2", "r2.ckpt", 1L), null, 1L, T0),
+                Checkpoints.withOrdering(complete("a", "run", "last.ckpt", null), null, null, T0.plusSeconds(9)),
+                Checkpoints.withOrdering(complete("a", "run", "best.ckpt", null), null, null, T0.plusSeconds(9)),
+                Checkpoints.withOrdering(complete("a", "run", "old-unparsed.ckpt", null), null, null, T0),
+                Checkpoints.withOrdering(complete("a", "run", "no-mtime.ckpt", null), null, null, null),
+                Checkpoints.withOrdering(complete("a", "run", "step-20-e2.ckpt", 20L), 2, 20L, T0),
+                Checkpoints.withOrdering(complete("a", "run", "step-20-e1.ckpt", 20L), 1, 20L, T0),
+                Checkpoints.withOrdering(complete("a", "run", "step-20-no-epoch.ckpt", 20L), null, 20L, T0),
+                Checkpoints.withOrdering(complete("a", "run", "step-3.ckpt", 3L), 0, 3L, T0),
+                Checkpoints.withOrdering(complete("a", "run", "step-100.ckpt", 100L), 9, 100L, T0)));
+        Collections.shuffle(all, new Random(7));
+
+        registry.upsert(all);
+
+        assertThat(registry.list(null, null, false)).extracting(Checkpoint::root, Checkpoint::name).containsExactly(
+                tuple("a", "no-mtime.ckpt"),
+                tuple("a", "old-unparsed.ckpt"),
+                tuple("a", "best.ckpt"),
+                tuple("a", "last.ckpt"),
+                tuple("a", "step-3.ckpt"),
+                tuple("a", "step-20-no-epoch.ckpt"),
+                tuple("a", "step-20-e1.ckpt"),
+                tuple("a", "step-20-e2.ckpt"),
+                tuple("a", "step-100.ckpt"),
+                tuple("a", "r2.ckpt"),
+                tuple("b", "b-first.ckpt"));
+        assertThat(registry.list("a", "run2", false)).extracting(Checkpoint::name).containsExactly("r2.ckpt");
+        assertThat(registry.list(null, "run", false)).extracting(Checkpoint::root).containsOnly("a", "b").hasSize(10);
+        assertThat(registry.list("c", null, true)).isEmpty();
+        assertThat(registry.present("a").keySet()).hasSize(10);
+    }
+
+    @Test
+    void aLaterDuplicateInOneUpsertWins() {
+        Checkpoint c = complete("r", "run", "a.ckpt", 100L);
+
+        registry.upsert(List.of(Checkpoints.withBytes(c, 1L), Checkpoints.withBytes(c, 2L)));
+
+        assertThat(registry.byPath(c.key()).orElseThrow().bytes()).isEqualTo(2L);
+        assertThat(registry.history(c.key())).hasSize(1);
+    }
+
+    @Test
+    void upsertIsOneTransaction() {
+        Checkpoint good = complete("r", "run", "good.ckpt", 1L);
+        Checkpoint rootless = new Checkpoint(null, "run", "bad.ckpt", Path.of("/data/r/run/bad.ckpt"), List.of(),
+                Framework.TORCH, CheckpointKind.FILE, CheckpointState.COMPLETE, null, null, Map.of(), 1L, T0,
+                null, null, List.of(), false, null, List.of(), null, T0, T0, null);
+
+        assertThatThrownBy(() -> registry.upsert(List.of(good, rootless)))
+                .isInstanceOf(RegistryException.class)
+                .hasMessageContaining(location())
+                .hasMessageContaining("upsert");
+
+        assertThat(registry.byPath(good.key())).isEmpty();
+        registry.upsert(List.of(good));
+        assertThat(registry.byPath(good.key())).isPresent();
+    }
+
+    @Test
+    void concurrentCallersSeeAConsistentRegistry() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Callable<Integer>> tasks = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                String run = "run" + t;
+                tasks.add(() -> {
+                    for (int i = 0; i < 50; i++) {
+                        List<Checkpoint> batch = new ArrayList<>();
+                        for (int j = 0; j < 4; j++) {
+                            batch.add(complete("r", run, "c" + i + "-" + j + ".ckpt", (long) i * 4 + j));
+                        }
+                        registry.upsert(batch);
+                        registry.pin(batch.get(0).key(), true, "t");
+                        registry.list("r", run, true);
+                    }
+                    return registry.list("r", run, false).size();
+                });
+            }
+            List<Integer> sizes = new ArrayList<>();
+            for (Future<Integer> done : pool.invokeAll(tasks)) {
+                sizes.add(done.get());
+            }
+            assertThat(sizes).containsOnly(200);
+        } finally {
+            pool.shutdown();
+            assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(registry.present("r")).hasSize(800);
+        assertThat(registry.list("r", null, false)).filteredOn(Checkpoint::pinned).hasSize(200);
+    }
+
+    @Test
+    void listSortsNamesInByteOrderWhateverTheLocale() {
+        List<Checkpoint> all = new ArrayList<>();
+        for (String name : List.of("é.ckpt", "a.ckpt", "_x.ckpt", "B.ckpt", "Z.ckpt")) {
+            all.add(Checkpoints.withOrdering(complete("r", "run", name, null), null, null, T0));
+        }
+
+        registry.upsert(all);
+
+        assertThat(registry.list("r", "run", false)).extracting(Checkpoint::name)
+                .containsExactly("B.ckpt", "Z.ckpt", "_x.ckpt", "a.ckpt", "é.ckpt");
+    }
+
+    @Test
+    void aColdScanSizedBatchKeepsPinsAndFirstSeenOfKnownRows() {
+        List<Checkpoint> first = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            first.add(complete("r", "run" + (i % 3), "c" + i + ".ckpt", (long) i));
+        }
+        registry.upsert(first);
+        assertThat(registry.pin(first.get(7).key(), true, "keep seven")).isTrue();
+        registry.markGone(List.of(first.get(8).key()), CheckpointState.DELETED, T0.plusSeconds(5), "policy");
+        Instant later = T0.plus(Duration.ofHours(1));
+
+        List<Checkpoint> again = new ArrayList<>();
+        for (Checkpoint c : first) {
+            again.add(Checkpoints.withBytes(c, 42L).withHistory(later, later));
+        }
+        registry.upsert(again);
+
+        Checkpoint pinned = registry.byPath(first.get(7).key()).orElseThrow();
+        assertThat(pinned.pinned()).isTrue();
+        assertThat(pinned.pinReason()).isEqualTo("keep seven");
+        assertThat(pinned.firstSeen()).isEqualTo(T0);
+        assertThat(pinned.bytes()).isEqualTo(42L);
+        assertThat(registry.history(first.get(8).key())).extracting(HistoryEvent::event)
+                .containsExactly("seen", "deleted", "reappeared");
+        assertThat(registry.present("r")).hasSize(300);
+    }
+
+    @Test
+    void aClosedRegistryRefusesWork() {
+        registry.close();
+        registry.close();
+
+        assertThatThrownBy(() -> registry.list(null, null, true))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed");
+    }
+}
