@@ -83,7 +83,8 @@ if [[ ! -s $cp_file ]]; then
   (cd "$repo" && mvn -q -B -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file") >&2
 fi
 cp="$repo/target/classes:$(cat "$cp_file")"
-bench_java() { java -cp "$cp" "$repo/bench/OffloadThroughput.java" "$@"; }
+# BENCH_JAVA_OPTS: JVM flags of the offloading JVM (e.g. the launcher's, to measure what the agent runs with)
+bench_java() { java ${BENCH_JAVA_OPTS:-} -cp "$cp" "$repo/bench/OffloadThroughput.java" "$@"; }
 
 # --- sshd -----------------------------------------------------------------------------------------
 ssh_dir=$work/ssh
