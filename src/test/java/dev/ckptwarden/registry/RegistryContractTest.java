@@ -423,4 +423,26 @@ abstract class RegistryContractTest {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("closed");
     }
+
+    @Test
+    void byPathsReadsManyRowsAtOnceInAnyStateAndLeavesUnknownPathsOut() {
+        List<Checkpoint> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 1200; i++) {
+            many.add(complete("r", "run", "s" + i + ".ckpt", 100L + i));
+        }
+        registry.upsert(many);
+        registry.markGone(List.of(many.get(7).key()), CheckpointState.DELETED, T0.plusSeconds(60), "policy");
+        List<String> asked = new java.util.ArrayList<>();
+        many.forEach(c -> asked.add(c.key()));
+        asked.add("/not/registered.ckpt");
+
+        Map<String, Checkpoint> found = registry.byPaths(asked);
+
+        assertThat(found).hasSize(1200).doesNotContainKey("/not/registered.ckpt");
+        assertThat(found.get(many.get(7).key()).state()).isEqualTo(CheckpointState.DELETED);
+        for (Checkpoint c : many.subList(0, 20)) {
+            assertThat(found.get(c.key())).isEqualTo(registry.byPath(c.key()).orElseThrow());
+        }
+        assertThat(registry.byPaths(List.of())).isEmpty();
+    }
 }
