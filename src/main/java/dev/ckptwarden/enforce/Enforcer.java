@@ -145,29 +145,33 @@ public final class Enforcer {
      */
     public EnforcementReport enforce(RootConfig root, Path rootDir, List<Eviction> evictions, boolean dryRun, Instant now)
             throws IOException {
-        if (!root.isLocal()) {
-            return remote(root, dryRun, now).enforce(evictions);
-        }
         // Nothing to remove opens no trash: a pass with nothing to do leaves the root as it was.
         boolean destructive = !dryRun && (root.action() == Action.DELETE || root.action() == Action.OFFLOAD)
                 && !evictions.isEmpty();
-        if (destructive && audit == null) {
-            throw new IllegalStateException("deleting needs an audit log");
-        }
         List<Item> items = new ArrayList<>(evictions.size());
         List<String> problems = new ArrayList<>();
         if (destructive) {
-            String refused = refusal(root);
-            if (refused != null) {
-                problems.add("root " + root.name() + ": not allowed to delete now: " + refused);
+            // Asked before anything of a local or a remote root is touched.
+            String refused = stopping ? null : refusal(root);
+            if (stopping || refused != null) {
+                if (refused != null) {
+                    problems.add("root " + root.name() + ": not allowed to delete now: " + refused);
+                }
                 for (Eviction e : evictions) {
                     Item item = new Item(e.checkpoint().path(), e.checkpoint().run(), e.checkpoint().bytes(), e.reason(),
-                            EnforcementReport.FAILED + NOT_ALLOWED, refused, 0);
+                            stopping ? EnforcementReport.SKIPPED + STOPPING : EnforcementReport.FAILED + NOT_ALLOWED,
+                            refused, 0);
                     items.add(item);
                     listener.finished(item);
                 }
                 return new EnforcementReport(root.name(), rootDir, root.action().id(), false, items, problems);
             }
+        }
+        if (!root.isLocal()) {
+            return remote(root, dryRun, now).enforce(evictions);
+        }
+        if (destructive && audit == null) {
+            throw new IllegalStateException("deleting needs an audit log");
         }
         Path real;
         try (RootDirectory dir = RootDirectory.open(rootDir);

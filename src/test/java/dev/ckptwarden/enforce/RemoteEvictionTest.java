@@ -199,6 +199,29 @@ class RemoteEvictionTest {
     }
 
     @Test
+    void aGuardThatSaysNoProtectsARemoteRootToo() throws Exception {
+        try (SftpTestServer server = SftpTestServer.start(tmp.resolve("sftp"))) {
+            Path dir = tree(Files.createDirectories(server.home.resolve("ckpt")));
+            RootConfig root = root(server.uri("/ckpt"), Action.DELETE);
+            Config config = new Config(null, AgentSettings.defaults(tmp.resolve("state")), List.of(root));
+            new Reconciler(registry, clock, server::settings).reconcile(config, root);
+            EvictionPlan plan = EvictionPlan.of(registry, List.of(root), Map.of(), null, clock.instant());
+            Enforcer enforcer = new Enforcer(registry, audit, EnforcementListener.NONE, server.settings());
+            enforcer.guardWith(r -> {
+                throw new IOException("lease held by another agent");
+            });
+
+            EnforcementReport report = enforcer.enforce(root, null, plan.evictions(root.name()), false, clock.instant());
+
+            assertThat(report.items()).hasSize(3)
+                    .allSatisfy(i -> assertThat(i.outcome()).isEqualTo("failed:not allowed to delete"));
+            assertThat(dir.resolve("lit/epoch=1-step=10.ckpt")).isRegularFile();
+            assertThat(dir.resolve("hf/checkpoint-100")).isDirectory();
+            assertThat(AuditLog.read(audit.file())).isEmpty();
+        }
+    }
+
+    @Test
     void aDryRunOnARemoteRootTouchesNothingAndWritesNoAuditLine() throws Exception {
         try (SftpTestServer server = SftpTestServer.start(tmp.resolve("sftp"))) {
             Path dir = tree(Files.createDirectories(server.home.resolve("ckpt")));
