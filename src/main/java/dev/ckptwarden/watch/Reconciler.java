@@ -4,6 +4,7 @@ import dev.ckptwarden.catalog.Candidate;
 import dev.ckptwarden.catalog.Cataloger;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.catalog.DirectoryReader;
 import dev.ckptwarden.catalog.Inspection;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.Recognition;
@@ -140,34 +141,49 @@ public final class Reconciler {
         }
         Cataloger cataloger = cataloger(root);
         TreeReader reader = new TreeReader((p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
-        Set<Path> unscanned = new HashSet<>();
-        Set<Path> listed = new HashSet<>();
-        List<Candidate> candidates = new ArrayList<>();
         // The registry's view and the walk are independent: read the one while doing the other.
         CompletableFuture<Map<String, Checkpoint>> knownLater = CompletableFuture.supplyAsync(() -> known(root.name()), REGISTRY_READER);
+        Walked w = walk(rootDir, reader, reader::forget, cataloger,
+                (dir, e) -> problems.add(new ScanProblem(root.name(), dir, describe(e))));
+        return settle(config, root, new RootWalk(rootDir, true, w.candidates(), w.unscanned(), w.listed(), reader.entriesRead(),
+                FileSource.LOCAL), knownLater, problems, now, started);
+    }
+
+    /** What a walk found: candidates in walk order, the directories listed, and those that could not be. */
+    record Walked(List<Candidate> candidates, Set<Path> listed, Set<Path> unscanned) {
+    }
+
+    /**
+     * Catalogues the tree below {@code start} depth first, local or remote alike: each directory is
+     * listed once, checkpoints are taken as candidates, and the walk descends only into what the
+     * catalog says is not a checkpoint. A directory that vanished since its parent was listed holds
+     * nothing to register; one that cannot be listed is reported and left out.
+     */
+    static Walked walk(Path start, DirectoryReader reader, java.util.function.Consumer<Path> forget, Cataloger cataloger,
+                       java.util.function.BiConsumer<Path, Exception> failed) {
+        Walked w = new Walked(new ArrayList<>(), new HashSet<>(), new HashSet<>());
         Deque<Path> pending = new ArrayDeque<>();
-        pending.push(rootDir);
+        pending.push(start);
         while (!pending.isEmpty()) {
             Path dir = pending.pop();
             try {
                 Listing listing = reader.list(dir);
                 Cataloger.Findings f = cataloger.examine(listing, reader);
-                listed.add(dir);
-                candidates.addAll(f.candidates());
+                w.listed().add(dir);
+                w.candidates().addAll(f.candidates());
                 for (int i = f.descendInto().size() - 1; i >= 0; i--) {
                     pending.push(f.descendInto().get(i));
                 }
             } catch (NoSuchFileException gone) {
                 // Vanished mid-scan (a run directory removed by its owner): nothing to register there.
             } catch (IOException | RuntimeException e) {
-                unscanned.add(dir);
-                problems.add(new ScanProblem(root.name(), dir, describe(e)));
+                w.unscanned().add(dir);
+                failed.accept(dir, e);
             } finally {
-                reader.forget(dir);
+                forget.accept(dir);
             }
         }
-        return settle(config, root, new RootWalk(rootDir, true, candidates, unscanned, listed, reader.entriesRead(), FileSource.LOCAL),
-                knownLater, problems, now, started);
+        return w;
     }
 
     private Cataloger cataloger(RootConfig root) {

@@ -1,8 +1,6 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Candidate;
 import dev.ckptwarden.catalog.Cataloger;
-import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.RemoteFiles;
@@ -14,12 +12,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -81,32 +75,19 @@ final class RemoteReconciler {
             }
             RemoteTreeReader reader = new RemoteTreeReader(source, !s3,
                     (p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
-            List<Candidate> candidates = new ArrayList<>();
-            Set<Path> unscanned = new HashSet<>();
-            Deque<Path> pending = new ArrayDeque<>();
-            pending.push(rootPath);
-            while (!pending.isEmpty()) {
-                Path dir = pending.pop();
-                try {
-                    Listing listing = reader.list(dir);
-                    Cataloger.Findings f = cataloger.examine(listing, reader);
-                    candidates.addAll(f.candidates());
-                    for (int i = f.descendInto().size() - 1; i >= 0; i--) {
-                        pending.push(f.descendInto().get(i));
-                    }
-                } catch (NoSuchFileException gone) {
-                    // removed since its parent was listed: nothing to register there
-                } catch (IOException | RuntimeException e) {
-                    if (dir.equals(rootPath)) {
-                        return unreachable(root, rootPath, "cannot list: " + describe(e), problems, settle);
-                    }
-                    unscanned.add(dir);
+            Exception[] atRoot = new Exception[1];
+            Reconciler.Walked w = Reconciler.walk(rootPath, reader, reader::forget, cataloger, (dir, e) -> {
+                if (dir.equals(rootPath)) {
+                    atRoot[0] = e; // the root itself: the whole root is unreachable, said once below
+                } else {
                     problems.add(new ScanProblem(root.name(), dir, describe(e)));
-                } finally {
-                    reader.forget(dir);
                 }
+            });
+            if (atRoot[0] != null) {
+                return unreachable(root, rootPath, "cannot list: " + describe(atRoot[0]), problems, settle);
             }
-            return settle.apply(new RootWalk(rootPath, true, candidates, unscanned, Set.of(), reader.entriesRead(), source));
+            return settle.apply(new RootWalk(rootPath, true, w.candidates(), w.unscanned(), Set.of(), reader.entriesRead(),
+                    source));
         }
     }
 
