@@ -99,6 +99,8 @@ public final class Agent implements AutoCloseable {
     private volatile long startupCheckpoints;
     /** Cluster mode: only the holder of this lease deletes; null for a single agent. */
     private volatile Lease lease;
+    /** Cluster mode: the lease was just taken, so the trash a previous holder left is to be recovered. */
+    private volatile boolean recoveryPending;
 
     /**
      * @param configFile the file the configuration came from, watched and re-read on change and SIGHUP;
@@ -150,7 +152,12 @@ public final class Agent implements AutoCloseable {
             return;
         }
         try {
-            l.acquire();
+            boolean before = l.held();
+            if (l.acquire() && !before) {
+                // Taken over (or taken at start): a holder that crashed may have left evictions half done in
+                // the trash; the next pass finishes them before this agent deletes anything itself.
+                recoveryPending = true;
+            }
         } catch (RuntimeException e) {
             log.warn("lease {}: renewal failed, this agent does not delete until it succeeds: {}", l.name(),
                     e.getMessage());
@@ -436,10 +443,11 @@ public final class Agent implements AutoCloseable {
                 log.debug("reconciled {} ({}): {} checkpoints, {} inspected, {} gone, {} ms", root.name(), why,
                         scan.checkpoints().size(), scan.inspected(), scan.gone(), scan.took().toMillis());
             }
+            if (lease == null ? why.equals("startup") : recoveryPending && lease.held()) {
+                recoveryPending = false;
+                recover(local, reached, now);
+            }
             if (why.equals("startup")) {
-                if (lease == null || lease.held()) {
-                    recover(local, reached, now);
-                }
                 for (RootScan scan : scans) {
                     Map<CheckpointState, Long> byState = new java.util.EnumMap<>(
                             CheckpointState.class);

@@ -86,10 +86,29 @@ class AgentClusterTest {
             assertThat(scrape(metricsA)).contains("ckpt_warden_lease_held 1.0");
 
             agentA.close(); // releases the lease: B takes over at its next renewal, not after the lease time
+            // As if A had crashed mid-eviction: a checkpoint whole in the trash with its manifest line.
+            Path trash = root.resolve(".ckpt-warden-trash");
+            Path stray = TreeBuilder.lightningCkpt(root.resolve("run/epoch=0-step=5.ckpt"), 0, 5L, true, T0);
+            agentB.onTrigger("periodic"); // registered; B does not hold the lease yet
+            String id = "1767225600000-999-1";
+            Files.writeString(trash.resolve(id + ".manifest.json"), "{\"version\":1,\"id\":\"" + id + "\",\"root\":\""
+                    + root + "\",\"run\":\"run\",\"path\":\"" + stray + "\",\"parent\":\"run\",\"members\":[{\"name\":\""
+                    + stray.getFileName() + "\",\"type\":\"file\",\"bytes\":" + Files.size(stray) + ",\"modified_ms\":"
+                    + Files.getLastModifiedTime(stray).toMillis() + "}],\"bytes\":" + Files.size(stray)
+                    + ",\"reason\":\"policy\",\"action\":\"delete\",\"started\":\"" + T0 + "\"}\n");
+            Files.move(stray, trash.resolve(id + ".0"));
             TreeBuilder.lightningCkpt(root.resolve("run/epoch=4-step=40.ckpt"), 4, 40L, true, T0);
             agentB.renewLease();
             agentB.onTrigger("periodic");
 
+            assertThat(trash.resolve(id + ".0")).as("B finished A's interrupted eviction on taking over").doesNotExist();
+            assertThat(trash.resolve(id + ".manifest.json")).doesNotExist();
+            assertThat(registryB.byPath(stray.toString()).orElseThrow().state())
+                    .isEqualTo(dev.ckptwarden.catalog.CheckpointState.DELETED);
+            assertThat(AuditLog.read(auditB.file())).anySatisfy(a -> {
+                assertThat(a.eviction()).isEqualTo(id);
+                assertThat(a.phase()).isEqualTo("end");
+            });
             assertThat(root.resolve("run/epoch=2-step=20.ckpt")).as("B deletes now").doesNotExist();
             assertThat(root.resolve("run/epoch=4-step=40.ckpt")).exists();
             assertThat(scrape(metricsB)).contains("ckpt_warden_lease_held 1.0");
