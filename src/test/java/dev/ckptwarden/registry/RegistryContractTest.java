@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.ckptwarden.registry.Checkpoints.T0;
 import static dev.ckptwarden.registry.Checkpoints.complete;
+import static dev.ckptwarden.registry.Checkpoints.everyFieldSet;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
@@ -51,30 +52,6 @@ abstract class RegistryContractTest {
     @AfterEach
     void close() {
         registry.close();
-    }
-
-    static Checkpoint everyFieldSet() {
-        Map<String, Double> metrics = Map.of(
-                "val/loss", 0.1234,
-                "lr", 1e-05,
-                "delta", -0.5,
-                "negative_zero", -0.0,
-                "huge", Double.MAX_VALUE,
-                "tiny", Double.MIN_VALUE,
-                "train_loss", Double.NaN,
-                "ppl", Double.POSITIVE_INFINITY,
-                "margin", Double.NEGATIVE_INFINITY);
-        return new Checkpoint("/data/checkpoints", "llada8b/sft run", "epoch=1-val/loss=0.12.ckpt",
-                Path.of("/data/checkpoints/llada8b/sft run/epoch=1-val/loss=0.12.ckpt"),
-                List.of("shard-00001-of-00002.safetensors", "shard-00002-of-00002.safetensors"),
-                Framework.HUGGINGFACE, CheckpointKind.DIRECTORY, CheckpointState.CORRUPT,
-                1, 9_000_000_000L, metrics, 7_400_000_000L,
-                Instant.parse("2024-01-09T09:59:58.123456789Z"), Boolean.FALSE,
-                Path.of("/data/checkpoints/llada8b/sft run/best.ckpt"),
-                List.of(Path.of("/data/checkpoints/llada8b/sft run/epoch=0-val/loss=0.10.ckpt")), true, "paper baseline, ask Ana",
-                List.of("zip central directory missing", "shard 2 shorter than header says"),
-                "41:1704794398123456789;7:1704794398000000001", Instant.parse("2024-01-09T10:00:00.000001Z"),
-                Instant.parse("2024-01-09T10:05:00.5Z"), "settled at 7.4 GB — ünïcode note");
     }
 
     @Test
