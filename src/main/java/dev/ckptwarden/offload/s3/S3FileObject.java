@@ -82,32 +82,8 @@ public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
 
     @Override
     protected String[] doListChildren() throws IOException {
-        String key = key();
-        String prefix = key.isEmpty() ? "" : key + "/";
         List<String> names = new ArrayList<>();
-        ListObjectsV2Request.Builder req = ListObjectsV2Request.builder().bucket(fs().bucket()).prefix(prefix).delimiter("/");
-        try {
-            String token = null;
-            do {
-                ListObjectsV2Response r = fs().client().listObjectsV2(req.continuationToken(token).build());
-                for (CommonPrefix p : r.commonPrefixes()) {
-                    String n = p.prefix().substring(prefix.length());
-                    n = n.endsWith("/") ? n.substring(0, n.length() - 1) : n;
-                    if (!n.isEmpty()) {
-                        names.add(UriParser.encode(n));
-                    }
-                }
-                for (S3Object o : r.contents()) {
-                    String n = o.key().substring(prefix.length());
-                    if (!n.isEmpty()) {
-                        names.add(UriParser.encode(n));
-                    }
-                }
-                token = Boolean.TRUE.equals(r.isTruncated()) ? r.nextContinuationToken() : null;
-            } while (token != null);
-        } catch (SdkException e) {
-            throw describe("cannot list", e);
-        }
+        forEachChild((n, object) -> names.add(UriParser.encode(n)));
         return names.toArray(String[]::new);
     }
 
@@ -117,9 +93,25 @@ public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
      */
     @Override
     protected FileObject[] doListChildrenResolved() throws IOException {
+        List<FileObject> children = new ArrayList<>();
+        forEachChild((n, object) -> {
+            if (n.indexOf('/') < 0) {
+                children.add(child(n, object == null ? FileType.FOLDER : FileType.FILE, object));
+            }
+        });
+        return children.toArray(FileObject[]::new);
+    }
+
+    /** One child of a listing: its name below this prefix, and its object (null for a sub-prefix, a folder). */
+    @FunctionalInterface
+    private interface ChildVisitor {
+        void child(String name, S3Object object) throws FileSystemException;
+    }
+
+    /** Every child under this prefix, sub-prefixes of each page first, page after page ("/" as delimiter). */
+    private void forEachChild(ChildVisitor visit) throws IOException {
         String key = key();
         String prefix = key.isEmpty() ? "" : key + "/";
-        List<FileObject> children = new ArrayList<>();
         ListObjectsV2Request.Builder req = ListObjectsV2Request.builder().bucket(fs().bucket()).prefix(prefix).delimiter("/");
         try {
             String token = null;
@@ -128,14 +120,14 @@ public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
                 for (CommonPrefix p : r.commonPrefixes()) {
                     String n = p.prefix().substring(prefix.length());
                     n = n.endsWith("/") ? n.substring(0, n.length() - 1) : n;
-                    if (!n.isEmpty() && n.indexOf('/') < 0) {
-                        children.add(child(n, FileType.FOLDER, null));
+                    if (!n.isEmpty()) {
+                        visit.child(n, null);
                     }
                 }
                 for (S3Object o : r.contents()) {
                     String n = o.key().substring(prefix.length());
-                    if (!n.isEmpty() && n.indexOf('/') < 0) {
-                        children.add(child(n, FileType.FILE, o));
+                    if (!n.isEmpty()) {
+                        visit.child(n, o);
                     }
                 }
                 token = Boolean.TRUE.equals(r.isTruncated()) ? r.nextContinuationToken() : null;
@@ -143,7 +135,6 @@ public final class S3FileObject extends AbstractFileObject<S3FileSystem> {
         } catch (SdkException e) {
             throw describe("cannot list", e);
         }
-        return children.toArray(FileObject[]::new);
     }
 
     private S3FileObject child(String name) throws FileSystemException {
