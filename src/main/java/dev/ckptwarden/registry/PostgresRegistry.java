@@ -58,7 +58,7 @@ import javax.sql.DataSource;
  *
  * <p>{@link #externalChangeCounter()} is -1: other agents commit all the time, so nothing is cached.
  */
-public final class PostgresRegistry implements Registry {
+public final class PostgresRegistry extends JdbcRegistry {
 
     /** Connections in the pool: the agent's passes, the HTTP API, lease renewal, and one spare. */
     public static final int POOL_SIZE = 4;
@@ -85,7 +85,6 @@ public final class PostgresRegistry implements Registry {
             .filter(CheckpointState::present)
             .map(state -> "'" + state.id() + "'")
             .collect(Collectors.joining(", ", "(", ")"));
-    private static final String INSERT_EVENT = "INSERT INTO history (path, at, event, detail) VALUES (?, ?, ?, ?)";
     private static final java.util.regex.Pattern PASSWORD_PARAMETER =
             java.util.regex.Pattern.compile("[?&]password=", java.util.regex.Pattern.CASE_INSENSITIVE);
     /** Batches larger than this look up stored rows per root rather than per path. */
@@ -302,10 +301,6 @@ public final class PostgresRegistry implements Registry {
     private record Stored(CheckpointState state, String firstSeen, String stateSince, boolean pinned, String pinReason) {
     }
 
-    /** A history row about to be written, its time already in stored form. */
-    private record PendingEvent(String path, String at, String event, String detail) {
-    }
-
     @Override
     public void upsert(Collection<Checkpoint> checkpoints) {
         if (checkpoints.isEmpty()) {
@@ -431,10 +426,6 @@ public final class PostgresRegistry implements Registry {
         upsert.setString(++i, json(incoming.references().stream().map(Path::toString).toList()));
     }
 
-    private static String change(CheckpointState previous, String note) {
-        return "was " + previous.id() + (note == null || note.isEmpty() ? "" : ": " + note);
-    }
-
     private static void setNullable(PreparedStatement statement, int index, Number value, int sqlType)
             throws SQLException {
         if (value == null) {
@@ -444,41 +435,6 @@ public final class PostgresRegistry implements Registry {
         } else {
             statement.setLong(index, value.longValue());
         }
-    }
-
-    @Override
-    public void markGone(Collection<String> paths, CheckpointState state, Instant at, String reason) {
-        if (state.present()) {
-            throw new IllegalArgumentException("markGone takes deleted or offloaded, not " + state.id());
-        }
-        Objects.requireNonNull(at, "at");
-        if (paths.isEmpty()) {
-            return;
-        }
-        List<String> unique = List.copyOf(new LinkedHashSet<>(paths));
-        String since = InstantText.format(at);
-        write("markGone of " + unique.size() + " paths", c -> {
-            List<PendingEvent> events = new ArrayList<>();
-            try (PreparedStatement update = c.prepareStatement("UPDATE checkpoints SET state = ?, state_since = ?,"
-                    + " note = ? WHERE path = ? AND state <> ?")) {
-                for (String path : unique) {
-                    update.setString(1, state.id());
-                    update.setString(2, since);
-                    update.setString(3, reason);
-                    update.setString(4, path);
-                    update.setString(5, state.id());
-                    update.addBatch();
-                }
-                int[] counts = update.executeBatch();
-                for (int i = 0; i < counts.length; i++) {
-                    if (counts[i] > 0) {
-                        events.add(new PendingEvent(unique.get(i), since, state.id(), reason));
-                    }
-                }
-            }
-            insertEvents(c, events);
-            return null;
-        });
     }
 
     @Override
@@ -499,67 +455,6 @@ public final class PostgresRegistry implements Registry {
                     reason)));
             return true;
         });
-    }
-
-    @Override
-    public List<HistoryEvent> history(String path) {
-        Objects.requireNonNull(path, "path");
-        return read("history(" + path + ")", c -> {
-            try (PreparedStatement select = c.prepareStatement(
-                    "SELECT path, at, event, detail FROM history WHERE path = ? ORDER BY at, id")) {
-                select.setString(1, path);
-                List<HistoryEvent> events = new ArrayList<>();
-                try (ResultSet rs = select.executeQuery()) {
-                    while (rs.next()) {
-                        events.add(new HistoryEvent(rs.getString(1), InstantText.parse(rs.getString(2)),
-                                rs.getString(3), rs.getString(4)));
-                    }
-                }
-                return events;
-            }
-        });
-    }
-
-    /**
-     * {@inheritDoc}
-     *
-     * @throws IllegalArgumentException when no checkpoint is registered at the event's path
-     */
-    @Override
-    public void recordEvent(HistoryEvent event) {
-        Objects.requireNonNull(event.path(), "event path");
-        Objects.requireNonNull(event.at(), "event time");
-        Objects.requireNonNull(event.event(), "event name");
-        boolean recorded = write("recording " + event.event() + " of " + event.path(), c -> {
-            try (PreparedStatement insert = c.prepareStatement("INSERT INTO history (path, at, event, detail)"
-                    + " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM checkpoints WHERE path = ?)")) {
-                insert.setString(1, event.path());
-                insert.setString(2, InstantText.format(event.at()));
-                insert.setString(3, event.event());
-                insert.setString(4, event.detail());
-                insert.setString(5, event.path());
-                return insert.executeUpdate() > 0;
-            }
-        });
-        if (!recorded) {
-            throw new IllegalArgumentException("no checkpoint registered at " + event.path());
-        }
-    }
-
-    private static void insertEvents(Connection c, List<PendingEvent> events) throws SQLException {
-        if (events.isEmpty()) {
-            return;
-        }
-        try (PreparedStatement insert = c.prepareStatement(INSERT_EVENT)) {
-            for (PendingEvent event : events) {
-                insert.setString(1, event.path());
-                insert.setString(2, event.at());
-                insert.setString(3, event.event());
-                insert.setString(4, event.detail());
-                insert.addBatch();
-            }
-            insert.executeBatch();
-        }
     }
 
     @Override
@@ -623,12 +518,8 @@ public final class PostgresRegistry implements Registry {
         }
     }
 
-    @FunctionalInterface
-    private interface Work<T> {
-        T run(Connection connection) throws SQLException;
-    }
-
-    private <T> T read(String what, Work<T> work) {
+    @Override
+    <T> T read(String what, Work<T> work) {
         ensureOpen();
         try (Connection c = pool.getConnection()) {
             return work.run(c);
@@ -638,7 +529,8 @@ public final class PostgresRegistry implements Registry {
     }
 
     /** One transaction that holds the registry's write lock: writers take turns, as on SQLite. */
-    private <T> T write(String what, Work<T> work) {
+    @Override
+    <T> T write(String what, Work<T> work) {
         return read(what, c -> {
             c.setAutoCommit(false);
             try {
