@@ -51,10 +51,14 @@ final class InspectCommand implements Callable<Integer> {
                     continue;
                 }
                 Path d = Reconciler.localPath(r);
+                Path real;
                 try {
-                    d = d.toRealPath();
+                    real = d.toRealPath();
                 } catch (IOException e) {
                     continue;
+                }
+                if (!abs.startsWith(d) && abs.startsWith(real)) {
+                    abs = d.resolve(real.relativize(abs)); // report it as scan does: under the root as configured
                 }
                 if (abs.startsWith(d)) {
                     root = r;

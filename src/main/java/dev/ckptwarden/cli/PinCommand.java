@@ -2,6 +2,8 @@ package dev.ckptwarden.cli;
 
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.registry.Registry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,7 +37,7 @@ final class PinCommand implements Callable<Integer> {
 
     static int setPin(Config cfg, Path path, boolean pinned, String reason) {
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
-            for (String key : registryKeys(path)) {
+            for (String key : registryKeys(cfg, path)) {
                 if (registry.byPath(key).isPresent()) {
                     registry.pin(key, pinned, reason);
                     System.out.println((pinned ? "pinned " : "unpinned ") + key);
@@ -49,28 +51,49 @@ final class PinCommand implements Callable<Integer> {
 
     /**
      * The registry keys a path given on the command line may stand for: as written (made absolute),
-     * with links in its directories resolved (the registry records roots by their real path), and
-     * fully resolved. A checkpoint that is itself a link is registered under the link's own name. A
-     * remote checkpoint's URI stands for itself.
+     * with links in its directories resolved, fully resolved, and each of those spelled under a
+     * configured root as the configuration spells it (the registry records checkpoints under the root
+     * as configured: {@code /data/run/x.ckpt} when {@code /data} links to {@code /mnt/nvme0/data} and
+     * the user typed the latter). A checkpoint that is itself a link is registered under the link's own
+     * name. A remote checkpoint's URI stands for itself.
      */
-    static Set<String> registryKeys(Path given) {
+    static Set<String> registryKeys(Config cfg, Path given) {
         if (RemoteLocation.isRemote(given)) {
             // A URI of a remote root's checkpoint (sftp://..., s3://...) is its own key; nothing local to resolve.
             return Set.of(given.normalize().toString());
         }
-        Set<String> keys = new LinkedHashSet<>();
+        Set<Path> forms = new LinkedHashSet<>();
         Path abs = given.toAbsolutePath().normalize();
-        keys.add(abs.toString());
+        forms.add(abs);
         try {
             Path parent = abs.getParent();
             if (parent != null && abs.getFileName() != null && Files.exists(parent)) {
-                keys.add(parent.toRealPath().resolve(abs.getFileName()).toString());
+                forms.add(parent.toRealPath().resolve(abs.getFileName()));
             }
             if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
-                keys.add(abs.toRealPath().toString());
+                forms.add(abs.toRealPath());
             }
         } catch (IOException unreadable) {
             // the forms found so far are all there is
+        }
+        Set<String> keys = new LinkedHashSet<>();
+        forms.forEach(f -> keys.add(f.toString()));
+        for (RootConfig r : cfg.roots()) {
+            if (!r.isLocal()) {
+                continue;
+            }
+            Path configured = Reconciler.localPath(r);
+            Path real;
+            try {
+                real = configured.toRealPath();
+            } catch (IOException unreachable) {
+                continue;
+            }
+            for (Path f : forms) {
+                if (f.startsWith(real) && !real.equals(configured)) {
+                    keys.add(configured.resolve(real.relativize(f)).toString());
+                }
+            }
         }
         return keys;
     }

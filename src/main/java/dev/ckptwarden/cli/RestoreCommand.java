@@ -42,7 +42,7 @@ public final class RestoreCommand implements Callable<Integer> {
         Config cfg = config.load();
         try (Registry registry = ConfigOption.openRegistry(cfg);
              RemoteFiles remote = RemoteFiles.open(RemoteSettings.fromEnvironment())) {
-            String key = PinCommand.registryKeys(path).stream().filter(k -> registry.byPath(k).isPresent()).findFirst()
+            String key = PinCommand.registryKeys(cfg, path).stream().filter(k -> registry.byPath(k).isPresent()).findFirst()
                     .orElse(null);
             if (key == null) {
                 System.err.println("ckpt-warden: " + path + ": not a registered checkpoint");

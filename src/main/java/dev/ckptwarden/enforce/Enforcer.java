@@ -135,7 +135,7 @@ public final class Enforcer {
     /**
      * One enforcement pass over one root.
      *
-     * @param rootDir   the root's local directory (its real path, as {@code Reconciler.localPath(root).toRealPath()})
+     * @param rootDir   the root's local directory as configured ({@code Reconciler.localPath(root)}; links in it are resolved only to open it)
      * @param evictions what to remove, in this order
      * @param dryRun    true: check everything, touch nothing, write nothing; report what would happen
      * @param now       the pass's single reading of the clock (registry times, trash entry ids)
@@ -173,10 +173,10 @@ public final class Enforcer {
         if (destructive && audit == null) {
             throw new IllegalStateException("deleting needs an audit log");
         }
-        Path real;
+        Path shown;
         try (RootDirectory dir = RootDirectory.open(rootDir);
              TrashBin trash = destructive ? TrashBin.open(dir) : null) {
-            real = dir.path();
+            shown = dir.path();
             Pass pass = new Pass(root, dir, trash, dryRun, now, problems);
             try {
                 if (pass.destructive()) {
@@ -197,7 +197,7 @@ public final class Enforcer {
                 pass.closeRemote();
             }
         }
-        return new EnforcementReport(root.name(), real, root.action().id(), dryRun, items, problems);
+        return new EnforcementReport(root.name(), shown, root.action().id(), dryRun, items, problems);
     }
 
     /**
@@ -219,14 +219,14 @@ public final class Enforcer {
         }
         List<Item> items = new ArrayList<>();
         List<String> problems = new ArrayList<>();
-        Path real;
+        Path shown;
         try (RootDirectory dir = RootDirectory.open(rootDir)) {
-            real = dir.path();
+            shown = dir.path();
             if (hasTrash(dir)) {
                 recover(root, dir, now, items, problems);
             }
         }
-        return new EnforcementReport(root.name(), real, root.action().id(), false, items, problems);
+        return new EnforcementReport(root.name(), shown, root.action().id(), false, items, problems);
     }
 
     /** A pass over a remote root ({@code sftp://}, {@code s3://}): see {@link RemoteEvictions}. */

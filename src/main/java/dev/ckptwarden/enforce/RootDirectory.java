@@ -35,8 +35,10 @@ final class RootDirectory implements Closeable {
     }
 
     /**
-     * Opens a root. Links in the root's own configured path are resolved once here, as the
-     * configuration names it; nothing below it is ever followed.
+     * Opens a root. Links in the root's own configured path are resolved once here, to open its
+     * descriptor; nothing below it is ever followed. Paths of checkpoints are spelled under the root
+     * as it was configured ({@code /data} stays {@code /data} when it links to {@code /mnt/nvme0/data}),
+     * so the root keeps that spelling for relativizing them; every operation goes through the descriptor.
      *
      * @throws SecureDeletionUnavailableException when the file system has no secure directory streams
      */
@@ -47,10 +49,10 @@ final class RootDirectory implements Closeable {
             ds.close();
             throw new SecureDeletionUnavailableException(real);
         }
-        return new RootDirectory(real, secure);
+        return new RootDirectory(rootDir.toAbsolutePath().normalize(), secure);
     }
 
-    /** The root's real path. */
+    /** The root's path as it was configured (absolute, normalized; links in it not resolved). */
     Path path() {
         return path;
     }

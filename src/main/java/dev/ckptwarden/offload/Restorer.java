@@ -133,7 +133,8 @@ public final class Restorer {
         }
         Path rootDir;
         try {
-            rootDir = Reconciler.localPath(root).toRealPath();
+            rootDir = Reconciler.localPath(root);
+            rootDir.toRealPath(); // reachable? (paths are compared as configured, links are not resolved)
         } catch (IOException e) {
             throw new RestoreException(path + ": root " + root.name() + " not reachable: " + OffloadException.describe(e),
                     false, e);

@@ -73,7 +73,7 @@ public final class Reconciler {
      * ancestors, never the inside of a checkpoint): where a scoped pass starts looking.
      */
     private final Map<String, Set<Path>> examined = new HashMap<>();
-    /** Per root, its real directory as the last full pass found it. */
+    /** Per root, its directory (as configured) as the last full pass found it. */
     private final Map<String, Path> rootDirs = new HashMap<>();
     /** A scoped pass that would touch more directories than this is a full pass instead. */
     static final int MAX_SCOPE = 256;
@@ -110,7 +110,7 @@ public final class Reconciler {
                 Duration.ZERO);
     }
 
-    /** The absolute local directory of a root (symbolic links in the configured path itself are resolved once). */
+    /** The absolute local directory of a root as configured (normalized; symbolic links in it are not resolved). */
     public static Path localPath(RootConfig root) {
         String p = root.path();
         Path path = p.startsWith("file://") ? Paths.get(URI.create(p)) : Paths.get(p);
@@ -126,11 +126,13 @@ public final class Reconciler {
                     walk -> settle(config, root, walk, CompletableFuture.completedFuture(known(root.name())), problems, now,
                             started));
         }
-        Path configured = localPath(root);
-        Path rootDir;
+        // Checkpoints are reported under the root as the user configured it (a root given through a
+        // symbolic link keeps that spelling); the link is resolved here only to check that it leads to a
+        // directory. Nothing below the root is followed (the walk lists with lstat).
+        Path rootDir = localPath(root);
+        Path configured = rootDir;
         try {
-            rootDir = configured.toRealPath();
-            if (!Files.isDirectory(rootDir)) {
+            if (!Files.isDirectory(configured.toRealPath())) {
                 throw new NotDirectoryException(configured.toString());
             }
         } catch (IOException e) {
