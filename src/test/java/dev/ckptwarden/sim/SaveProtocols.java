@@ -1,0 +1,144 @@
+package dev.ckptwarden.sim;
+
+import dev.ckptwarden.cli.SampleFiles;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How each framework really writes a checkpoint, as the file-system steps an observer sees, so the
+ * simulation can stop a writer after any prefix of them. Each method returns the steps of one save, in
+ * order; the save is complete only once its last step has been applied after all the others.
+ */
+final class SaveProtocols {
+    private final Path scratch;
+    private final Map<String, byte[]> made = new HashMap<>();
+
+    SaveProtocols(Path scratch) {
+        this.scratch = scratch;
+    }
+
+    /** One file-system action of a writer. */
+    sealed interface Op {
+        /** Writes bytes [from, to) of {@code content}: a new file when from is 0, else appended. */
+        record Write(Path file, byte[] content, int from, int to) implements Op {
+            @Override
+            public String toString() {
+                return "write " + file.getFileName() + " [" + from + "," + to + ") of " + content.length;
+            }
+        }
+
+        record Mkdir(Path dir) implements Op {
+            @Override
+            public String toString() {
+                return "mkdir " + dir.getFileName();
+            }
+        }
+
+        record Rename(Path from, Path to) implements Op {
+            @Override
+            public String toString() {
+                return "rename " + from.getFileName() + " -> " + to.getFileName();
+            }
+        }
+
+        /** The writer's own rotation ({@code save_top_k}, {@code save_total_limit}) or a user's {@code rm -rf}. */
+        record Remove(Path path) implements Op {
+            @Override
+            public String toString() {
+                return "rm -rf " + path.getFileName();
+            }
+        }
+    }
+
+    /** One save: where its checkpoint ends up and the steps that put it there. */
+    record Save(Path path, long step, List<Op> ops) {
+    }
+
+    /**
+     * Lightning's in-place write: {@code torch.save} streaming into the final name (Lightning before
+     * 1.5, and {@code lightning.fabric.utilities.cloud_io._atomic_save} whose fsspec transaction moves
+     * its temp file from /tmp across file systems, which copies into the final name), seen as a prefix
+     * then the rest.
+     */
+    Save lightningInPlace(Path runDir, int epoch, long step, String suffix) {
+        Path file = runDir.resolve("epoch=" + epoch + "-step=" + step + suffix + ".ckpt");
+        byte[] bytes = torch(epoch, step);
+        int half = bytes.length / 2;
+        return new Save(file, step, List.of(new Op.Write(file, bytes, 0, half), new Op.Write(file, bytes, half, bytes.length)));
+    }
+
+    /**
+     * The temp-then-rename save ({@code _atomic_save} on one file system, and the common
+     * {@code torch.save(obj, f + ".temp"); os.replace(...)} idiom): the final name appears whole.
+     */
+    Save lightningAtomic(Path runDir, int epoch, long step, String suffix) {
+        Path file = runDir.resolve("epoch=" + epoch + "-step=" + step + suffix + ".ckpt");
+        Path temp = runDir.resolve(file.getFileName() + ".temp");
+        byte[] bytes = torch(epoch, step);
+        int half = bytes.length / 2;
+        return new Save(file, step, List.of(new Op.Write(temp, bytes, 0, half), new Op.Write(temp, bytes, half, bytes.length),
+                new Op.Rename(temp, file)));
+    }
+
+    /**
+     * Hugging Face Trainer {@code _save_checkpoint} in transformers 4.35-4.37: everything is written into
+     * {@code tmp-checkpoint-N/} (model, optimizer, then {@code trainer_state.json}), which is then renamed
+     * to {@code checkpoint-N/}.
+     */
+    Save hfStaged(Path runDir, long step) {
+        Path staging = runDir.resolve("tmp-checkpoint-" + step);
+        Path dir = runDir.resolve("checkpoint-" + step);
+        List<Op> ops = new ArrayList<>(hfFiles(staging, step));
+        ops.add(new Op.Rename(staging, dir));
+        return new Save(dir, step, ops);
+    }
+
+    /**
+     * Hugging Face Trainer {@code _save_checkpoint} before 4.35 and after 4.37: {@code checkpoint-N/}
+     * filled in place, {@code trainer_state.json} last (the only sign that the save finished).
+     */
+    Save hfInPlace(Path runDir, long step) {
+        Path dir = runDir.resolve("checkpoint-" + step);
+        return new Save(dir, step, hfFiles(dir, step));
+    }
+
+    private List<Op> hfFiles(Path dir, long step) {
+        byte[] model = file("st", p -> SampleFiles.safetensors(p));
+        byte[] optimizer = file("opt", p -> SampleFiles.torchZip(p, null, null, false, true));
+        byte[] state = ("{\"global_step\": " + step + ", \"epoch\": 1.0, \"log_history\": [{\"eval_loss\": 0.5, \"step\": "
+                + step + "}]}").getBytes(StandardCharsets.UTF_8);
+        return List.of(new Op.Mkdir(dir),
+                new Op.Write(dir.resolve("model.safetensors"), model, 0, model.length),
+                new Op.Write(dir.resolve("optimizer.pt"), optimizer, 0, optimizer.length / 2),
+                new Op.Write(dir.resolve("optimizer.pt"), optimizer, optimizer.length / 2, optimizer.length),
+                new Op.Write(dir.resolve("trainer_state.json"), state, 0, state.length));
+    }
+
+    private byte[] torch(int epoch, long step) {
+        return file("torch-" + epoch + "-" + step, p -> SampleFiles.torchZip(p, epoch, step, true, true));
+    }
+
+    private interface Maker {
+        void make(Path p) throws IOException;
+    }
+
+    private byte[] file(String key, Maker maker) {
+        return made.computeIfAbsent(key, k -> {
+            try {
+                Path p = scratch.resolve(k);
+                maker.make(p);
+                return Files.readAllBytes(p);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+}

@@ -1,0 +1,476 @@
+package dev.ckptwarden.sim;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.daemon.Agent;
+import dev.ckptwarden.daemon.AgentDriver;
+import dev.ckptwarden.enforce.AuditLog;
+import dev.ckptwarden.enforce.AuditRecord;
+import dev.ckptwarden.enforce.Enforcer;
+import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.registry.Resolver;
+import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.testing.MutableClock;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Plays one {@link Schedule} against a real agent (in process, passes driven by hand, an injected
+ * clock) on a real directory tree, and checks the contract's invariants after every agent pass:
+ * resolve answers only with what the writer model says is a complete save still on disk; the agent
+ * removes only complete, unpinned saves that are not their run's newest or highest step, only inside
+ * the root, and audits each removal; after a quiet end the registry equals the disk and retention has
+ * converged.
+ */
+final class Simulation implements AutoCloseable {
+    private static final Instant T0 = Instant.parse("2026-03-01T00:00:00Z");
+    private static final Duration SETTLE = Duration.ofSeconds(10);
+
+    private final Schedule schedule;
+    private final Path dir;
+    private final Path root;
+    private final Path outside;
+    private final Path state;
+    private final Path configFile;
+    private final MutableClock clock = new MutableClock(T0);
+
+    private SqliteRegistry registry;
+    private AuditLog audit;
+    private Agent agent;
+    private int passes;
+
+    /** What the writers did to each save: steps applied, whether complete, when, and whether it is still there. */
+    private final int[] done;
+    private final long[] completedSeq;
+    private final boolean[] onDisk;
+    private final boolean[] pinned;
+    private final boolean[] removedByWriter;
+    private final boolean[] removedByAgent;
+    private long seq;
+    /** Every path a writer made and has not moved or removed itself, and the save it belongs to. */
+    private final Map<Path, Integer> created = new HashMap<>();
+
+    Simulation(Schedule schedule, Path dir) throws IOException {
+        this.schedule = schedule;
+        this.dir = dir;
+        this.root = Files.createDirectories(dir.resolve("root")).toRealPath();
+        this.outside = Files.createDirectories(dir.resolve("outside")).toRealPath();
+        this.state = dir.resolve("state");
+        int n = schedule.saves().size();
+        done = new int[n];
+        completedSeq = new long[n];
+        onDisk = new boolean[n];
+        pinned = new boolean[n];
+        removedByWriter = new boolean[n];
+        removedByAgent = new boolean[n];
+        // Bait outside the root, and a link to it from inside: neither may ever be touched.
+        Files.writeString(outside.resolve("victim.ckpt"), "not yours");
+        Path firstRun = Files.createDirectories(root.resolve(schedule.saves().isEmpty() ? "empty"
+                : schedule.saves().get(0).run()));
+        Files.createSymbolicLink(firstRun.resolve("epoch=99-step=99999.ckpt"), outside.resolve("victim.ckpt"));
+        configFile = dir.resolve("ckpt-warden.yaml");
+        Files.writeString(configFile, """
+                agent:
+                  state_dir: %s
+                  listen: 127.0.0.1:0
+                  reconcile_interval: 1h
+                  settle_time: %ds
+                roots:
+                  - path: %s
+                    retention:
+                      keep_last: %d
+                    action: delete
+                """.formatted(state, SETTLE.toSeconds(), root, Schedule.KEEP_LAST));
+        start();
+    }
+
+    private void start() throws IOException {
+        Config cfg;
+        try {
+            cfg = ConfigLoader.load(configFile, Map.of());
+        } catch (dev.ckptwarden.config.ConfigException e) {
+            throw new IOException(e);
+        }
+        registry = SqliteRegistry.open(state);
+        audit = AuditLog.open(state);
+        try {
+            agent = new Agent(cfg, configFile, Map.of(), registry, new Enforcer(registry, audit), new AgentMetrics("sim"),
+                    clock);
+        } catch (org.quartz.SchedulerException e) {
+            throw new IOException(e);
+        }
+        AgentDriver.startup(agent);
+        passes++;
+    }
+
+    private void stop() throws IOException {
+        agent.close();
+        audit.close();
+        registry.close();
+    }
+
+    /** Plays the schedule; returns the first violation, naming the step after which it was seen. */
+    Optional<String> play() throws IOException {
+        List<Schedule.Step> steps = schedule.steps();
+        for (int i = 0; i < steps.size(); i++) {
+            Schedule.Step s = steps.get(i);
+            String v = apply(s);
+            if (v != null) {
+                return Optional.of("after step " + i + " (" + s + "): " + v);
+            }
+        }
+        clock.advance(Duration.ofHours(2));
+        AgentDriver.periodic(agent);
+        AgentDriver.periodic(agent);
+        passes += 2;
+        String v = checkPass();
+        if (v == null) {
+            v = checkQuiet();
+        }
+        return Optional.ofNullable(v).map(m -> "after the quiet end: " + m);
+    }
+
+    private String apply(Schedule.Step step) throws IOException {
+        if (step instanceof Schedule.Step.Writer w) {
+            write(w);
+        } else if (step instanceof Schedule.Step.Advance a) {
+            clock.advance(Duration.ofSeconds(a.seconds()));
+        } else if (step instanceof Schedule.Step.EventPass e) {
+            AgentDriver.event(agent, root.toString(), root.resolve(e.run()), ++passes);
+            return checkPass();
+        } else if (step instanceof Schedule.Step.PeriodicPass) {
+            AgentDriver.periodic(agent);
+            passes++;
+            return checkPass();
+        } else if (step instanceof Schedule.Step.Restart) {
+            stop();
+            start();
+            return checkPass();
+        } else if (step instanceof Schedule.Step.Pin p) {
+            pin(p.pick());
+        }
+        return null;
+    }
+
+    private void write(Schedule.Step.Writer w) throws IOException {
+        // Every write happens a second after the last: real saves never share a modification time, and a
+        // shrunk schedule (without its clock steps) must not make two saves indistinguishable by time.
+        clock.advance(Duration.ofSeconds(1));
+        SaveProtocols.Op op = w.op();
+        boolean applied;
+        try {
+            applied = applyOp(op);
+        } catch (NoSuchFileException | java.nio.file.FileAlreadyExistsException impossible) {
+            applied = false; // a step whose earlier steps were shrunk away, or whose save the agent removed
+        }
+        if (w.save() < 0) {
+            if (applied) {
+                track(op, -1);
+            }
+            if (op instanceof SaveProtocols.Op.Remove rm) {
+                for (int k = 0; k < schedule.saves().size(); k++) {
+                    if (root.resolve(schedule.saves().get(k).path()).equals(root.resolve(rm.path()))) {
+                        onDisk[k] = false;
+                        removedByWriter[k] = true;
+                    }
+                }
+            }
+            return;
+        }
+        if (applied) {
+            track(op, w.save());
+        }
+        int k = w.save();
+        if (!applied) {
+            done[k] = -1_000; // never complete
+            return;
+        }
+        done[k]++;
+        Path finalPath = root.resolve(schedule.saves().get(k).path());
+        if (Files.exists(finalPath, LinkOption.NOFOLLOW_LINKS) && !removedByWriter[k]) {
+            onDisk[k] = true;
+        }
+        if (done[k] == schedule.saves().get(k).ops()) {
+            completedSeq[k] = ++seq;
+        }
+    }
+
+    /** Keeps {@link #created} in step with what the writers did. */
+    private void track(SaveProtocols.Op op, int save) {
+        if (op instanceof SaveProtocols.Op.Write wr) {
+            created.put(root.resolve(wr.file()), save);
+        } else if (op instanceof SaveProtocols.Op.Mkdir m) {
+            created.put(root.resolve(m.dir()), save);
+        } else if (op instanceof SaveProtocols.Op.Rename r) {
+            Path from = root.resolve(r.from());
+            Path to = root.resolve(r.to());
+            Map<Path, Integer> moved = new HashMap<>();
+            created.entrySet().removeIf(e -> {
+                if (e.getKey().startsWith(from)) {
+                    moved.put(to.resolve(from.relativize(e.getKey())), e.getValue());
+                    return true;
+                }
+                return false;
+            });
+            created.putAll(moved);
+        } else if (op instanceof SaveProtocols.Op.Remove rm) {
+            created.keySet().removeIf(p -> p.startsWith(root.resolve(rm.path())));
+        }
+    }
+
+    private boolean applyOp(SaveProtocols.Op op) throws IOException {
+        FileTime now = FileTime.from(clock.instant());
+        if (op instanceof SaveProtocols.Op.Write wr) {
+            Path f = root.resolve(wr.file());
+            if (!Files.isDirectory(f.getParent())) {
+                if (wr.from() > 0 || !f.getParent().getParent().equals(root)) {
+                    return false; // its directory is gone (removed, or never made)
+                }
+                Files.createDirectories(f.getParent());
+            }
+            if (wr.from() > 0 && (!Files.exists(f) || Files.size(f) != wr.from())) {
+                return false;
+            }
+            try (OutputStream out = wr.from() == 0
+                    ? Files.newOutputStream(f, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)
+                    : Files.newOutputStream(f, StandardOpenOption.APPEND)) {
+                out.write(wr.content(), wr.from(), wr.to() - wr.from());
+            }
+            Files.setLastModifiedTime(f, now);
+            Files.setLastModifiedTime(f.getParent(), now);
+        } else if (op instanceof SaveProtocols.Op.Mkdir m) {
+            Path d = root.resolve(m.dir());
+            Files.createDirectories(d.getParent());
+            Files.createDirectory(d);
+            Files.setLastModifiedTime(d, now);
+        } else if (op instanceof SaveProtocols.Op.Rename r) {
+            Path from = root.resolve(r.from());
+            if (!Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+            Files.move(from, root.resolve(r.to()), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.setLastModifiedTime(root.resolve(r.to()).getParent(), now);
+        } else if (op instanceof SaveProtocols.Op.Remove rm) {
+            Path p = root.resolve(rm.path());
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+            deleteTree(p);
+            if (Files.exists(p.getParent())) {
+                Files.setLastModifiedTime(p.getParent(), now);
+            }
+        }
+        return true;
+    }
+
+    private String pin(int pick) {
+        List<Integer> candidates = new ArrayList<>();
+        for (int k = 0; k < onDisk.length; k++) {
+            if (onDisk[k] && complete(k) && !pinned[k]) {
+                candidates.add(k);
+            }
+        }
+        if (candidates.isEmpty()) {
+            return null;
+        }
+        int k = candidates.get(pick % candidates.size());
+        // As `ckpt-warden pin` does: only a registered checkpoint can be pinned.
+        if (registry.pin(root.resolve(schedule.saves().get(k).path()).toString(), true, "sim")) {
+            pinned[k] = true;
+        }
+        return null;
+    }
+
+    private boolean complete(int k) {
+        return done[k] == schedule.saves().get(k).ops();
+    }
+
+    /** The invariants that hold after every pass. */
+    private String checkPass() throws IOException {
+        if (!Files.isRegularFile(outside.resolve("victim.ckpt"))) {
+            return "a file outside the root was removed";
+        }
+        // What vanished without its writer removing it was removed by the agent: was that allowed?
+        Map<String, Long> newestByRun = new HashMap<>();
+        Map<String, Long> highestByRun = new HashMap<>();
+        for (int k = 0; k < onDisk.length; k++) {
+            if (onDisk[k] && complete(k)) {
+                Schedule.SaveInfo s = schedule.saves().get(k);
+                newestByRun.merge(s.run(), completedSeq[k], Math::max);
+                highestByRun.merge(s.run(), s.step(), Math::max);
+            }
+        }
+        for (int k = 0; k < onDisk.length; k++) {
+            Schedule.SaveInfo s = schedule.saves().get(k);
+            Path p = root.resolve(s.path());
+            if (!onDisk[k] || Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            onDisk[k] = false;
+            removedByAgent[k] = true;
+            if (!complete(k)) {
+                return "the agent removed " + s.path() + ", a save still being written (" + done[k] + " of " + s.ops()
+                        + " steps)";
+            }
+            if (pinned[k]) {
+                return "the agent removed the pinned " + s.path();
+            }
+            if (completedSeq[k] == newestByRun.get(s.run())) {
+                return "the agent removed " + s.path() + ", the most recently completed save of " + s.run();
+            }
+            if (s.step() == highestByRun.get(s.run())) {
+                return "the agent removed " + s.path() + ", the save with the highest step of " + s.run();
+            }
+            String audited = audited(p);
+            if (audited != null) {
+                return audited;
+            }
+        }
+        // Nothing a writer made vanishes unless the writer moved or removed it, or it belongs to a save the
+        // agent was allowed to remove (checked above): staging directories and temp files included.
+        for (Map.Entry<Path, Integer> e : created.entrySet()) {
+            if (Files.exists(e.getKey(), LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            int k = e.getValue();
+            if (k >= 0 && removedByAgent[k] && e.getKey().startsWith(root.resolve(schedule.saves().get(k).path()))) {
+                continue;
+            }
+            return "the agent removed " + root.relativize(e.getKey()) + (k < 0 ? "" : ", part of save " + k + " ("
+                    + Math.max(0, done[k]) + " of " + schedule.saves().get(k).ops() + " steps done)");
+        }
+        return checkResolve();
+    }
+
+    /** resolve latest (and --resumable) names a complete save that is on disk, per the writer model. */
+    private String checkResolve() {
+        Set<String> runs = new HashSet<>();
+        schedule.saves().forEach(s -> runs.add(s.run()));
+        for (String run : runs) {
+            List<Checkpoint> rows = registry.list(root.toString(), run, false);
+            for (boolean resumable : new boolean[]{false, true}) {
+                Optional<Checkpoint> answer = Resolver.resolve(rows, "latest", resumable, null);
+                if (answer.isEmpty()) {
+                    continue;
+                }
+                Path p = answer.get().path();
+                int k = saveAt(p);
+                if (k < 0) {
+                    return "resolve latest" + (resumable ? " --resumable" : "") + " of " + run + " answered " + p
+                            + ", which no writer saved";
+                }
+                if (!complete(k)) {
+                    return "resolve latest of " + run + " answered " + p + ", a save still being written (" + done[k]
+                            + " of " + schedule.saves().get(k).ops() + " steps)";
+                }
+                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                    return "resolve latest of " + run + " answered " + p + ", which is gone from disk";
+                }
+            }
+        }
+        return null;
+    }
+
+    private String audited(Path p) throws IOException {
+        Path log = state.resolve(AuditLog.FILE_NAME);
+        List<AuditRecord> records = Files.exists(log) ? AuditLog.read(log) : List.of();
+        boolean begin = records.stream().anyMatch(r -> r.phase().equals(AuditRecord.BEGIN) && p.toString().equals(r.path()));
+        boolean end = records.stream().anyMatch(r -> r.phase().equals(AuditRecord.END) && p.toString().equals(r.path()));
+        return begin && end ? null : "the removal of " + p + " has no audit " + (begin ? "end" : "begin") + " line";
+    }
+
+    private int saveAt(Path p) {
+        for (int k = 0; k < onDisk.length; k++) {
+            if (root.resolve(schedule.saves().get(k).path()).equals(p) && (onDisk[k] || !removedByWriter[k])) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** After writers stop and time passes: the registry equals the disk, and retention has converged. */
+    private String checkQuiet() {
+        Map<String, Checkpoint> present = registry.present(root.toString());
+        for (String path : present.keySet()) {
+            if (!Files.exists(Path.of(path), LinkOption.NOFOLLOW_LINKS)) {
+                return "the registry lists " + path + " as present; it is not on disk";
+            }
+        }
+        Map<String, List<Integer>> byRun = new HashMap<>();
+        for (int k = 0; k < onDisk.length; k++) {
+            Schedule.SaveInfo s = schedule.saves().get(k);
+            if (!onDisk[k]) {
+                continue;
+            }
+            Checkpoint row = present.get(root.resolve(s.path()).toString());
+            if (complete(k) && (row == null || row.state() != CheckpointState.COMPLETE)) {
+                return s.path() + " is complete and on disk but registered as " + (row == null ? "nothing" : row.state().id());
+            }
+            if (complete(k)) {
+                byRun.computeIfAbsent(s.run(), r -> new ArrayList<>()).add(k);
+            }
+        }
+        for (List<Integer> ks : byRun.values()) {
+            List<Integer> newestFirst = new ArrayList<>(ks);
+            newestFirst.sort(Comparator.comparingLong((Integer k) -> completedSeq[k]).reversed());
+            long highest = ks.stream().mapToLong(k -> schedule.saves().get(k).step()).max().orElse(-1);
+            for (int i = Schedule.KEEP_LAST; i < newestFirst.size(); i++) {
+                int k = newestFirst.get(i);
+                if (!pinned[k] && schedule.saves().get(k).step() != highest) {
+                    return "retention did not converge: " + schedule.saves().get(k).path() + " is kept by no rule (keep_last "
+                            + Schedule.KEEP_LAST + " by completion) but still on disk";
+                }
+            }
+        }
+        return null;
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            Files.deleteIfExists(p);
+            return;
+        }
+        Files.walkFileTree(p, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    @Override
+    public void close() throws IOException {
+        stop();
+        deleteTree(dir);
+    }
+}
