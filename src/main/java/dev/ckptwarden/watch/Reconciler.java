@@ -79,6 +79,8 @@ public final class Reconciler {
     static final int MAX_SCOPE = 256;
 
     private final RemoteReconciler remote;
+    /** Held by every pass that writes the registry, so that a run looked at on request never writes beside one. */
+    private final java.util.concurrent.locks.ReentrantLock passes = new java.util.concurrent.locks.ReentrantLock();
 
     public Reconciler(Registry registry, Clock clock) {
         this(registry, clock, RemoteSettings::fromEnvironment);
@@ -118,6 +120,15 @@ public final class Reconciler {
     }
 
     public RootScan reconcile(Config config, RootConfig root) {
+        passes.lock();
+        try {
+            return fullPass(config, root);
+        } finally {
+            passes.unlock();
+        }
+    }
+
+    private RootScan fullPass(Config config, RootConfig root) {
         Instant now = clock.instant();
         long started = System.nanoTime();
         List<ScanProblem> problems = new ArrayList<>();
@@ -252,6 +263,15 @@ public final class Reconciler {
      * {@code changed} is null, reaches the root itself, or names more than {@value #MAX_SCOPE} places.
      */
     public RootScan reconcile(Config config, RootConfig root, Set<Path> changed) {
+        passes.lock();
+        try {
+            return scopedPass(config, root, changed);
+        } finally {
+            passes.unlock();
+        }
+    }
+
+    private RootScan scopedPass(Config config, RootConfig root, Set<Path> changed) {
         if (!root.isLocal()) {
             // A remote root raises no watch events: a pass scoped to nothing leaves it as the registry has it,
             // any other pass polls it whole.
@@ -364,6 +384,89 @@ public final class Reconciler {
     }
 
     /**
+     * Looks at exactly one run directory of a local root now and returns its checkpoints as they are on
+     * disk: one listing of the run directory (and of the directories a checkpoint is made of), the same
+     * recognition a full pass does; headers are read only of what is new or changed since the registry
+     * saw it (equal sizes and modification times reuse the registered verdict). Needs no earlier pass.
+     *
+     * <p>The registry is updated (new and changed checkpoints registered, vanished ones of this run marked
+     * deleted) unless another pass of this reconciler is running: then the answer is still taken from the
+     * disk, and that pass records what it finds. A run directory that is missing while its root is bare
+     * (an unmounted file system) yields nothing and records no deletion.
+     *
+     * @param runId the run id (path relative to the root, "." for the root itself)
+     * @throws IllegalArgumentException when the run id leads outside the root
+     */
+    public List<Checkpoint> reconcileRun(Config config, RootConfig root, String runId) {
+        if (!root.isLocal()) {
+            throw new IllegalArgumentException("root " + root.name() + " is remote: runs there are polled whole");
+        }
+        Instant now = clock.instant();
+        Path rootDir;
+        try {
+            rootDir = localPath(root).toRealPath();
+        } catch (IOException e) {
+            return List.of();
+        }
+        Path runDir = rootDir.resolve(runId).normalize();
+        if (!runDir.startsWith(rootDir)) {
+            throw new IllegalArgumentException("run '" + runId + "' is not inside root " + root.name());
+        }
+        String run = runId(rootDir, runDir);
+        List<ScanProblem> problems = new ArrayList<>();
+        Cataloger cataloger = new Cataloger(root.layout(), namesFor(root));
+        TreeReader reader = new TreeReader((p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
+        List<Candidate> candidates = new ArrayList<>();
+        // Sub-directories that are no checkpoint (or could not be read): a registered checkpoint there
+        // is not evidence of a deletion, as in a full pass's unscanned directories.
+        Set<Path> notLookedInto = new HashSet<>();
+        boolean runDirGone = false;
+        try {
+            Cataloger.Findings f = cataloger.examine(reader.list(runDir), reader);
+            candidates.addAll(f.candidates());
+            notLookedInto.addAll(f.descendInto());
+        } catch (NoSuchFileException | NotDirectoryException gone) {
+            runDirGone = true;
+        } catch (IOException | RuntimeException e) {
+            log.warn("run {} of root {} ({}) cannot be listed: {}", run, root.name(), runDir, describe(e));
+            return List.of();
+        }
+        if (runDirGone && isBare(rootDir)) {
+            return List.of(); // not evidence that the run was removed (see the full pass)
+        }
+        Map<String, Checkpoint> known = new HashMap<>();
+        for (Checkpoint c : registry.list(root.name(), run, false)) {
+            known.put(c.key(), c);
+        }
+        if (!passes.tryLock()) {
+            // A pass is running (the agent's): answer from the disk without writing beside it.
+            return settle(root, rootDir, candidates, FileSource.LOCAL, known, config, now, problems, false).checkpoints();
+        }
+        try {
+            Settled settled = settle(root, rootDir, candidates, FileSource.LOCAL, known, config, now, problems, true);
+            markGone(known, rootDir, settled.present, notLookedInto, now);
+            synchronized (this) {
+                Map<String, Checkpoint> current = view.get(root.name());
+                if (current != null) {
+                    known.keySet().forEach(current::remove);
+                    settled.checkpoints().forEach(c -> current.put(c.key(), c));
+                }
+            }
+            return settled.checkpoints();
+        } finally {
+            passes.unlock();
+        }
+    }
+
+    private static boolean isBare(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /**
      * Forgets checkpoints another component removed from the disk and recorded (enforcement), so
      * that the next scoped pass neither lists them nor marks them gone a second time.
      */
@@ -450,6 +553,13 @@ public final class Reconciler {
 
     private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, FileSource source,
                            Map<String, Checkpoint> known, Config config, Instant now, List<ScanProblem> problems) {
+        return settle(root, rootDir, candidates, source, known, config, now, problems, true);
+    }
+
+    /** @param record false to judge only, registering nothing */
+    private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, FileSource source,
+                           Map<String, Checkpoint> known, Config config, Instant now, List<ScanProblem> problems,
+                           boolean record) {
         List<Checkpoint> result = new ArrayList<>(candidates.size());
         List<Checkpoint> changed = new ArrayList<>();
         Set<String> present = new HashSet<>();
@@ -513,7 +623,7 @@ public final class Reconciler {
                 }
             }
         }
-        if (!changed.isEmpty()) {
+        if (record && !changed.isEmpty()) {
             registry.upsert(changed);
             if (log.isDebugEnabled()) {
                 for (Checkpoint c : changed) {
@@ -558,7 +668,7 @@ public final class Reconciler {
         return Recognition.checkpoint(root.name(), run, c, ins, namesFor(root), prev, now, config.agent().settleTime());
     }
 
-    private final Map<String, NameParser> parsers = new HashMap<>();
+    private final Map<String, NameParser> parsers = new java.util.concurrent.ConcurrentHashMap<>();
     /** Run names handed out, so that checkpoints of one run share one String. */
     private final Map<String, String> runIds = new java.util.concurrent.ConcurrentHashMap<>();
 
