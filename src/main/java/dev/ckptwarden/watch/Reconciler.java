@@ -568,6 +568,12 @@ public final class Reconciler {
         // Header reads of new or changed checkpoints are independent of each other: on a first scan of a
         // large tree they are most of the work, so they run on all cores; everything else stays in order.
         Map<Candidate, java.util.concurrent.Future<Inspection>> inspections = new java.util.IdentityHashMap<>();
+        Instant floor = Instant.MIN;
+        for (Checkpoint k : known.values()) {
+            if (k.stateSince() != null && k.stateSince().isAfter(floor)) {
+                floor = k.stateSince();
+            }
+        }
         for (Candidate c : candidates) {
             if (!reusable(known.get(c.path().toString()), c)) {
                 inspections.put(c, INSPECTORS.submit(c.inspector()::inspect));
@@ -599,6 +605,12 @@ public final class Reconciler {
                     continue;
                 }
                 cp = build(root, rootDir, c, ins, prev, now, config);
+                if (cp.stateSince() != null && cp.stateSince().isBefore(floor)
+                        && (prev == null || !cp.stateSince().equals(prev.stateSince()))) {
+                    // The clock went back: a state reached now must not look older than one recorded before,
+                    // or a fresh save would rank below older ones and become evictable (Recency).
+                    cp = cp.withHistory(cp.firstSeen(), floor.plusNanos(1));
+                }
                 changed.add(cp);
             }
             present.add(key);
