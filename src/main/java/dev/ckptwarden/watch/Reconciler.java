@@ -458,6 +458,50 @@ public final class Reconciler {
         }
     }
 
+    /**
+     * The checkpoint a scan would register for one path of a local root, found the way a scan finds it
+     * (the walk from the root down to the path's run directory, the same recognition, alias detection
+     * and registry facts such as the pin), registering nothing. Null when a scan would not register the
+     * path as a checkpoint: not one, part of a directory checkpoint, or somewhere a scan does not look.
+     * A file of a multi-file checkpoint (TensorFlow's {@code .index}) answers its checkpoint.
+     */
+    public Checkpoint asScanned(Config config, RootConfig root, Path path) throws IOException {
+        Path rootDir = localPath(root).toRealPath();
+        Path p = path.toAbsolutePath().normalize();
+        if (!p.startsWith(rootDir) || p.equals(rootDir)) {
+            return null;
+        }
+        Cataloger cataloger = new Cataloger(root.layout(), namesFor(root));
+        List<ScanProblem> problems = new ArrayList<>();
+        TreeReader reader = new TreeReader((d, m) -> problems.add(new ScanProblem(root.name(), d, m)));
+        Path dir = rootDir;
+        while (true) {
+            Cataloger.Findings f = cataloger.examine(reader.list(dir), reader);
+            String rel = dir.relativize(p).toString();
+            for (Candidate c : f.candidates()) {
+                if (c.path().equals(p) || c.members().contains(rel)) {
+                    Map<String, Checkpoint> known = new HashMap<>();
+                    for (Checkpoint k : registry.list(root.name(), runId(rootDir, dir), false)) {
+                        known.put(k.key(), k);
+                    }
+                    Settled settled = settle(root, rootDir, f.candidates(), FileSource.LOCAL, known, config,
+                            clock.instant(), problems, false);
+                    return settled.checkpoints().stream().filter(k -> k.path().equals(c.path())).findFirst().orElse(null);
+                }
+            }
+            Path next = null;
+            for (Path d : f.descendInto()) {
+                if (p.startsWith(d) && !p.equals(d)) {
+                    next = d;
+                }
+            }
+            if (next == null) {
+                return null;
+            }
+            dir = next;
+        }
+    }
+
     private static boolean isBare(Path dir) {
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
             return s.findAny().isEmpty();
@@ -635,6 +679,7 @@ public final class Reconciler {
                 }
             }
         }
+        takeFactsFromTargets(result, changed, known);
         if (record && !changed.isEmpty()) {
             registry.upsert(changed);
             if (log.isDebugEnabled()) {
@@ -644,6 +689,45 @@ public final class Reconciler {
             }
         }
         return new Settled(result, present, inspected);
+    }
+
+    /**
+     * An alias ({@code last.ckpt}, DeepSpeed's {@code latest}) is the checkpoint it names: it reports that
+     * checkpoint's epoch, step, metrics and resumability where its own name and header say nothing. An
+     * alias whose facts changed that way is registered again.
+     */
+    private static void takeFactsFromTargets(List<Checkpoint> result, List<Checkpoint> changed, Map<String, Checkpoint> known) {
+        Map<Path, Checkpoint> byPath = new HashMap<>();
+        for (Checkpoint c : result) {
+            byPath.put(c.path(), c);
+        }
+        Map<Checkpoint, Integer> changedAt = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < changed.size(); i++) {
+            changedAt.put(changed.get(i), i);
+        }
+        for (int i = 0; i < result.size(); i++) {
+            Checkpoint alias = result.get(i);
+            if (alias.aliasOf() == null) {
+                continue;
+            }
+            Checkpoint target = byPath.get(alias.aliasOf());
+            if (target == null) {
+                target = known.get(alias.aliasOf().toString());
+            }
+            if (target == null || target.aliasOf() != null) {
+                continue;
+            }
+            Checkpoint informed = alias.withFactsOf(target);
+            if (!informed.equals(alias)) {
+                result.set(i, informed);
+                Integer at = changedAt.get(alias);
+                if (at != null) {
+                    changed.set(at, informed);
+                } else {
+                    changed.add(informed);
+                }
+            }
+        }
     }
 
     private static Checkpoint identicalSibling(FileSource source, Checkpoint last, List<Checkpoint> run) {
