@@ -87,6 +87,15 @@ public record Checkpoint(
                 modified, resumable, target, references, pinned, pinReason, problems, signature, firstSeen, stateSince, note);
     }
 
+    /** This alias with its target's epoch, step, metrics and resumability where it has none of its own. */
+    public Checkpoint withFactsOf(Checkpoint target) {
+        return new Checkpoint(root, run, name, path, members, framework, kind, state,
+                epoch != null ? epoch : target.epoch, step != null ? step : target.step,
+                metrics.isEmpty() ? target.metrics : metrics, bytes, modified,
+                resumable != null ? resumable : target.resumable, aliasOf, references, pinned, pinReason, problems,
+                signature, firstSeen, stateSince, note);
+    }
+
     public Checkpoint withHistory(Instant seen, Instant since) {
         return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
                 modified, resumable, aliasOf, references, pinned, pinReason, problems, signature, seen, since, note);

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * Answers "what is this path?" for one arbitrary path, outside any scan: the checkpoint it is (with
@@ -59,8 +60,9 @@ public final class PathInspector {
             }
             candidate = cataloger.directoryCandidate(parent, p, l, layout, reader);
         } else {
+            candidate = splitMetricCandidate(p, rootDir, reader);
             Listing siblings = reader.list(parent);
-            for (Candidate c : FileLayout.candidates(parent, "", siblings)) {
+            for (Candidate c : candidate != null ? List.<Candidate>of() : FileLayout.candidates(parent, "", siblings)) {
                 if (c.path().equals(p) || c.members().contains(p.getFileName().toString())) {
                     candidate = c;
                     break;
@@ -81,6 +83,24 @@ public final class PathInspector {
                 : String.valueOf(candidate.runDir().getFileName());
         return new Result(Recognition.checkpoint(rootName == null ? "" : rootName, run, candidate, ins, cataloger.names(),
                 null, now, settle), null);
+    }
+
+    /**
+     * A file in a Lightning metric sub-directory ({@code epoch=0-val/loss=0.88.ckpt}) is a checkpoint of
+     * the directory above, as the walk finds it: the catalog's own examination of that directory decides.
+     */
+    private Candidate splitMetricCandidate(Path p, Path rootDir, DirectoryReader reader) throws IOException {
+        Path parent = p.getParent();
+        Path grand = parent.getParent();
+        if (grand == null || rootDir != null && (parent.equals(rootDir) || !grand.startsWith(rootDir))) {
+            return null;
+        }
+        for (Candidate c : cataloger.examine(reader.list(grand), reader).candidates()) {
+            if (c.path().equals(p)) {
+                return c;
+            }
+        }
+        return null;
     }
 
     private Path enclosingDirectoryCheckpoint(Path dir, Path rootDir, DirectoryReader reader) throws IOException {

@@ -7,23 +7,18 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * "Newer than" for the checkpoints of one run, as a total order that does not depend on input order.
+ * "Newer than" for the checkpoints of one run: the one completed most recently is the newest (SPEC
+ * "Retention semantics": a training job restarted from step 0 in the same directory makes its new
+ * saves the newest, and of two saves of one step, as a resumed run overlaps the old one, the later).
  *
- * <p>Step and epoch are different units, and comparing each pair by "step if both have one, else
- * epoch, else modification time" is not transitive (three checkpoints can each be newer than the
- * next), which would make the result depend on the order the registry returned them in. So the order
- * is built in three passes, each a merge of already sorted sequences:
- * <ol>
- *   <li>checkpoints with a step, by step; equal steps (a resumed run restarting its step counter,
- *       Lightning's {@code -v1}/{@code -v2} duplicates) by modification time, newer is newer;</li>
- *   <li>checkpoints with an epoch but no step, by epoch, equal epochs by modification time;</li>
- *   <li>these two sequences merged as in merge sort: of the two heads the older goes first, by epoch
- *       when the stepped head has an epoch too, otherwise by modification time. So an epoch-only
- *       name beside step-only names is placed by modification time, and never reorders the
- *       step-only names among themselves;</li>
- *   <li>checkpoints with neither merged into that sequence by modification time.</li>
- * </ol>
- * Remaining ties (equal modification times) are broken by name, then path, so the order is total.
+ * <p>A complete checkpoint's completion time is {@link Checkpoint#stateSince()}: when the registry
+ * first saw it complete, read from the agent's clock, which the reconciler never lets run backwards
+ * against what it has recorded. The file's own modification time is not used first: it comes from the
+ * clock of whichever machine wrote the file (a training node, an NFS server) and moves with a copy or
+ * a {@code touch}. For anything not complete (writing, corrupt, offloaded) and as the tie-break (every
+ * checkpoint found by one first scan was seen complete at the same instant) the modification time
+ * decides; remaining ties fall back to the order of the names' counters ({@link #byCounters}), so the
+ * order is total and does not depend on the order the registry listed them in.
  */
 public final class Recency {
 
@@ -40,8 +35,41 @@ public final class Recency {
     private Recency() {
     }
 
+    /** When a checkpoint counts as completed for "newest": see the class comment. */
+    public static java.time.Instant completed(Checkpoint c) {
+        return c.isComplete() && c.stateSince() != null ? c.stateSince() : c.modified();
+    }
+
     /** The checkpoints of one run, oldest first. */
     public static List<Checkpoint> oldestFirst(Collection<Checkpoint> checkpoints) {
+        List<Checkpoint> byCounters = byCounters(checkpoints);
+        java.util.Map<Checkpoint, Integer> rank = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < byCounters.size(); i++) {
+            rank.put(byCounters.get(i), i);
+        }
+        List<Checkpoint> out = new ArrayList<>(byCounters);
+        out.sort(Comparator.comparing(Recency::completed).thenComparing(Checkpoint::modified)
+                .thenComparing(rank::get));
+        return out;
+    }
+
+    /** The checkpoints of one run, newest first. */
+    public static List<Checkpoint> newestFirst(Collection<Checkpoint> checkpoints) {
+        List<Checkpoint> order = oldestFirst(checkpoints);
+        Collections.reverse(order);
+        return order;
+    }
+
+    /**
+     * The order of the counters in the names, oldest first, as a total order (the tie-break above).
+     * Step and epoch are different units, and comparing each pair by "step if both have one, else
+     * epoch, else modification time" is not transitive, so the order is built in passes, each a merge
+     * of sorted sequences: checkpoints with a step by step (equal steps by modification time); those
+     * with an epoch but no step by epoch; the two merged as in merge sort (by epoch when the stepped
+     * head has one, else by modification time); those with neither merged in by modification time.
+     * Remaining ties are broken by name, then path.
+     */
+    static List<Checkpoint> byCounters(Collection<Checkpoint> checkpoints) {
         List<Checkpoint> stepped = new ArrayList<>();
         List<Checkpoint> epochOnly = new ArrayList<>();
         List<Checkpoint> bare = new ArrayList<>();
@@ -58,13 +86,6 @@ public final class Recency {
         epochOnly.sort(BY_EPOCH);
         bare.sort(BY_MODIFIED);
         return merge(merge(stepped, epochOnly, Recency::steppedVersusEpochOnly), bare, BY_MODIFIED);
-    }
-
-    /** The checkpoints of one run, newest first. */
-    public static List<Checkpoint> newestFirst(Collection<Checkpoint> checkpoints) {
-        List<Checkpoint> order = oldestFirst(checkpoints);
-        Collections.reverse(order);
-        return order;
     }
 
     private static int steppedVersusEpochOnly(Checkpoint stepped, Checkpoint epochOnly) {

@@ -11,6 +11,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.export.CheckpointJson;
+import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.Reconciler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,6 +20,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
@@ -71,6 +73,9 @@ final class InspectCommand implements Callable<Integer> {
         NameParser names = root == null ? NameParser.standard() : NameParser.withPatterns(root.patterns());
         PathInspector inspector = new PathInspector(root == null ? Layout.AUTO : root.layout(), names, settle);
         PathInspector.Result result = inspector.inspect(abs, root == null ? null : root.name(), rootDir, Instant.now());
+        if (root != null) {
+            result = asScanned(cfg, root, abs, result);
+        }
         if (!result.isCheckpoint()) {
             if (json) {
                 ObjectNode n = CheckpointJson.MAPPER.createObjectNode();
@@ -109,5 +114,25 @@ final class InspectCommand implements Callable<Integer> {
             t.print(System.out);
         }
         return ExitCode.OK;
+    }
+
+    /**
+     * Under a configured root, inspect answers exactly what {@code scan} registers there (run, name,
+     * metrics, alias, pin): the scan's own recognition decides. The path-only inspection supplies the
+     * reason when the path is not a checkpoint.
+     */
+    private static PathInspector.Result asScanned(Config cfg, RootConfig root, Path abs, PathInspector.Result byPath)
+            throws IOException {
+        Checkpoint scanned;
+        try (Registry registry = ConfigOption.openRegistry(cfg)) {
+            scanned = new Reconciler(registry, Clock.systemUTC()).asScanned(cfg, root, abs);
+        }
+        if (scanned != null) {
+            return new PathInspector.Result(scanned, null);
+        }
+        if (byPath.isCheckpoint()) {
+            return new PathInspector.Result(null, "not a checkpoint of its own where a scan of root " + root.name() + " looks");
+        }
+        return byPath;
     }
 }

@@ -1,18 +1,19 @@
 package dev.ckptwarden.cli;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
-import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.export.CheckpointJson;
+import dev.ckptwarden.export.DiskResolver;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.Resolver;
+import dev.ckptwarden.watch.Reconciler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.util.List;
-import java.util.Optional;
+import java.time.Clock;
 import java.util.concurrent.Callable;
 
 /** {@code resolve --run RUN SELECTOR}: print the one path to resume from; exit 1 if none. */
@@ -48,59 +49,41 @@ final class ResolveCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Config cfg = config.load();
-        List<Checkpoint> candidates;
+        Resolver.Metric best = metric();
+        DiskResolver.Answer answer;
         String remoteUri = null;
-        Optional<Checkpoint> found = Optional.empty();
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
-            candidates = registry.list(root, run, includeOffloaded);
-            if (includeOffloaded) {
-                candidates = candidates.stream().filter(c -> c.state() != dev.ckptwarden.catalog.CheckpointState.DELETED).toList();
-            }
-            if (!candidates.isEmpty()) {
-                found = pick(cfg, candidates);
-                if (found.isPresent() && found.get().state() == dev.ckptwarden.catalog.CheckpointState.OFFLOADED) {
-                    remoteUri = remoteUri(registry, found.get());
-                }
-            }
-        }
-        if (candidates.isEmpty()) {
-            // A mistyped selector is bad usage (2) even for a run with nothing registered, not "nothing found" (1).
-            // Only its form is checked here, so any metric will do for 'best'.
             try {
-                Resolver.resolve(List.of(), selector, resumable, new Resolver.Metric("", true));
-            } catch (Resolver.BadSelector e) {
+                answer = new DiskResolver(registry, new Reconciler(registry, Clock.systemUTC()))
+                        .resolve(cfg, root, run, selector, resumable, best, includeOffloaded);
+            } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
                 throw new CliError(ExitCode.USAGE, e.getMessage());
             }
-            System.err.println("ckpt-warden: no checkpoints registered for run '" + run + "'");
+            if (answer.found() && answer.checkpoint().state() == CheckpointState.OFFLOADED) {
+                remoteUri = remoteUri(registry, answer.checkpoint());
+            }
+        }
+        if (!answer.runHasCheckpoints()) {
+            System.err.println("ckpt-warden: no checkpoints registered or found on disk for run '" + run + "'"
+                    + (root != null ? " in root '" + root + "'" : ""));
             return ExitCode.NOT_FOUND;
         }
-        if (found.isEmpty()) {
+        if (!answer.found()) {
             System.err.println("ckpt-warden: no complete" + (resumable ? " resumable" : "") + " checkpoint matches '"
                     + selector + "' in run '" + run + "'");
             return ExitCode.NOT_FOUND;
         }
+        Checkpoint found = answer.checkpoint();
         if (json) {
-            com.fasterxml.jackson.databind.node.ObjectNode n = CheckpointJson.of(found.get());
+            com.fasterxml.jackson.databind.node.ObjectNode n = CheckpointJson.of(found);
             if (remoteUri != null) {
                 n.put("remote_uri", remoteUri);
             }
             System.out.println(CheckpointJson.write(n));
         } else {
-            System.out.println(remoteUri != null ? remoteUri : found.get().location());
+            System.out.println(remoteUri != null ? remoteUri : found.location());
         }
         return ExitCode.OK;
-    }
-
-    private Optional<Checkpoint> pick(Config cfg, List<Checkpoint> candidates) {
-        String rootName = candidates.get(0).root();
-        if (candidates.stream().anyMatch(c -> !c.root().equals(rootName))) {
-            throw new CliError(ExitCode.USAGE, "run '" + run + "' exists in several roots; pass --root");
-        }
-        try {
-            return Resolver.resolve(candidates, selector, resumable, metricFor(cfg.root(rootName)), includeOffloaded);
-        } catch (Resolver.BadSelector e) {
-            throw new CliError(ExitCode.USAGE, e.getMessage());
-        }
     }
 
     /** The remote copy recorded when the checkpoint was offloaded (the last verified offload). */
@@ -117,14 +100,14 @@ final class ResolveCommand implements Callable<Integer> {
         return uri;
     }
 
-    /** --metric/--mode, else the run's effective keep_best (overrides applied, as plan and the API use). */
-    private Resolver.Metric metricFor(RootConfig root) {
-        if (metric != null) {
-            if (!mode.equals("min") && !mode.equals("max")) {
-                throw new CliError(ExitCode.USAGE, "--mode must be min or max, not '" + mode + "'");
-            }
-            return new Resolver.Metric(metric, mode.equals("min"));
+    /** --metric/--mode, or null for the run's effective keep_best (overrides applied, as plan and the API use). */
+    private Resolver.Metric metric() {
+        if (metric == null) {
+            return null;
         }
-        return Resolver.Metric.of(dev.ckptwarden.policy.RetentionPolicy.keepBest(root, run));
+        if (!mode.equals("min") && !mode.equals("max")) {
+            throw new CliError(ExitCode.USAGE, "--mode must be min or max, not '" + mode + "'");
+        }
+        return new Resolver.Metric(metric, mode.equals("min"));
     }
 }

@@ -169,7 +169,8 @@ public final class Agent implements AutoCloseable {
         renewLease();
         // Up before the first pass: /healthz answers 503 ("reconcile") until that pass is done.
         try {
-            http = new HttpApi(HttpApi.address(cfg.agent().listen()), metrics, registry, config::get, this::loopHealth, clock);
+            http = new HttpApi(HttpApi.address(cfg.agent().listen()), metrics, registry, config::get, this::loopHealth, clock,
+                    reconciler);
         } catch (IOException e) {
             throw new IOException("cannot listen on " + cfg.agent().listen() + " (agent.listen): " + e.getMessage(), e);
         }

@@ -13,6 +13,7 @@ import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.Resolver;
+import dev.ckptwarden.watch.Reconciler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +30,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -40,8 +40,9 @@ import java.util.function.Supplier;
 
 /**
  * The agent's read-only HTTP API (SPEC "HTTP API") on the JDK's {@link HttpServer}: {@code /metrics},
- * {@code /healthz}, and JSON under {@code /api/v1}. Only GET and HEAD are served, and no handler
- * writes anything: a request cannot change the registry, the configuration or the disk. Bad
+ * {@code /healthz}, and JSON under {@code /api/v1}. Only GET and HEAD are served: a request cannot
+ * change the configuration, the disk or a pin; the only write is {@code resolve} registering what it
+ * found in the run directory it looked at (as a reconcile pass would). Bad
  * parameters answer 400, unknown paths 404, other methods 405, all with a JSON {@code {"error": ...}}
  * body. Requests are served by two threads; when both are busy and the queue is full, the accepting
  * thread serves the next request itself, which slows clients down instead of dropping them.
@@ -60,6 +61,7 @@ public final class HttpApi implements AutoCloseable {
     private final Supplier<Config> config;
     private final Supplier<LoopHealth> health;
     private final Clock clock;
+    private final DiskResolver resolver;
     private final Map<String, Route> routes = new HashMap<>();
 
     /** A GET handler: reads, never writes. */
@@ -92,11 +94,13 @@ public final class HttpApi implements AutoCloseable {
      *
      * @param address where to listen; port 0 takes a free port ({@link #port()} tells which)
      * @param health  the agent's loops, asked on each {@code /healthz}
+     * @param reconciler the agent's reconciler: {@code resolve} looks at the run directory through it
      * @throws IOException when the address cannot be bound (in use, not local)
      */
     public HttpApi(InetSocketAddress address, AgentMetrics metrics, Registry registry, Supplier<Config> config,
-            Supplier<LoopHealth> health, Clock clock) throws IOException {
+            Supplier<LoopHealth> health, Clock clock, Reconciler reconciler) throws IOException {
         this.metrics = metrics;
+        this.resolver = new DiskResolver(registry, reconciler);
         this.registry = registry;
         this.config = config;
         this.health = health;
@@ -275,30 +279,24 @@ public final class HttpApi implements AutoCloseable {
         String run = required(query, "run");
         String which = required(query, "which");
         boolean resumable = flag(query, "resumable");
-        List<Checkpoint> candidates = registry.list(query.get("root"), run, false);
-        if (candidates.isEmpty()) {
-            throw new ApiError(404, "no checkpoints registered for run '" + run + "'");
-        }
-        Set<String> roots = new TreeSet<>();
-        candidates.forEach(c -> roots.add(c.root()));
-        if (roots.size() > 1) {
-            throw new ApiError(400, "run '" + run + "' exists in several roots " + roots + "; pass root");
-        }
-        String root = roots.iterator().next();
-        Optional<Checkpoint> found;
+        DiskResolver.Answer answer;
         try {
-            found = Resolver.resolve(candidates, which, resumable, bestMetric(query, config.get().root(root), run));
-        } catch (Resolver.BadSelector e) {
+            answer = resolver.resolve(config.get(), query.get("root"), run, which, resumable, bestMetric(query), false);
+        } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
             throw new ApiError(400, e.getMessage());
         }
-        if (found.isEmpty()) {
+        if (!answer.runHasCheckpoints()) {
+            throw new ApiError(404, "no checkpoints registered or found on disk for run '" + run + "'");
+        }
+        if (!answer.found()) {
             throw new ApiError(404, "no complete" + (resumable ? " resumable" : "") + " checkpoint matches '" + which
                     + "' in run '" + run + "'");
         }
-        return Response.json(200, CheckpointJson.of(found.get()));
+        return Response.json(200, CheckpointJson.of(answer.checkpoint()));
     }
 
-    private static Resolver.Metric bestMetric(Map<String, String> query, RootConfig root, String run) {
+    /** The metric and mode asked for, or null for the run's effective keep_best. */
+    private static Resolver.Metric bestMetric(Map<String, String> query) {
         String metric = query.get("metric");
         String mode = query.getOrDefault("mode", "min");
         if (!mode.equals("min") && !mode.equals("max")) {
@@ -313,7 +311,7 @@ public final class HttpApi implements AutoCloseable {
         if (query.containsKey("mode")) {
             throw new ApiError(400, "mode needs metric");
         }
-        return Resolver.Metric.of(RetentionPolicy.keepBest(root, run));
+        return null;
     }
 
     private Response plan(Map<String, String> query) {

@@ -17,7 +17,10 @@ import java.util.function.Predicate;
  * <ol>
  *   <li>{@code protected: pinned (reason)}</li>
  *   <li>{@code protected: newest complete} and {@code protected: newest resumable} (resumable means
- *       known to carry optimizer state; unknown does not count)</li>
+ *       known to carry optimizer state; unknown does not count), newest meaning most recently
+ *       completed ({@link dev.ckptwarden.catalog.Recency}); and {@code protected: highest step} for the
+ *       complete one with the highest step where that is another (a run restarted from step 0 in the
+ *       same directory: its new saves are the newest, the old run's furthest one is kept too)</li>
  *   <li>{@code protected: best val_loss=0.1234} by the run's {@code keep_best} metric (none without
  *       keep_best), and {@code protected: alias target of last.ckpt} for every alias target</li>
  *   <li>{@code protected: named best by checkpoint-500}: the checkpoints the run's newest checkpoint
@@ -32,12 +35,24 @@ final class ProtectedSet {
 
     static final String NEWEST_COMPLETE = Reasons.PROTECTED + "newest complete";
     static final String NEWEST_RESUMABLE = Reasons.PROTECTED + "newest resumable";
+    static final String HIGHEST_STEP = Reasons.PROTECTED + "highest step";
     static final String WRITING = Reasons.PROTECTED + "writing";
     static final String CORRUPT = Reasons.PROTECTED + "corrupt";
     static final String SYMBOLIC_LINK = Reasons.PROTECTED + "symbolic link";
     static final String DANGLING_ALIAS = Reasons.PROTECTED + "dangling alias, may be a symbolic link";
 
     private ProtectedSet() {
+    }
+
+    /** Of the complete checkpoints with a step, the one with the highest; of equals, the newest. Null when none has a step. */
+    static Checkpoint highestStep(List<Checkpoint> newestFirst) {
+        Checkpoint highest = null;
+        for (Checkpoint c : newestFirst) {
+            if (c.step() != null && (highest == null || c.step() > highest.step())) {
+                highest = c;
+            }
+        }
+        return highest;
     }
 
     /**
@@ -62,6 +77,10 @@ final class ProtectedSet {
         }
         if (!candidates.isEmpty()) {
             reasons.get(candidates.get(0).path()).add(NEWEST_COMPLETE);
+            Checkpoint highest = highestStep(candidates);
+            if (highest != null && highest != candidates.get(0)) {
+                reasons.get(highest.path()).add(HIGHEST_STEP);
+            }
         }
         candidates.stream().filter(c -> Boolean.TRUE.equals(c.resumable())).findFirst()
                 .ifPresent(c -> reasons.get(c.path()).add(NEWEST_RESUMABLE));

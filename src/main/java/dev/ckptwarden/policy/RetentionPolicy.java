@@ -33,8 +33,10 @@ import java.util.regex.PatternSyntaxException;
  * can undo it. Then each configured rule adds its reasons: {@code keep_last}, {@code keep_best},
  * {@code keep_every} (reasons say {@code milestone}), {@code keep_within}. A checkpoint is kept if it
  * is protected or any rule keeps it; the rest are evicted. Rules consider complete checkpoints only
- * (anything writing or corrupt is protected anyway). "Newest" is {@link Recency}: by step, else
- * epoch, else modification time, built so that the order is total.
+ * (anything writing or corrupt is protected anyway). "Newest" is {@link Recency}: most recently
+ * completed (the registry's completion time, then modification time, then the names' counters), a
+ * total order; the complete checkpoint with the highest step is protected as well where it is not the
+ * newest.
  *
  * <p><b>Aliases.</b> A checkpoint whose {@code aliasOf} names another checkpoint of the same run
  * ({@code last.ckpt} as a copy or a symbolic link, DeepSpeed's {@code latest}) is a second name for

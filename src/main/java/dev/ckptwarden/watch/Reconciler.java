@@ -79,6 +79,8 @@ public final class Reconciler {
     static final int MAX_SCOPE = 256;
 
     private final RemoteReconciler remote;
+    /** Held by every pass that writes the registry, so that a run looked at on request never writes beside one. */
+    private final java.util.concurrent.locks.ReentrantLock passes = new java.util.concurrent.locks.ReentrantLock();
 
     public Reconciler(Registry registry, Clock clock) {
         this(registry, clock, RemoteSettings::fromEnvironment);
@@ -118,6 +120,15 @@ public final class Reconciler {
     }
 
     public RootScan reconcile(Config config, RootConfig root) {
+        passes.lock();
+        try {
+            return fullPass(config, root);
+        } finally {
+            passes.unlock();
+        }
+    }
+
+    private RootScan fullPass(Config config, RootConfig root) {
         Instant now = clock.instant();
         long started = System.nanoTime();
         List<ScanProblem> problems = new ArrayList<>();
@@ -254,6 +265,15 @@ public final class Reconciler {
      * {@code changed} is null, reaches the root itself, or names more than {@value #MAX_SCOPE} places.
      */
     public RootScan reconcile(Config config, RootConfig root, Set<Path> changed) {
+        passes.lock();
+        try {
+            return scopedPass(config, root, changed);
+        } finally {
+            passes.unlock();
+        }
+    }
+
+    private RootScan scopedPass(Config config, RootConfig root, Set<Path> changed) {
         if (!root.isLocal()) {
             // A remote root raises no watch events: a pass scoped to nothing leaves it as the registry has it,
             // any other pass polls it whole.
@@ -366,6 +386,133 @@ public final class Reconciler {
     }
 
     /**
+     * Looks at exactly one run directory of a local root now and returns its checkpoints as they are on
+     * disk: one listing of the run directory (and of the directories a checkpoint is made of), the same
+     * recognition a full pass does; headers are read only of what is new or changed since the registry
+     * saw it (equal sizes and modification times reuse the registered verdict). Needs no earlier pass.
+     *
+     * <p>The registry is updated (new and changed checkpoints registered, vanished ones of this run marked
+     * deleted) unless another pass of this reconciler is running: then the answer is still taken from the
+     * disk, and that pass records what it finds. A run directory that is missing while its root is bare
+     * (an unmounted file system) yields nothing and records no deletion.
+     *
+     * @param runId the run id (path relative to the root, "." for the root itself)
+     * @throws IllegalArgumentException when the run id leads outside the root
+     */
+    public List<Checkpoint> reconcileRun(Config config, RootConfig root, String runId) {
+        if (!root.isLocal()) {
+            throw new IllegalArgumentException("root " + root.name() + " is remote: runs there are polled whole");
+        }
+        Instant now = clock.instant();
+        Path rootDir;
+        try {
+            rootDir = localPath(root).toRealPath();
+        } catch (IOException e) {
+            return List.of();
+        }
+        Path runDir = rootDir.resolve(runId).normalize();
+        if (!runDir.startsWith(rootDir)) {
+            throw new IllegalArgumentException("run '" + runId + "' is not inside root " + root.name());
+        }
+        String run = runId(rootDir, runDir);
+        List<ScanProblem> problems = new ArrayList<>();
+        Cataloger cataloger = new Cataloger(root.layout(), namesFor(root));
+        TreeReader reader = new TreeReader((p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
+        List<Candidate> candidates = new ArrayList<>();
+        // Sub-directories that are no checkpoint (or could not be read): a registered checkpoint there
+        // is not evidence of a deletion, as in a full pass's unscanned directories.
+        Set<Path> notLookedInto = new HashSet<>();
+        boolean runDirGone = false;
+        try {
+            Cataloger.Findings f = cataloger.examine(reader.list(runDir), reader);
+            candidates.addAll(f.candidates());
+            notLookedInto.addAll(f.descendInto());
+        } catch (NoSuchFileException | NotDirectoryException gone) {
+            runDirGone = true;
+        } catch (IOException | RuntimeException e) {
+            log.warn("run {} of root {} ({}) cannot be listed: {}", run, root.name(), runDir, describe(e));
+            return List.of();
+        }
+        if (runDirGone && isBare(rootDir)) {
+            return List.of(); // not evidence that the run was removed (see the full pass)
+        }
+        Map<String, Checkpoint> known = new HashMap<>();
+        for (Checkpoint c : registry.list(root.name(), run, false)) {
+            known.put(c.key(), c);
+        }
+        if (!passes.tryLock()) {
+            // A pass is running (the agent's): answer from the disk without writing beside it.
+            return settle(root, rootDir, candidates, FileSource.LOCAL, known, config, now, problems, false).checkpoints();
+        }
+        try {
+            Settled settled = settle(root, rootDir, candidates, FileSource.LOCAL, known, config, now, problems, true);
+            markGone(known, rootDir, settled.present, notLookedInto, now);
+            synchronized (this) {
+                Map<String, Checkpoint> current = view.get(root.name());
+                if (current != null) {
+                    known.keySet().forEach(current::remove);
+                    settled.checkpoints().forEach(c -> current.put(c.key(), c));
+                }
+            }
+            return settled.checkpoints();
+        } finally {
+            passes.unlock();
+        }
+    }
+
+    /**
+     * The checkpoint a scan would register for one path of a local root, found the way a scan finds it
+     * (the walk from the root down to the path's run directory, the same recognition, alias detection
+     * and registry facts such as the pin), registering nothing. Null when a scan would not register the
+     * path as a checkpoint: not one, part of a directory checkpoint, or somewhere a scan does not look.
+     * A file of a multi-file checkpoint (TensorFlow's {@code .index}) answers its checkpoint.
+     */
+    public Checkpoint asScanned(Config config, RootConfig root, Path path) throws IOException {
+        Path rootDir = localPath(root).toRealPath();
+        Path p = path.toAbsolutePath().normalize();
+        if (!p.startsWith(rootDir) || p.equals(rootDir)) {
+            return null;
+        }
+        Cataloger cataloger = new Cataloger(root.layout(), namesFor(root));
+        List<ScanProblem> problems = new ArrayList<>();
+        TreeReader reader = new TreeReader((d, m) -> problems.add(new ScanProblem(root.name(), d, m)));
+        Path dir = rootDir;
+        while (true) {
+            Cataloger.Findings f = cataloger.examine(reader.list(dir), reader);
+            String rel = dir.relativize(p).toString();
+            for (Candidate c : f.candidates()) {
+                if (c.path().equals(p) || c.members().contains(rel)) {
+                    Map<String, Checkpoint> known = new HashMap<>();
+                    for (Checkpoint k : registry.list(root.name(), runId(rootDir, dir), false)) {
+                        known.put(k.key(), k);
+                    }
+                    Settled settled = settle(root, rootDir, f.candidates(), FileSource.LOCAL, known, config,
+                            clock.instant(), problems, false);
+                    return settled.checkpoints().stream().filter(k -> k.path().equals(c.path())).findFirst().orElse(null);
+                }
+            }
+            Path next = null;
+            for (Path d : f.descendInto()) {
+                if (p.startsWith(d) && !p.equals(d)) {
+                    next = d;
+                }
+            }
+            if (next == null) {
+                return null;
+            }
+            dir = next;
+        }
+    }
+
+    private static boolean isBare(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /**
      * Forgets checkpoints another component removed from the disk and recorded (enforcement), so
      * that the next scoped pass neither lists them nor marks them gone a second time.
      */
@@ -452,6 +599,13 @@ public final class Reconciler {
 
     private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, FileSource source,
                            Map<String, Checkpoint> known, Config config, Instant now, List<ScanProblem> problems) {
+        return settle(root, rootDir, candidates, source, known, config, now, problems, true);
+    }
+
+    /** @param record false to judge only, registering nothing */
+    private Settled settle(RootConfig root, Path rootDir, List<Candidate> candidates, FileSource source,
+                           Map<String, Checkpoint> known, Config config, Instant now, List<ScanProblem> problems,
+                           boolean record) {
         List<Checkpoint> result = new ArrayList<>(candidates.size());
         List<Checkpoint> changed = new ArrayList<>();
         Set<String> present = new HashSet<>();
@@ -460,6 +614,12 @@ public final class Reconciler {
         // Header reads of new or changed checkpoints are independent of each other: on a first scan of a
         // large tree they are most of the work, so they run on all cores; everything else stays in order.
         Map<Candidate, java.util.concurrent.Future<Inspection>> inspections = new java.util.IdentityHashMap<>();
+        Instant floor = Instant.MIN;
+        for (Checkpoint k : known.values()) {
+            if (k.stateSince() != null && k.stateSince().isAfter(floor)) {
+                floor = k.stateSince();
+            }
+        }
         for (Candidate c : candidates) {
             if (!reusable(known.get(c.path().toString()), c)) {
                 inspections.put(c, INSPECTORS.submit(c.inspector()::inspect));
@@ -491,6 +651,12 @@ public final class Reconciler {
                     continue;
                 }
                 cp = build(root, rootDir, c, ins, prev, now, config);
+                if (cp.stateSince() != null && cp.stateSince().isBefore(floor)
+                        && (prev == null || !cp.stateSince().equals(prev.stateSince()))) {
+                    // The clock went back: a state reached now must not look older than one recorded before,
+                    // or a fresh save would rank below older ones and become evictable (Recency).
+                    cp = cp.withHistory(cp.firstSeen(), floor.plusNanos(1));
+                }
                 changed.add(cp);
             }
             present.add(key);
@@ -515,7 +681,8 @@ public final class Reconciler {
                 }
             }
         }
-        if (!changed.isEmpty()) {
+        takeFactsFromTargets(result, changed, known);
+        if (record && !changed.isEmpty()) {
             registry.upsert(changed);
             if (log.isDebugEnabled()) {
                 for (Checkpoint c : changed) {
@@ -524,6 +691,45 @@ public final class Reconciler {
             }
         }
         return new Settled(result, present, inspected);
+    }
+
+    /**
+     * An alias ({@code last.ckpt}, DeepSpeed's {@code latest}) is the checkpoint it names: it reports that
+     * checkpoint's epoch, step, metrics and resumability where its own name and header say nothing. An
+     * alias whose facts changed that way is registered again.
+     */
+    private static void takeFactsFromTargets(List<Checkpoint> result, List<Checkpoint> changed, Map<String, Checkpoint> known) {
+        Map<Path, Checkpoint> byPath = new HashMap<>();
+        for (Checkpoint c : result) {
+            byPath.put(c.path(), c);
+        }
+        Map<Checkpoint, Integer> changedAt = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < changed.size(); i++) {
+            changedAt.put(changed.get(i), i);
+        }
+        for (int i = 0; i < result.size(); i++) {
+            Checkpoint alias = result.get(i);
+            if (alias.aliasOf() == null) {
+                continue;
+            }
+            Checkpoint target = byPath.get(alias.aliasOf());
+            if (target == null) {
+                target = known.get(alias.aliasOf().toString());
+            }
+            if (target == null || target.aliasOf() != null) {
+                continue;
+            }
+            Checkpoint informed = alias.withFactsOf(target);
+            if (!informed.equals(alias)) {
+                result.set(i, informed);
+                Integer at = changedAt.get(alias);
+                if (at != null) {
+                    changed.set(at, informed);
+                } else {
+                    changed.add(informed);
+                }
+            }
+        }
     }
 
     private static Checkpoint identicalSibling(FileSource source, Checkpoint last, List<Checkpoint> run) {
@@ -560,7 +766,7 @@ public final class Reconciler {
         return Recognition.checkpoint(root.name(), run, c, ins, namesFor(root), prev, now, config.agent().settleTime());
     }
 
-    private final Map<String, NameParser> parsers = new HashMap<>();
+    private final Map<String, NameParser> parsers = new java.util.concurrent.ConcurrentHashMap<>();
     /** Run names handed out, so that checkpoints of one run share one String. */
     private final Map<String, String> runIds = new java.util.concurrent.ConcurrentHashMap<>();
 

@@ -12,6 +12,7 @@ import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.registry.HistoryEvent;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
+import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,7 +79,8 @@ class HttpApiTest {
         registry.markGone(List.of(ckpt(main, "main", "old", 5, 5, COMPLETE).key()), CheckpointState.DELETED,
                 Fixtures.T0.plusSeconds(60), "policy");
         metrics = new AgentMetrics("9.9.9");
-        api = new HttpApi(new InetSocketAddress("127.0.0.1", 0), metrics, registry, () -> config, health::get, clock);
+        api = new HttpApi(new InetSocketAddress("127.0.0.1", 0), metrics, registry, () -> config, health::get, clock,
+                new dev.ckptwarden.watch.Reconciler(registry, clock));
         api.start();
     }
 
@@ -198,13 +200,35 @@ class HttpApiTest {
         assertError(get("/api/v1/checkpoints?run=nope"), 404, "no checkpoints registered for run 'nope'");
     }
 
+    /** Real saves on disk for the runs the registry fixture names: resolve answers from the disk. */
+    private Map<String, Path> realSaves() throws IOException {
+        Path bert = main.resolve("bert");
+        Map<String, Path> p = new java.util.HashMap<>();
+        java.time.Instant old = Fixtures.T0;
+        p.put("100", TreeBuilder.lightningCkpt(bert.resolve("epoch=1-step=100-val_loss=0.5.ckpt"), 1, 100L, true, old));
+        p.put("200", TreeBuilder.lightningCkpt(bert.resolve("epoch=2-step=200-val_loss=0.25.ckpt"), 2, 200L, true, old));
+        // Newest complete, but weights only: not resumable.
+        p.put("300", TreeBuilder.lightningCkpt(bert.resolve("epoch=3-step=300-val_loss=0.4.ckpt"), 3, 300L, false, old));
+        // Still being written: modified just now.
+        p.put("400", TreeBuilder.lightningCkpt(bert.resolve("epoch=4-step=400.ckpt"), 4, 400L, true, clock.instant()));
+        TreeBuilder.lightningCkpt(main.resolve("gpt/small/epoch=0-step=10.ckpt"), 0, 10L, true, old);
+        TreeBuilder.lightningCkpt(main.resolve("shared/epoch=0-step=1.ckpt"), 0, 1L, true, old);
+        TreeBuilder.lightningCkpt(tmp.resolve("aux/shared/epoch=0-step=1.ckpt"), 0, 1L, true, old);
+        return p;
+    }
+
+    private String real(Path p) throws IOException {
+        return p.toRealPath().toString();
+    }
+
     @Test
     void resolveAnswersLatestBestStepAndResumable() throws Exception {
-        assertThat(path(get("/api/v1/resolve?run=bert&which=latest"))).isEqualTo(s300.path().toString());
-        assertThat(path(get("/api/v1/resolve?run=bert&which=latest&resumable=true"))).isEqualTo(s200.path().toString());
-        assertThat(path(get("/api/v1/resolve?run=bert&which=best"))).isEqualTo(s200.path().toString());
-        assertThat(path(get("/api/v1/resolve?run=bert&which=best&metric=val_loss&mode=max"))).isEqualTo(s100.path().toString());
-        assertThat(path(get("/api/v1/resolve?run=bert&which=step:100"))).isEqualTo(s100.path().toString());
+        Map<String, Path> saves = realSaves();
+        assertThat(path(get("/api/v1/resolve?run=bert&which=latest"))).isEqualTo(real(saves.get("300")));
+        assertThat(path(get("/api/v1/resolve?run=bert&which=latest&resumable=true"))).isEqualTo(real(saves.get("200")));
+        assertThat(path(get("/api/v1/resolve?run=bert&which=best"))).isEqualTo(real(saves.get("200")));
+        assertThat(path(get("/api/v1/resolve?run=bert&which=best&metric=val_loss&mode=max"))).isEqualTo(real(saves.get("100")));
+        assertThat(path(get("/api/v1/resolve?run=bert&which=step:100"))).isEqualTo(real(saves.get("100")));
         assertThat(path(get("/api/v1/resolve?run=shared&root=aux&which=latest"))).contains("/aux/");
 
         // Step 400 is still being written: never an answer.
@@ -215,6 +239,22 @@ class HttpApiTest {
         assertError(get("/api/v1/resolve?run=shared&which=latest"), 400, "several roots");
         assertError(get("/api/v1/resolve?run=gpt%2Fsmall&which=best&root=main&mode=max"), 400, "mode needs metric");
         assertError(get("/api/v1/resolve?run=bert&which=best&metric=val_loss&mode=up"), 400, "min or max");
+    }
+
+    /** Issue 14: the registry says step 300 is the latest; it was removed by hand and no pass has run since. */
+    @Test
+    void issue14ResolveNeverAnswersACheckpointRemovedByHand() throws Exception {
+        Map<String, Path> saves = realSaves();
+        assertThat(path(get("/api/v1/resolve?run=bert&which=latest"))).isEqualTo(real(saves.get("300")));
+        Files.delete(saves.get("300"));
+        assertThat(path(get("/api/v1/resolve?run=bert&which=latest"))).isEqualTo(real(saves.get("200")));
+    }
+
+    /** Issue 14: a run no pass has seen yet is found on disk. */
+    @Test
+    void issue14ResolveFindsARunTheRegistryHasNeverSeen() throws Exception {
+        Path fresh = TreeBuilder.lightningCkpt(main.resolve("t5/epoch=1-step=7.ckpt"), 1, 7L, true, Fixtures.T0);
+        assertThat(path(get("/api/v1/resolve?run=t5&which=latest"))).isEqualTo(real(fresh));
     }
 
     @Test

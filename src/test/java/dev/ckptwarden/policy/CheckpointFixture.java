@@ -25,6 +25,8 @@ final class CheckpointFixture {
     private Long step;
     private final Map<String, Double> metrics = new LinkedHashMap<>();
     private Instant modified = T0;
+    /** When the registry saw it complete; null: when it was modified. */
+    private Instant completed;
     private Boolean resumable;
     private Path aliasOf;
     private long bytes = 1000;
@@ -83,6 +85,12 @@ final class CheckpointFixture {
         return this;
     }
 
+    /** Seen complete by the registry this many minutes after {@link #T0} (default: when it was modified). */
+    CheckpointFixture completedAt(long minutes) {
+        this.completed = T0.plusSeconds(60 * minutes);
+        return this;
+    }
+
     CheckpointFixture state(CheckpointState s) {
         this.state = s;
         return this;
@@ -118,6 +126,6 @@ final class CheckpointFixture {
     Checkpoint build() {
         return new Checkpoint(root, run, name, dir.resolve(name), List.of(), Framework.LIGHTNING, CheckpointKind.FILE,
                 state, epoch, step, metrics, bytes, modified, resumable, aliasOf, references, pinned, pinReason, List.of(),
-                "sig-" + name, modified, modified, null);
+                "sig-" + name, modified, completed != null ? completed : modified, null);
     }
 }

@@ -71,9 +71,9 @@ class PressureOrderTest {
                 .containsExactly("r1-old", "r2-old", "r1-mid", "r2-mid");
     }
 
+    /** Issue 14: age is the order of completion (a run restarted from step 0 saves s100 last), not of steps. */
     @Test
-    void withinARunAgeFollowsStepsNotModificationTime() {
-        // a copied-in older checkpoint has a fresh mtime; by step it is still the oldest
+    void withinARunAgeFollowsCompletionNotSteps() {
         List<Decision> d = RetentionPolicy.decide(List.of(
                 ckpt("s100").step(100).at(300).build(),
                 ckpt("s200").step(200).at(100).build(),
@@ -81,7 +81,7 @@ class PressureOrderTest {
                 ckpt("s400").step(400).at(400).build()), Retention.NONE, NOW);
 
         assertThat(RetentionPolicy.pressureOrder(d)).extracting(c -> c.checkpoint().name())
-                .containsExactly("s100", "s200", "s300");
+                .containsExactly("s200", "s300", "s100");
     }
 
     @Test

@@ -35,29 +35,46 @@ class RecencyTest {
     }
 
     /**
-     * Pairwise "step, else epoch, else mtime" is cyclic here: C > A by step, A > B by mtime, B > C by
-     * mtime. A sort with that comparator would answer differently for different input orders.
+     * Issue 14: newest is the most recently completed, whatever the steps say (a restart from step 0),
+     * and the answer is the same for every input order.
      */
     @Test
-    void nonTransitivePairwiseCaseHasOneAnswerForEveryInputOrder() {
+    void mostRecentlyCompletedIsNewestForEveryInputOrder() {
         List<Checkpoint> run = List.of(
                 ckpt("A-step100").step(100).at(30).build(),
                 ckpt("B-epoch-only").epoch(4).at(20).build(),
                 ckpt("C-step200").step(200).at(10).build());
 
         for (List<Checkpoint> p : permutations(run)) {
-            assertThat(newestFirst(p)).as(p.toString()).containsExactly("C-step200", "A-step100", "B-epoch-only");
+            assertThat(newestFirst(p)).as(p.toString()).containsExactly("A-step100", "B-epoch-only", "C-step200");
         }
     }
 
+    /** The registry's completion time comes before the file's modification time. */
     @Test
-    void epochsAreComparedWhenTheSteppedCheckpointHasAnEpochToo() {
+    void completionTimeDecidesBeforeModificationTime() {
+        List<Checkpoint> run = List.of(
+                ckpt("copied-in.ckpt").step(100).at(50).completedAt(60).build(),
+                ckpt("fresh.ckpt").step(10).at(40).completedAt(70).build());
+
+        assertThat(newestFirst(run)).containsExactly("fresh.ckpt", "copied-in.ckpt");
+    }
+
+    /**
+     * Found complete by one first scan with equal times, the names' counters break the tie: steps,
+     * epochs where the stepped one has an epoch too, for every input order.
+     */
+    @Test
+    void equalTimesFallBackToTheNamesCountersForEveryInputOrder() {
         List<Checkpoint> run = List.of(
                 ckpt("epoch=1-step=10.ckpt").epoch(1).step(10).at(50).build(),
-                ckpt("epoch_3.ckpt").epoch(3).at(40).build(),
-                ckpt("epoch=5-step=50.ckpt").epoch(5).step(50).at(60).build());
+                ckpt("epoch_3.ckpt").epoch(3).at(50).build(),
+                ckpt("epoch=5-step=50.ckpt").epoch(5).step(50).at(50).build());
 
-        assertThat(newestFirst(run)).containsExactly("epoch=5-step=50.ckpt", "epoch_3.ckpt", "epoch=1-step=10.ckpt");
+        for (List<Checkpoint> p : permutations(run)) {
+            assertThat(newestFirst(p)).as(p.toString())
+                    .containsExactly("epoch=5-step=50.ckpt", "epoch_3.ckpt", "epoch=1-step=10.ckpt");
+        }
     }
 
     @Test

@@ -139,7 +139,9 @@ class RetentionRulesTest {
         List<Decision> d = RetentionPolicy.decide(run, new Retention(null, null, new KeepEvery(null, 5), null), NOW);
 
         assertThat(byName(d).get("epoch=5.ckpt").reasons()).containsExactly("milestone epoch 5");
-        assertThat(evicted(d)).containsExactlyInAnyOrder("epoch=4.ckpt", "step-5000.ckpt");
+        // The only stepped save is the highest step, and not the newest: protected (issue 14), not a milestone.
+        assertThat(byName(d).get("step-5000.ckpt").reasons()).containsExactly("protected: highest step");
+        assertThat(evicted(d)).containsExactlyInAnyOrder("epoch=4.ckpt");
     }
 
     @Test

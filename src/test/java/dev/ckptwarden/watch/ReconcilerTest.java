@@ -60,6 +60,22 @@ class ReconcilerTest {
         return s.checkpoints().stream().collect(Collectors.toMap(c -> c.run() + "/" + c.name(), c -> c));
     }
 
+    /**
+     * Issue 14: the agent's clock jumps back an hour (NTP) between two saves. The later save must still
+     * rank as the most recently completed, or keep_last would evict it as the oldest.
+     */
+    @Test
+    void issue14AClockThatJumpsBackDoesNotMakeTheNextSaveOlder() throws IOException {
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=0-step=100.ckpt"), 0, 100, true, T0);
+        scan();
+        clock.set(clock.instant().minus(Duration.ofHours(1)));
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=0-step=50.ckpt"), 0, 50, true, T0.minusSeconds(3600));
+        Map<String, Checkpoint> m = scan();
+        Checkpoint later = m.get("run/epoch=0-step=50.ckpt");
+        assertThat(later.stateSince()).isAfterOrEqualTo(m.get("run/epoch=0-step=100.ckpt").stateSince());
+        assertThat(dev.ckptwarden.catalog.Recency.newestFirst(m.values()).get(0)).isEqualTo(later);
+    }
+
     @Test
     void unchangedTreeIsNotInspectedAgain() throws IOException {
         TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
