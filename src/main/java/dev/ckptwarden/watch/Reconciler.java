@@ -404,9 +404,9 @@ public final class Reconciler {
             throw new IllegalArgumentException("root " + root.name() + " is remote: runs there are polled whole");
         }
         Instant now = clock.instant();
-        Path rootDir;
+        Path rootDir = localPath(root); // as configured: paths are reported as scan reports them
         try {
-            rootDir = localPath(root).toRealPath();
+            rootDir.toRealPath();
         } catch (IOException e) {
             return List.of();
         }
@@ -468,7 +468,8 @@ public final class Reconciler {
      * A file of a multi-file checkpoint (TensorFlow's {@code .index}) answers its checkpoint.
      */
     public Checkpoint asScanned(Config config, RootConfig root, Path path) throws IOException {
-        Path rootDir = localPath(root).toRealPath();
+        Path rootDir = localPath(root); // as configured, as scan reports it
+        rootDir.toRealPath(); // reachable
         Path p = path.toAbsolutePath().normalize();
         if (!p.startsWith(rootDir) || p.equals(rootDir)) {
             return null;

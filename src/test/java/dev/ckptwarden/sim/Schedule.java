@@ -54,6 +54,14 @@ record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
             }
         }
 
+        /** A user removes the {@code pick}-th (modulo how many there are) complete checkpoint by hand. */
+        record UserRemove(int pick) implements Step {
+            @Override
+            public String toString() {
+                return "user: rm -rf complete checkpoint #" + pick;
+            }
+        }
+
         /** A user pins the {@code pick}-th (modulo how many there are) complete checkpoint on disk. */
         record Pin(int pick) implements Step {
             @Override
@@ -144,6 +152,8 @@ record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                 out.add(new Step.Restart());
             } else if (dice < 53) {
                 out.add(new Step.Pin(rnd.nextInt(1000)));
+            } else if (dice < 55) {
+                out.add(new Step.UserRemove(rnd.nextInt(1000)));
             }
             n++;
         }

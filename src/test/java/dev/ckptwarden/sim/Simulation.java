@@ -10,7 +10,8 @@ import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.AuditRecord;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.export.AgentMetrics;
-import dev.ckptwarden.registry.Resolver;
+import dev.ckptwarden.export.DiskResolver;
+import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 
@@ -56,6 +57,7 @@ final class Simulation implements AutoCloseable {
     private final Path configFile;
     private final MutableClock clock = new MutableClock(T0);
 
+    private Config config;
     private SqliteRegistry registry;
     private AuditLog audit;
     private Agent agent;
@@ -110,6 +112,7 @@ final class Simulation implements AutoCloseable {
         Config cfg;
         try {
             cfg = ConfigLoader.load(configFile, Map.of());
+            config = cfg;
         } catch (dev.ckptwarden.config.ConfigException e) {
             throw new IOException(e);
         }
@@ -137,6 +140,9 @@ final class Simulation implements AutoCloseable {
         for (int i = 0; i < steps.size(); i++) {
             Schedule.Step s = steps.get(i);
             String v = apply(s);
+            if (v == null) {
+                v = checkResolve(); // a training job may ask at any moment, not only after a pass
+            }
             if (v != null) {
                 return Optional.of("after step " + i + " (" + s + "): " + v);
             }
@@ -170,6 +176,8 @@ final class Simulation implements AutoCloseable {
             return checkPass();
         } else if (step instanceof Schedule.Step.Pin p) {
             pin(p.pick());
+        } else if (step instanceof Schedule.Step.UserRemove u) {
+            userRemove(u.pick());
         }
         return null;
     }
@@ -304,6 +312,26 @@ final class Simulation implements AutoCloseable {
         return null;
     }
 
+    /** A user removes a complete checkpoint by hand ({@code rm -rf}), as the agent would have. */
+    private void userRemove(int pick) throws IOException {
+        List<Integer> candidates = new ArrayList<>();
+        for (int k = 0; k < onDisk.length; k++) {
+            if (onDisk[k] && complete(k)) {
+                candidates.add(k);
+            }
+        }
+        if (candidates.isEmpty()) {
+            return;
+        }
+        int k = candidates.get(pick % candidates.size());
+        SaveProtocols.Op rm = new SaveProtocols.Op.Remove(schedule.saves().get(k).path());
+        if (applyOp(rm)) {
+            track(rm, k);
+            onDisk[k] = false;
+            removedByWriter[k] = true;
+        }
+    }
+
     private boolean complete(int k) {
         return done[k] == schedule.saves().get(k).ops();
     }
@@ -365,29 +393,32 @@ final class Simulation implements AutoCloseable {
         return checkResolve();
     }
 
-    /** resolve latest (and --resumable) names a complete save that is on disk, per the writer model. */
+    /**
+     * resolve latest (and --resumable), as the CLI answers it (its own reconciler on the shared registry),
+     * names a complete save that is on disk, per the writer model.
+     */
     private String checkResolve() {
         Set<String> runs = new HashSet<>();
         schedule.saves().forEach(s -> runs.add(s.run()));
+        DiskResolver resolver = new DiskResolver(registry, new Reconciler(registry, clock));
         for (String run : runs) {
-            List<Checkpoint> rows = registry.list(root.toString(), run, false);
             for (boolean resumable : new boolean[]{false, true}) {
-                Optional<Checkpoint> answer = Resolver.resolve(rows, "latest", resumable, null);
-                if (answer.isEmpty()) {
+                Checkpoint answer = resolver.resolve(config, null, run, "latest", resumable, null, false).checkpoint();
+                if (answer == null) {
                     continue;
                 }
-                Path p = answer.get().path();
+                Path p = answer.path();
+                String asked = "resolve --run " + run + " latest" + (resumable ? " --resumable" : "");
                 int k = saveAt(p);
                 if (k < 0) {
-                    return "resolve latest" + (resumable ? " --resumable" : "") + " of " + run + " answered " + p
-                            + ", which no writer saved";
+                    return asked + " answered " + p + ", which no writer saved";
                 }
                 if (!complete(k)) {
-                    return "resolve latest of " + run + " answered " + p + ", a save still being written (" + done[k]
-                            + " of " + schedule.saves().get(k).ops() + " steps)";
+                    return asked + " answered " + p + ", a save still being written (" + Math.max(0, done[k]) + " of "
+                            + schedule.saves().get(k).ops() + " steps)";
                 }
                 if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                    return "resolve latest of " + run + " answered " + p + ", which is gone from disk";
+                    return asked + " answered " + p + ", which is gone from disk";
                 }
             }
         }
