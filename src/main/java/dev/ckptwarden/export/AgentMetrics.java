@@ -500,6 +500,13 @@ public final class AgentMetrics implements AutoCloseable {
                 .strongReference(true).register(registry);
     }
 
+    /** {@code ckpt_warden_registry_up} is 1 while the registry database answers, 0 during an outage. */
+    public void bindRegistry(RegistryHealth health) {
+        Gauge.builder("ckpt_warden_registry_up", health, h -> h.up() ? 1 : 0)
+                .description("1 while the registry database answers, 0 while it cannot be reached")
+                .strongReference(true).register(registry);
+    }
+
     /** Records one reconcile pass over all roots. */
     public void recordReconcile(Duration took) {
         reconcileDuration.record(took);
