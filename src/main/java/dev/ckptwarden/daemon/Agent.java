@@ -93,6 +93,8 @@ public final class Agent implements AutoCloseable {
     private HttpApi http;
     /** Roots whose pressure could not be relieved, so that the error is logged once per episode. */
     private final Set<String> unresolved = new TreeSet<>();
+    /** Roots in a pressure episode (evicting for quota or free space, or unable to), so that it is logged once. */
+    private final Set<String> underPressure = new TreeSet<>();
     private volatile Instant lastSweep;
     private volatile boolean lastReloadSuccessful = true;
     /** Where watch events happened since the last event pass, per root (guarded by itself). */
@@ -577,14 +579,37 @@ public final class Agent implements AutoCloseable {
         for (RootConfig r : roots) {
             String why = stillUnresolved.get(r.name());
             metrics.setPressureUnresolved(r.name(), why != null);
-            if (why != null && unresolved.add(r.name())) {
-                log.error("root {}: pressure unresolved: {}{}", r.name(), why, why.equals(plan.unresolved().get(r.name()))
-                        ? "; protected checkpoints are never removed to make room" : "");
-            } else if (why == null && unresolved.remove(r.name())) {
-                log.info("root {}: pressure resolved", r.name());
-            }
+            notePressure(r.name(), why, plan);
         }
         return evicted;
+    }
+
+    /**
+     * One log line when a root's pressure episode (quota or free space, relieved by evicting or not)
+     * starts, one when it becomes unresolved, one when it ends: never one per pass.
+     */
+    private void notePressure(String root, String unresolvedWhy, EvictionPlan plan) {
+        Set<String> kinds = new TreeSet<>();
+        for (Eviction e : plan.evictions(root)) {
+            if (!e.reason().equals(Eviction.POLICY)) {
+                kinds.add(e.reason().replace('_', ' '));
+            }
+        }
+        boolean pressed = unresolvedWhy != null || !kinds.isEmpty();
+        boolean started = pressed && underPressure.add(root);
+        if (unresolvedWhy != null && unresolved.add(root)) {
+            log.error("root {}: pressure unresolved: {}{}", root, unresolvedWhy, unresolvedWhy.equals(plan.unresolved().get(root))
+                    ? "; protected checkpoints are never removed to make room" : "");
+        } else if (started) {
+            log.warn("root {}: {} pressure: evicting {} checkpoint(s), least valuable first", root, String.join(" and ", kinds),
+                    plan.evictions(root).size());
+        }
+        if (unresolvedWhy == null) {
+            unresolved.remove(root);
+        }
+        if (!pressed && underPressure.remove(root)) {
+            log.info("root {}: pressure resolved", root);
+        }
     }
 
     /**
