@@ -175,10 +175,10 @@ public final class Agent implements AutoCloseable {
                 // the trash; the next pass finishes them before this agent deletes anything itself.
                 recoveryPending = true;
             }
-        } catch (RegistryException e) {
-            // An outage: logged once by the registry health, not at every renewal.
-            registryHealth.failed(e);
         } catch (RuntimeException e) {
+            if (e instanceof RegistryException r && registryHealth.failed(r)) {
+                return; // an outage: logged once by the registry health, not at every renewal
+            }
             log.warn("lease {}: renewal failed, this agent does not delete until it succeeds: {}", l.name(),
                     e.getMessage());
         }
@@ -507,11 +507,12 @@ public final class Agent implements AutoCloseable {
                 lastEventPassTook = Duration.ofNanos(System.nanoTime() - started);
             }
             log.debug("pass ({}) done in {} ms", why, (System.nanoTime() - started) / 1_000_000);
-        } catch (RegistryException e) {
-            // Expected during a database outage: the loop is alive (the pass ran), the registry is what failed.
-            registryHealth.failed(e);
-            lastSweep = now;
         } catch (RuntimeException e) {
+            if (e instanceof RegistryException r && registryHealth.failed(r)) {
+                // An outage, logged once: the loop is alive (the pass ran), the registry is what failed.
+                lastSweep = now;
+                return;
+            }
             log.error("reconcile pass ({}) failed: {}", why, e.toString(), e);
         }
     }

@@ -264,8 +264,10 @@ public final class HttpApi implements AutoCloseable {
             return read.get();
         } catch (RegistryException e) {
             // The first to notice an outage waits for the database's timeout; later calls get their 503 at once.
-            registryHealth.failed(e);
-            throw new ApiError(503, "registry unavailable: " + e.getMessage());
+            if (registryHealth.failed(e)) {
+                throw new ApiError(503, "registry unavailable: " + e.getMessage());
+            }
+            throw e;
         }
     }
 

@@ -61,21 +61,51 @@ public final class RegistryHealth {
     }
 
     /**
-     * A call could not reach the database. Starts an outage (one log line naming the registry and the
-     * error) unless one is already under way.
+     * A call failed. When it failed to reach the database, that starts an outage (one log line naming the
+     * registry and the error) unless one is already under way.
+     *
+     * @return false when the error was about something else (a bad row, a constraint, a full disk): not an
+     *         outage, nothing recorded, for the caller to report as the failure it is
      */
-    public void failed(RegistryException e) {
+    public boolean failed(RegistryException e) {
+        if (!unreachable(e)) {
+            return false;
+        }
         synchronized (this) {
             problem = e.getMessage();
             if (downSince != null) {
                 log.debug("registry still unreachable: {}", e.getMessage());
-                return;
+                return true;
             }
             downSince = clock.instant();
         }
         log.warn("registry unreachable: {}; the agent keeps watching and retries, nothing is deleted meanwhile",
                 e.getMessage());
         onOutage.run();
+        return true;
+    }
+
+    /**
+     * Whether the error says the database could not be reached or is not serving: PostgreSQL's connection
+     * exceptions (SQLSTATE class 08), a server shutting down or starting up (57P01..57P03), the pool's
+     * timeout; SQLite's database file that cannot be opened or is locked by another process.
+     */
+    static boolean unreachable(RegistryException e) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLTransientConnectionException
+                    || t instanceof java.sql.SQLNonTransientConnectionException) {
+                return true;
+            }
+            if (t instanceof org.sqlite.SQLiteException sqlite) {
+                int primary = sqlite.getResultCode().code & 0xff;
+                return primary == 5 /* BUSY */ || primary == 6 /* LOCKED */ || primary == 14 /* CANTOPEN */;
+            }
+            if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null
+                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().matches("57P0[123]"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -87,7 +117,9 @@ public final class RegistryHealth {
         try {
             registry.byPath("");
         } catch (RegistryException e) {
-            failed(e);
+            if (!failed(e)) {
+                log.warn("registry probe: {}", e.getMessage());
+            }
             return false;
         }
         succeeded();
