@@ -113,16 +113,31 @@ public final class Main implements Runnable {
     }
 
     static String version() {
+        String v = release();
+        String commit = revision();
+        return commit.equals("unknown") ? v : v + " (" + commit + ")";
+    }
+
+    /** The release alone ({@code 0.1.0}): the {@code version} label of {@code ckpt_warden_build_info}. */
+    static String release() {
+        return buildProperties().getProperty("version", "unknown");
+    }
+
+    /** The commit the build came from, or {@code unknown} outside a git checkout. */
+    static String revision() {
+        String commit = buildProperties().getProperty("commit", "");
+        return commit.isBlank() || commit.startsWith("${") ? "unknown" : commit;
+    }
+
+    private static Properties buildProperties() {
         Properties p = new Properties();
         try (InputStream in = Main.class.getResourceAsStream("/ckpt-warden-version.properties")) {
             if (in != null) {
                 p.load(in);
             }
         } catch (IOException e) {
-            return "unknown";
+            // No properties: "unknown" below.
         }
-        String v = p.getProperty("version", "unknown");
-        String commit = p.getProperty("commit", "");
-        return commit.isBlank() || commit.startsWith("${") ? v : v + " (" + commit + ")";
+        return p;
     }
 }

@@ -35,7 +35,7 @@ final class RunCommand implements Callable<Integer> {
         Config cfg = config.load();
         Registry registry = ConfigOption.openRegistry(cfg);
         AuditLog audit = AuditLog.open(cfg.agent().stateDir());
-        AgentMetrics metrics = new AgentMetrics(Main.version());
+        AgentMetrics metrics = new AgentMetrics(Main.release(), Main.revision());
         Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit,
                 EnforcementListener.NONE, null, metrics.offloadListener()), metrics,
                 Clock.systemUTC());

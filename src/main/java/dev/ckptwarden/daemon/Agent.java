@@ -5,6 +5,7 @@ import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.ConfigException;
 import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.config.DurationText;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementBusyException;
 import dev.ckptwarden.enforce.EnforcementReport;
@@ -16,8 +17,10 @@ import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.export.FilesystemForecast;
 import dev.ckptwarden.export.HttpApi;
 import dev.ckptwarden.export.LoopHealth;
+import dev.ckptwarden.export.RegistryHealth;
 import dev.ckptwarden.registry.Lease;
 import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.registry.RegistryException;
 import dev.ckptwarden.watch.DirectoryWatcher;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
@@ -63,6 +66,9 @@ public final class Agent implements AutoCloseable {
     /** Cluster mode: how long the enforcement lease lasts without renewal; renewed every third of it. */
     public static final Duration LEASE_TTL = Duration.ofSeconds(30);
     private static final String RELOAD_PREFIX = "reload-";
+    private static final String REGISTRY_PROBE = "registry-probe";
+    /** While the registry does not answer, how often it is asked again (a full pass follows its return). */
+    static final Duration REGISTRY_RETRY = Duration.ofSeconds(5);
     /**
      * The longest that events after a pass wait for the next one: events within the window share one
      * pass (a 1,000-shard save is a few passes, not 1,000).
@@ -87,6 +93,8 @@ public final class Agent implements AutoCloseable {
     private HttpApi http;
     /** Roots whose pressure could not be relieved, so that the error is logged once per episode. */
     private final Set<String> unresolved = new TreeSet<>();
+    /** Roots in a pressure episode (evicting for quota or free space, or unable to), so that it is logged once. */
+    private final Set<String> underPressure = new TreeSet<>();
     private volatile Instant lastSweep;
     private volatile boolean lastReloadSuccessful = true;
     /** Where watch events happened since the last event pass, per root (guarded by itself). */
@@ -101,6 +109,10 @@ public final class Agent implements AutoCloseable {
     private volatile Lease lease;
     /** Cluster mode: the lease was just taken, so the trash a previous holder left is to be recovered. */
     private volatile boolean recoveryPending;
+    private final RegistryHealth registryHealth;
+    /** A registry probe is scheduled: one chain of probes during an outage, however many passes fail. */
+    private final AtomicBoolean probePending = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     /**
      * @param configFile the file the configuration came from, watched and re-read on change and SIGHUP;
@@ -132,6 +144,9 @@ public final class Agent implements AutoCloseable {
         this.scheduler.addJob(job, true);
         this.watcher = new DirectoryWatcher(this::dirty);
         metrics.bindWatcher(watcher::events, watcher::overflows);
+        // Whoever notices an outage first (a pass, lease renewal, an API call), probes follow until it ends.
+        this.registryHealth = new RegistryHealth(clock, this::probeRegistrySoon);
+        metrics.bindRegistry(registryHealth);
     }
 
     /**
@@ -153,12 +168,17 @@ public final class Agent implements AutoCloseable {
         }
         try {
             boolean before = l.held();
-            if (l.acquire() && !before) {
+            boolean held = l.acquire();
+            registryHealth.succeeded();
+            if (held && !before) {
                 // Taken over (or taken at start): a holder that crashed may have left evictions half done in
                 // the trash; the next pass finishes them before this agent deletes anything itself.
                 recoveryPending = true;
             }
         } catch (RuntimeException e) {
+            if (e instanceof RegistryException r && registryHealth.failed(r)) {
+                return; // an outage: logged once by the registry health, not at every renewal
+            }
             log.warn("lease {}: renewal failed, this agent does not delete until it succeeds: {}", l.name(),
                     e.getMessage());
         }
@@ -169,13 +189,13 @@ public final class Agent implements AutoCloseable {
         renewLease();
         // Up before the first pass: /healthz answers 503 ("reconcile") until that pass is done.
         try {
-            http = new HttpApi(HttpApi.address(cfg.agent().listen()), metrics, registry, config::get, this::loopHealth, clock,
-                    reconciler);
+            http = new HttpApi(HttpApi.address(cfg.agent().listen()), metrics, registry, config::get, this::loopHealth,
+                    registryHealth, clock, reconciler);
         } catch (IOException e) {
             throw new IOException("cannot listen on " + cfg.agent().listen() + " (agent.listen): " + e.getMessage(), e);
         }
         http.start();
-        log.info("serving /metrics, /healthz and /api/v1 on {}", http.boundAddress());
+        log.info("serving /metrics, /healthz and /api/v1 on {}", HttpApi.hostPort(http.boundAddress()));
         sweep("startup");
         if (startupCheckpoints > 10_000) {
             // The first pass over a large tree leaves most of what it allocated in the old generation. Full
@@ -214,7 +234,7 @@ public final class Agent implements AutoCloseable {
         }
         scheduler.start();
         log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
-                cfg.agent().reconcileInterval(), cfg.agent().settleTime());
+                DurationText.format(cfg.agent().reconcileInterval()), DurationText.format(cfg.agent().settleTime()));
     }
 
     private void schedulePeriodic(Duration every) throws SchedulerException {
@@ -246,6 +266,13 @@ public final class Agent implements AutoCloseable {
             int at = why.indexOf('@');
             reload((at < 0 ? why : why.substring(0, at)).replace('_', ' '));
             sweep("reload");
+        } else if (triggerName.startsWith(REGISTRY_PROBE)) {
+            probePending.set(false);
+            if (registryHealth.probe(registry)) {
+                sweep("periodic"); // back: a full pass catches up with what changed during the outage
+            } else {
+                probeRegistrySoon();
+            }
         } else {
             sweep(triggerName);
         }
@@ -399,6 +426,7 @@ public final class Agent implements AutoCloseable {
             log.warn("cannot schedule a {} pass: {}", name, e.getMessage());
             soonPending.set(false);
             reloadPending.set(false);
+            probePending.set(false);
         }
     }
 
@@ -482,8 +510,25 @@ public final class Agent implements AutoCloseable {
             }
             log.debug("pass ({}) done in {} ms", why, (System.nanoTime() - started) / 1_000_000);
         } catch (RuntimeException e) {
+            if (e instanceof RegistryException r && registryHealth.failed(r)) {
+                // An outage, logged once: the loop is alive (the pass ran), the registry is what failed.
+                lastSweep = now;
+                return;
+            }
             log.error("reconcile pass ({}) failed: {}", why, e.toString(), e);
         }
+    }
+
+    /** Asks the registry again in {@link #REGISTRY_RETRY}, unless a probe is already due. */
+    private void probeRegistrySoon() {
+        if (probePending.compareAndSet(false, true)) {
+            scheduleOnce(REGISTRY_PROBE, clock.instant().plus(REGISTRY_RETRY));
+        }
+    }
+
+    /** Whether the registry answers: {@code /healthz}, {@code ckpt_warden_registry_up} and the API read it. */
+    public RegistryHealth registryHealth() {
+        return registryHealth;
     }
 
     /** Finishes evictions a crash interrupted (whole in the trash, or whole in place) and empties the trash. */
@@ -537,14 +582,37 @@ public final class Agent implements AutoCloseable {
         for (RootConfig r : roots) {
             String why = stillUnresolved.get(r.name());
             metrics.setPressureUnresolved(r.name(), why != null);
-            if (why != null && unresolved.add(r.name())) {
-                log.error("root {}: pressure unresolved: {}{}", r.name(), why, why.equals(plan.unresolved().get(r.name()))
-                        ? "; protected checkpoints are never removed to make room" : "");
-            } else if (why == null && unresolved.remove(r.name())) {
-                log.info("root {}: pressure resolved", r.name());
-            }
+            notePressure(r.name(), why, plan);
         }
         return evicted;
+    }
+
+    /**
+     * One log line when a root's pressure episode (quota or free space, relieved by evicting or not)
+     * starts, one when it becomes unresolved, one when it ends: never one per pass.
+     */
+    private void notePressure(String root, String unresolvedWhy, EvictionPlan plan) {
+        Set<String> kinds = new TreeSet<>();
+        for (Eviction e : plan.evictions(root)) {
+            if (!e.reason().equals(Eviction.POLICY)) {
+                kinds.add(e.reason().replace('_', ' '));
+            }
+        }
+        boolean pressed = unresolvedWhy != null || !kinds.isEmpty();
+        boolean started = pressed && underPressure.add(root);
+        if (unresolvedWhy != null && unresolved.add(root)) {
+            log.error("root {}: pressure unresolved: {}{}", root, unresolvedWhy, unresolvedWhy.equals(plan.unresolved().get(root))
+                    ? "; protected checkpoints are never removed to make room" : "");
+        } else if (started) {
+            log.warn("root {}: {} pressure: evicting {} checkpoint(s), least valuable first", root, String.join(" and ", kinds),
+                    plan.evictions(root).size());
+        }
+        if (unresolvedWhy == null) {
+            unresolved.remove(root);
+        }
+        if (!pressed && underPressure.remove(root)) {
+            log.info("root {}: pressure resolved", root);
+        }
     }
 
     /**
@@ -637,6 +705,9 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         if (http != null) {
             http.close();
         }
@@ -659,5 +730,6 @@ public final class Agent implements AutoCloseable {
         } catch (IOException e) {
             log.debug("watcher close: {}", e.getMessage());
         }
+        log.info("stopped");
     }
 }

@@ -18,12 +18,10 @@ import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.core.metrics.Info;
+import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -110,17 +108,26 @@ public final class AgentMetrics implements AutoCloseable {
     private final Map<String, AtomicInteger> offloadsInFlight =
             new ConcurrentHashMap<>();
 
-    /** @param version the build's version, the {@code version} label of {@code ckpt_warden_build_info} */
+    /** Metrics of a build whose commit is not known (tests, a source tarball). */
     public AgentMetrics(String version) {
+        this(version, "unknown");
+    }
+
+    /**
+     * @param version  the build's version, the {@code version} label of {@code ckpt_warden_build_info}
+     * @param revision the commit it was built from, its {@code revision} label
+     */
+    public AgentMetrics(String version, String revision) {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         gcMetrics = new JvmGcMetrics();
         gcMetrics.bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ClassLoaderMetrics().bindTo(registry);
-        new ProcessorMetrics().bindTo(registry);
-        new UptimeMetrics().bindTo(registry);
-        new FileDescriptorMetrics().bindTo(registry);
+        // Not Micrometer's ProcessorMetrics, UptimeMetrics and FileDescriptorMetrics: their names
+        // (process_cpu_time_ns_total, system_cpu_count, process_files_open_files) fail promtool or are not
+        // the process_* names every Prometheus dashboard and alert expects.
+        ProcessMetrics.builder().register(registry.getPrometheusRegistry());
 
         checkpoints = new GaugeFamily(registry, "ckpt_warden_checkpoints",
                 "Checkpoints present on disk, by state (writing, complete, corrupt)");
@@ -155,8 +162,8 @@ public final class AgentMetrics implements AutoCloseable {
                 .description("1 when the last configuration reload was accepted, 0 when it was rejected").register(registry);
         // Micrometer's naming strips an "_info" suffix from gauges; the Prometheus client's Info keeps it.
         Info.builder().name("ckpt_warden_build_info").help("ckpt-warden build; the value is always 1")
-                .labelNames("version").register(registry.getPrometheusRegistry())
-                .setLabelValues(version);
+                .labelNames("version", "revision").register(registry.getPrometheusRegistry())
+                .setLabelValues(version, revision);
     }
 
     /** The Micrometer registry, for meters of other components. */
@@ -486,9 +493,18 @@ public final class AgentMetrics implements AutoCloseable {
 
     /** Cluster mode: {@code ckpt_warden_lease_held} is 1 while this agent holds the enforcement lease. */
     public void bindLease(java.util.function.BooleanSupplier held) {
+        // A strong reference: Micrometer holds a gauge's object weakly by default, and nothing else holds
+        // this supplier (typically a fresh method reference), so the gauge read NaN after the first GC.
         Gauge.builder("ckpt_warden_lease_held", held, h -> h.getAsBoolean() ? 1 : 0)
                 .description("1 while this agent holds cluster mode's enforcement lease (only the holder deletes)")
-                .register(registry);
+                .strongReference(true).register(registry);
+    }
+
+    /** {@code ckpt_warden_registry_up} is 1 while the registry database answers, 0 during an outage. */
+    public void bindRegistry(RegistryHealth health) {
+        Gauge.builder("ckpt_warden_registry_up", health, h -> h.up() ? 1 : 0)
+                .description("1 while the registry database answers, 0 while it cannot be reached")
+                .strongReference(true).register(registry);
     }
 
     /** Records one reconcile pass over all roots. */

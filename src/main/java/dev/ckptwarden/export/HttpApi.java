@@ -12,6 +12,7 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.registry.RegistryException;
 import dev.ckptwarden.registry.Resolver;
 import dev.ckptwarden.watch.Reconciler;
 import org.slf4j.Logger;
@@ -60,6 +61,7 @@ public final class HttpApi implements AutoCloseable {
     private final Registry registry;
     private final Supplier<Config> config;
     private final Supplier<LoopHealth> health;
+    private final RegistryHealth registryHealth;
     private final Clock clock;
     private final DiskResolver resolver;
     private final Map<String, Route> routes = new HashMap<>();
@@ -94,16 +96,20 @@ public final class HttpApi implements AutoCloseable {
      *
      * @param address where to listen; port 0 takes a free port ({@link #port()} tells which)
      * @param health  the agent's loops, asked on each {@code /healthz}
+     * @param registryHealth whether the registry answers: {@code /healthz} reports it, and while it does
+     *                       not, API calls answer 503 at once instead of waiting for the database
      * @param reconciler the agent's reconciler: {@code resolve} looks at the run directory through it
      * @throws IOException when the address cannot be bound (in use, not local)
      */
     public HttpApi(InetSocketAddress address, AgentMetrics metrics, Registry registry, Supplier<Config> config,
-            Supplier<LoopHealth> health, Clock clock, Reconciler reconciler) throws IOException {
+            Supplier<LoopHealth> health, RegistryHealth registryHealth, Clock clock, Reconciler reconciler)
+            throws IOException {
         this.metrics = metrics;
         this.resolver = new DiskResolver(registry, reconciler);
         this.registry = registry;
         this.config = config;
         this.health = health;
+        this.registryHealth = registryHealth;
         this.clock = clock;
         this.server = HttpServer.create(address, 16);
         AtomicInteger n = new AtomicInteger();
@@ -116,11 +122,11 @@ public final class HttpApi implements AutoCloseable {
         server.setExecutor(executor);
         routes.put("/metrics", new Route(Set.of(), this::metrics));
         routes.put("/healthz", new Route(Set.of(), (ex, q) -> healthz()));
-        routes.put("/api/v1/runs", new Route(Set.of("root"), (ex, q) -> runs(q)));
-        routes.put("/api/v1/checkpoints", new Route(Set.of("run", "root", "all"), (ex, q) -> checkpoints(q)));
+        routes.put("/api/v1/runs", new Route(Set.of("root"), (ex, q) -> fromRegistry(() -> runs(q))));
+        routes.put("/api/v1/checkpoints", new Route(Set.of("run", "root", "all"), (ex, q) -> fromRegistry(() -> checkpoints(q))));
         routes.put("/api/v1/resolve", new Route(Set.of("run", "root", "which", "resumable", "metric", "mode"),
-                (ex, q) -> resolve(q)));
-        routes.put("/api/v1/plan", new Route(Set.of("root", "run"), (ex, q) -> plan(q)));
+                (ex, q) -> fromRegistry(() -> resolve(q))));
+        routes.put("/api/v1/plan", new Route(Set.of("root", "run"), (ex, q) -> fromRegistry(() -> plan(q))));
         server.createContext("/", this::dispatch);
     }
 
@@ -151,7 +157,16 @@ public final class HttpApi implements AutoCloseable {
 
     public void start() {
         server.start();
-        log.debug("HTTP API listening on {}", server.getAddress());
+        log.debug("HTTP API listening on {}", hostPort(server.getAddress()));
+    }
+
+    /**
+     * {@code 127.0.0.1:9847}, {@code [::1]:9847}: an address as {@code agent.listen} writes it
+     * ({@link InetSocketAddress#toString()} gives {@code /127.0.0.1:9847}).
+     */
+    public static String hostPort(InetSocketAddress address) {
+        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
     }
 
     /** The bound address (with the real port when 0 was asked for). */
@@ -216,7 +231,7 @@ public final class HttpApi implements AutoCloseable {
     private Response healthz() {
         LoopHealth h = health.get();
         ObjectNode n = CheckpointJson.MAPPER.createObjectNode();
-        List<String> failing = h.failing();
+        List<String> failing = failing(h);
         n.put("status", failing.isEmpty() ? "ok" : "unhealthy");
         if (!failing.isEmpty()) {
             ArrayNode arr = n.putArray("failing");
@@ -226,7 +241,39 @@ public final class HttpApi implements AutoCloseable {
         loops.put("watcher", h.watcher());
         loops.put("scheduler", h.scheduler());
         loops.put("reconcile", h.reconcile());
+        ObjectNode reg = n.putObject("registry");
+        reg.put("up", registryHealth.up());
+        Instant since = registryHealth.downSince();
+        if (since != null) {
+            reg.put("down_since", since.toString());
+            reg.put("error", registryHealth.problem());
+        }
         return Response.json(failing.isEmpty() ? 200 : 503, n);
+    }
+
+    /** What {@code /healthz} reports failing: the loops that are not alive, then the registry if it does not answer. */
+    private List<String> failing(LoopHealth h) {
+        List<String> out = new ArrayList<>(h.failing());
+        if (!registryHealth.up()) {
+            out.add("registry");
+        }
+        return out;
+    }
+
+    /** A read of the registry. While the registry is known to be down: 503 at once, naming it. */
+    private Response fromRegistry(Supplier<Response> read) {
+        if (!registryHealth.up()) {
+            throw new ApiError(503, "registry unavailable: " + registryHealth.problem());
+        }
+        try {
+            return read.get();
+        } catch (RegistryException e) {
+            // The first to notice an outage waits for the database's timeout; later calls get their 503 at once.
+            if (registryHealth.failed(e)) {
+                throw new ApiError(503, "registry unavailable: " + e.getMessage());
+            }
+            throw e;
+        }
     }
 
     private Response runs(Map<String, String> query) {

@@ -8,7 +8,8 @@ import java.util.List;
  *
  * @param watcher   the file system watcher thread runs
  * @param scheduler the scheduler that runs reconcile passes is started and not shut down
- * @param reconcile a reconcile pass finished recently (within two intervals)
+ * @param reconcile a reconcile pass ended recently (within two intervals): it finished, or it stopped
+ *                  because the registry did not answer (an outage the registry health reports, not a dead loop)
  */
 public record LoopHealth(boolean watcher, boolean scheduler, boolean reconcile) {
 

@@ -250,8 +250,8 @@ public final class Lease {
             expire.executeUpdate();
             log.info("lease {}: released by this agent", name);
         } catch (SQLException e) {
-            log.warn("lease {}: release failed ({}); it expires by itself within {}", name,
-                    PostgresRegistry.describe(e, null), ttl);
+            log.warn("lease {}: release failed ({}); it expires by itself within {} s", name,
+                    PostgresRegistry.describe(e, null), ttl.toSeconds());
         }
     }
 }

@@ -58,7 +58,7 @@ class AgentMetricsTest {
         contract("ckpt_warden_watch_overflows_total", "counter");
         contract("ckpt_warden_reconcile_duration_seconds", "summary");
         contract("ckpt_warden_config_last_reload_successful", "gauge");
-        contract("ckpt_warden_build_info", "gauge", "version");
+        contract("ckpt_warden_build_info", "gauge", "version", "revision");
         // Added beyond the contract's table, for the disk-below-watermark alert.
         contract("ckpt_warden_filesystem_min_free_bytes", "gauge", "mount");
     }
@@ -145,9 +145,10 @@ class AgentMetricsTest {
         assertThat(e.value("ckpt_warden_reconcile_duration_seconds_sum", Map.of())).isCloseTo(2.0, within(1e-9));
         assertThat(e.value("ckpt_warden_config_last_reload_successful", Map.of())).isEqualTo(0);
         assertThat(e.value("ckpt_warden_build_info", Map.of("version", "1.2.3-test"))).isEqualTo(1);
-        // Micrometer's JVM and process binders.
+        // Micrometer's JVM binders, and the standard process metrics under their Prometheus names.
         assertThat(e.types).containsKeys("jvm_memory_used_bytes", "jvm_gc_live_data_size_bytes", "jvm_threads_live_threads",
-                "system_cpu_count", "process_uptime_seconds", "jvm_classes_loaded_classes", "process_files_open_files");
+                "process_cpu_seconds_total", "process_start_time_seconds", "jvm_classes_loaded_classes", "process_open_fds",
+                "process_resident_memory_bytes");
     }
 
     @Test
@@ -274,13 +275,97 @@ class AgentMetricsTest {
         String type = metrics.scrape("application/openmetrics-text;version=1.0.0,text/plain;q=0.5", out);
         String text = out.toString(StandardCharsets.UTF_8);
         assertThat(type).startsWith("application/openmetrics-text");
-        assertThat(text).endsWith("# EOF\n").contains("ckpt_warden_build_info{version=\"1.2.3-test\"} 1");
+        assertThat(text).endsWith("# EOF\n").contains("ckpt_warden_build_info{revision=\"unknown\",version=\"1.2.3-test\"} 1");
         assertThat(Exposition.parse(text).types).containsEntry("ckpt_warden_build", "info")
                 .containsEntry("ckpt_warden_watch_events", "counter");
 
         out.reset();
         assertThat(metrics.scrape("text/plain", out)).isEqualTo("text/plain; version=0.0.4; charset=utf-8");
         assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("# EOF");
+    }
+
+    /**
+     * Issue 15: {@code ckpt_warden_lease_held} read NaN after the first collection. Micrometer keeps only a
+     * weak reference to a gauge's object, and the lease gauge's was a method reference nothing else held;
+     * the per-run gauges re-registered on every update had the same flaw.
+     */
+    @Test
+    void everyAgentSeriesStillHasANumberAfterGarbageCollection(@TempDir Path tmp) throws IOException {
+        Path rootDir = Files.createDirectories(tmp.resolve("ckpts"));
+        RootConfig root = Fixtures.root("main", rootDir, new Retention(3, new KeepBest(2, "val_loss", KeepBest.Mode.MIN),
+                null, null), new Quota(500L << 30, null), new DiskWatermark(null, 0.10));
+        Config cfg = Fixtures.config(tmp.resolve("state"), 500, root);
+        metrics.bindLease(new java.util.concurrent.atomic.AtomicBoolean(true)::get);
+        metrics.bindRegistry(new RegistryHealth(java.time.Clock.systemUTC())); // held by nothing but the gauge
+        metrics.bindWatcher(() -> 3, () -> 0);
+        metrics.offloadListener().started("main");
+        // Two updates with equal but new label sets: the second must not leave series whose object is gone.
+        for (int pass = 0; pass < 2; pass++) {
+            metrics.update(cfg, List.of(withMetric(ckpt(rootDir, "main", "bert", 100, 1000, COMPLETE), "val_loss", 0.5),
+                    ckpt(rootDir, "main", "bert", 250, 500, CORRUPT)));
+        }
+        metrics.setFullForecast(MountUsage.of(rootDir).mount(), 7200);
+        metrics.recordReconcile(Duration.ofMillis(20));
+
+        collectGarbage();
+
+        Exposition e = scrape();
+        assertThat(e.samples).filteredOn(s -> Double.isNaN(s.value())).as("series that read NaN").isEmpty();
+        assertThat(e.value("ckpt_warden_lease_held", Map.of())).isEqualTo(1);
+        assertThat(e.value("ckpt_warden_registry_up", Map.of())).isEqualTo(1);
+        for (String name : CONTRACT.keySet()) {
+            String sample = CONTRACT.get(name).getKey().equals("summary") ? name + "_count" : name;
+            assertThat(e.samples(sample)).as(sample).isNotEmpty();
+        }
+    }
+
+    /** Runs collections until a weakly reachable sentinel is gone: proof that at least one really happened. */
+    static void collectGarbage() {
+        java.lang.ref.WeakReference<Object> sentinel = new java.lang.ref.WeakReference<>(new Object());
+        for (int i = 0; i < 50 && sentinel.get() != null; i++) {
+            System.gc();
+        }
+        assertThat(sentinel.get()).as("a garbage collection ran").isNull();
+        System.gc(); // and once more, for weak references cleared in the same cycle as the sentinel
+    }
+
+    /**
+     * Issue 15: {@code promtool check metrics} rejected the JVM process metrics Micrometer names its own way
+     * ({@code process_cpu_time_ns_total}, {@code system_cpu_count}). Every series must pass it silently.
+     */
+    @Test
+    void everyExportedSeriesPassesPromtoolCheckMetrics(@TempDir Path tmp) throws Exception {
+        Path promtool = Path.of("/usr/bin/promtool");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(promtool),
+                "promtool not installed (Debian package 'prometheus'): the exposition is not checked here");
+        Path rootDir = Files.createDirectories(tmp.resolve("ckpts"));
+        RootConfig root = Fixtures.root("main", rootDir, new Retention(3, new KeepBest(2, "val_loss", KeepBest.Mode.MIN),
+                null, null), new Quota(500L << 30, null), new DiskWatermark(null, 0.10));
+        metrics.update(Fixtures.config(tmp.resolve("state"), 500, root),
+                List.of(withMetric(ckpt(rootDir, "main", "bert", 100, 1000, COMPLETE), "val_loss", 0.5)));
+        metrics.bindLease(() -> false);
+        metrics.recordReconcile(Duration.ofMillis(20));
+        metrics.offloadListener().failed("main", dev.ckptwarden.offload.OffloadException.Kind.values()[0], Duration.ofSeconds(1));
+        Path exposition = tmp.resolve("metrics.txt");
+        Files.writeString(exposition, text(null));
+
+        Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true)
+                .redirectInput(exposition.toFile()).start();
+        String complaints = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("promtool exit status; it said:%n%s", complaints).isZero();
+        assertThat(complaints).as("promtool output").isEmpty();
+
+        Exposition e = Exposition.parse(Files.readString(exposition));
+        assertThat(e.types).containsEntry("process_cpu_seconds_total", "counter")
+                .containsEntry("process_resident_memory_bytes", "gauge")
+                .containsEntry("process_start_time_seconds", "gauge")
+                .containsEntry("process_open_fds", "gauge");
+        assertThat(e.value("process_resident_memory_bytes", Map.of())).isPositive();
+        assertThat(e.value("process_open_fds", Map.of())).isPositive();
+        assertThat(e.value("process_start_time_seconds", Map.of()))
+                .isCloseTo(java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime() / 1000.0, within(1.0));
+        assertThat(e.value("ckpt_warden_build_info", Map.of("version", "1.2.3-test"))).isEqualTo(1);
+        assertThat(e.labelSets("ckpt_warden_build_info")).containsExactly(Set.of("version", "revision"));
     }
 
     private static Map<String, String> with(Map<String, String> base, String key, String value) {

@@ -79,8 +79,8 @@ class HttpApiTest {
         registry.markGone(List.of(ckpt(main, "main", "old", 5, 5, COMPLETE).key()), CheckpointState.DELETED,
                 Fixtures.T0.plusSeconds(60), "policy");
         metrics = new AgentMetrics("9.9.9");
-        api = new HttpApi(new InetSocketAddress("127.0.0.1", 0), metrics, registry, () -> config, health::get, clock,
-                new dev.ckptwarden.watch.Reconciler(registry, clock));
+        api = new HttpApi(new InetSocketAddress("127.0.0.1", 0), metrics, registry, () -> config, health::get,
+                new RegistryHealth(clock), clock, new dev.ckptwarden.watch.Reconciler(registry, clock));
         api.start();
     }
 

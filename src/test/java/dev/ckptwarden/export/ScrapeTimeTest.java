@@ -49,7 +49,7 @@ class ScrapeTimeTest {
         try (SqliteRegistry registry = SqliteRegistry.open(tmp.resolve("state"));
              AgentMetrics metrics = new AgentMetrics("perf");
              HttpApi api = new HttpApi(new InetSocketAddress("127.0.0.1", 0), metrics, registry, () -> cfg,
-                     () -> new LoopHealth(true, true, true), Clock.systemUTC(),
+                     () -> new LoopHealth(true, true, true), new RegistryHealth(Clock.systemUTC()), Clock.systemUTC(),
                      new dev.ckptwarden.watch.Reconciler(registry, Clock.systemUTC()))) {
             registry.upsert(all);
             long t0 = System.nanoTime();

@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * so as root the server runs as the {@code postgres} user. Where none of that works, tests that need it
  * are skipped with the reason.
  */
-public final class PostgresServer {
+public final class PostgresServer implements AutoCloseable {
 
     /** The superuser tests connect as; its password is given through PGPASSWORD, as an operator would. */
     public static final String USER = "ckpt";
@@ -66,6 +66,22 @@ public final class PostgresServer {
         }
         Assumptions.assumeTrue(unavailable == null, () -> "no PostgreSQL test server: " + unavailable);
         return shared;
+    }
+
+    /**
+     * A server of the caller's own, which it may stop and start again ({@link #pause()}, {@link #resume()})
+     * without disturbing other tests; {@link #close()} removes it. Skips the calling test where none can be had.
+     */
+    public static PostgresServer dedicated() {
+        try {
+            return start();
+        } catch (IOException | RuntimeException e) {
+            Assumptions.abort("no PostgreSQL test server: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            Assumptions.abort("interrupted while starting PostgreSQL");
+        }
+        throw new AssertionError("unreachable");
     }
 
     private static Path binaries() {
@@ -127,12 +143,31 @@ public final class PostgresServer {
         server.run(60, bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", USER,
                 "--pwfile=" + pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
                 "--locale=C.UTF-8", "--no-sync");
-        server.run(60, bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
+        server.pgCtlStart();
+        return server;
+    }
+
+    private void pgCtlStart() throws IOException, InterruptedException {
+        run(60, bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
                 dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
                 "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
                         + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
                 "start");
-        return server;
+    }
+
+    /** Stops the server (clients are disconnected, new connections refused) until {@link #resume()}. */
+    public void pause() throws IOException, InterruptedException {
+        run(30, bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop");
+    }
+
+    /** Starts the server again on the same port, with the same data. */
+    public void resume() throws IOException, InterruptedException {
+        pgCtlStart();
+    }
+
+    @Override
+    public void close() {
+        stop();
     }
 
     private void run(int timeoutSeconds, String... command) throws IOException, InterruptedException {
