@@ -1,0 +1,138 @@
+package dev.ckptwarden.watch;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.AgentSettings;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.RetentionPolicy;
+import dev.ckptwarden.policy.Verdict;
+import dev.ckptwarden.registry.Resolver;
+import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.testing.MutableClock;
+import dev.ckptwarden.testing.TreeBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Saves the frameworks do not mark as finished: a part missing from a shard set whose size the
+ * checkpoint records, staging directories, and a save that pauses longer than the settle time.
+ */
+class IncompleteSaveTest {
+    private static final Instant LONG_AGO = Instant.parse("2026-01-01T12:00:00Z");
+    private static final Duration SETTLE = Duration.ofSeconds(10);
+
+    @TempDir
+    Path root;
+    @TempDir
+    Path state;
+
+    private SqliteRegistry registry;
+    private MutableClock clock;
+    private Reconciler reconciler;
+    private Config config;
+    private RootConfig rootConfig;
+
+    @BeforeEach
+    void open() {
+        registry = SqliteRegistry.open(state);
+        clock = new MutableClock(LONG_AGO.plus(Duration.ofHours(1)));
+        reconciler = new Reconciler(registry, clock);
+        rootConfig = RootConfig.watchOnly(root.toString());
+        config = new Config(null, AgentSettings.defaults(state).withSettleTime(SETTLE), List.of(rootConfig));
+    }
+
+    @AfterEach
+    void close() {
+        registry.close();
+    }
+
+    private Map<String, Checkpoint> scan() {
+        RootScan s = reconciler.reconcile(config, rootConfig);
+        return s.checkpoints().stream().collect(Collectors.toMap(c -> c.run() + "/" + c.name(), c -> c));
+    }
+
+    private static List<Checkpoint> run(Map<String, Checkpoint> all, String run) {
+        return all.values().stream().filter(c -> c.run().equals(run)).toList();
+    }
+
+    @Test
+    void deepSpeedSaveMissingItsHighestRankIsCorruptAndNeitherResolvedNorProtectedAsNewest() throws IOException {
+        Path ds = root.resolve("ds");
+        Path intact = TreeBuilder.deepSpeedTag(ds.resolve("global_step200"), 200, 2, 1, false, LONG_AGO);
+        TreeBuilder.deepSpeedTag(ds.resolve("global_step300"), 300, 2, 1, false, LONG_AGO.plusSeconds(60),
+                "zero_pp_rank_1_mp_rank_00_optim_states.pt");
+        TreeBuilder.touch(Files.writeString(ds.resolve("latest"), "global_step300"), LONG_AGO.plusSeconds(60));
+
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.get("ds/global_step200").state()).isEqualTo(CheckpointState.COMPLETE);
+        Checkpoint broken = m.get("ds/global_step300");
+        assertThat(broken.state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(broken.problems())
+                .contains("missing rank 1 of dp_world_size 2: zero_pp_rank_1_mp_rank_00_optim_states.pt");
+        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
+
+        List<Decision> decisions = RetentionPolicy.decide(run(m, "ds"), new Retention(1, null, null, null), clock.instant());
+        assertThat(decisions).filteredOn(d -> d.checkpoint().path().equals(intact))
+                .extracting(Decision::verdict).containsExactly(Verdict.KEEP);
+        assertThat(decisions).filteredOn(d -> d.verdict() == Verdict.EVICT).isEmpty();
+    }
+
+    @Test
+    void zero3SaveMissingADataParallelRankIsCorruptAndACompleteOneIsComplete() throws IOException {
+        TreeBuilder.deepSpeedTag(root.resolve("z3/global_step100"), 100, 2, 1, true, LONG_AGO);
+        TreeBuilder.deepSpeedTag(root.resolve("z3/global_step200"), 200, 2, 1, true, LONG_AGO,
+                "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_model_states.pt");
+
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.get("z3/global_step100").state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(m.get("z3/global_step200").state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("z3/global_step200").problems()).containsExactly(
+                "missing rank 1 of dp_world_size 2: zero_pp_rank_1_mp_rank_00_model_states.pt",
+                "missing rank 1 of dp_world_size 2: bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt");
+    }
+
+    @Test
+    void modelParallelSaveMissingItsLastModelRankIsCorrupt() throws IOException {
+        TreeBuilder.deepSpeedTag(root.resolve("mp/global_step100"), 100, 1, 2, false, LONG_AGO,
+                "mp_rank_01_model_states.pt", "zero_pp_rank_0_mp_rank_01_optim_states.pt");
+
+        Checkpoint c = scan().get("mp/global_step100");
+
+        assertThat(c.state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(c.problems()).containsExactly(
+                "missing rank 1 of mp_world_size 2: mp_rank_01_model_states.pt",
+                "missing rank 1 of mp_world_size 2: zero_pp_rank_0_mp_rank_01_optim_states.pt");
+    }
+
+    @Test
+    void huggingFaceCheckpointWhoseDeepSpeedTagMissesItsHighestRankIsCorrupt() throws IOException {
+        Path hf = TreeBuilder.hfCheckpoint(root.resolve("hf"), 100, false, true, LONG_AGO);
+        TreeBuilder.deepSpeedTag(hf.resolve("global_step100"), 100, 2, 1, true, LONG_AGO,
+                "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt");
+        TreeBuilder.touch(hf, LONG_AGO);
+
+        Checkpoint c = scan().get("hf/checkpoint-100");
+
+        assertThat(c.state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(c.problems()).containsExactly(
+                "global_step100: missing rank 1 of dp_world_size 2: bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt");
+    }
+}
