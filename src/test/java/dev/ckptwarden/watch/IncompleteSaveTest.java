@@ -1,5 +1,9 @@
 package dev.ckptwarden.watch;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.AgentSettings;
@@ -17,6 +21,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -134,5 +139,37 @@ class IncompleteSaveTest {
         assertThat(c.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(c.problems()).containsExactly(
                 "global_step100: missing rank 1 of dp_world_size 2: bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt");
+    }
+
+    @Test
+    void pausedSaveIsWritingThroughTheGraceThenCorruptLoggedOnce() throws IOException {
+        Logger logger = (Logger) LoggerFactory.getLogger(Reconciler.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            Path tag = TreeBuilder.deepSpeedTag(root.resolve("ds/global_step300"), 300, 2, 1, false,
+                    clock.instant().minusSeconds(3), "zero_pp_rank_1_mp_rank_00_optim_states.pt");
+
+            assertThat(scan().get("ds/global_step300").state()).isEqualTo(CheckpointState.WRITING);
+            // Rank 1 is slow: past the settle time, but within the grace, it is still a save in progress.
+            clock.advance(Duration.ofSeconds(20));
+            Checkpoint paused = scan().get("ds/global_step300");
+            assertThat(paused.state()).isEqualTo(CheckpointState.WRITING);
+            assertThat(paused.note()).contains("missing rank 1");
+            clock.advance(Duration.ofSeconds(50)); // 73 s quiet: settle time 10 s + grace 60 s have passed
+            assertThat(scan().get("ds/global_step300").state()).isEqualTo(CheckpointState.CORRUPT);
+            scan();
+            clock.advance(Duration.ofMinutes(5));
+            scan();
+
+            List<ILoggingEvent> corrupt = logged.list.stream()
+                    .filter(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains(tag.toString())).toList();
+            assertThat(corrupt).hasSize(1);
+            assertThat(corrupt.get(0).getFormattedMessage())
+                    .contains("corrupt", "missing rank 1 of dp_world_size 2: zero_pp_rank_1_mp_rank_00_optim_states.pt");
+        } finally {
+            logger.detachAppender(logged);
+        }
     }
 }
