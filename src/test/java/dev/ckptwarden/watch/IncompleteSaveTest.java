@@ -172,4 +172,43 @@ class IncompleteSaveTest {
             logger.detachAppender(logged);
         }
     }
+
+    @Test
+    void huggingFaceStagingDirectoryIsAWritingCheckpointAndItsFilesAreNotCheckpoints() throws IOException {
+        Path done = TreeBuilder.hfCheckpoint(root.resolve("hf"), 500, true, true, LONG_AGO);
+        // transformers >= 4.35 saves into tmp-checkpoint-N/ and renames it; a crash leaves it, with or
+        // without trainer_state.json.
+        Path staged = Files.createDirectories(root.resolve("hf/tmp-checkpoint-1000"));
+        TreeBuilder.safetensors(staged.resolve("model.safetensors"), LONG_AGO);
+        TreeBuilder.touch(staged, LONG_AGO);
+        Path full = TreeBuilder.hfCheckpoint(root.resolve("hf/staging"), 1500, true, true, LONG_AGO);
+        Path stagedFull = Files.move(full, root.resolve("hf/tmp-checkpoint-1500"));
+
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.keySet()).containsExactlyInAnyOrder("hf/checkpoint-500", "hf/tmp-checkpoint-1000",
+                "hf/tmp-checkpoint-1500");
+        for (Path p : List.of(staged, stagedFull)) {
+            Checkpoint c = m.get("hf/" + p.getFileName());
+            assertThat(c.state()).as(c.name()).isEqualTo(CheckpointState.WRITING);
+            assertThat(c.note()).as(c.name()).contains("staging");
+        }
+        assertThat(Resolver.resolve(run(m, "hf"), "latest", false, null)).map(Checkpoint::path).contains(done);
+    }
+
+    @Test
+    void nemoDirectoryWithItsUnfinishedMarkerIsOneWritingCheckpoint() throws IOException {
+        // NeMo writes weights/ (a DCP save) before context/; until then the directory matches no layout.
+        String name = "megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0";
+        Path weights = Files.createDirectories(root.resolve("nemo/" + name + "/weights"));
+        TreeBuilder.touch(Files.write(weights.resolve("__0_0.distcp"), new byte[64]), LONG_AGO);
+        TreeBuilder.touch(Files.write(weights.resolve(".metadata"), new byte[]{(byte) 0x80, 4, '}', '.'}), LONG_AGO);
+        TreeBuilder.touch(Files.writeString(root.resolve("nemo/" + name + "-unfinished"), ""), LONG_AGO);
+
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.keySet()).containsExactly("nemo/" + name);
+        assertThat(m.get("nemo/" + name).state()).isEqualTo(CheckpointState.WRITING);
+        assertThat(m.get("nemo/" + name).note()).contains("-unfinished");
+    }
 }
