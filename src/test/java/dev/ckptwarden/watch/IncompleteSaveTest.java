@@ -15,6 +15,7 @@ import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.policy.Verdict;
 import dev.ckptwarden.registry.Resolver;
 import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.testing.Corpus;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
@@ -210,5 +211,30 @@ class IncompleteSaveTest {
         assertThat(m.keySet()).containsExactly("nemo/" + name);
         assertThat(m.get("nemo/" + name).state()).isEqualTo(CheckpointState.WRITING);
         assertThat(m.get("nemo/" + name).note()).contains("-unfinished");
+    }
+
+    @Test
+    void dcpSaveMissingAStorageFileItsMetadataNamesIsCorrupt() throws IOException {
+        // A real two-rank torch.distributed.checkpoint save (committed by accident to Lightning's repository).
+        Path real = Corpus.file("dcp/Lightning-AI__pytorch-lightning/<_io.BufferedRandom name=105>");
+        for (String step : List.of("step-100", "step-200", "step-300")) {
+            Path dir = Files.createDirectories(root.resolve("fsdp/" + step));
+            for (String f : List.of(".metadata", "__0_0.distcp", "__1_0.distcp")) {
+                TreeBuilder.touch(Files.copy(real.resolve(f), dir.resolve(f)), LONG_AGO);
+            }
+        }
+        Files.delete(root.resolve("fsdp/step-200/__1_0.distcp"));
+        Path cut = root.resolve("fsdp/step-300/__0_0.distcp");
+        byte[] all = Files.readAllBytes(cut);
+        TreeBuilder.touch(Files.write(cut, java.util.Arrays.copyOf(all, 1000)), LONG_AGO);
+
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.get("fsdp/step-100").state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(m.get("fsdp/step-200").state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("fsdp/step-200").problems()).containsExactly("missing __1_0.distcp named by .metadata");
+        assertThat(m.get("fsdp/step-300").state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("fsdp/step-300").problems()).singleElement().asString()
+                .startsWith("__0_0.distcp is 1000 bytes, .metadata places data up to byte ");
     }
 }

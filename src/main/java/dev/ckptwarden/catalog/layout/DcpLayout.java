@@ -7,6 +7,7 @@ import dev.ckptwarden.catalog.Inspection;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.ParsedName;
 import dev.ckptwarden.catalog.integrity.ContentType;
+import dev.ckptwarden.catalog.integrity.DcpMetadata;
 import dev.ckptwarden.catalog.integrity.FileProbe;
 import dev.ckptwarden.catalog.integrity.FileSource;
 
@@ -16,11 +17,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * torch.distributed.checkpoint directories: {@code __<rank>_<n>.distcp} payloads and a {@code .metadata}
- * pickle written last (as {@code .metadata.tmp}, then renamed). A {@code .metadata} that is not a
+ * pickle written last (as {@code .metadata.tmp}, then renamed), which names every storage file and
+ * where its chunks end: all of them must be present and long enough. A {@code .metadata} that is not a
  * pickle (Flutter projects have one) does not make a directory a checkpoint.
  */
 public final class DcpLayout implements DirectoryLayout {
@@ -61,8 +65,40 @@ public final class DcpLayout implements DirectoryLayout {
         if (!anyShard) {
             problems.add("no .distcp shard");
         }
+        if (type == ContentType.PICKLE) {
+            Map<String, Long> required = DcpMetadata.requiredBytes(listing.source(), dir.resolve(METADATA));
+            if (required != null) {
+                problems.addAll(missingStorage(required, files));
+            }
+        }
         return Inspection.of(Framework.DCP, ParsedName.EMPTY, type == ContentType.PICKLE ? hasOptimizerKeys(listing.source(), dir.resolve(METADATA)) : null,
                 problems);
+    }
+
+    /**
+     * Every storage file {@code .metadata} names must be there and hold the chunks it places in it: a rank
+     * that died leaves {@code .metadata} (written by the coordinator) naming its absent {@code __<rank>_0.distcp}.
+     */
+    private static List<String> missingStorage(Map<String, Long> required, List<Entry> files) {
+        Map<String, Entry> byName = new HashMap<>();
+        for (Entry e : files) {
+            byName.put(e.name(), e);
+        }
+        List<String> problems = new ArrayList<>();
+        int bad = 0;
+        for (Map.Entry<String, Long> r : required.entrySet()) {
+            Entry f = byName.get(r.getKey());
+            String problem = f == null || !f.isFile() ? "missing " + r.getKey() + " named by .metadata"
+                    : f.size() < r.getValue() ? r.getKey() + " is " + f.size() + " bytes, .metadata places data up to byte "
+                            + r.getValue() + " (truncated?)" : null;
+            if (problem != null && bad++ < 4) {
+                problems.add(problem);
+            }
+        }
+        if (bad > 4) {
+            problems.add(bad + " of the " + required.size() + " storage files .metadata names are missing or short");
+        }
+        return problems;
     }
 
     /** DCP stores fully qualified state-dict keys in .metadata; optimizer state lives under "optim..." keys. */
