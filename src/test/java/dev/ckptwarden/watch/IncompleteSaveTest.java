@@ -213,15 +213,20 @@ class IncompleteSaveTest {
         assertThat(m.get("nemo/" + name).note()).contains("-unfinished");
     }
 
+    /** A real two-rank torch.distributed.checkpoint save (committed by accident to Lightning's repository). */
+    private static Path copyRealDcpSave(Path dir) throws IOException {
+        Path real = Corpus.file("dcp/Lightning-AI__pytorch-lightning/<_io.BufferedRandom name=105>");
+        Files.createDirectories(dir);
+        for (String f : List.of(".metadata", "__0_0.distcp", "__1_0.distcp")) {
+            TreeBuilder.touch(Files.copy(real.resolve(f), dir.resolve(f)), LONG_AGO);
+        }
+        return dir;
+    }
+
     @Test
     void dcpSaveMissingAStorageFileItsMetadataNamesIsCorrupt() throws IOException {
-        // A real two-rank torch.distributed.checkpoint save (committed by accident to Lightning's repository).
-        Path real = Corpus.file("dcp/Lightning-AI__pytorch-lightning/<_io.BufferedRandom name=105>");
         for (String step : List.of("step-100", "step-200", "step-300")) {
-            Path dir = Files.createDirectories(root.resolve("fsdp/" + step));
-            for (String f : List.of(".metadata", "__0_0.distcp", "__1_0.distcp")) {
-                TreeBuilder.touch(Files.copy(real.resolve(f), dir.resolve(f)), LONG_AGO);
-            }
+            copyRealDcpSave(root.resolve("fsdp/" + step));
         }
         Files.delete(root.resolve("fsdp/step-200/__1_0.distcp"));
         Path cut = root.resolve("fsdp/step-300/__0_0.distcp");
@@ -236,5 +241,29 @@ class IncompleteSaveTest {
         assertThat(m.get("fsdp/step-300").state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(m.get("fsdp/step-300").problems()).singleElement().asString()
                 .startsWith("__0_0.distcp is 1000 bytes, .metadata places data up to byte ");
+    }
+
+    @Test
+    void nemoAndMegatronDistributedSavesMissingAStorageFileAreCorrupt() throws IOException {
+        String name = "megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0";
+        Path nemo = root.resolve("nemo/" + name);
+        copyRealDcpSave(nemo.resolve("weights"));
+        TreeBuilder.touch(Files.writeString(nemo.resolve("weights/metadata.json"), "{\"sharded_backend\": \"torch_dist\"}"), LONG_AGO);
+        TreeBuilder.touch(Files.writeString(Files.createDirectories(nemo.resolve("context")).resolve("model.yaml"), "a: 1"), LONG_AGO);
+        Files.delete(nemo.resolve("weights/__1_0.distcp"));
+        Path iter = copyRealDcpSave(root.resolve("megatron/iter_0000100"));
+        TreeBuilder.touch(Files.writeString(iter.resolve("metadata.json"), "{\"sharded_backend\": \"torch_dist\"}"), LONG_AGO);
+        TreeBuilder.touch(dev.ckptwarden.cli.SampleFiles.torchZip(iter.resolve("common.pt"), Map.of("iteration", 100)), LONG_AGO);
+        Files.delete(iter.resolve("__0_0.distcp"));
+        for (Path dir : List.of(nemo.resolve("weights"), nemo.resolve("context"), nemo, iter)) {
+            TreeBuilder.touch(dir, LONG_AGO);
+        }
+
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.get("nemo/" + name).state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("nemo/" + name).problems()).containsExactly("missing weights/__1_0.distcp named by weights/.metadata");
+        assertThat(m.get("megatron/iter_0000100").state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("megatron/iter_0000100").problems()).containsExactly("missing __0_0.distcp named by .metadata");
     }
 }

@@ -66,10 +66,7 @@ public final class DcpLayout implements DirectoryLayout {
             problems.add("no .distcp shard");
         }
         if (type == ContentType.PICKLE) {
-            Map<String, Long> required = DcpMetadata.requiredBytes(listing.source(), dir.resolve(METADATA));
-            if (required != null) {
-                problems.addAll(missingStorage(required, files));
-            }
+            problems.addAll(storageProblems(listing.source(), dir, files, ""));
         }
         return Inspection.of(Framework.DCP, ParsedName.EMPTY, type == ContentType.PICKLE ? hasOptimizerKeys(listing.source(), dir.resolve(METADATA)) : null,
                 problems);
@@ -79,24 +76,32 @@ public final class DcpLayout implements DirectoryLayout {
      * Every storage file {@code .metadata} names must be there and hold the chunks it places in it: a rank
      * that died leaves {@code .metadata} (written by the coordinator) naming its absent {@code __<rank>_0.distcp}.
      */
-    private static List<String> missingStorage(Map<String, Long> required, List<Entry> files) {
+    static List<String> storageProblems(FileSource source, Path checkpointDir, List<Entry> files, String prefix)
+            throws IOException {
+        Map<String, Long> required = DcpMetadata.requiredBytes(source, checkpointDir.resolve(prefix + METADATA));
+        if (required == null) {
+            return List.of();
+        }
         Map<String, Entry> byName = new HashMap<>();
         for (Entry e : files) {
-            byName.put(e.name(), e);
+            if (e.name().startsWith(prefix)) {
+                byName.put(e.name().substring(prefix.length()), e);
+            }
         }
         List<String> problems = new ArrayList<>();
         int bad = 0;
         for (Map.Entry<String, Long> r : required.entrySet()) {
             Entry f = byName.get(r.getKey());
-            String problem = f == null || !f.isFile() ? "missing " + r.getKey() + " named by .metadata"
-                    : f.size() < r.getValue() ? r.getKey() + " is " + f.size() + " bytes, .metadata places data up to byte "
-                            + r.getValue() + " (truncated?)" : null;
+            String name = prefix + r.getKey();
+            String problem = f == null || !f.isFile() ? "missing " + name + " named by " + prefix + METADATA
+                    : f.size() < r.getValue() ? name + " is " + f.size() + " bytes, " + prefix + METADATA
+                            + " places data up to byte " + r.getValue() + " (truncated?)" : null;
             if (problem != null && bad++ < 4) {
                 problems.add(problem);
             }
         }
         if (bad > 4) {
-            problems.add(bad + " of the " + required.size() + " storage files .metadata names are missing or short");
+            problems.add(bad + " of the " + required.size() + " storage files " + prefix + METADATA + " names are missing or short");
         }
         return problems;
     }
