@@ -71,6 +71,10 @@ public final class SampleFiles {
         return file;
     }
 
+    /** An instance of a plain Python class (an {@code argparse.Namespace}) in a {@link #torchZip(Path, Map)} header. */
+    public record PyInstance(String module, String name, Map<String, ?> fields) {
+    }
+
     private static void dict(ByteArrayOutputStream out, Map<?, ?> d) throws IOException {
         out.write(new byte[]{'}', '('});
         for (Map.Entry<?, ?> e : d.entrySet()) {
@@ -87,6 +91,12 @@ public final class SampleFiles {
                 out.write(le(n.intValue()));
             } else if (v instanceof Map<?, ?> m) {
                 dict(out, m);
+            } else if (v instanceof PyInstance o) {
+                // as pickle protocol 2 writes a plain object: cls.__new__(cls), then its __dict__ by BUILD
+                out.writeBytes(("c" + o.module() + "\n" + o.name() + "\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(new byte[]{')', (byte) 0x81});
+                dict(out, o.fields());
+                out.write('b');
             } else {
                 throw new IllegalArgumentException("cannot pickle " + v.getClass().getSimpleName());
             }

@@ -266,4 +266,41 @@ class IncompleteSaveTest {
         assertThat(m.get("megatron/iter_0000100").state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(m.get("megatron/iter_0000100").problems()).containsExactly("missing __0_0.distcp named by .metadata");
     }
+
+    /** A Megatron-LM rank file: {@code torch.save} of a dict whose {@code args} is the run's argparse.Namespace. */
+    private static void megatronRank(Path file, int tp, int pp) throws IOException {
+        Map<String, Object> args = new java.util.LinkedHashMap<>();
+        args.put("tensor_model_parallel_size", tp);
+        args.put("pipeline_model_parallel_size", pp);
+        args.put("save_interval", 100);
+        Map<String, Object> header = new java.util.LinkedHashMap<>();
+        header.put("args", new dev.ckptwarden.cli.SampleFiles.PyInstance("argparse", "Namespace", args));
+        header.put("checkpoint_version", 3);
+        header.put("iteration", 100);
+        header.put("model", Map.of());
+        header.put("optimizer", Map.of("state", Map.of()));
+        TreeBuilder.touch(dev.ckptwarden.cli.SampleFiles.torchZip(file, header), LONG_AGO);
+        TreeBuilder.touch(file.getParent(), LONG_AGO);
+    }
+
+    @Test
+    void megatronSaveMissingItsLastTensorParallelRankIsCorrupt() throws IOException {
+        megatronRank(root.resolve("megatron/iter_0000100/mp_rank_00/model_optim_rng.pt"), 2, 1);
+        megatronRank(root.resolve("megatron/iter_0000100/mp_rank_01/model_optim_rng.pt"), 2, 1);
+        megatronRank(root.resolve("megatron/iter_0000200/mp_rank_00/model_optim_rng.pt"), 2, 1);
+        megatronRank(root.resolve("megatron/iter_0000300/mp_rank_00_000/model_optim_rng.pt"), 1, 2);
+        for (String iter : List.of("iter_0000100", "iter_0000200", "iter_0000300")) {
+            TreeBuilder.touch(root.resolve("megatron/" + iter), LONG_AGO);
+        }
+
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.get("megatron/iter_0000100").state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(m.get("megatron/iter_0000200").state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("megatron/iter_0000200").problems())
+                .containsExactly("missing rank 1 of tensor_model_parallel_size 2: mp_rank_01/model_optim_rng.pt");
+        assertThat(m.get("megatron/iter_0000300").problems()).containsExactly(
+                "missing rank 0 of tensor_model_parallel_size 1, stage 1 of pipeline_model_parallel_size 2: "
+                        + "mp_rank_00_001/model_optim_rng.pt");
+    }
 }
