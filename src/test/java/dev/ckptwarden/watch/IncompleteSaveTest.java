@@ -303,4 +303,27 @@ class IncompleteSaveTest {
                 "missing rank 0 of tensor_model_parallel_size 1, stage 1 of pipeline_model_parallel_size 2: "
                         + "mp_rank_00_001/model_optim_rng.pt");
     }
+
+    @Test
+    void lightningShardedSavesMissingAPartAreCorrupt() throws IOException {
+        // FSDP strategy: a DCP save plus meta.pt, written last.
+        Path fsdp = copyRealDcpSave(root.resolve("pl/epoch=1-step=100.ckpt"));
+        TreeBuilder.touch(dev.ckptwarden.cli.SampleFiles.torchZip(fsdp.resolve("meta.pt"), Map.of("epoch", 1, "global_step", 100)),
+                LONG_AGO);
+        Files.delete(fsdp.resolve("__1_0.distcp"));
+        TreeBuilder.touch(fsdp, LONG_AGO);
+        // DeepSpeed strategy: engine.save_checkpoint(path, tag="checkpoint") plus the latest tag file.
+        Path ds = root.resolve("pl/epoch=2-step=200.ckpt");
+        TreeBuilder.deepSpeedTag(ds.resolve("checkpoint"), 200, 2, 1, false, LONG_AGO, "zero_pp_rank_1_mp_rank_00_optim_states.pt");
+        TreeBuilder.touch(Files.writeString(ds.resolve("latest"), "checkpoint"), LONG_AGO);
+        TreeBuilder.touch(ds, LONG_AGO);
+
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.get("pl/epoch=1-step=100.ckpt").state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("pl/epoch=1-step=100.ckpt").problems()).containsExactly("missing __1_0.distcp named by .metadata");
+        assertThat(m.get("pl/epoch=2-step=200.ckpt").state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(m.get("pl/epoch=2-step=200.ckpt").problems())
+                .containsExactly("missing rank 1 of dp_world_size 2: zero_pp_rank_1_mp_rank_00_optim_states.pt");
+    }
 }
