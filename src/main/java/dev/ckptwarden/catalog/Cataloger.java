@@ -10,6 +10,7 @@ import dev.ckptwarden.catalog.layout.MegatronLayout;
 import dev.ckptwarden.catalog.layout.NemoLayout;
 import dev.ckptwarden.catalog.layout.OrbaxLayout;
 import dev.ckptwarden.catalog.layout.SavedModelLayout;
+import dev.ckptwarden.catalog.layout.StagingLayout;
 import dev.ckptwarden.catalog.names.NameParser;
 import dev.ckptwarden.config.Layout;
 
@@ -29,6 +30,8 @@ public final class Cataloger {
     /** Name of the trash directory inside each root; never catalogued. */
     public static final String TRASH_DIR = ".ckpt-warden-trash";
 
+    private static final DirectoryLayout STAGING = new StagingLayout();
+
     private final List<DirectoryLayout> layouts;
     private final NameParser names;
 
@@ -41,15 +44,18 @@ public final class Cataloger {
         return names;
     }
 
-    /** Order matters: a Lightning {@code *.ckpt/} directory may hold DCP files; an HF checkpoint may hold a DeepSpeed tag. */
+    /**
+     * Order matters: a Lightning {@code *.ckpt/} directory may hold DCP files; an HF checkpoint may hold a
+     * DeepSpeed tag; a staging {@code tmp-checkpoint-N/} looks like a finished HF save.
+     */
     private static List<DirectoryLayout> layoutsFor(Layout layout) {
-        List<DirectoryLayout> all = List.of(new LightningShardedLayout(), new HuggingFaceLayout(), new NemoLayout(),
-                new OrbaxLayout(), new DcpLayout(), new DeepSpeedLayout(), new SavedModelLayout(), new MegatronLayout());
+        List<DirectoryLayout> all = List.of(new StagingLayout(), new LightningShardedLayout(), new HuggingFaceLayout(),
+                new NemoLayout(), new OrbaxLayout(), new DcpLayout(), new DeepSpeedLayout(), new SavedModelLayout(), new MegatronLayout());
         return switch (layout) {
             case AUTO -> all;
             case FILES, KERAS -> List.of();
             case LIGHTNING -> List.of(new LightningShardedLayout());
-            case HUGGINGFACE -> List.of(new HuggingFaceLayout(), new DeepSpeedLayout());
+            case HUGGINGFACE -> List.of(new StagingLayout(), new HuggingFaceLayout(), new DeepSpeedLayout());
             case DEEPSPEED -> List.of(new DeepSpeedLayout());
             case ORBAX -> List.of(new OrbaxLayout());
             case DCP -> List.of(new DcpLayout());
@@ -117,7 +123,9 @@ public final class Cataloger {
                 return l;
             }
         }
-        return null;
+        // Beside a NeMo "-unfinished" marker a directory is a save in progress even while what it holds
+        // matches no layout yet: its parts (a weights/ DCP save) must not count as checkpoints of their own.
+        return StagingLayout.unfinished(listing, reader) ? STAGING : null;
     }
 
     private static List<String> checkpointFileNames(Listing listing) {

@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -53,15 +54,65 @@ public final class SampleFiles {
             pkl.write(new byte[]{']', '(', '}', 'e'});
         }
         pkl.write(new byte[]{'u', '.'});
+        writeZip(file, pkl.toByteArray(), dataBytes);
+        return file;
+    }
+
+    /**
+     * A torch.save-style zip whose pickle is {@code header}: a dict of str keys to str, int, bool, None,
+     * or nested dicts of the same (how DeepSpeed's model-states and optimizer files look from outside).
+     */
+    public static Path torchZip(Path file, Map<String, ?> header) throws IOException {
+        ByteArrayOutputStream pkl = new ByteArrayOutputStream();
+        pkl.write(new byte[]{(byte) 0x80, 2});
+        dict(pkl, header);
+        pkl.write('.');
+        writeZip(file, pkl.toByteArray(), 64);
+        return file;
+    }
+
+    /** An instance of a plain Python class (an {@code argparse.Namespace}) in a {@link #torchZip(Path, Map)} header. */
+    public record PyInstance(String module, String name, Map<String, ?> fields) {
+    }
+
+    private static void dict(ByteArrayOutputStream out, Map<?, ?> d) throws IOException {
+        out.write(new byte[]{'}', '('});
+        for (Map.Entry<?, ?> e : d.entrySet()) {
+            str(out, (String) e.getKey());
+            Object v = e.getValue();
+            if (v == null) {
+                out.write('N');
+            } else if (v instanceof String s) {
+                str(out, s);
+            } else if (v instanceof Boolean b) {
+                out.write(b ? 0x88 : 0x89);
+            } else if (v instanceof Number n) {
+                out.write('J');
+                out.write(le(n.intValue()));
+            } else if (v instanceof Map<?, ?> m) {
+                dict(out, m);
+            } else if (v instanceof PyInstance o) {
+                // as pickle protocol 2 writes a plain object: cls.__new__(cls), then its __dict__ by BUILD
+                out.writeBytes(("c" + o.module() + "\n" + o.name() + "\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(new byte[]{')', (byte) 0x81});
+                dict(out, o.fields());
+                out.write('b');
+            } else {
+                throw new IllegalArgumentException("cannot pickle " + v.getClass().getSimpleName());
+            }
+        }
+        out.write('u');
+    }
+
+    private static void writeZip(Path file, byte[] pickle, int dataBytes) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         try (OutputStream os = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(os)) {
             zip.setMethod(ZipOutputStream.STORED);
-            stored(zip, "archive/data.pkl", pkl.toByteArray());
+            stored(zip, "archive/data.pkl", pickle);
             stored(zip, "archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
             stored(zip, "archive/data/0", new byte[dataBytes]);
         }
-        return file;
     }
 
     /** A valid safetensors file with one 4x4 float tensor. */

@@ -676,12 +676,15 @@ public final class Agent implements AutoCloseable {
         return Set.copyOf(unresolved);
     }
 
-    /** When the first still-settling checkpoint may become complete: its last change plus settle time. */
+    /**
+     * When the first still-settling checkpoint may get its verdict: its last change plus settle time (plus
+     * the grace when its format check fails, {@link dev.ckptwarden.catalog.StateJudge#verdictDue}).
+     */
     static Instant settleDue(List<Checkpoint> checkpoints, Duration settle, Instant now) {
         Instant due = null;
         for (Checkpoint c : checkpoints) {
             if (dev.ckptwarden.catalog.StateJudge.settling(c)) {
-                Instant t = c.modified().plus(settle).plusMillis(50);
+                Instant t = dev.ckptwarden.catalog.StateJudge.verdictDue(c, settle).plusMillis(50);
                 if (t.isBefore(now)) {
                     t = now.plus(settle); // clock stepped back: try again one settle time from now
                 }

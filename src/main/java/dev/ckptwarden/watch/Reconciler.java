@@ -659,6 +659,11 @@ public final class Reconciler {
                     cp = cp.withHistory(cp.firstSeen(), floor.plusNanos(1));
                 }
                 changed.add(cp);
+                if (cp.state() == CheckpointState.CORRUPT && (prev == null || prev.state() != CheckpointState.CORRUPT)) {
+                    // Once per verdict: an unchanged corrupt checkpoint is not judged again, and the registry
+                    // remembers the verdict across restarts.
+                    log.warn("checkpoint {} is corrupt: {}", cp.path(), cp.note());
+                }
             }
             present.add(key);
             result.add(cp);

@@ -27,9 +27,12 @@ import java.util.Set;
  *                          {@code checkpoint_callback_best_model_path}) as written, possibly a Windows or
  *                          remote path; null if none or empty
  * @param entryNames        the zip's entry names; empty for legacy (non-zip) files
+ * @param deepSpeed         the world sizes a DeepSpeed model-states file records; null for anything else
+ * @param megatron          the parallel sizes a Megatron-LM rank file's {@code args} records; null for anything else
  */
 public record TorchMetadata(Set<String> topLevelKeys, Integer epoch, Long globalStep, String lightningVersion,
-        Boolean hasOptimizerState, String monitor, String bestModelPath, List<String> entryNames) {
+        Boolean hasOptimizerState, String monitor, String bestModelPath, List<String> entryNames,
+        DeepSpeedHeader deepSpeed, MegatronHeader megatron) {
 
     private static final List<String> STEP_KEYS = List.of("global_step", "global_steps", "step", "iteration");
     private static final List<String> OPTIMIZER_KEYS =
@@ -44,7 +47,7 @@ public record TorchMetadata(Set<String> topLevelKeys, Integer epoch, Long global
     static TorchMetadata fromPickle(Object root, List<String> entryNames) {
         Map<?, ?> top = asMap(root);
         if (top == null) {
-            return new TorchMetadata(Set.of(), null, null, null, null, null, null, entryNames);
+            return new TorchMetadata(Set.of(), null, null, null, null, null, null, entryNames, null, null);
         }
         Set<String> keys = new LinkedHashSet<>();
         for (Object k : top.keySet()) {
@@ -88,7 +91,8 @@ public record TorchMetadata(Set<String> topLevelKeys, Integer epoch, Long global
             best = nonBlank(top.get("checkpoint_callback_best_model_path"));
         }
         return new TorchMetadata(keys, epoch, step, nonBlank(top.get("pytorch-lightning_version")),
-                optimizerState, monitor, best, entryNames);
+                optimizerState, monitor, best, entryNames, DeepSpeedHeader.from(top),
+                MegatronHeader.from(top));
     }
 
     /** Composer keeps time in {@code state.timestamp} (newer) or {@code state.timer.Timer} (0.5-era). */

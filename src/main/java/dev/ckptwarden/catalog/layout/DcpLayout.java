@@ -7,6 +7,7 @@ import dev.ckptwarden.catalog.Inspection;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.ParsedName;
 import dev.ckptwarden.catalog.integrity.ContentType;
+import dev.ckptwarden.catalog.integrity.DcpMetadata;
 import dev.ckptwarden.catalog.integrity.FileProbe;
 import dev.ckptwarden.catalog.integrity.FileSource;
 
@@ -16,11 +17,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * torch.distributed.checkpoint directories: {@code __<rank>_<n>.distcp} payloads and a {@code .metadata}
- * pickle written last (as {@code .metadata.tmp}, then renamed). A {@code .metadata} that is not a
+ * pickle written last (as {@code .metadata.tmp}, then renamed), which names every storage file and
+ * where its chunks end: all of them must be present and long enough. A {@code .metadata} that is not a
  * pickle (Flutter projects have one) does not make a directory a checkpoint.
  */
 public final class DcpLayout implements DirectoryLayout {
@@ -61,8 +65,45 @@ public final class DcpLayout implements DirectoryLayout {
         if (!anyShard) {
             problems.add("no .distcp shard");
         }
+        if (type == ContentType.PICKLE) {
+            problems.addAll(storageProblems(listing.source(), dir, files, ""));
+        }
         return Inspection.of(Framework.DCP, ParsedName.EMPTY, type == ContentType.PICKLE ? hasOptimizerKeys(listing.source(), dir.resolve(METADATA)) : null,
                 problems);
+    }
+
+    /**
+     * Every storage file {@code .metadata} names must be there and hold the chunks it places in it: a rank
+     * that died leaves {@code .metadata} (written by the coordinator) naming its absent {@code __<rank>_0.distcp}.
+     */
+    static List<String> storageProblems(FileSource source, Path checkpointDir, List<Entry> files, String prefix)
+            throws IOException {
+        Map<String, Long> required = DcpMetadata.requiredBytes(source, checkpointDir.resolve(prefix + METADATA));
+        if (required == null) {
+            return List.of();
+        }
+        Map<String, Entry> byName = new HashMap<>();
+        for (Entry e : files) {
+            if (e.name().startsWith(prefix)) {
+                byName.put(e.name().substring(prefix.length()), e);
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        int bad = 0;
+        for (Map.Entry<String, Long> r : required.entrySet()) {
+            Entry f = byName.get(r.getKey());
+            String name = prefix + r.getKey();
+            String problem = f == null || !f.isFile() ? "missing " + name + " named by " + prefix + METADATA
+                    : f.size() < r.getValue() ? name + " is " + f.size() + " bytes, " + prefix + METADATA
+                            + " places data up to byte " + r.getValue() + " (truncated?)" : null;
+            if (problem != null && bad++ < 4) {
+                problems.add(problem);
+            }
+        }
+        if (bad > 4) {
+            problems.add(bad + " of the " + required.size() + " storage files " + prefix + METADATA + " names are missing or short");
+        }
+        return problems;
     }
 
     /** DCP stores fully qualified state-dict keys in .metadata; optimizer state lives under "optim..." keys. */

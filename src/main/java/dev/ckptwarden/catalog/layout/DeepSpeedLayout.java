@@ -7,6 +7,7 @@ import dev.ckptwarden.catalog.Inspection;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.ParsedName;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -35,13 +36,13 @@ public final class DeepSpeedLayout implements DirectoryLayout {
     }
 
     @Override
-    public Inspection inspect(Path dir, Listing listing, List<Entry> files, ParsedName name) {
+    public Inspection inspect(Path dir, Listing listing, List<Entry> files, ParsedName name) throws IOException {
         List<String> shards = DeepSpeedShards.shardNames(files, "");
-        List<String> gaps = DeepSpeedShards.gaps(shards);
+        List<String> gaps = DeepSpeedShards.problems(listing.source(), dir, shards);
         Inspection i = Inspection.of(Framework.DEEPSPEED, ParsedName.EMPTY,
                 shards.isEmpty() ? null : DeepSpeedShards.hasOptimizer(shards), List.of());
-        // Ranks appear one by one while a save runs: a gap is a save in progress until it settles,
-        // and a settled gap is a broken save.
+        // Ranks appear one by one while a save runs: a missing one is a save in progress until it settles
+        // (and its grace passes, see StateJudge), and then a broken save.
         return gaps.isEmpty() ? i : new Inspection(i.framework(), i.content(), i.resumable(), gaps, null, null, List.of(), null);
     }
 }

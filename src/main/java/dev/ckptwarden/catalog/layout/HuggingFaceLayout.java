@@ -131,7 +131,7 @@ public final class HuggingFaceLayout implements DirectoryLayout {
             } else if (e.isDirectory() && n.startsWith("global_step")) {
                 weights = true;
                 List<String> shards = DeepSpeedShards.shardNames(files, n + "/");
-                for (String gap : DeepSpeedShards.gaps(shards)) {
+                for (String gap : DeepSpeedShards.problems(listing.source(), dir.resolve(n), shards)) {
                     problems.add(n + ": " + gap);
                 }
                 optimizer |= DeepSpeedShards.hasOptimizer(shards);

@@ -39,12 +39,19 @@ public final class LightningShardedLayout implements DirectoryLayout {
                     shards.add(e.name().substring(e.name().lastIndexOf('/') + 1));
                 }
             }
+            // The strategy saves with tag "checkpoint": the shards sit directly in checkpoint/, and the
+            // model-states header there records how many there must be.
+            List<String> tagShards = DeepSpeedShards.shardNames(files, "checkpoint/");
             Inspection i = Inspection.of(Framework.LIGHTNING, ParsedName.EMPTY, shards.isEmpty() ? null : DeepSpeedShards.hasOptimizer(shards),
-                    DeepSpeedShards.gaps(shards));
+                    tagShards.isEmpty() ? DeepSpeedShards.gaps(shards)
+                            : DeepSpeedShards.problems(listing.source(), dir.resolve("checkpoint"), tagShards));
             boolean latest = files.stream().anyMatch(e -> e.name().equals("checkpoint/latest") || e.name().equals("latest"));
             return latest ? i : i.inProgress("DeepSpeed 'latest' tag not written yet");
         }
         Boolean resumable = listing.hasFile(DcpLayout.METADATA) ? DcpLayout.hasOptimizerKeys(listing.source(), dir.resolve(DcpLayout.METADATA)) : null;
+        if (listing.hasFile(DcpLayout.METADATA)) {
+            problems.addAll(DcpLayout.storageProblems(listing.source(), dir, files, ""));
+        }
         Inspection i = Inspection.of(Framework.LIGHTNING, ParsedName.EMPTY, resumable, problems);
         return listing.hasFile("meta.pt") ? i : i.inProgress("meta.pt not written yet (Lightning writes it last)");
     }

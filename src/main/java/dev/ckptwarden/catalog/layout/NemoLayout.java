@@ -7,7 +7,9 @@ import dev.ckptwarden.catalog.Inspection;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.ParsedName;
 
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -28,8 +30,19 @@ public final class NemoLayout implements DirectoryLayout {
     }
 
     @Override
-    public Inspection inspect(Path dir, Listing listing, List<Entry> files, ParsedName name) {
+    public Inspection inspect(Path dir, Listing listing, List<Entry> files, ParsedName name) throws IOException {
         boolean optimizer = files.stream().anyMatch(e -> e.name().contains("optim"));
-        return Inspection.of(Framework.NEMO, ParsedName.EMPTY, optimizer ? Boolean.TRUE : null, List.of());
+        List<String> problems = new ArrayList<>();
+        // The weights are a torch.distributed.checkpoint save (NeMo 2 in weights/, Megatron's torch_dist
+        // format at the top): its .metadata names every storage file the save consists of.
+        String prefix = listing.hasDir("weights") ? "weights/" : "";
+        boolean shards = files.stream().anyMatch(e -> e.name().startsWith(prefix) && e.name().endsWith(".distcp"));
+        boolean metadata = files.stream().anyMatch(e -> e.name().equals(prefix + DcpLayout.METADATA) && e.isFile());
+        if (metadata) {
+            problems.addAll(DcpLayout.storageProblems(listing.source(), dir, files, prefix));
+        } else if (shards) {
+            problems.add(prefix + DcpLayout.METADATA + " missing beside the .distcp files (written last)");
+        }
+        return Inspection.of(Framework.NEMO, ParsedName.EMPTY, optimizer ? Boolean.TRUE : null, problems);
     }
 }
