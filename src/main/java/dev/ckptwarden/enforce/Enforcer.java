@@ -119,6 +119,12 @@ public final class Enforcer {
 
     /** Why the guard says this process may not delete now, or null when it may. */
     private String refusal(RootConfig root) {
+        // A registry that lost what it knew (pins above all) may not direct a deletion, whoever holds the lease.
+        Optional<String> hold = registry.deletionHold();
+        if (hold.isPresent()) {
+            log.warn("root {}: {}", root.name(), hold.get());
+            return hold.get();
+        }
         try {
             guard.check(root.name());
             return null;
