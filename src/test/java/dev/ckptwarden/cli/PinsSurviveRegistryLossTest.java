@@ -177,6 +177,9 @@ class PinsSurviveRegistryLossTest {
         assertThat(held.err()).contains("deleting nothing").contains("--fresh-registry");
         assertThat(pinned).exists();
         assertThat(steps.get(2)).exists();
+        // Every command that opens the registry says so, plan and a dry run too (they touch nothing themselves).
+        assertThat(run("plan").err()).contains("deleting nothing");
+        assertThat(run("enforce", "--dry-run").err()).contains("deleting nothing");
         // The first pass registered everything again: the registry is no longer empty, and still nothing goes.
         CliRun stillHeld = run("enforce");
         assertThat(stillHeld.code()).isEqualTo(ExitCode.RUNTIME);
