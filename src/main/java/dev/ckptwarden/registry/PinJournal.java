@@ -215,8 +215,20 @@ public final class PinJournal {
             // A line without its newline is still being written by another process: read it next time.
             readUpTo += text.substring(0, start).getBytes(StandardCharsets.UTF_8).length;
         } catch (NoSuchFileException gone) {
-            throw new IOException(file + ": pin journal disappeared while the agent runs", gone);
+            rewriteFromMemory();
         }
+    }
+
+    /** The file was deleted under a running process: write it again from the pins this process knows. */
+    private void rewriteFromMemory() throws IOException {
+        LOG.warn("{}: pin journal deleted while in use; writing it again with the {} pin(s) known here", file, pins.size());
+        repairAndStart();
+        Map<String, Pin> known = Map.copyOf(pins);
+        for (Map.Entry<String, Pin> pin : known.entrySet()) {
+            record(pin.getKey(), true, pin.getValue().reason());
+        }
+        readKey = null;
+        refresh();
     }
 
     private void apply(String line) {

@@ -60,6 +60,18 @@ class PinJournalTest {
     }
 
     @Test
+    void journalDeletedUnderARunningAgentIsWrittenAgainFromThePinsItKnows() throws IOException {
+        PinJournal agent = PinJournal.open(state, clock);
+        agent.record("/data/a.ckpt", true, "paper");
+        assertThat(agent.pins()).containsOnlyKeys("/data/a.ckpt");
+        Files.delete(PinJournal.file(state));
+
+        assertThat(agent.pins()).containsOnlyKeys("/data/a.ckpt");
+        assertThat(PinJournal.kept(state)).isTrue();
+        assertThat(PinJournal.open(state, clock).pins().get("/data/a.ckpt").reason()).isEqualTo("paper");
+    }
+
+    @Test
     void journalCutToZeroBytesIsNotAKeptRecord() throws IOException {
         PinJournal.open(state, clock).record("/data/a.ckpt", true, null);
         Files.write(PinJournal.file(state), new byte[0]);
