@@ -3,6 +3,7 @@ package dev.ckptwarden.cli;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.ConfigException;
 import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.registry.JournaledRegistry;
 import dev.ckptwarden.registry.PostgresRegistry;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.SqliteRegistry;
@@ -11,6 +12,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Clock;
 
 /**
  * {@code --config FILE}: default {@code conf/ckpt-warden.yaml} relative to the working directory,
@@ -55,6 +57,26 @@ final class ConfigOption {
      * silently replaced by the embedded database (agents would then each keep their own registry).
      */
     static Registry openRegistry(Config config) {
+        return openRegistry(config, false);
+    }
+
+    /**
+     * As {@link #openRegistry(Config)}; the registry's pins are also journaled in {@code state_dir}
+     * (see {@link JournaledRegistry}), whichever database holds them.
+     *
+     * @param startFresh the user said to start fresh after the registry was lost ({@code --fresh-registry})
+     */
+    static Registry openRegistry(Config config, boolean startFresh) {
+        return JournaledRegistry.open(openDatabase(config), config.agent().stateDir(), Clock.systemUTC(), startFresh);
+    }
+
+    /** The shared PostgreSQL registry behind {@code registry} (cluster mode's lease lives there), or null. */
+    static PostgresRegistry shared(Registry registry) {
+        Registry db = registry instanceof JournaledRegistry journaled ? journaled.delegate() : registry;
+        return db instanceof PostgresRegistry shared ? shared : null;
+    }
+
+    private static Registry openDatabase(Config config) {
         String url = config.agent().registryUrl();
         if (url == null || url.isBlank()) {
             return SqliteRegistry.open(config.agent().stateDir());

@@ -54,6 +54,10 @@ final class EnforceCommand implements Callable<Integer> {
     @Option(names = "--json", description = "machine output")
     boolean json;
 
+    @Option(names = "--fresh-registry", description = "after the registry was lost (enforcement deletes nothing and says so):"
+            + " forget the pins it held and allow deleting again, also for a running agent; pin again what must be kept first")
+    boolean freshRegistry;
+
     /** One root's pass: what was recovered, what was enforced (null when the root could not be), and what went wrong. */
     private record RootPass(RootConfig root, EnforcementReport recovered, EnforcementReport enforced, List<String> problems) {
     }
@@ -64,7 +68,7 @@ final class EnforceCommand implements Callable<Integer> {
         List<RootConfig> roots = RootSelection.of(cfg, root);
         Clock clock = Clock.systemUTC();
         List<RootPass> passes = new ArrayList<>();
-        try (Registry registry = ConfigOption.openRegistry(cfg);
+        try (Registry registry = ConfigOption.openRegistry(cfg, freshRegistry);
              AuditLog audit = dryRun ? null : AuditLog.open(cfg.agent().stateDir())) {
             Reconciler reconciler = new Reconciler(registry, clock);
             Enforcer enforcer = new Enforcer(registry, audit);
@@ -109,7 +113,8 @@ final class EnforceCommand implements Callable<Integer> {
      * no longer than that), released at the end.
      */
     private Lease clusterLease(Config cfg, Registry registry) {
-        if (dryRun || !cfg.agent().cluster() || !(registry instanceof PostgresRegistry shared)) {
+        PostgresRegistry shared = ConfigOption.shared(registry);
+        if (dryRun || !cfg.agent().cluster() || shared == null) {
             return null;
         }
         Lease lease = shared.lease(Lease.ENFORCEMENT, Lease.processHolder(), CLI_LEASE);

@@ -1,5 +1,6 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
@@ -15,10 +16,11 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-/** {@code pin PATH [--reason TEXT]}: protect a checkpoint from every rule; exit 1 when it is not registered. */
+/** {@code pin PATH [--reason TEXT]}: protect a checkpoint from every rule; exit 1 when it is not registered or gone. */
 @Command(name = "pin", description = "Protect a checkpoint from every retention rule and from pressure eviction.")
 final class PinCommand implements Callable<Integer> {
     @Mixin
@@ -35,17 +37,37 @@ final class PinCommand implements Callable<Integer> {
         return setPin(config.load(), path, true, reason);
     }
 
+    /**
+     * Pins or unpins the checkpoint at {@code path}. Exit 1 with the reason, changing nothing, when no
+     * checkpoint is registered there, when it is deleted or offloaded, or (for unpin) when it is not
+     * pinned: a script that pins must learn that its checkpoint is not protected.
+     */
     static int setPin(Config cfg, Path path, boolean pinned, String reason) {
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             for (String key : registryKeys(cfg, path)) {
-                if (registry.byPath(key).isPresent()) {
-                    registry.pin(key, pinned, reason);
-                    System.out.println((pinned ? "pinned " : "unpinned ") + key);
-                    return ExitCode.OK;
+                Optional<Checkpoint> found = registry.byPath(key);
+                if (found.isEmpty()) {
+                    continue;
                 }
+                Checkpoint c = found.get();
+                if (!c.state().present()) {
+                    return refuse(path, "checkpoint is " + c.state().id() + " (" + key + ")");
+                }
+                if (!pinned && !c.pinned()) {
+                    return refuse(path, "not pinned");
+                }
+                if (!registry.pin(key, pinned, reason)) {
+                    break;
+                }
+                System.out.println((pinned ? "pinned " : "unpinned ") + key);
+                return ExitCode.OK;
             }
         }
-        System.err.println("ckpt-warden: " + path + ": not a registered checkpoint (run 'ckpt-warden scan' first?)");
+        return refuse(path, "not a registered checkpoint (run 'ckpt-warden scan' first?)");
+    }
+
+    private static int refuse(Path path, String why) {
+        System.err.println("ckpt-warden: " + path + ": " + why);
         return ExitCode.NOT_FOUND;
     }
 

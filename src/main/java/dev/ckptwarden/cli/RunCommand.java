@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 import java.time.Clock;
 import java.util.concurrent.Callable;
@@ -30,16 +31,21 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
 
+    @Option(names = "--fresh-registry", description = "after the registry was lost (the agent deletes nothing and says so):"
+            + " forget the pins it held and allow deleting again; pin again what must be kept first")
+    boolean freshRegistry;
+
     @Override
     public Integer call() throws Exception {
         Config cfg = config.load();
-        Registry registry = ConfigOption.openRegistry(cfg);
+        Registry registry = ConfigOption.openRegistry(cfg, freshRegistry);
         AuditLog audit = AuditLog.open(cfg.agent().stateDir());
         AgentMetrics metrics = new AgentMetrics(Main.release(), Main.revision());
         Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit,
                 EnforcementListener.NONE, null, metrics.offloadListener()), metrics,
                 Clock.systemUTC());
-        if (cfg.agent().cluster() && registry instanceof PostgresRegistry shared) {
+        PostgresRegistry shared = ConfigOption.shared(registry);
+        if (cfg.agent().cluster() && shared != null) {
             // Every agent scans and registers; only the holder of the lease deletes.
             agent.coordinateWith(shared.lease(Lease.ENFORCEMENT, Lease.processHolder(), Agent.LEASE_TTL));
         }

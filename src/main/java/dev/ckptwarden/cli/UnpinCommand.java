@@ -7,7 +7,7 @@ import picocli.CommandLine.Parameters;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** {@code unpin PATH}: let retention judge a pinned checkpoint again; exit 1 when it is not registered. */
+/** {@code unpin PATH}: let retention judge a pinned checkpoint again; exit 1 when it is not registered, gone or not pinned. */
 @Command(name = "unpin", description = "Remove a checkpoint's pin; retention judges it again.")
 final class UnpinCommand implements Callable<Integer> {
     @Mixin

@@ -106,6 +106,8 @@ public final class Enforcer {
     }
 
     private static final String NOT_ALLOWED = "not allowed to delete";
+    /** Item detail while the registry holds deletions ({@link Registry#deletionHold()}). */
+    static final String HELD = "registry lost: deleting nothing until it is rebuilt or started fresh";
     static final String STOPPING = "agent stopping";
     private volatile boolean stopping;
 
@@ -152,15 +154,19 @@ public final class Enforcer {
         List<String> problems = new ArrayList<>();
         if (destructive) {
             // Asked before anything of a local or a remote root is touched.
-            String refused = stopping ? null : refusal(root);
+            // A registry that lost what it knew (pins above all) may not direct a deletion, whoever holds the lease.
+            Optional<String> hold = stopping ? Optional.empty() : registry.deletionHold();
+            String refused = stopping ? null : hold.orElseGet(() -> refusal(root));
             if (stopping || refused != null) {
                 if (refused != null) {
                     problems.add("root " + root.name() + ": not allowed to delete now: " + refused);
                 }
+                // The whole story is in the problem line once; each item only says which it was.
+                String detail = hold.isPresent() ? HELD : refused;
                 for (Eviction e : evictions) {
                     Item item = new Item(e.checkpoint().path(), e.checkpoint().run(), e.checkpoint().bytes(), e.reason(),
                             stopping ? EnforcementReport.SKIPPED + STOPPING : EnforcementReport.FAILED + NOT_ALLOWED,
-                            refused, 0);
+                            detail, 0);
                     items.add(item);
                     listener.finished(item);
                 }

@@ -9,8 +9,10 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -72,6 +74,32 @@ abstract class JdbcRegistry implements Registry {
             }
             insertEvents(c, events);
             return null;
+        });
+    }
+
+    @Override
+    public boolean isEmpty() {
+        return read("isEmpty", c -> {
+            try (PreparedStatement select = c.prepareStatement("SELECT 1 FROM checkpoints LIMIT 1");
+                 ResultSet rs = select.executeQuery()) {
+                return !rs.next();
+            }
+        });
+    }
+
+    @Override
+    public Map<String, String> pinned() {
+        return read("pinned", c -> {
+            try (PreparedStatement select = c.prepareStatement("SELECT path, pin_reason FROM checkpoints WHERE pinned = ?")) {
+                select.setBoolean(1, true);
+                Map<String, String> out = new HashMap<>();
+                try (ResultSet rs = select.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+                return out;
+            }
         });
     }
 

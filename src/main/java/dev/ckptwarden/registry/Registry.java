@@ -70,6 +70,31 @@ public interface Registry extends AutoCloseable {
         return -1;
     }
 
+    /** Whether no checkpoint at all (in any state) is registered: a new or lost database. */
+    default boolean isEmpty() {
+        return list(null, null, true).isEmpty();
+    }
+
+    /** The registry keys of pinned checkpoints (any state), with the pin's reason (null when none was given). */
+    default Map<String, String> pinned() {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (Checkpoint c : list(null, null, true)) {
+            if (c.pinned()) {
+                out.put(c.key(), c.pinReason());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Why nothing may be deleted on this registry's word now (it was found empty beside a state
+     * directory with history, and what it lost cannot be rebuilt), or empty when deleting is allowed.
+     * Asked by enforcement before each batch.
+     */
+    default Optional<String> deletionHold() {
+        return Optional.empty();
+    }
+
     @Override
     void close();
 }

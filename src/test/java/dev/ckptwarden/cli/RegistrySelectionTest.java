@@ -2,6 +2,7 @@ package dev.ckptwarden.cli;
 
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
+import dev.ckptwarden.registry.JournaledRegistry;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.RegistryException;
 import dev.ckptwarden.registry.SqliteRegistry;
@@ -39,7 +40,9 @@ class RegistrySelectionTest {
     @Test
     void anEmptyUrlOpensTheEmbeddedDatabaseInTheStateDirectory() {
         try (Registry registry = ConfigOption.openRegistry(withRegistryUrl(""))) {
-            assertThat(registry).isInstanceOf(SqliteRegistry.class);
+            // Its pins are journaled a second time in state_dir (issue 14); the database is the embedded one.
+            assertThat(registry).isInstanceOf(JournaledRegistry.class);
+            assertThat(((JournaledRegistry) registry).delegate()).isInstanceOf(SqliteRegistry.class);
         }
         assertThat(dir.resolve("state").resolve(SqliteRegistry.FILE_NAME)).exists();
     }
