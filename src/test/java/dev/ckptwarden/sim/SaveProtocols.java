@@ -122,6 +122,48 @@ final class SaveProtocols {
                 new Op.Write(dir.resolve("trainer_state.json"), state, 0, state.length));
     }
 
+    /** A DeepSpeed save and where, among its steps, rank 0 writes the {@code latest} tag file. */
+    record DeepSpeedSave(Save save, Op latest, int latestAfter) {
+    }
+
+    /**
+     * DeepSpeed {@code DeepSpeedEngine.save_checkpoint} with ZeRO-2 on {@code dp} data-parallel ranks:
+     * the tag directory {@code global_stepN/}, rank 0's {@code mp_rank_00_model_states.pt} (its header
+     * records {@code dp_world_size}), then each rank's {@code zero_pp_rank_R_mp_rank_00_optim_states.pt},
+     * then rank 0 writes the {@code latest} tag file. With {@code latestEarly}, rank 0 writes {@code latest}
+     * as soon as its own files are done, before the other ranks have finished (no barrier before it, as in
+     * older releases). {@code latest} is an alias, not part of the save.
+     */
+    DeepSpeedSave deepSpeed(Path runDir, long step, int dp, boolean latestEarly) {
+        Path tag = runDir.resolve("global_step" + step);
+        Path made = scratch.resolve("ds-" + step + "-" + dp);
+        List<Op> ops = new ArrayList<>();
+        ops.add(new Op.Mkdir(tag));
+        int latestAfter = -1;
+        try {
+            if (!Files.isDirectory(made)) {
+                dev.ckptwarden.testing.TreeBuilder.deepSpeedTag(made, step, dp, 1, false, java.time.Instant.EPOCH);
+            }
+            List<String> names = new ArrayList<>(List.of("mp_rank_00_model_states.pt"));
+            for (int r = 0; r < dp; r++) {
+                names.add("zero_pp_rank_" + r + "_mp_rank_00_optim_states.pt");
+            }
+            for (String n : names) {
+                byte[] b = Files.readAllBytes(made.resolve(n));
+                ops.add(new Op.Write(tag.resolve(n), b, 0, b.length / 2));
+                ops.add(new Op.Write(tag.resolve(n), b, b.length / 2, b.length));
+                if (n.startsWith("zero_pp_rank_0_")) {
+                    latestAfter = ops.size();
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        byte[] latest = ("global_step" + step).getBytes(StandardCharsets.UTF_8);
+        return new DeepSpeedSave(new Save(tag, step, ops), new Op.Write(runDir.resolve("latest"), latest, 0, latest.length),
+                latestEarly ? latestAfter : ops.size());
+    }
+
     private byte[] torch(int epoch, long step) {
         return file("torch-" + epoch + "-" + step, p -> SampleFiles.torchZip(p, epoch, step, true, true));
     }

@@ -79,12 +79,13 @@ record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
         List<List<Step>> perRun = new ArrayList<>();
         int runs = 1 + rnd.nextInt(3);
         for (int r = 0; r < runs; r++) {
-            int kind = rnd.nextInt(4);
+            int kind = rnd.nextInt(5);
             String run = switch (kind) {
                 case 0 -> "lt-inplace-" + r;
                 case 1 -> "lt-atomic-" + r;
                 case 2 -> "hf-staged-" + r;
-                default -> "hf-inplace-" + r;
+                case 3 -> "hf-inplace-" + r;
+                default -> "deepspeed-" + r;
             };
             Path runDir = Path.of(run);
             List<Step> steps = new ArrayList<>();
@@ -99,13 +100,23 @@ record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                 long step = 100L * (epoch + 1);
                 // Lightning names a save whose name exists "-v1" (ModelCheckpoint's version suffix).
                 String suffix = restarted && epoch < restartAt ? "-v1" : "";
-                SaveProtocols.Save s = switch (kind) {
-                    case 0 -> protocols.lightningInPlace(runDir, epoch, step, suffix);
-                    case 1 -> protocols.lightningAtomic(runDir, epoch, step, suffix);
-                    case 2 -> protocols.hfStaged(runDir, step);
-                    default -> protocols.hfInPlace(runDir, step);
-                };
-                if (kind >= 2 && saves.stream().anyMatch(o -> o.path().equals(s.path()))) {
+                SaveProtocols.Op latest = null;
+                int latestAfter = -1;
+                SaveProtocols.Save s;
+                if (kind == 4) {
+                    SaveProtocols.DeepSpeedSave ds = protocols.deepSpeed(runDir, step, 2, rnd.nextBoolean());
+                    s = ds.save();
+                    latest = ds.latest();
+                    latestAfter = ds.latestAfter();
+                } else {
+                    s = switch (kind) {
+                        case 0 -> protocols.lightningInPlace(runDir, epoch, step, suffix);
+                        case 1 -> protocols.lightningAtomic(runDir, epoch, step, suffix);
+                        case 2 -> protocols.hfStaged(runDir, step);
+                        default -> protocols.hfInPlace(runDir, step);
+                    };
+                }
+                if (kind >= 2 && kind <= 3 && saves.stream().anyMatch(o -> o.path().equals(s.path()))) {
                     continue;
                 }
                 int id = saves.size();
@@ -114,10 +125,16 @@ record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                 List<SaveProtocols.Op> ops = s.ops();
                 int upTo = killLast && k == count - 1 ? rnd.nextInt(ops.size()) : ops.size();
                 for (int i = 0; i < upTo; i++) {
+                    if (i == latestAfter) {
+                        steps.add(new Step.Writer(-1, latest)); // DeepSpeed's tag file: an alias, not the save
+                    }
                     steps.add(new Step.Writer(id, ops.get(i)));
                     if (rnd.nextInt(8) == 0) {
                         steps.add(new Step.Advance(30 + rnd.nextInt(60))); // a pause inside a save, past settle_time
                     }
+                }
+                if (latestAfter == ops.size() && upTo == ops.size()) {
+                    steps.add(new Step.Writer(-1, latest));
                 }
                 if (topK > 0 && mine.size() > topK) {
                     // save_top_k / save_total_limit rotation: the writer removes its oldest save.
