@@ -14,12 +14,13 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code check-config [FILE]}: validate a configuration and explain every error (file, line, key). */
-@Command(name = "check-config", description = "Validate a configuration file and explain every error.")
+@Command(name = "check-config", description = "Validate a configuration file and explain every error.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden check-config /etc/ckpt-warden/ckpt-warden.yaml"})
 final class CheckConfigCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE", description = "the file to check (default: what --config finds)")
     Path file;
 
     @Override

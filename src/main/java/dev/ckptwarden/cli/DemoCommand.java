@@ -15,7 +15,8 @@ import java.util.concurrent.Callable;
  * the example configuration to watch. Files are tiny but real formats: torch zip archives with a
  * pickled header, safetensors, trainer_state.json. Leaves an existing directory untouched.
  */
-@Command(name = "demo", description = "Create a small example checkpoint tree (default demo/checkpoints) if it does not exist.")
+@Command(name = "demo", description = "Create a small example checkpoint tree (default demo/checkpoints) if it does not exist.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden demo --dir /tmp/demo/checkpoints"})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--dir", paramLabel = "DIR", description = "where to create it (default: demo/checkpoints)")
     Path dir = Path.of("demo", "checkpoints");

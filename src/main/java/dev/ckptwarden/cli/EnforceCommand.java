@@ -40,7 +40,9 @@ import java.util.concurrent.Callable;
  * with {@code --dry-run} nothing is removed, recovered or written to the audit log (the reconcile
  * still brings the registry up to date) and the output says what would go.
  */
-@Command(name = "enforce", description = "One enforcement pass without the daemon: reconcile, plan, remove what retention evicts.")
+@Command(name = "enforce", description = "One enforcement pass without the daemon: reconcile, plan, remove what retention evicts.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden enforce --dry-run",
+                "  ckpt-warden enforce --root main   # from cron: removes what plan evicts"})
 final class EnforceCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;

@@ -19,7 +19,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** {@code forecast}: per filesystem free bytes, growth rate, time until full, saves that still fit. */
-@Command(name = "forecast", description = "Per filesystem: free bytes, growth rate, time until full, checkpoints that still fit.")
+@Command(name = "forecast", description = "Per filesystem: free bytes, growth rate, time until full, checkpoints that still fit.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden forecast",
+                "  ckpt-warden forecast --json"})
 final class ForecastCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;

@@ -17,7 +17,8 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code pin PATH [--reason TEXT]}: protect a checkpoint from every rule; exit 1 when it is not registered. */
-@Command(name = "pin", description = "Protect a checkpoint from every retention rule and from pressure eviction.")
+@Command(name = "pin", description = "Protect a checkpoint from every retention rule and from pressure eviction.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden pin /data/checkpoints/exp1/epoch=9-step=5000.ckpt --reason \"paper results\""})
 final class PinCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;

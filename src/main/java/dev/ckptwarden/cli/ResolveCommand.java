@@ -16,7 +16,10 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code resolve --run RUN SELECTOR}: print the one path to resume from; exit 1 if none. */
-@Command(name = "resolve", description = "Print the one checkpoint path for latest, best, step:N (step_N) or epoch:N; exit 1 if none.")
+@Command(name = "resolve", description = "Print the one checkpoint path for latest, best, step:N (step_N) or epoch:N; exit 1 if none.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden resolve --run exp1 latest --resumable",
+                "  ckpt-warden resolve --run exp1 best --metric val_acc --mode max",
+                "  ckpt-warden resolve --run exp1 step:5000 --json"})
 final class ResolveCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;

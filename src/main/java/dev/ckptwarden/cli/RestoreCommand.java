@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
  * the checksum recorded when it was offloaded, and registers it again. Exit 1 when PATH is not an
  * offloaded checkpoint, 3 when the restore failed (nothing was placed).
  */
-@Command(name = "restore", description = "Bring an offloaded checkpoint back into its run directory, verified.")
+@Command(name = "restore", description = "Bring an offloaded checkpoint back into its run directory, verified.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden restore /data/checkpoints/exp1/epoch=3-step=2000.ckpt"})
 public final class RestoreCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;

@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code scan}: one reconcile pass over all roots; prints what was found. */
-@Command(name = "scan", description = "One reconcile pass over all roots; prints what was found.")
+@Command(name = "scan", description = "One reconcile pass over all roots; prints what was found.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden scan --config conf/ckpt-warden.yaml",
+                "  ckpt-warden scan --json | jq '.checkpoints[].path'"})
 final class ScanCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
