@@ -27,20 +27,20 @@ final class CheckConfigCommand implements Callable<Integer> {
     public Integer call() {
         Path p = file != null ? file : config.resolve();
         if (!Files.isReadable(p)) {
-            System.err.println("ckpt-warden: " + p + ": cannot read configuration file");
+            System.err.println("ckpt-warden: " + TerminalText.escape(p) + ": cannot read configuration file");
             return ExitCode.USAGE;
         }
         try {
             Config cfg = ConfigLoader.load(p);
-            System.out.println(p + ": OK (" + cfg.roots().size() + " root(s), state_dir " + cfg.agent().stateDir() + ")");
+            System.out.println(TerminalText.escape(p + ": OK (" + cfg.roots().size() + " root(s), state_dir " + cfg.agent().stateDir() + ")"));
             for (RootConfig r : cfg.roots()) {
-                System.out.println("  " + r.name() + ": " + r.path() + " layout=" + r.layout().id()
-                        + (r.retention() == null ? " watch-only" : " action=" + r.action().id()));
+                System.out.println(TerminalText.escape("  " + r.name() + ": " + r.path() + " layout=" + r.layout().id()
+                        + (r.retention() == null ? " watch-only" : " action=" + r.action().id())));
             }
             return ExitCode.OK;
         } catch (ConfigException e) {
             for (ConfigError err : e.errors()) {
-                System.err.println(err);
+                System.err.println(TerminalText.escape(err));
             }
             System.err.println(p + ": " + e.errors().size() + " error(s)");
             return ExitCode.USAGE;

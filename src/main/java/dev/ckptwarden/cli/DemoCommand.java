@@ -24,7 +24,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (Files.exists(dir)) {
-            System.out.println(dir + " already exists; left as it is");
+            System.out.println(TerminalText.escape(dir) + " already exists; left as it is");
             return ExitCode.OK;
         }
         Instant t0 = Instant.now().minusSeconds(3600);
@@ -54,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
                 Files.setLastModifiedTime(p, FileTime.from(t0.plusSeconds(900L * i)));
             }
         }
-        System.out.println("created " + dir + " with a Lightning run (5 checkpoints + last.ckpt) and a Hugging Face run (3 checkpoints)");
+        System.out.println("created " + TerminalText.escape(dir) + " with a Lightning run (5 checkpoints + last.ckpt) and a Hugging Face run (3 checkpoints)");
         return ExitCode.OK;
     }
 }

@@ -77,7 +77,7 @@ final class InspectCommand implements Callable<Integer> {
                 n.put("reason", result.reason());
                 System.out.println(CheckpointJson.write(n));
             } else {
-                System.out.println(abs + ": not a checkpoint: " + result.reason());
+                System.out.println(TerminalText.escape(abs + ": not a checkpoint: " + result.reason()));
             }
             return ExitCode.NOT_FOUND;
         }

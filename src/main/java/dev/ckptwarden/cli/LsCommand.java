@@ -53,7 +53,7 @@ final class LsCommand implements Callable<Integer> {
         } else {
             Table t = table(list, all);
             if (t.isEmpty()) {
-                System.err.println("no checkpoints registered" + (run != null ? " for run " + run : "")
+                System.err.println("no checkpoints registered" + (run != null ? " for run " + TerminalText.escape(run) : "")
                         + " (run 'ckpt-warden scan' first?)");
             }
             t.print(System.out);

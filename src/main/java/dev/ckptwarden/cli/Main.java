@@ -65,14 +65,14 @@ public final class Main implements Callable<Integer> {
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             if (ex instanceof CliError ce) {
-                err.println("ckpt-warden: " + ce.getMessage());
+                err.println("ckpt-warden: " + TerminalText.escape(ce.getMessage()));
                 return ce.exitCode();
             }
             if (ex instanceof dev.ckptwarden.registry.RegistryException re) {
-                err.println("ckpt-warden: " + re.getMessage());
+                err.println("ckpt-warden: " + TerminalText.escape(re.getMessage()));
                 return ExitCode.RUNTIME;
             }
-            err.println("ckpt-warden: " + ex);
+            err.println("ckpt-warden: " + TerminalText.escape(ex));
             if (Boolean.getBoolean("ckptwarden.debug")) {
                 ex.printStackTrace(err);
             }
@@ -80,7 +80,7 @@ public final class Main implements Callable<Integer> {
         });
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("ckpt-warden: " + ex.getMessage());
+            err.println("ckpt-warden: " + TerminalText.escape(ex.getMessage()));
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitCode.USAGE;
         });

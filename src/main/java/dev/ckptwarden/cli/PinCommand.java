@@ -39,12 +39,12 @@ final class PinCommand implements Callable<Integer> {
             for (String key : registryKeys(path)) {
                 if (registry.byPath(key).isPresent()) {
                     registry.pin(key, pinned, reason);
-                    System.out.println((pinned ? "pinned " : "unpinned ") + key);
+                    System.out.println((pinned ? "pinned " : "unpinned ") + TerminalText.escape(key));
                     return ExitCode.OK;
                 }
             }
         }
-        System.err.println("ckpt-warden: " + path + ": not a registered checkpoint (run 'ckpt-warden scan' first?)");
+        System.err.println("ckpt-warden: " + TerminalText.escape(path) + ": not a registered checkpoint (run 'ckpt-warden scan' first?)");
         return ExitCode.NOT_FOUND;
     }
 

@@ -67,7 +67,7 @@ final class PlanCommand implements Callable<Integer> {
             }
         }
         if (decisions == 0) {
-            System.err.println("no checkpoints registered" + (run != null ? " for run " + run : "")
+            System.err.println("no checkpoints registered" + (run != null ? " for run " + TerminalText.escape(run) : "")
                     + " (run 'ckpt-warden scan' first?)");
             return ExitCode.OK;
         }

@@ -89,7 +89,8 @@ final class ResolveCommand implements Callable<Integer> {
             }
             System.out.println(CheckpointJson.write(n));
         } else {
-            System.out.println(remoteUri != null ? remoteUri : found.get().location());
+            // Escaped like all human output: a path with a newline cannot be read line-wise anyway; --json is exact.
+            System.out.println(TerminalText.escape(remoteUri != null ? remoteUri : found.get().location()));
         }
         return ExitCode.OK;
     }

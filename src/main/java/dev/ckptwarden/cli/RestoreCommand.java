@@ -46,7 +46,7 @@ public final class RestoreCommand implements Callable<Integer> {
             String key = PinCommand.registryKeys(path).stream().filter(k -> registry.byPath(k).isPresent()).findFirst()
                     .orElse(null);
             if (key == null) {
-                System.err.println("ckpt-warden: " + path + ": not a registered checkpoint");
+                System.err.println("ckpt-warden: " + TerminalText.escape(path) + ": not a registered checkpoint");
                 return ExitCode.NOT_FOUND;
             }
             Restorer.Restored r = new Restorer(registry, remote, Clock.systemUTC(), TrashStaging::open).restore(cfg, key);
@@ -56,12 +56,12 @@ public final class RestoreCommand implements Callable<Integer> {
                 n.put("sha256", r.sha256());
                 System.out.println(CheckpointJson.write(n));
             } else {
-                System.out.println("restored " + key + " from " + r.uri() + " (" + ByteSize.format(r.bytes()) + ", sha256 "
-                        + r.sha256() + "); state " + r.checkpoint().state().id());
+                System.out.println(TerminalText.escape("restored " + key + " from " + r.uri() + " (" + ByteSize.format(r.bytes())
+                        + ", sha256 " + r.sha256() + "); state " + r.checkpoint().state().id()));
             }
             return ExitCode.OK;
         } catch (RestoreException e) {
-            System.err.println("ckpt-warden: " + e.getMessage());
+            System.err.println("ckpt-warden: " + TerminalText.escape(e.getMessage()));
             return e.nothingToRestore() ? ExitCode.NOT_FOUND : ExitCode.RUNTIME;
         } catch (IOException e) {
             throw new CliError(ExitCode.RUNTIME, "remote file access: " + e.getMessage());
