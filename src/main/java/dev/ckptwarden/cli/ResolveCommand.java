@@ -36,7 +36,8 @@ final class ResolveCommand implements Callable<Integer> {
     @Option(names = "--resumable", description = "only checkpoints that carry optimizer state")
     boolean resumable;
 
-    @Option(names = "--metric", paramLabel = "NAME", description = "metric for 'best' (default: the root's keep_best metric)")
+    @Option(names = "--metric", paramLabel = "NAME", description = "metric for 'best' (default: the run's keep_best metric, else the best the framework"
+            + " recorded, else the run's only metric)")
     String metric;
 
     @Option(names = "--mode", paramLabel = "min|max", description = "for --metric: lower (min, default) or higher (max) is better")
@@ -104,6 +105,8 @@ final class ResolveCommand implements Callable<Integer> {
             return Resolver.resolve(candidates, selector, resumable, metricFor(cfg.root(rootName)), includeOffloaded);
         } catch (Resolver.BadSelector e) {
             throw new CliError(ExitCode.USAGE, e.getMessage());
+        } catch (Resolver.NoBest e) {
+            throw new CliError(ExitCode.NOT_FOUND, "run '" + run + "': " + e.getMessage());
         }
     }
 
@@ -121,7 +124,7 @@ final class ResolveCommand implements Callable<Integer> {
         return uri;
     }
 
-    /** --metric/--mode, else the run's effective keep_best (overrides applied, as plan and the API use). */
+    /** --metric/--mode, else the run's effective keep_best (overrides applied, as plan and the API use), else null: inferred. */
     private Resolver.Metric metricFor(RootConfig root) {
         if (metric != null) {
             if (!mode.equals("min") && !mode.equals("max")) {

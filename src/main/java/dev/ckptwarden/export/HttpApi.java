@@ -290,6 +290,8 @@ public final class HttpApi implements AutoCloseable {
             found = Resolver.resolve(candidates, which, resumable, bestMetric(query, config.get().root(root), run));
         } catch (Resolver.BadSelector e) {
             throw new ApiError(400, e.getMessage());
+        } catch (Resolver.NoBest e) {
+            throw new ApiError(404, "run '" + run + "': " + e.getMessage());
         }
         if (found.isEmpty()) {
             throw new ApiError(404, "no complete" + (resumable ? " resumable" : "") + " checkpoint matches '" + which
