@@ -19,8 +19,36 @@ with_systemd=1
 root=
 
 die() { echo "$prog: $*" >&2; exit 2; }
+synopsis="Usage: $prog [--prefix DIR] [--etc DIR] [--systemd-dir DIR] [--no-systemd] [--root DIR]"
+help() {
+  cat <<EOF
+$synopsis
+Installs the ckpt-warden release this script sits in (an unpacked tarball); running it again, or
+from a newer tarball, upgrades in place. An existing configuration is never overwritten.
+
+  --prefix DIR       program files (bin/, lib/, uninstall.sh); ckpt-warden's own directory,
+                     replaced whole on upgrade. Default: /opt/ckpt-warden
+  --etc DIR          configuration directory; ckpt-warden.yaml is installed only where none
+                     exists. Default: /etc/ckpt-warden
+  --systemd-dir DIR  where the unit ckpt-warden.service goes. Default: /etc/systemd/system
+  --no-systemd       install no unit, sysusers.d or tmpfiles.d files and run no systemd tool
+  --root DIR         staging root, like DESTDIR: files go below DIR, but the paths written
+                     into them stay /opt/..., /etc/...; nothing is run on this host (no
+                     systemd-sysusers, systemd-tmpfiles or daemon-reload). For images and packages.
+  -h, --help         show this help and exit
+
+Without --root, on a host where systemd runs, it creates the ckpt-warden user and
+/var/lib/ckpt-warden and reloads systemd; then 'systemctl enable --now ckpt-warden'.
+
+Example:
+  sudo ./install.sh
+  ./install.sh --root /tmp/image --prefix /srv/ckpt-warden
+EOF
+  exit 0
+}
 usage() {
-  echo "usage: $prog [--prefix /opt/ckpt-warden] [--etc /etc/ckpt-warden] [--systemd-dir /etc/systemd/system] [--no-systemd] [--root DIR]" >&2
+  echo "$synopsis" >&2
+  echo "Try '$prog --help'." >&2
   exit 2
 }
 absolute() { [[ "$2" == /* ]] || die "$1 must be an absolute path, got '$2'"; }
@@ -32,7 +60,7 @@ while (($#)); do
     --systemd-dir) (($# > 1)) || usage; unit_dir=$2; shift 2 ;;
     --no-systemd) with_systemd=0; shift ;;
     --root) (($# > 1)) || usage; root=$2; shift 2 ;;
-    -h|--help) usage ;;
+    -h|--help) help ;;
     *) echo "$prog: unknown argument '$1'" >&2; usage ;;
   esac
 done

@@ -18,8 +18,28 @@ root=
 state=/var/lib/ckpt-warden   # the unit's StateDirectory=
 
 die() { echo "$prog: $*" >&2; exit 2; }
+synopsis="Usage: $prog [--purge] [--prefix DIR] [--etc DIR] [--systemd-dir DIR] [--root DIR]"
+help() {
+  cat <<EOF
+$synopsis
+Removes what install.sh installed: program files, the unit, the sysusers.d and tmpfiles.d entries.
+Keeps the configuration and the state (/var/lib/ckpt-warden: registry and audit log) unless --purge.
+
+  --purge            also remove the configuration directory and /var/lib/ckpt-warden
+  --prefix DIR       where the program was installed. Default: /opt/ckpt-warden
+  --etc DIR          configuration directory. Default: what the install recorded in the prefix
+  --systemd-dir DIR  directory of the unit. Default: what the install recorded in the prefix
+  --root DIR         staging root, like DESTDIR: remove below DIR; nothing is run on this host
+  -h, --help         show this help and exit
+
+Example:
+  sudo /opt/ckpt-warden/uninstall.sh
+EOF
+  exit 0
+}
 usage() {
-  echo "usage: $prog [--purge] [--prefix /opt/ckpt-warden] [--etc DIR] [--systemd-dir DIR] [--root DIR]" >&2
+  echo "$synopsis" >&2
+  echo "Try '$prog --help'." >&2
   exit 2
 }
 
@@ -30,7 +50,7 @@ while (($#)); do
     --etc) (($# > 1)) || usage; etc=$2; shift 2 ;;
     --systemd-dir) (($# > 1)) || usage; unit_dir=$2; shift 2 ;;
     --root) (($# > 1)) || usage; root=$2; shift 2 ;;
-    -h|--help) usage ;;
+    -h|--help) help ;;
     *) echo "$prog: unknown argument '$1'" >&2; usage ;;
   esac
 done

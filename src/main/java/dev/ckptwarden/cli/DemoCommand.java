@@ -15,7 +15,8 @@ import java.util.concurrent.Callable;
  * the example configuration to watch. Files are tiny but real formats: torch zip archives with a
  * pickled header, safetensors, trainer_state.json. Leaves an existing directory untouched.
  */
-@Command(name = "demo", description = "Create a small example checkpoint tree (default demo/checkpoints) if it does not exist.")
+@Command(name = "demo", description = "Create a small example checkpoint tree (default demo/checkpoints) if it does not exist.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden demo --dir /tmp/demo/checkpoints"})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--dir", paramLabel = "DIR", description = "where to create it (default: demo/checkpoints)")
     Path dir = Path.of("demo", "checkpoints");
@@ -23,7 +24,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (Files.exists(dir)) {
-            System.out.println(dir + " already exists; left as it is");
+            System.out.println(TerminalText.escape(dir) + " already exists; left as it is");
             return ExitCode.OK;
         }
         Instant t0 = Instant.now().minusSeconds(3600);
@@ -53,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
                 Files.setLastModifiedTime(p, FileTime.from(t0.plusSeconds(900L * i)));
             }
         }
-        System.out.println("created " + dir + " with a Lightning run (5 checkpoints + last.ckpt) and a Hugging Face run (3 checkpoints)");
+        System.out.println("created " + TerminalText.escape(dir) + " with a Lightning run (5 checkpoints + last.ckpt) and a Hugging Face run (3 checkpoints)");
         return ExitCode.OK;
     }
 }

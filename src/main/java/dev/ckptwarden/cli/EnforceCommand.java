@@ -40,7 +40,9 @@ import java.util.concurrent.Callable;
  * with {@code --dry-run} nothing is removed, recovered or written to the audit log (the reconcile
  * still brings the registry up to date) and the output says what would go.
  */
-@Command(name = "enforce", description = "One enforcement pass without the daemon: reconcile, plan, remove what retention evicts.")
+@Command(name = "enforce", description = "One enforcement pass without the daemon: reconcile, plan, remove what retention evicts.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden enforce --dry-run",
+                "  ckpt-warden enforce --root main   # from cron: removes what plan evicts"})
 final class EnforceCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
@@ -88,7 +90,7 @@ final class EnforceCommand implements Callable<Integer> {
                     passes.add(pass(r, reached.containsKey(r.name()), reached.get(r.name()), plan, problems.get(r.name()),
                             enforcer, clock));
                 }
-                plan.unresolved().forEach((r, why) -> System.err.println("ckpt-warden: " + r + ": pressure unresolved: " + why));
+                plan.unresolved().forEach((r, why) -> System.err.println(TerminalText.escape("ckpt-warden: " + r + ": pressure unresolved: " + why)));
             } finally {
                 if (lease != null) {
                     lease.release(); // before the registry closes: agents take over at their next renewal
@@ -133,7 +135,7 @@ final class EnforceCommand implements Callable<Integer> {
         List<String> problems = new ArrayList<>();
         RootScan scan = reconciler.reconcile(cfg, r);
         for (ScanProblem p : scan.problems()) {
-            System.err.println("ckpt-warden: " + r.name() + ": " + p);
+            System.err.println(TerminalText.escape("ckpt-warden: " + r.name() + ": " + p));
         }
         if (!scan.reachable()) {
             problems.add("root not reachable: " + scan.problems().stream().map(ScanProblem::toString).findFirst()
@@ -173,9 +175,9 @@ final class EnforceCommand implements Callable<Integer> {
                     t.row(p.root().name(), relative(p.recovered(), i), ByteSize.format(i.bytes()), i.reason(),
                             "recovered " + i.outcome(), i.detail());
                 }
-                p.recovered().problems().forEach(x -> System.err.println("ckpt-warden: " + p.root().name() + ": " + x));
+                p.recovered().problems().forEach(x -> System.err.println(TerminalText.escape("ckpt-warden: " + p.root().name() + ": " + x)));
             }
-            p.problems().forEach(x -> System.err.println("ckpt-warden: " + p.root().name() + ": " + x));
+            p.problems().forEach(x -> System.err.println(TerminalText.escape("ckpt-warden: " + p.root().name() + ": " + x)));
             EnforcementReport e = p.enforced();
             if (e == null) {
                 continue;
@@ -184,12 +186,12 @@ final class EnforceCommand implements Callable<Integer> {
                 t.row(p.root().name(), relative(e, i), ByteSize.format(i.bytes()), i.reason(),
                         i.outcome(), i.detail());
             }
-            e.problems().forEach(x -> System.err.println("ckpt-warden: " + p.root().name() + ": " + x));
+            e.problems().forEach(x -> System.err.println(TerminalText.escape("ckpt-warden: " + p.root().name() + ": " + x)));
             long removed = e.items().stream().filter(EnforcementReport.Item::removed).count();
             long would = e.items().stream().filter(EnforcementReport.Item::wouldRemove).count();
             long skipped = e.items().stream().filter(EnforcementReport.Item::skipped).count();
             long failed = e.items().stream().filter(EnforcementReport.Item::failed).count();
-            summary.add("root " + p.root().name() + ": "
+            summary.add(TerminalText.escape("root " + p.root().name()) + ": "
                     + (dryRun || "report".equals(e.action())
                     ? "would remove " + would + " checkpoint(s), " + ByteSize.format(e.wouldFreeBytes())
                     + (dryRun ? " (dry run)" : " (action: report)")

@@ -12,7 +12,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code export-registry [--out FILE]}: the registry as registry.json (stdout by default). */
-@Command(name = "export-registry", description = "Write the registry as registry.json (to stdout unless --out).")
+@Command(name = "export-registry", description = "Write the registry as registry.json (to stdout unless --out).",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden export-registry --out /backup/registry.json"})
 final class ExportRegistryCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;

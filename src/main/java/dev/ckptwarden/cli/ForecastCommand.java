@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.export.CheckpointJson;
 import dev.ckptwarden.export.FilesystemForecast;
+import dev.ckptwarden.policy.GrowthForecast;
 import dev.ckptwarden.registry.Registry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,7 +20,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** {@code forecast}: per filesystem free bytes, growth rate, time until full, saves that still fit. */
-@Command(name = "forecast", description = "Per filesystem: free bytes, growth rate, time until full, checkpoints that still fit.")
+@Command(name = "forecast", description = "Per filesystem: free bytes, growth rate, time until full, checkpoints that still fit.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden forecast",
+                "  ckpt-warden forecast --json"})
 final class ForecastCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
@@ -62,10 +65,7 @@ final class ForecastCommand implements Callable<Integer> {
             return ExitCode.OK;
         }
         for (FilesystemForecast f : forecasts) {
-            System.out.printf(Locale.ROOT, "%s: %s free of %s (watermark %s), growing %s/h, %s%n", f.mount(),
-                    ByteSize.format(f.freeBytes()), ByteSize.format(f.sizeBytes()), ByteSize.format(f.watermarkBytes()),
-                    ByteSize.format((long) Math.max(0, f.growthBytesPerSecond() * 3600)),
-                    f.fullInSeconds() == null ? "not filling up" : "full in " + human(Duration.ofSeconds(f.fullInSeconds().longValue())));
+            System.out.println(summary(f));
             Table t = new Table("ROOT", "RUN", "TYPICAL SIZE", "SAVES THAT FIT");
             f.runs().forEach(r -> t.row(r.root(), r.run(), ByteSize.format(r.typicalBytes()), r.checkpointsThatFit()));
             if (!t.isEmpty()) {
@@ -73,6 +73,21 @@ final class ForecastCommand implements Callable<Integer> {
             }
         }
         return ExitCode.OK;
+    }
+
+    /**
+     * One line per filesystem: space, the growth rate, and when it fills. A fill further away than
+     * {@link GrowthForecast#HORIZON} is "not filling" (the rate still says how fast it grows).
+     */
+    static String summary(FilesystemForecast f) {
+        long perHour = Math.round(f.growthBytesPerSecond() * 3600);
+        String growth = perHour > 0 ? "growing " + ByteSize.format(perHour) + "/h"
+                : perHour < 0 ? "shrinking " + ByteSize.format(-perHour) + "/h" : "not growing";
+        String full = f.fullInSeconds() != null ? "full in " + human(Duration.ofSeconds(f.fullInSeconds().longValue()))
+                : perHour > 0 ? "not filling within " + GrowthForecast.HORIZON.toDays() + " days" : "not filling";
+        return String.format(Locale.ROOT, "%s: %s free of %s (watermark %s), %s: %s", TerminalText.escape(f.mount()),
+                ByteSize.format(f.freeBytes()), ByteSize.format(f.sizeBytes()), ByteSize.format(f.watermarkBytes()),
+                growth, full);
     }
 
     private static String human(Duration d) {

@@ -29,12 +29,14 @@ import java.util.concurrent.Callable;
  * {@code inspect PATH}: framework, parsed name fields, state, size, integrity verdict. Works on any
  * path; a configuration (when one is found) supplies the root, name patterns and settle time.
  */
-@Command(name = "inspect", description = "Framework, parsed name fields, state, size and integrity verdict of one path.")
+@Command(name = "inspect", description = "Framework, parsed name fields, state, size and integrity verdict of one path.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden inspect /data/checkpoints/exp1/last.ckpt",
+                "  ckpt-warden inspect checkpoint-500/ --json"})
 final class InspectCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
 
-    @Parameters(index = "0", paramLabel = "PATH")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a checkpoint file or directory (need not be registered)")
     Path path;
 
     @Option(names = "--json", description = "machine output")
@@ -84,7 +86,7 @@ final class InspectCommand implements Callable<Integer> {
                 n.put("reason", result.reason());
                 System.out.println(CheckpointJson.write(n));
             } else {
-                System.out.println(abs + ": not a checkpoint: " + result.reason());
+                System.out.println(TerminalText.escape(abs + ": not a checkpoint: " + result.reason()));
             }
             return ExitCode.NOT_FOUND;
         }

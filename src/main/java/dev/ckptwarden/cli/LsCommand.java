@@ -18,7 +18,9 @@ import java.util.StringJoiner;
 import java.util.concurrent.Callable;
 
 /** {@code ls}: registered checkpoints; {@code --all} adds deleted and offloaded history. */
-@Command(name = "ls", description = "Registered checkpoints (--all includes deleted and offloaded history).")
+@Command(name = "ls", description = "Registered checkpoints (--all includes deleted and offloaded history).",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden ls --run exp1",
+                "  ckpt-warden ls --all --json"})
 final class LsCommand implements Callable<Integer> {
     static final Comparator<Checkpoint> ORDER = Comparator.comparing(Checkpoint::root).thenComparing(Checkpoint::run)
             .thenComparing(c -> c.step() == null ? Long.MIN_VALUE : c.step())
@@ -51,7 +53,7 @@ final class LsCommand implements Callable<Integer> {
         } else {
             Table t = table(list, all);
             if (t.isEmpty()) {
-                System.err.println("no checkpoints registered" + (run != null ? " for run " + run : "")
+                System.err.println("no checkpoints registered" + (run != null ? " for run " + TerminalText.escape(run) : "")
                         + " (run 'ckpt-warden scan' first?)");
             }
             t.print(System.out);

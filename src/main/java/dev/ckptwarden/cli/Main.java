@@ -11,11 +11,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.Callable;
 
 /** The {@code ckpt-warden} command line. */
 @Command(name = "ckpt-warden", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Watches model checkpoint directories, keeps a registry, enforces retention.")
-public final class Main implements Runnable {
+        description = "Watches model checkpoint directories, keeps a registry, enforces retention.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden scan --config conf/ckpt-warden.yaml",
+                "  ckpt-warden resolve --run exp1 latest", "  ckpt-warden help resolve"})
+public final class Main implements Callable<Integer> {
     /** Every subcommand, in the order {@code --help} lists them. */
     private static final List<Class<?>> SUBCOMMANDS = List.of(RunCommand.class, ScanCommand.class, PlanCommand.class,
             EnforceCommand.class, LsCommand.class, ResolveCommand.class, ForecastCommand.class, PinCommand.class,
@@ -52,29 +55,24 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit code (tests call this in-process). */
     public static int execute(String... args) {
-        CommandLine cl = new CommandLine(new Main());
         // picocli builds the whole model of every subcommand it is given (~40 ms for all of them): when the
         // first word names one, only that one is needed; anything else (help, options, a typo) gets all.
         Class<?> named = args.length > 0 ? subcommandNamed(args[0]) : null;
         if (named == CommandLine.HelpCommand.class) {
             named = null; // "help X" describes the other subcommands
         }
-        for (Class<?> subcommand : SUBCOMMANDS) {
-            if (named == null || subcommand == named) {
-                cl.addSubcommand(subcommand);
-            }
-        }
+        CommandLine cl = commandLine(named);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             if (ex instanceof CliError ce) {
-                err.println("ckpt-warden: " + ce.getMessage());
+                err.println("ckpt-warden: " + TerminalText.escape(ce.getMessage()));
                 return ce.exitCode();
             }
             if (ex instanceof dev.ckptwarden.registry.RegistryException re) {
-                err.println("ckpt-warden: " + re.getMessage());
+                err.println("ckpt-warden: " + TerminalText.escape(re.getMessage()));
                 return ExitCode.RUNTIME;
             }
-            err.println("ckpt-warden: " + ex);
+            err.println("ckpt-warden: " + TerminalText.escape(ex));
             if (Boolean.getBoolean("ckptwarden.debug")) {
                 ex.printStackTrace(err);
             }
@@ -82,11 +80,45 @@ public final class Main implements Runnable {
         });
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("ckpt-warden: " + ex.getMessage());
+            err.println("ckpt-warden: " + TerminalText.escape(ex.getMessage()));
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitCode.USAGE;
         });
         return cl.execute(args);
+    }
+
+    /** The command line with every subcommand, as {@code ckpt-warden --help} lists them. */
+    static CommandLine commandLine() {
+        return commandLine(null);
+    }
+
+    /** The command line with only {@code only} as subcommand, or with all of them when it is null. */
+    private static CommandLine commandLine(Class<?> only) {
+        CommandLine cl = new CommandLine(new Main());
+        for (Class<?> subcommand : SUBCOMMANDS) {
+            if (only == null || subcommand == only) {
+                cl.addSubcommand(subcommand);
+            }
+        }
+        cl.getSubcommands().values().forEach(Main::describeFully);
+        return cl;
+    }
+
+    /**
+     * Help the same way on every subcommand, set here rather than on each annotation so that a new one
+     * cannot miss it: {@code -h}/{@code --help} (usage help short-circuits required options and
+     * parameters), default values shown, and the width of the terminal when it is known.
+     */
+    private static void describeFully(CommandLine sub) {
+        CommandLine.Model.CommandSpec spec = sub.getCommandSpec();
+        if (spec.findOption("--help") == null) {
+            spec.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help").usageHelp(true)
+                    .description("Show this help and exit.").build());
+        }
+        spec.usageMessage().showDefaultValues(true).autoWidth(true);
+        if (sub.getCommand() instanceof CommandLine.HelpCommand) {
+            spec.usageMessage().footerHeading("%nExample:%n").footer("  ckpt-warden help resolve");
+        }
     }
 
     private static Class<?> subcommandNamed(String word) {
@@ -99,9 +131,11 @@ public final class Main implements Runnable {
         return null;
     }
 
+    /** The bare {@code ckpt-warden}: no command given is bad usage, so the usage goes to stderr. */
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCode.USAGE;
     }
 
     /** The version, from the build. */

@@ -21,7 +21,8 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code pin PATH [--reason TEXT]}: protect a checkpoint from every rule; exit 1 when it is not registered or gone. */
-@Command(name = "pin", description = "Protect a checkpoint from every retention rule and from pressure eviction.")
+@Command(name = "pin", description = "Protect a checkpoint from every retention rule and from pressure eviction.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden pin /data/checkpoints/exp1/epoch=9-step=5000.ckpt --reason \"paper results\""})
 final class PinCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
@@ -59,7 +60,7 @@ final class PinCommand implements Callable<Integer> {
                 if (!registry.pin(key, pinned, reason)) {
                     break;
                 }
-                System.out.println((pinned ? "pinned " : "unpinned ") + key);
+                System.out.println((pinned ? "pinned " : "unpinned ") + TerminalText.escape(key));
                 return ExitCode.OK;
             }
         }
@@ -67,7 +68,7 @@ final class PinCommand implements Callable<Integer> {
     }
 
     private static int refuse(Path path, String why) {
-        System.err.println("ckpt-warden: " + path + ": " + why);
+        System.err.println("ckpt-warden: " + TerminalText.escape(path) + ": " + why);
         return ExitCode.NOT_FOUND;
     }
 

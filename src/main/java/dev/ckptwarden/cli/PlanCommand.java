@@ -23,7 +23,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code plan}: what retention would keep and evict now, with every reason; changes nothing. */
-@Command(name = "plan", description = "What retention would keep and evict now, with every reason; changes nothing.")
+@Command(name = "plan", description = "What retention would keep and evict now, with every reason; changes nothing.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden plan --run llada8b/sft",
+                "  ckpt-warden plan --root main --json"})
 final class PlanCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
@@ -65,7 +67,7 @@ final class PlanCommand implements Callable<Integer> {
             }
         }
         if (decisions == 0) {
-            System.err.println("no checkpoints registered" + (run != null ? " for run " + run : "")
+            System.err.println("no checkpoints registered" + (run != null ? " for run " + TerminalText.escape(run) : "")
                     + " (run 'ckpt-warden scan' first?)");
             return ExitCode.OK;
         }

@@ -17,7 +17,10 @@ import java.time.Clock;
 import java.util.concurrent.Callable;
 
 /** {@code resolve --run RUN SELECTOR}: print the one path to resume from; exit 1 if none. */
-@Command(name = "resolve", description = "Print the one checkpoint path for latest, best, step:N (step_N) or epoch:N; exit 1 if none.")
+@Command(name = "resolve", description = "Print the one checkpoint path for latest, best, step:N (step_N) or epoch:N; exit 1 if none.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden resolve --run exp1 latest --resumable",
+                "  ckpt-warden resolve --run exp1 best --metric val_acc --mode max",
+                "  ckpt-warden resolve --run exp1 step:5000 --json"})
 final class ResolveCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
@@ -34,7 +37,8 @@ final class ResolveCommand implements Callable<Integer> {
     @Option(names = "--resumable", description = "only checkpoints that carry optimizer state")
     boolean resumable;
 
-    @Option(names = "--metric", paramLabel = "NAME", description = "metric for 'best' (default: the root's keep_best metric)")
+    @Option(names = "--metric", paramLabel = "NAME", description = "metric for 'best' (default: the run's keep_best metric, else the best the framework"
+            + " recorded, else the run's only metric)")
     String metric;
 
     @Option(names = "--mode", paramLabel = "min|max", description = "for --metric: lower (min, default) or higher (max) is better")
@@ -58,6 +62,8 @@ final class ResolveCommand implements Callable<Integer> {
                         .resolve(cfg, root, run, selector, resumable, best, includeOffloaded);
             } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
                 throw new CliError(ExitCode.USAGE, e.getMessage());
+            } catch (Resolver.NoBest e) {
+                throw new CliError(ExitCode.NOT_FOUND, "run '" + run + "': " + e.getMessage());
             }
             if (answer.found() && answer.checkpoint().state() == CheckpointState.OFFLOADED) {
                 remoteUri = remoteUri(registry, answer.checkpoint());
@@ -81,7 +87,8 @@ final class ResolveCommand implements Callable<Integer> {
             }
             System.out.println(CheckpointJson.write(n));
         } else {
-            System.out.println(remoteUri != null ? remoteUri : found.location());
+            // Escaped like all human output: a path with a newline cannot be read line-wise anyway; --json is exact.
+            System.out.println(TerminalText.escape(remoteUri != null ? remoteUri : found.location()));
         }
         return ExitCode.OK;
     }

@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
  * the checksum recorded when it was offloaded, and registers it again. Exit 1 when PATH is not an
  * offloaded checkpoint, 3 when the restore failed (nothing was placed).
  */
-@Command(name = "restore", description = "Bring an offloaded checkpoint back into its run directory, verified.")
+@Command(name = "restore", description = "Bring an offloaded checkpoint back into its run directory, verified.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden restore /data/checkpoints/exp1/epoch=3-step=2000.ckpt"})
 public final class RestoreCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
@@ -45,7 +46,7 @@ public final class RestoreCommand implements Callable<Integer> {
             String key = PinCommand.registryKeys(cfg, path).stream().filter(k -> registry.byPath(k).isPresent()).findFirst()
                     .orElse(null);
             if (key == null) {
-                System.err.println("ckpt-warden: " + path + ": not a registered checkpoint");
+                System.err.println("ckpt-warden: " + TerminalText.escape(path) + ": not a registered checkpoint");
                 return ExitCode.NOT_FOUND;
             }
             Restorer.Restored r = new Restorer(registry, remote, Clock.systemUTC(), TrashStaging::open).restore(cfg, key);
@@ -55,12 +56,12 @@ public final class RestoreCommand implements Callable<Integer> {
                 n.put("sha256", r.sha256());
                 System.out.println(CheckpointJson.write(n));
             } else {
-                System.out.println("restored " + key + " from " + r.uri() + " (" + ByteSize.format(r.bytes()) + ", sha256 "
-                        + r.sha256() + "); state " + r.checkpoint().state().id());
+                System.out.println(TerminalText.escape("restored " + key + " from " + r.uri() + " (" + ByteSize.format(r.bytes())
+                        + ", sha256 " + r.sha256() + "); state " + r.checkpoint().state().id()));
             }
             return ExitCode.OK;
         } catch (RestoreException e) {
-            System.err.println("ckpt-warden: " + e.getMessage());
+            System.err.println("ckpt-warden: " + TerminalText.escape(e.getMessage()));
             return e.nothingToRestore() ? ExitCode.NOT_FOUND : ExitCode.RUNTIME;
         } catch (IOException e) {
             throw new CliError(ExitCode.RUNTIME, "remote file access: " + e.getMessage());

@@ -24,7 +24,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /** {@code run}: the agent in the foreground (what systemd runs). Stops cleanly on SIGTERM/SIGINT. */
-@Command(name = "run", description = "Start the agent in the foreground (what systemd runs).")
+@Command(name = "run", description = "Start the agent in the foreground (what systemd runs).",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden run --config /etc/ckpt-warden/ckpt-warden.yaml"})
 final class RunCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
 

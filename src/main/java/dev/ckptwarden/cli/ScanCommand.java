@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code scan}: one reconcile pass over all roots; prints what was found. */
-@Command(name = "scan", description = "One reconcile pass over all roots; prints what was found.")
+@Command(name = "scan", description = "One reconcile pass over all roots; prints what was found.",
+        footerHeading = "%nExample:%n", footer = {"  ckpt-warden scan --config conf/ckpt-warden.yaml",
+                "  ckpt-warden scan --json | jq '.checkpoints[].path'"})
 final class ScanCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
@@ -41,14 +43,14 @@ final class ScanCommand implements Callable<Integer> {
                 anyUnreachable |= !scan.reachable();
                 if (stats) {
                     System.err.printf(java.util.Locale.ROOT, "scan %s: %d checkpoints, %d entries, %d inspected, %d gone, %.1f ms%n",
-                            scan.root(), scan.checkpoints().size(), scan.entries(), scan.inspected(), scan.gone(),
+                            TerminalText.escape(scan.root()), scan.checkpoints().size(), scan.entries(), scan.inspected(), scan.gone(),
                             scan.took().toNanos() / 1e6);
                 }
             }
         }
         all.sort(LsCommand.ORDER);
         for (ScanProblem p : problems) {
-            System.err.println("ckpt-warden: " + p.root() + ": " + p);
+            System.err.println(TerminalText.escape("ckpt-warden: " + p.root() + ": " + p));
         }
         if (json) {
             System.out.println(CheckpointJson.write(CheckpointJson.list(all)));

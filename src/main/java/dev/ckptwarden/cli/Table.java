@@ -4,7 +4,10 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 
-/** An aligned plain-text table for human output: columns padded to their widest cell. */
+/**
+ * An aligned plain-text table for human output: columns padded to their widest cell, control
+ * characters in cells escaped ({@link TerminalText}).
+ */
 final class Table {
     private final List<String[]> rows = new ArrayList<>();
     private final int columns;
@@ -18,7 +21,8 @@ final class Table {
         String[] r = new String[columns];
         for (int i = 0; i < columns; i++) {
             Object v = i < cells.length ? cells[i] : null;
-            r[i] = v == null ? "-" : v.toString();
+            // Every cell is escaped: names come from the file system and may hold newlines or ESC.
+            r[i] = v == null ? "-" : TerminalText.escape(v.toString());
         }
         rows.add(r);
         return this;

@@ -140,7 +140,7 @@ public final class AgentMetrics implements AutoCloseable {
         fsMinFree = new GaugeFamily(registry, "ckpt_warden_filesystem_min_free_bytes",
                 "Free-space watermark of a filesystem: the largest disk.min_free of its roots; pressure eviction starts below it");
         fsForecast = new GaugeFamily(registry, "ckpt_warden_filesystem_full_forecast_seconds",
-                "Forecast seconds until the filesystem is full at the current growth rate; +Inf when not growing");
+                "Forecast seconds until the filesystem is full at the current growth rate; +Inf when not growing or not within a year");
         lastCheckpoint = new GaugeFamily(registry, "ckpt_warden_run_last_checkpoint_timestamp_seconds",
                 "Modification time of the run's newest complete checkpoint, Unix seconds");
         latestStep = new GaugeFamily(registry, "ckpt_warden_run_latest_step",

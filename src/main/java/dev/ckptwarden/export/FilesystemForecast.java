@@ -24,7 +24,7 @@ import java.util.TreeMap;
  * {@code forecast} prints and what the full-forecast metric exports.
  *
  * @param growthBytesPerSecond net growth over the last {@link #WINDOW}
- * @param fullInSeconds        null when not growing
+ * @param fullInSeconds        null when not growing, or when full is further away than {@link GrowthForecast#HORIZON}
  * @param watermarkBytes       the strictest {@code disk} watermark of the roots on it (0 when none)
  */
 public record FilesystemForecast(String mount, long sizeBytes, long freeBytes, long watermarkBytes,

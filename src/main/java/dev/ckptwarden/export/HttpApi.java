@@ -331,6 +331,8 @@ public final class HttpApi implements AutoCloseable {
             answer = resolver.resolve(config.get(), query.get("root"), run, which, resumable, bestMetric(query), false);
         } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
             throw new ApiError(400, e.getMessage());
+        } catch (Resolver.NoBest e) {
+            throw new ApiError(404, "run '" + run + "': " + e.getMessage());
         }
         if (!answer.runHasCheckpoints()) {
             throw new ApiError(404, "no checkpoints registered or found on disk for run '" + run + "'");

@@ -98,12 +98,22 @@ public final class GrowthForecast {
         return out;
     }
 
-    /** Seconds until free space reaches the watermark at this growth, or null when not growing. */
+    /**
+     * How far ahead a forecast means anything: a rate estimated over a day says nothing about a disk
+     * that would take longer than this to fill, so such a disk counts as not filling.
+     */
+    public static final Duration HORIZON = Duration.ofDays(365);
+
+    /**
+     * Seconds until free space reaches the watermark at this growth; null when not growing, or when
+     * that is further away than {@link #HORIZON} (the rate itself still says how fast it grows).
+     */
     public static Double secondsUntilFull(long freeBytes, long watermarkBytes, double bytesPerSecond) {
         if (bytesPerSecond <= 0) {
             return null;
         }
-        return Math.max(0, (freeBytes - watermarkBytes) / bytesPerSecond);
+        double seconds = Math.max(0, (freeBytes - watermarkBytes) / bytesPerSecond);
+        return seconds > HORIZON.getSeconds() ? null : seconds;
     }
 
     /** How many more saves of this size fit above the watermark. */

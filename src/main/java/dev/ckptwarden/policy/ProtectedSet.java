@@ -3,6 +3,8 @@ package dev.ckptwarden.policy;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.KeepBest;
+import dev.ckptwarden.registry.BestCheckpoint;
+import dev.ckptwarden.registry.Resolver;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -22,7 +24,8 @@ import java.util.function.Predicate;
  *       complete one with the highest step where that is another (a run restarted from step 0 in the
  *       same directory: its new saves are the newest, the old run's furthest one is kept too)</li>
  *   <li>{@code protected: best val_loss=0.1234} by the run's {@code keep_best} metric (none without
- *       keep_best), and {@code protected: alias target of last.ckpt} for every alias target</li>
+ *       keep_best), the same one {@code resolve best} names ({@link BestCheckpoint}), and
+ *       {@code protected: alias target of last.ckpt} for every alias target</li>
  *   <li>{@code protected: named best by checkpoint-500}: the checkpoints the run's newest checkpoint
  *       names as best (HF {@code best_model_checkpoint}, Lightning {@code best_model_path}), so that
  *       {@code load_best_model_at_end} and "resume from best" still find them</li>
@@ -84,13 +87,14 @@ final class ProtectedSet {
         }
         candidates.stream().filter(c -> Boolean.TRUE.equals(c.resumable())).findFirst()
                 .ifPresent(c -> reasons.get(c.path()).add(NEWEST_RESUMABLE));
-        if (keepBest != null) {
-            List<Checkpoint> ranked = KeepBestRule.ranked(candidates, keepBest);
-            if (!ranked.isEmpty()) {
-                Checkpoint best = ranked.get(0);
-                reasons.get(best.path()).add(Reasons.PROTECTED + "best "
-                        + Reasons.metric(keepBest.metric(), best.metrics().get(keepBest.metric())));
-            }
+        // The same best as `resolve best` (BestCheckpoint). Protected by keep_best only (SPEC "Retention
+        // semantics" 3); without it the framework's record is protected below as "named best by", and
+        // a metric merely inferred from names protects nothing.
+        BestCheckpoint.Choice best = keepBest == null ? null
+                : BestCheckpoint.choose(candidates, newestFirst, Resolver.Metric.of(keepBest));
+        if (best != null && best.checkpoint() != null) {
+            reasons.get(best.checkpoint().path()).add(Reasons.PROTECTED + "best "
+                    + Reasons.metric(best.metric().name(), best.checkpoint().metrics().get(best.metric().name())));
         }
         newestFirst.stream()
                 .filter(c -> aliasTargets.containsKey(c.path()))

@@ -23,12 +23,28 @@ public final class Resolver {
     private Resolver() {
     }
 
-    /** How "best" is judged: a metric and whether lower is better. */
-    public record Metric(String name, boolean lowerIsBetter) {
+    /** How "best" is judged: a metric, whether lower is better, and what asked for it (for messages). */
+    public record Metric(String name, boolean lowerIsBetter, String source) {
+        /** A metric given explicitly ({@code --metric}, the API's {@code metric}). */
+        public Metric(String name, boolean lowerIsBetter) {
+            this(name, lowerIsBetter, "--metric");
+        }
+
         /** The metric of a {@code keep_best} rule, or null for none. */
         public static Metric of(dev.ckptwarden.config.KeepBest keepBest) {
             return keepBest == null ? null
-                    : new Metric(keepBest.metric(), keepBest.mode() == dev.ckptwarden.config.KeepBest.Mode.MIN);
+                    : new Metric(keepBest.metric(), keepBest.mode() == dev.ckptwarden.config.KeepBest.Mode.MIN, "keep_best");
+        }
+    }
+
+    /**
+     * Thrown for {@code best} when the run has no answer to "best by what" ({@link BestCheckpoint}): no
+     * metric given or inferable, or none of its checkpoints carries the given one. The message names
+     * the run's metrics. Nothing found (exit 1), not bad usage.
+     */
+    public static final class NoBest extends RuntimeException {
+        public NoBest(String message) {
+            super(message);
         }
     }
 
@@ -43,7 +59,8 @@ public final class Resolver {
      * @param run       checkpoints of one run (any states; only complete ones are eligible)
      * @param selector  latest | best | step:N | step_N | epoch:N
      * @param resumable only checkpoints that carry optimizer state
-     * @param best      metric for "best"; null means use the framework's own best pointer, if any
+     * @param best      metric for "best"; null infers one ({@link BestCheckpoint})
+     * @throws NoBest   for "best" when there is no way to tell which one is best
      */
     public static Optional<Checkpoint> resolve(List<Checkpoint> run, String selector, boolean resumable, Metric best) {
         return resolve(run, selector, resumable, best, false);
@@ -71,7 +88,7 @@ public final class Resolver {
             return newest.stream().findFirst();
         }
         if (s.equals("best")) {
-            return best(newest, best);
+            return best(newest, run, best);
         }
         Matcher m = STEP.matcher(s);
         if (m.matches()) {
@@ -86,23 +103,11 @@ public final class Resolver {
         throw new BadSelector("unknown selector '" + selector + "': use latest, best, step:N, step_N or epoch:N");
     }
 
-    private static Optional<Checkpoint> best(List<Checkpoint> newestFirst, Metric metric) {
-        if (metric == null) {
-            throw new BadSelector("'best' needs a metric: configure retention.keep_best for the root or pass --metric");
+    private static Optional<Checkpoint> best(List<Checkpoint> newestFirst, List<Checkpoint> run, Metric metric) {
+        BestCheckpoint.Choice choice = BestCheckpoint.choose(newestFirst, run, metric);
+        if (choice.whyNone() != null) {
+            throw new NoBest(choice.whyNone());
         }
-        Checkpoint winner = null;
-        double bestValue = 0;
-        for (Checkpoint c : newestFirst) {
-            Double v = c.metrics().get(metric.name());
-            if (v == null || v.isNaN()) {
-                continue; // a checkpoint without the metric, or with NaN, is never best
-            }
-            boolean better = winner == null || (metric.lowerIsBetter() ? v < bestValue : v > bestValue);
-            if (better) {
-                winner = c;
-                bestValue = v;
-            }
-        }
-        return Optional.ofNullable(winner);
+        return choice.found();
     }
 }

@@ -24,7 +24,8 @@ class MainTest {
         assertThat(help.code()).isZero();
         listsEverySubcommandInOrder(help.out());
         listsEverySubcommandInOrder(CliRun.of("--help").out());
-        listsEverySubcommandInOrder(CliRun.of().out());
+        // SPEC: no arguments is bad usage; the usage goes to stderr.
+        listsEverySubcommandInOrder(CliRun.of().err());
     }
 
     @Test

@@ -42,4 +42,14 @@ class TableTest {
         assertThat(lines[4000]).isEqualTo("3999  /data/run-3999/checkpoint-3999");
         assertThat(lines[5000]).isEqualTo("4999  /data/run-4999/checkpoint-4999");
     }
+
+    @Test
+    void controlCharactersInCellsAreEscapedSoARowStaysOneLine() {
+        Table t = new Table("NAME", "STEP").row("a\nb\u001b[31m\t\u007f\u009b\u2028.ckpt", 1);
+
+        assertThat(printed(t)).isEqualTo(String.join(System.lineSeparator(),
+                "NAME" + " ".repeat(31) + "STEP",
+                "a\\nb\\x1b[31m\\t\\x7f\\x9b\\u2028.ckpt  1",
+                ""));
+    }
 }

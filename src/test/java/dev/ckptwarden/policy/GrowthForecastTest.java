@@ -56,4 +56,13 @@ class GrowthForecastTest {
         assertThat(GrowthForecast.checkpointsThatFit(100 * GB, 50 * GB, 6_900_000_000L)).isEqualTo(7);
         assertThat(GrowthForecast.checkpointsThatFit(10 * GB, 50 * GB, 6_900_000_000L)).isZero();
     }
+
+    /** A few KiB a day on a mostly empty disk is no forecast: "full in 2251107 days" helped nobody. */
+    @Test
+    void growthThatWouldTakeMoreThanAYearIsNotFilling() {
+        assertThat(GrowthForecast.secondsUntilFull(1800 * GB, 50 * GB, 9.0)).isNull();
+        long justUnderAYear = GrowthForecast.HORIZON.getSeconds() - 60;
+        assertThat(GrowthForecast.secondsUntilFull(justUnderAYear * 1000L, 0, 1000.0))
+                .isCloseTo(justUnderAYear, within(1.0));
+    }
 }

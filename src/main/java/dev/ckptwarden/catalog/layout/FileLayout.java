@@ -317,7 +317,9 @@ public final class FileLayout {
                     if (meta.bestModelPath() != null && !meta.bestModelPath().isBlank()) {
                         String p = meta.bestModelPath().replace('\\', '/');
                         String base = p.substring(p.lastIndexOf('/') + 1);
-                        if (!base.isEmpty() && !base.equals(name)) {
+                        // Naming itself counts: it makes this the newest word on which one is best,
+                        // superseding what older checkpoints named (retention skips self-references).
+                        if (!base.isEmpty()) {
                             references.add(file.resolveSibling(base));
                         }
                     }
