@@ -43,15 +43,47 @@ import java.util.function.Supplier;
  * {@code /healthz}, and JSON under {@code /api/v1}. Only GET and HEAD are served, and no handler
  * writes anything: a request cannot change the registry, the configuration or the disk. Bad
  * parameters answer 400, unknown paths 404, other methods 405, all with a JSON {@code {"error": ...}}
- * body. Requests are served by two threads; when both are busy and the queue is full, the accepting
- * thread serves the next request itself, which slows clients down instead of dropping them.
+ * body.
+ *
+ * <p>Slow clients cannot starve {@code /healthz} or {@code /metrics} (issue 14). The JDK server reads
+ * a request on a worker thread, so a client that sends one byte and stalls holds a worker: workers are
+ * made on demand up to {@value #MAX_THREADS} (and end when idle), a client must have sent its whole
+ * request within {@link #MAX_REQUEST_TIME} and read its response within {@link #MAX_RESPONSE_TIME},
+ * idle keep-alive connections are closed after {@link #IDLE_TIME}, and the accepting thread never
+ * serves a request itself. Beyond {@value #MAX_THREADS} stalled clients at once plus {@value #QUEUE}
+ * queued requests, new connections are closed at once, for at most {@link #MAX_REQUEST_TIME}.
  */
 public final class HttpApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
     private static final String JSON = "application/json; charset=utf-8";
     private static final String ALLOW = "GET, HEAD";
-    private static final int THREADS = 2;
-    private static final int QUEUE = 64;
+    /** A client must have sent its whole request within this time, or it is disconnected. */
+    static final java.time.Duration MAX_REQUEST_TIME = java.time.Duration.ofSeconds(10);
+    /** A client must have read its whole response within this time (a large /metrics included). */
+    static final java.time.Duration MAX_RESPONSE_TIME = java.time.Duration.ofSeconds(30);
+    /** A keep-alive connection with no request is closed after this long. */
+    static final java.time.Duration IDLE_TIME = java.time.Duration.ofSeconds(30);
+    /** Workers at most: each stalled client holds one until {@link #MAX_REQUEST_TIME}. */
+    static final int MAX_THREADS = 64;
+    private static final int QUEUE = 256;
+    /** Open connections at most (file descriptors); the JDK closes the ones beyond at once. */
+    private static final int MAX_CONNECTIONS = 1024;
+
+    static {
+        // The JDK server reads these once, when its implementation class is first loaded: here, before
+        // any HttpServer exists (this class is the only user). A value given with -D on the command line wins.
+        setIfAbsent("sun.net.httpserver.maxReqTime", MAX_REQUEST_TIME.toSeconds());
+        setIfAbsent("sun.net.httpserver.maxRspTime", MAX_RESPONSE_TIME.toSeconds());
+        setIfAbsent("sun.net.httpserver.idleInterval", IDLE_TIME.toSeconds());
+        setIfAbsent("sun.net.httpserver.maxIdleConnections", 32);
+        setIfAbsent("jdk.httpserver.maxConnections", MAX_CONNECTIONS);
+    }
+
+    private static void setIfAbsent(String property, long value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, Long.toString(value));
+        }
+    }
 
     private final HttpServer server;
     private final ThreadPoolExecutor executor;
@@ -103,12 +135,16 @@ public final class HttpApi implements AutoCloseable {
         this.clock = clock;
         this.server = HttpServer.create(address, 16);
         AtomicInteger n = new AtomicInteger();
-        this.executor = new ThreadPoolExecutor(THREADS, THREADS, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(QUEUE),
-                r -> {
+        // Core = max with core threads timing out: a thread per request up to MAX_THREADS, then a queue, and
+        // none kept while idle. A full queue is refused (AbortPolicy): the JDK's dispatcher then closes that
+        // connection, where running it on the dispatcher (CallerRunsPolicy) let one stalled client stop all.
+        this.executor = new ThreadPoolExecutor(MAX_THREADS, MAX_THREADS, 30, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(QUEUE), r -> {
                     Thread t = new Thread(r, "ckpt-warden-http-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
-                }, new ThreadPoolExecutor.CallerRunsPolicy());
+                }, new ThreadPoolExecutor.AbortPolicy());
+        executor.allowCoreThreadTimeOut(true);
         server.setExecutor(executor);
         routes.put("/metrics", new Route(Set.of(), this::metrics));
         routes.put("/healthz", new Route(Set.of(), (ex, q) -> healthz()));
@@ -215,6 +251,8 @@ public final class HttpApi implements AutoCloseable {
         List<String> failing = h.failing();
         n.put("status", failing.isEmpty() ? "ok" : "unhealthy");
         if (!failing.isEmpty()) {
+            // Like every other error status, a 503 carries one "error" line (a client reads only that).
+            n.put("error", "unhealthy: " + String.join(", ", failing));
             ArrayNode arr = n.putArray("failing");
             failing.forEach(arr::add);
         }
