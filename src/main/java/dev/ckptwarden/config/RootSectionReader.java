@@ -16,6 +16,7 @@ final class RootSectionReader {
         "name", "path", "layout", "patterns", "retention", "quota", "disk", "action", "offload", "overrides"
     };
     private static final List<String> VERIFY = List.of("sha256", "size");
+    private static final List<String> OFFLOAD_SCHEMES = List.of("sftp", "s3", "file");
     private static final String NO_ROOTS = "no roots configured: add at least one entry with a path: under roots:";
 
     /** What the cross-entry checks need about an entry, including where it was written. */
@@ -250,6 +251,11 @@ final class RootSectionReader {
                     throw new IllegalArgumentException("expected a URI like sftp://archive/ckpt, got '" + text + "'");
                 }
                 RootLocation.refusePassword(uri, text);
+                // What the offloader can reach (RemoteFiles): another scheme would fail only at the first eviction.
+                if (!OFFLOAD_SCHEMES.contains(uri.getScheme().toLowerCase(Locale.ROOT))) {
+                    throw new IllegalArgumentException("unsupported scheme '" + uri.getScheme() + "' in '" + text
+                            + "' (use sftp://, s3://, file:// or an absolute path)");
+                }
             } catch (URISyntaxException e) {
                 throw new IllegalArgumentException("not a valid URI: '" + text + "' (" + e.getReason() + ")");
             }

@@ -163,22 +163,13 @@ public final class HttpApi implements AutoCloseable {
      * @throws IllegalArgumentException when the text is not {@code host:port}
      */
     public static InetSocketAddress address(String listen) {
-        String t = listen.strip();
-        int colon = t.lastIndexOf(':');
-        if (colon <= 0 || colon == t.length() - 1) {
-            throw new IllegalArgumentException("agent.listen: expected host:port like 127.0.0.1:9847, got '" + listen + "'");
-        }
-        String host = t.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
+        // The configuration's own parser: what check-config accepted is what is bound.
         try {
-            port = Integer.parseInt(t.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("agent.listen: the port of '" + listen + "' is not a number");
+            dev.ckptwarden.config.ListenAddress a = dev.ckptwarden.config.ListenAddress.parse(listen);
+            return new InetSocketAddress(a.host(), a.port());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("agent.listen: " + e.getMessage(), e);
         }
-        return new InetSocketAddress(host, port);
     }
 
     public void start() {

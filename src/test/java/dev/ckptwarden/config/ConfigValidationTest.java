@@ -445,6 +445,14 @@ class ConfigValidationTest {
     }
 
     @Test
+    void offloadTargetSchemeIsOneTheOffloaderCanReach() {
+        // check-config accepted any scheme; the offloader refused it at the first eviction
+        assertThat(messages("roots:\n  - path: /a\n    retention: {keep_last: 1}\n    offload: {target: \"ftp://archive/ckpt\"}\n"))
+                .containsExactly("conf/ckpt-warden.yaml:4:23: roots[0].offload.target: unsupported scheme 'ftp' in "
+                        + "'ftp://archive/ckpt' (use sftp://, s3://, file:// or an absolute path)");
+    }
+
+    @Test
     void errorWithoutAFileNameStillCarriesItsPosition() {
         ConfigException e;
         try {
