@@ -255,7 +255,7 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private Response runs(Map<String, String> query) {
-        List<RunSummary> summaries = RunSummary.of(registry.list(query.get("root"), null, false), config.get());
+        List<RunSummary> summaries = RunSummary.of(registry.list(root(query), null, false), config.get());
         ObjectNode out = CheckpointJson.MAPPER.createObjectNode();
         ArrayNode arr = out.putArray("runs");
         for (RunSummary s : summaries) {
@@ -292,7 +292,7 @@ public final class HttpApi implements AutoCloseable {
     private Response checkpoints(Map<String, String> query) {
         String run = required(query, "run");
         boolean all = flag(query, "all");
-        List<Checkpoint> list = registry.list(query.get("root"), run, all);
+        List<Checkpoint> list = registry.list(root(query), run, all);
         if (list.isEmpty()) {
             throw new ApiError(404, "no checkpoints registered for run '" + run + "'"
                     + (query.containsKey("root") ? " in root '" + query.get("root") + "'" : ""));
@@ -304,7 +304,7 @@ public final class HttpApi implements AutoCloseable {
         String run = required(query, "run");
         String which = required(query, "which");
         boolean resumable = flag(query, "resumable");
-        List<Checkpoint> candidates = registry.list(query.get("root"), run, false);
+        List<Checkpoint> candidates = registry.list(root(query), run, false);
         if (candidates.isEmpty()) {
             throw new ApiError(404, "no checkpoints registered for run '" + run + "'");
         }
@@ -347,18 +347,8 @@ public final class HttpApi implements AutoCloseable {
 
     private Response plan(Map<String, String> query) {
         Config cfg = config.get();
-        String rootName = query.get("root");
-        List<RootConfig> roots;
-        if (rootName == null) {
-            roots = cfg.roots();
-        } else {
-            RootConfig r = cfg.root(rootName);
-            if (r == null) {
-                List<String> names = cfg.roots().stream().map(RootConfig::name).toList();
-                throw new ApiError(400, "unknown root '" + rootName + "' (configured: " + String.join(", ", names) + ")");
-            }
-            roots = List.of(r);
-        }
+        String rootName = root(query);
+        List<RootConfig> roots = rootName == null ? cfg.roots() : List.of(cfg.root(rootName));
         Instant now = clock.instant();
         List<Decision> decisions = new ArrayList<>();
         for (RootConfig root : roots) {
@@ -371,6 +361,17 @@ public final class HttpApi implements AutoCloseable {
                     RetentionPolicy.effectiveRetention(root, run), now, c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path()))));
         }
         return Response.json(200, CheckpointJson.plan(decisions));
+    }
+
+    /** The {@code root} parameter, or null when absent; a root not configured is refused on every path, as the CLI does. */
+    private String root(Map<String, String> query) {
+        String name = query.get("root");
+        Config cfg = config.get();
+        if (name != null && cfg.root(name) == null) {
+            List<String> names = cfg.roots().stream().map(RootConfig::name).toList();
+            throw new ApiError(400, "unknown root '" + name + "' (configured: " + String.join(", ", names) + ")");
+        }
+        return name;
     }
 
     private static ObjectNode error(String message) {

@@ -273,7 +273,7 @@ class HttpApiTest {
     }
 
     @Test
-    void manyConcurrentRequestsAreAllServedByTheTwoThreads() throws Exception {
+    void manyConcurrentRequestsAreAllServed() throws Exception {
         metrics.update(config, registry.list(null, null, false));
         List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
@@ -329,6 +329,15 @@ class HttpApiTest {
         assertError(get("/api/v1/nothing"), 404, "no such resource");
         assertError(send("DELETE", "/api/v1/runs", null), 405, "read-only");
         assertError(get("/api/v1/runs?colour=blue"), 400, "unknown parameter 'colour'");
+    }
+
+    @Test
+    void anUnknownRootIs400OnEveryPathThatTakesOne() throws Exception {
+        // plan and the command line refused it; runs answered an empty list and checkpoints or resolve a 404
+        for (String path : List.of("/api/v1/runs?root=nowhere", "/api/v1/checkpoints?run=bert&root=nowhere",
+                "/api/v1/resolve?run=bert&which=latest&root=nowhere", "/api/v1/plan?root=nowhere")) {
+            assertError(get(path), 400, "unknown root 'nowhere' (configured: main, aux)");
+        }
     }
 
     @Test
