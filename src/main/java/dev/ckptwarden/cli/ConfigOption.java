@@ -4,6 +4,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.ConfigException;
 import dev.ckptwarden.config.ConfigLoader;
 import dev.ckptwarden.registry.JournaledRegistry;
+import dev.ckptwarden.config.RegistryUrl;
 import dev.ckptwarden.registry.PostgresRegistry;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.SqliteRegistry;
@@ -78,13 +79,13 @@ final class ConfigOption {
 
     private static Registry openDatabase(Config config) {
         String url = config.agent().registryUrl();
+        String problem = RegistryUrl.problem(url);
+        if (problem != null) {
+            throw new CliError(ExitCode.USAGE, "agent.registry_url: " + problem);
+        }
         if (url == null || url.isBlank()) {
             return SqliteRegistry.open(config.agent().stateDir());
         }
-        if (url.startsWith("jdbc:postgresql:")) {
-            return PostgresRegistry.open(url);
-        }
-        throw new CliError(ExitCode.USAGE, "agent.registry_url: expected \"\" (embedded database in state_dir) or "
-                + "jdbc:postgresql://host/database, got '" + url + "'");
+        return PostgresRegistry.open(url);
     }
 }

@@ -22,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** {@code run}: the agent in the foreground (what systemd runs). Stops cleanly on SIGTERM/SIGINT. */
 @Command(name = "run", description = "Start the agent in the foreground (what systemd runs).",
@@ -51,6 +52,10 @@ final class RunCommand implements Callable<Integer> {
             agent.coordinateWith(shared.lease(Lease.ENFORCEMENT, Lease.processHolder(), Agent.LEASE_TTL));
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        // What the process exits with once the hook below has closed everything: 0 for a stop asked by
+        // systemd or Ctrl-C, 3 when the start failed (System.exit(3) runs this hook too, and a halt(0)
+        // there made a failed start look like a clean exit, so Restart=on-failure did nothing).
+        AtomicInteger exitStatus = new AtomicInteger(ExitCode.OK);
         SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             systemd.stopping();
@@ -65,12 +70,20 @@ final class RunCommand implements Callable<Integer> {
             }
             stopped.countDown();
             // A stop requested by systemd or Ctrl-C is a clean exit, not a crash: exit 0 rather than 143.
-            Runtime.getRuntime().halt(ExitCode.OK);
+            Runtime.getRuntime().halt(exitStatus.get());
         }, "ckpt-warden-shutdown"));
         // systemd's ExecReload sends SIGHUP: re-read the configuration (the same validation as check-config).
         // Installed before the startup pass: the JVM's default action for SIGHUP is to exit.
-        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> agent.requestReload("SIGHUP"));
-        agent.start();
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> agent.requestReload("SIGHUP"));
+            agent.start();
+        } catch (Exception | Error e) {
+            exitStatus.set(ExitCode.RUNTIME);
+            if (e instanceof java.io.IOException || e instanceof org.quartz.SchedulerException) {
+                throw new CliError(ExitCode.RUNTIME, "cannot start: " + e.getMessage());
+            }
+            throw e;
+        }
         systemd.ready("watching " + cfg.roots().size() + " root(s)");
         if (systemd.active() && systemd.watchdogInterval() != null) {
             // Pet the watchdog only while every loop is alive: a hung agent gets restarted by systemd.

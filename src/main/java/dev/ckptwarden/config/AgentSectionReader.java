@@ -61,12 +61,12 @@ final class AgentSectionReader {
             String url = agent.textOrEmpty("registry_url", "\"\" or a jdbc:postgresql:// URL");
             if (url != null) {
                 url = url.strip();
-                if (url.isEmpty() || (url.startsWith("jdbc:postgresql:") && url.length() > "jdbc:postgresql:".length())) {
+                String problem = RegistryUrl.problem(url);
+                if (problem == null) {
                     registryUrl = url;
                 } else {
                     registryValid = false;
-                    agent.error("registry_url", "expected \"\" (embedded database in state_dir) or a PostgreSQL URL "
-                            + "like jdbc:postgresql://db-host/ckpt_warden, got '" + url + "'");
+                    agent.error("registry_url", problem);
                 }
             } else if (agent.has("registry_url")) {
                 registryValid = false;

@@ -46,6 +46,11 @@ public final class ConfigLoader {
     public static Config load(Path file, Map<String, String> env) throws ConfigException {
         String yaml;
         try {
+            // Not read at all when too large: a wrong file (a log, a dump) must not fill the heap.
+            long bytes = Files.size(file);
+            if (bytes > YamlTreeReader.MAX_CHARS) {
+                throw single(file, YamlTreeReader.tooLarge(bytes + " bytes"));
+            }
             yaml = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw single(file, "configuration file not found");
@@ -84,7 +89,7 @@ public final class ConfigLoader {
             throw new ConfigException(errors.sorted());
         }
         AgentSettings agent = AgentSectionReader.read(top.get("agent"), errors, env);
-        List<RootConfig> roots = RootSectionReader.read(top, errors);
+        List<RootConfig> roots = RootSectionReader.read(top, errors, agent.stateDir());
         errors.throwIfAny();
         return new Config(reportedAs, agent, roots);
     }

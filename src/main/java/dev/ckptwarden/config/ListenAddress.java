@@ -1,12 +1,12 @@
 package dev.ckptwarden.config;
 
 /** A validated {@code host:port} for {@code agent.listen}; IPv6 hosts are written in brackets. */
-record ListenAddress(String host, int port) {
+public record ListenAddress(String host, int port) {
 
     private static final String EXAMPLE = "expected host:port like 127.0.0.1:9847";
 
     /** @throws IllegalArgumentException with a one-line message quoting the text */
-    static ListenAddress parse(String text) {
+    public static ListenAddress parse(String text) {
         String t = text.strip();
         String host;
         String port;

@@ -56,6 +56,7 @@ record RootLocation(String space, List<String> segments) {
             throw new IllegalArgumentException("unsupported scheme '" + uri.getScheme() + "' in '" + written
                     + "' (use a local path, file://, sftp:// or s3://)");
         }
+        refusePassword(uri, written);
         if (uri.getAuthority() == null || uri.getAuthority().isEmpty()) {
             throw new IllegalArgumentException("'" + written + "' names no host"
                     + (scheme.equals("s3") ? " (bucket), like s3://bucket/prefix" : ", like sftp://host/dir"));
@@ -66,13 +67,63 @@ record RootLocation(String space, List<String> segments) {
 
     private static RootLocation local(String text, String written) {
         try {
-            Path p = Path.of(text).toAbsolutePath().normalize();
-            List<String> names = new ArrayList<>();
-            p.forEach(name -> names.add(name.toString()));
-            return new RootLocation("local", names);
+            return local(Path.of(text).toAbsolutePath().normalize());
         } catch (InvalidPathException e) {
             throw new IllegalArgumentException("not a valid path: '" + written + "' (" + e.getReason() + ")");
         }
+    }
+
+    /** An absolute, normalised local path. */
+    static RootLocation local(Path absolute) {
+        List<String> names = new ArrayList<>();
+        absolute.forEach(name -> names.add(name.toString()));
+        return new RootLocation("local", names);
+    }
+
+    /**
+     * Credentials never come from the configuration: a URI with {@code user:password@} is refused where
+     * it is written (the agent refuses it too, when it connects).
+     */
+    static void refusePassword(URI uri, String written) {
+        String info = uri.getRawUserInfo();
+        if (info != null && info.contains(":")) {
+            String redacted = written.strip().replace(info, info.substring(0, info.indexOf(':')) + ":***");
+            throw new IllegalArgumentException("'" + redacted + "' carries a password; passwords are not accepted in "
+                    + "URIs: use a key for sftp://, the AWS credential chain for s3://");
+        }
+    }
+
+    boolean isLocal() {
+        return space.equals("local");
+    }
+
+    /** The top of a file system ({@code /}, {@code sftp://host/}): never a root. An S3 bucket may be one. */
+    boolean isTop() {
+        return segments.isEmpty() && !space.startsWith("s3://");
+    }
+
+    /**
+     * Where a local location really is, symbolic links resolved: the real path of its nearest existing
+     * ancestor with the rest appended (a root or state_dir may not exist yet). A remote one as it is.
+     */
+    RootLocation real() {
+        if (!isLocal()) {
+            return this;
+        }
+        Path p = Path.of("/", segments.toArray(new String[0]));
+        for (Path existing = p; existing != null; existing = existing.getParent()) {
+            try {
+                return local(existing.toRealPath().resolve(existing.relativize(p)).normalize());
+            } catch (java.io.IOException | SecurityException absentOrUnreadable) {
+                // look one level up
+            }
+        }
+        return this;
+    }
+
+    /** How the location reads in a message: {@code /data/ckpt}, {@code sftp://host/dir}. */
+    String text() {
+        return (isLocal() ? "" : space) + "/" + String.join("/", segments);
     }
 
     private static List<String> normalise(String path) {

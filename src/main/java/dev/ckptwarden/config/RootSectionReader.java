@@ -16,13 +16,19 @@ final class RootSectionReader {
         "name", "path", "layout", "patterns", "retention", "quota", "disk", "action", "offload", "overrides"
     };
     private static final List<String> VERIFY = List.of("sha256", "size");
+    private static final List<String> OFFLOAD_SCHEMES = List.of("sftp", "s3", "file");
     private static final String NO_ROOTS = "no roots configured: add at least one entry with a path: under roots:";
 
     /** What the cross-entry checks need about an entry, including where it was written. */
     private record ReadRoot(int index, String name, boolean explicitName, YamlNode nameNode, String path,
-                            YamlNode pathNode, RootLocation location, RootConfig config) {
+                            YamlNode pathNode, RootLocation location, RootLocation real, RootConfig config) {
         String key() {
             return "roots[" + index + "]";
+        }
+
+        /** At the top of a file system, as written or through links: reported on its own, compared with nothing. */
+        boolean top() {
+            return location.isTop() || real.isTop();
         }
     }
 
@@ -30,7 +36,8 @@ final class RootSectionReader {
     }
 
     /** The roots, or an empty list when {@code errors} received something. */
-    static List<RootConfig> read(MappingReader top, ConfigErrors errors) {
+    /** @param stateDir the agent's state directory, which no root may contain or lie in */
+    static List<RootConfig> read(MappingReader top, ConfigErrors errors, java.nio.file.Path stateDir) {
         if (!top.has("roots")) {
             errors.at(top.node(), "roots", NO_ROOTS);
             return List.of();
@@ -57,6 +64,7 @@ final class RootSectionReader {
             }
         }
         checkNames(read, errors);
+        checkPlacement(read, stateDir, errors);
         checkNesting(read, errors);
         List<RootConfig> roots = new ArrayList<>();
         for (ReadRoot r : read) {
@@ -111,7 +119,7 @@ final class RootSectionReader {
                     disk, action, offload, overrides);
         }
         return new ReadRoot(index, name != null ? name.strip() : path, name != null, r.get("name"), path,
-                r.get("path"), location, config);
+                r.get("path"), location, location == null ? null : location.real(), config);
     }
 
     private static List<String> patterns(MappingReader r, ConfigErrors errors) {
@@ -242,6 +250,12 @@ final class RootSectionReader {
                 if (uri.getScheme() == null) {
                     throw new IllegalArgumentException("expected a URI like sftp://archive/ckpt, got '" + text + "'");
                 }
+                RootLocation.refusePassword(uri, text);
+                // What the offloader can reach (RemoteFiles): another scheme would fail only at the first eviction.
+                if (!OFFLOAD_SCHEMES.contains(uri.getScheme().toLowerCase(Locale.ROOT))) {
+                    throw new IllegalArgumentException("unsupported scheme '" + uri.getScheme() + "' in '" + text
+                            + "' (use sftp://, s3://, file:// or an absolute path)");
+                }
             } catch (URISyntaxException e) {
                 throw new IllegalArgumentException("not a valid URI: '" + text + "' (" + e.getReason() + ")");
             }
@@ -356,25 +370,65 @@ final class RootSectionReader {
         }
     }
 
+    /**
+     * A root at the top of a file system, or one that contains the state directory or lies inside it, is
+     * refused: a dry run against {@code /} planned deletions across the whole machine (issue 14). Links are
+     * resolved for the comparison (a root given through a link to {@code /} is still {@code /}).
+     */
+    private static void checkPlacement(List<ReadRoot> roots, java.nio.file.Path stateDir, ConfigErrors errors) {
+        RootLocation state = RootLocation.local(stateDir);
+        RootLocation realState = state.real();
+        for (ReadRoot r : roots) {
+            if (r.location() == null) {
+                continue;
+            }
+            RootLocation real = r.real();
+            if (r.top()) {
+                errors.at(r.pathNode(), r.key() + ".path", "'" + r.path() + "' is the top of the file system"
+                        + (r.location().isTop() ? "" : " (through symbolic links: '" + real.text() + "')")
+                        + "; a root is the directory that holds checkpoints, like /data/checkpoints");
+                continue;
+            }
+            boolean lexical = r.location().contains(state) || state.contains(r.location());
+            if (!lexical && !real.contains(realState) && !realState.contains(real)) {
+                continue;
+            }
+            boolean around = lexical ? r.location().contains(state) : real.contains(realState);
+            errors.at(r.pathNode(), r.key() + ".path", "'" + r.path() + "' " + (around ? "contains" : "lies inside")
+                    + " agent.state_dir '" + stateDir + "'" + (lexical ? "" : " (through symbolic links: '" + real.text()
+                    + "' and '" + realState.text() + "')") + "; the registry and audit log must not lie where "
+                    + "retention deletes");
+        }
+    }
+
     private static void checkNesting(List<ReadRoot> roots, ConfigErrors errors) {
         for (int j = 0; j < roots.size(); j++) {
             ReadRoot later = roots.get(j);
-            if (later.location() == null) {
-                continue;
+            if (later.location() == null || later.top()) {
+                continue; // reported on its own
             }
             for (int i = 0; i < j; i++) {
                 ReadRoot earlier = roots.get(i);
-                if (earlier.location() == null) {
+                if (earlier.location() == null || earlier.top()) {
                     continue;
                 }
                 boolean inside = earlier.location().contains(later.location());
                 boolean around = later.location().contains(earlier.location());
+                String through = "";
                 if (!inside && !around) {
-                    continue;
+                    // Two spellings of overlapping directories (a symbolic link): both roots would enforce the same files.
+                    RootLocation a = earlier.real();
+                    RootLocation b = later.real();
+                    inside = a.contains(b);
+                    around = b.contains(a);
+                    if (!inside && !around) {
+                        continue;
+                    }
+                    through = "; through symbolic links: '" + (around ? b : a).text() + "'";
                 }
                 String relation = inside && around ? "is the same directory as" : inside ? "lies inside" : "contains";
                 errors.at(later.pathNode(), later.key() + ".path", "'" + later.path() + "' " + relation + " "
-                        + earlier.key() + " '" + earlier.path() + "' (line " + earlier.pathNode().line()
+                        + earlier.key() + " '" + earlier.path() + "' (line " + earlier.pathNode().line() + through
                         + "); roots must not nest, or a checkpoint would belong to two roots");
                 break;
             }

@@ -3,6 +3,7 @@ package dev.ckptwarden.config;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
@@ -21,10 +23,49 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  */
 final class YamlTreeReader {
 
-    private static final YAMLFactory FACTORY = new YAMLFactory();
+    /** How deep values may nest; a configuration needs 7 levels (roots, an override's keep_best). */
+    static final int MAX_DEPTH = 32;
+    /** The longest configuration read, in characters (a real one is a few kilobytes). */
+    static final int MAX_CHARS = 1 << 20;
+
+    /**
+     * The parser's own limits, set explicitly (backstops to the checks in this class): nesting a little
+     * deeper than {@link #MAX_DEPTH} so that our message, with its line, comes first, and the size.
+     */
+    private static final YAMLFactory FACTORY = factory();
 
     private final YAMLParser parser;
     private final ConfigErrors errors;
+
+    private static YAMLFactory factory() {
+        LoaderOptions options = new LoaderOptions();
+        options.setNestingDepthLimit(MAX_DEPTH + 2);
+        options.setCodePointLimit(MAX_CHARS + 1);
+        options.setMaxAliasesForCollections(10);
+        // EMPTY_STRING_AS_NULL is what new YAMLFactory() does; the builder leaves it off ("retention:" is null).
+        return YAMLFactory.builder().loaderOptions(options).enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH + 2)
+                        .maxStringLength(MAX_CHARS + 1).maxNumberLength(100).build())
+                .build();
+    }
+
+    /** The message for a file over {@link #MAX_CHARS}, {@code size} saying how large it is. */
+    static String tooLarge(String size) {
+        return "the file is larger than " + MAX_CHARS / 1024 + " KiB (" + size + "); a configuration is a few "
+                + "kilobytes, check that this is the right file";
+    }
+
+    /** Thrown where a value nests deeper than {@link #MAX_DEPTH}: the rest of the document is not read. */
+    private static final class TooDeep extends RuntimeException {
+        final int line;
+        final int column;
+
+        TooDeep(int line, int column) {
+            super(null, null, false, false);
+            this.line = line;
+            this.column = column;
+        }
+    }
 
     private YamlTreeReader(YAMLParser parser, ConfigErrors errors) {
         this.parser = parser;
@@ -36,19 +77,27 @@ final class YamlTreeReader {
      * syntax error is then in {@code errors}).
      */
     static YamlNode read(String yaml, ConfigErrors errors) {
+        if (yaml.length() > MAX_CHARS) {
+            errors.at(0, 0, "", tooLarge(yaml.length() + " characters"));
+            return null;
+        }
         try (YAMLParser parser = FACTORY.createParser(yaml)) {
             YamlTreeReader reader = new YamlTreeReader(parser, errors);
             JsonToken first = parser.nextToken();
             if (first == null) {
                 return null;
             }
-            YamlNode root = reader.value(first, "");
+            YamlNode root = reader.value(first, "", 1);
             if (parser.nextToken() != null) {
                 JsonLocation at = parser.currentTokenLocation();
                 errors.at(at.getLineNr(), at.getColumnNr(), "",
                         "a second YAML document (after '---') is not supported; keep one document per file");
             }
             return root;
+        } catch (TooDeep e) {
+            errors.at(e.line, e.column, "", "values nested deeper than " + MAX_DEPTH + " levels (a configuration needs "
+                    + "at most 7); the file was not read further");
+            return null;
         } catch (JsonProcessingException e) {
             reportSyntaxError(e, errors);
             return null;
@@ -58,18 +107,23 @@ final class YamlTreeReader {
         }
     }
 
-    private YamlNode value(JsonToken token, String path) throws IOException {
+    /** @param depth how deeply this value nests, the document's top value being 1 */
+    private YamlNode value(JsonToken token, String path, int depth) throws IOException {
         JsonLocation at = parser.currentTokenLocation();
         int line = at.getLineNr();
         int column = at.getColumnNr();
+        // The tree is built recursively: an unbounded depth would overflow the stack (issue 14).
+        if (depth > MAX_DEPTH) {
+            throw new TooDeep(line, column);
+        }
         switch (token) {
             case START_OBJECT:
-                return mapping(line, column, path);
+                return mapping(line, column, path, depth);
             case START_ARRAY:
                 List<YamlNode> items = new ArrayList<>();
                 JsonToken t;
                 while ((t = parser.nextToken()) != JsonToken.END_ARRAY) {
-                    items.add(value(t, path + "[" + items.size() + "]"));
+                    items.add(value(t, path + "[" + items.size() + "]", depth + 1));
                 }
                 return new YamlNode.Sequence(line, column, items);
             default:
@@ -77,14 +131,14 @@ final class YamlTreeReader {
         }
     }
 
-    private YamlNode.Mapping mapping(int line, int column, String path) throws IOException {
+    private YamlNode.Mapping mapping(int line, int column, String path, int depth) throws IOException {
         List<YamlNode.Entry> entries = new ArrayList<>();
         Map<String, YamlNode.Entry> seen = new HashMap<>();
         while (parser.nextToken() == JsonToken.FIELD_NAME) {
             String key = parser.currentName();
             JsonLocation keyAt = parser.currentTokenLocation();
             String keyPath = path.isEmpty() ? key : path + "." + key;
-            YamlNode value = value(parser.nextToken(), keyPath);
+            YamlNode value = value(parser.nextToken(), keyPath, depth + 1);
             YamlNode.Entry entry = new YamlNode.Entry(key, keyAt.getLineNr(), keyAt.getColumnNr(), value);
             YamlNode.Entry first = seen.putIfAbsent(key, entry);
             if (first != null) {

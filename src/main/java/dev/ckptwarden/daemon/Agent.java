@@ -285,19 +285,23 @@ public final class Agent implements AutoCloseable {
      * @return true when the new configuration is now in force
      */
     public boolean reload(String why) {
-        Config next;
+        Config next = null;
         try {
             next = ConfigLoader.load(configFile, env);
         } catch (ConfigException e) {
-            lastReloadSuccessful = false;
-            metrics.setConfigReloadSuccessful(false);
             log.error("configuration reload ({}) rejected; the previous configuration stays in force:\n{}", why,
                     e.getMessage());
-            return false;
-        } catch (RuntimeException e) {
-            lastReloadSuccessful = false;
-            metrics.setConfigReloadSuccessful(false);
+        } catch (RuntimeException | StackOverflowError e) {
+            // The stack unwinds to here; nothing of the new file was applied.
             log.error("configuration reload ({}) failed; the previous configuration stays in force: {}", why, e.toString());
+        } finally {
+            // Every way a reload can end without a new configuration counts as a failure, Errors included.
+            if (next == null) {
+                lastReloadSuccessful = false;
+                metrics.setConfigReloadSuccessful(false);
+            }
+        }
+        if (next == null) {
             return false;
         }
         Config prev = config.getAndSet(next);

@@ -105,7 +105,7 @@ public final class Enforcer {
         this.offloadListener = Objects.requireNonNull(offloadListener, "offloadListener");
     }
 
-    private static final String NOT_ALLOWED = "not allowed to delete";
+    static final String NOT_ALLOWED = "not allowed to delete";
     /** Item detail while the registry holds deletions ({@link Registry#deletionHold()}). */
     static final String HELD = "registry lost: deleting nothing until it is rebuilt or started fresh";
     static final String STOPPING = "agent stopping";
@@ -242,7 +242,8 @@ public final class Enforcer {
             throw new IllegalStateException("deleting needs an audit log");
         }
         return new RemoteEvictions(root, registry, audit, listener,
-                remoteSettings != null ? remoteSettings : RemoteSettings.fromEnvironment(), dryRun, now);
+                remoteSettings != null ? remoteSettings : RemoteSettings.fromEnvironment(), dryRun, now,
+                () -> stopping, () -> refusal(root));
     }
 
     private static boolean hasTrash(RootDirectory dir) throws IOException {

@@ -31,6 +31,8 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The {@link Enforcer}'s deletion path for a remote root ({@code sftp://}, {@code s3://}), with the same
@@ -68,9 +70,17 @@ final class RemoteEvictions {
     private final Path rootPath;
     private final boolean s3;
     private final List<String> problems = new ArrayList<>();
+    /** Whether the agent is stopping: asked before each eviction. */
+    private final BooleanSupplier stopping;
+    /** Why this process may not delete now (the cluster lease), or null: asked before each eviction. */
+    private final Supplier<String> refusal;
+    private String refusedBefore;
+    private String auditBroken;
 
     RemoteEvictions(RootConfig root, Registry registry, AuditLog audit, EnforcementListener listener, RemoteSettings settings,
-                    boolean dryRun, Instant now) {
+                    boolean dryRun, Instant now, BooleanSupplier stopping, Supplier<String> refusal) {
+        this.stopping = stopping;
+        this.refusal = refusal;
         this.root = root;
         this.registry = registry;
         this.audit = audit;
@@ -96,55 +106,71 @@ final class RemoteEvictions {
         return new EnforcementReport(root.name(), rootPath, root.action().id(), false, List.of(), problems);
     }
 
+    /**
+     * Each remote eviction is its own batch: a stop and the deletion guard are asked before it, then its
+     * {@code begin} line is forced, it is carried out, and its {@code end} line written. An eviction is
+     * several round trips to the server, so asking before each one costs little and keeps a lease lost
+     * (or a stop asked) mid-pass from covering more than the eviction in progress.
+     */
     EnforcementReport enforce(List<Eviction> evictions) throws IOException {
         List<Item> items = new ArrayList<>(evictions.size());
         if (evictions.isEmpty()) {
             return new EnforcementReport(root.name(), rootPath, root.action().id(), dryRun, items, problems);
-        }
-        String[] ids = new String[evictions.size()];
-        if (destructive()) {
-            List<AuditRecord> begins = new ArrayList<>();
-            for (int i = 0; i < evictions.size(); i++) {
-                Eviction e = evictions.get(i);
-                Checkpoint c = e.checkpoint();
-                ids[i] = TrashBin.newId(now);
-                begins.add(new AuditRecord(now, AuditRecord.BEGIN, ids[i], c.key(), root.name(), c.run(), c.bytes(),
-                        e.reason(), root.action().id(), e.why(), null, null));
-            }
-            try {
-                audit.appendAll(begins);
-            } catch (IOException x) {
-                String broken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
-                problems.add(broken);
-                for (Eviction e : evictions) {
-                    items.add(item(e, e.checkpoint().bytes(), EnforcementReport.FAILED + "audit log unavailable", broken, 0));
-                }
-                return new EnforcementReport(root.name(), rootPath, root.action().id(), dryRun, items, problems);
-            }
         }
         try (RemoteFiles files = RemoteFiles.open(settings)) {
             FileObject top = files.resolve(root.path());
             if (destructive() && !s3) {
                 purgeTrash(top);
             }
-            for (int i = 0; i < evictions.size(); i++) {
-                Eviction e = evictions.get(i);
-                Item item;
-                try {
-                    item = evict(top, e, ids[i]);
-                } catch (IOException | RuntimeException x) {
-                    String why = describe(x);
-                    log.warn("root {}: eviction of {} failed: {}", root.name(), e.checkpoint().location(), why);
-                    item = item(e, e.checkpoint().bytes(), EnforcementReport.FAILED + why, null, 0);
-                }
+            for (Eviction e : evictions) {
+                Item item = destructive() ? evictAudited(top, e) : attempt(top, e, null);
                 items.add(item);
-                if (destructive()) {
-                    end(e, ids[i], item);
-                }
                 listener.finished(item);
             }
         }
         return new EnforcementReport(root.name(), rootPath, root.action().id(), dryRun, items, problems);
+    }
+
+    /** One destructive eviction with its checks and audit lines; see {@link #enforce}. */
+    private Item evictAudited(FileObject top, Eviction e) {
+        Checkpoint c = e.checkpoint();
+        if (stopping.getAsBoolean()) {
+            return item(e, c.bytes(), EnforcementReport.SKIPPED + Enforcer.STOPPING, null, 0);
+        }
+        String refused = refusal.get();
+        if (refused != null) {
+            if (refusedBefore == null || !refusedBefore.equals(refused)) {
+                problems.add("root " + root.name() + ": not allowed to delete now: " + refused);
+                refusedBefore = refused;
+            }
+            return item(e, c.bytes(), EnforcementReport.FAILED + Enforcer.NOT_ALLOWED, refused, 0);
+        }
+        if (auditBroken != null) {
+            return item(e, c.bytes(), EnforcementReport.FAILED + "audit log unavailable", auditBroken, 0);
+        }
+        String id = TrashBin.newId(now);
+        try {
+            audit.appendAll(List.of(new AuditRecord(now, AuditRecord.BEGIN, id, c.key(), root.name(), c.run(), c.bytes(),
+                    e.reason(), root.action().id(), e.why(), null, null)));
+        } catch (IOException x) {
+            auditBroken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
+            problems.add(auditBroken);
+            return item(e, c.bytes(), EnforcementReport.FAILED + "audit log unavailable", auditBroken, 0);
+        }
+        Item item = attempt(top, e, id);
+        end(e, id, item);
+        return item;
+    }
+
+    /** The eviction itself; a failure is its outcome, never an exception. */
+    private Item attempt(FileObject top, Eviction e, String id) {
+        try {
+            return evict(top, e, id);
+        } catch (IOException | RuntimeException x) {
+            String why = describe(x);
+            log.warn("root {}: eviction of {} failed: {}", root.name(), e.checkpoint().location(), why);
+            return item(e, e.checkpoint().bytes(), EnforcementReport.FAILED + why, null, 0);
+        }
     }
 
     private void end(Eviction e, String id, Item item) {

@@ -45,15 +45,47 @@ import java.util.function.Supplier;
  * change the configuration, the disk or a pin; the only write is {@code resolve} registering what it
  * found in the run directory it looked at (as a reconcile pass would). Bad
  * parameters answer 400, unknown paths 404, other methods 405, all with a JSON {@code {"error": ...}}
- * body. Requests are served by two threads; when both are busy and the queue is full, the accepting
- * thread serves the next request itself, which slows clients down instead of dropping them.
+ * body.
+ *
+ * <p>Slow clients cannot starve {@code /healthz} or {@code /metrics} (issue 14). The JDK server reads
+ * a request on a worker thread, so a client that sends one byte and stalls holds a worker: workers are
+ * made on demand up to {@value #MAX_THREADS} (and end when idle), a client must have sent its whole
+ * request within {@link #MAX_REQUEST_TIME} and read its response within {@link #MAX_RESPONSE_TIME},
+ * idle keep-alive connections are closed after {@link #IDLE_TIME}, and the accepting thread never
+ * serves a request itself. Beyond {@value #MAX_THREADS} stalled clients at once plus {@value #QUEUE}
+ * queued requests, new connections are closed at once, for at most {@link #MAX_REQUEST_TIME}.
  */
 public final class HttpApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
     private static final String JSON = "application/json; charset=utf-8";
     private static final String ALLOW = "GET, HEAD";
-    private static final int THREADS = 2;
-    private static final int QUEUE = 64;
+    /** A client must have sent its whole request within this time, or it is disconnected. */
+    static final java.time.Duration MAX_REQUEST_TIME = java.time.Duration.ofSeconds(10);
+    /** A client must have read its whole response within this time (a large /metrics included). */
+    static final java.time.Duration MAX_RESPONSE_TIME = java.time.Duration.ofSeconds(30);
+    /** A keep-alive connection with no request is closed after this long. */
+    static final java.time.Duration IDLE_TIME = java.time.Duration.ofSeconds(30);
+    /** Workers at most: each stalled client holds one until {@link #MAX_REQUEST_TIME}. */
+    static final int MAX_THREADS = 64;
+    private static final int QUEUE = 256;
+    /** Open connections at most (file descriptors); the JDK closes the ones beyond at once. */
+    private static final int MAX_CONNECTIONS = 1024;
+
+    static {
+        // The JDK server reads these once, when its implementation class is first loaded: here, before
+        // any HttpServer exists (this class is the only user). A value given with -D on the command line wins.
+        setIfAbsent("sun.net.httpserver.maxReqTime", MAX_REQUEST_TIME.toSeconds());
+        setIfAbsent("sun.net.httpserver.maxRspTime", MAX_RESPONSE_TIME.toSeconds());
+        setIfAbsent("sun.net.httpserver.idleInterval", IDLE_TIME.toSeconds());
+        setIfAbsent("sun.net.httpserver.maxIdleConnections", 32);
+        setIfAbsent("jdk.httpserver.maxConnections", MAX_CONNECTIONS);
+    }
+
+    private static void setIfAbsent(String property, long value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, Long.toString(value));
+        }
+    }
 
     private final HttpServer server;
     private final ThreadPoolExecutor executor;
@@ -113,12 +145,16 @@ public final class HttpApi implements AutoCloseable {
         this.clock = clock;
         this.server = HttpServer.create(address, 16);
         AtomicInteger n = new AtomicInteger();
-        this.executor = new ThreadPoolExecutor(THREADS, THREADS, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(QUEUE),
-                r -> {
+        // Core = max with core threads timing out: a thread per request up to MAX_THREADS, then a queue, and
+        // none kept while idle. A full queue is refused (AbortPolicy): the JDK's dispatcher then closes that
+        // connection, where running it on the dispatcher (CallerRunsPolicy) let one stalled client stop all.
+        this.executor = new ThreadPoolExecutor(MAX_THREADS, MAX_THREADS, 30, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(QUEUE), r -> {
                     Thread t = new Thread(r, "ckpt-warden-http-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
-                }, new ThreadPoolExecutor.CallerRunsPolicy());
+                }, new ThreadPoolExecutor.AbortPolicy());
+        executor.allowCoreThreadTimeOut(true);
         server.setExecutor(executor);
         routes.put("/metrics", new Route(Set.of(), this::metrics));
         routes.put("/healthz", new Route(Set.of(), (ex, q) -> healthz()));
@@ -137,22 +173,13 @@ public final class HttpApi implements AutoCloseable {
      * @throws IllegalArgumentException when the text is not {@code host:port}
      */
     public static InetSocketAddress address(String listen) {
-        String t = listen.strip();
-        int colon = t.lastIndexOf(':');
-        if (colon <= 0 || colon == t.length() - 1) {
-            throw new IllegalArgumentException("agent.listen: expected host:port like 127.0.0.1:9847, got '" + listen + "'");
-        }
-        String host = t.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
+        // The configuration's own parser: what check-config accepted is what is bound.
         try {
-            port = Integer.parseInt(t.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("agent.listen: the port of '" + listen + "' is not a number");
+            dev.ckptwarden.config.ListenAddress a = dev.ckptwarden.config.ListenAddress.parse(listen);
+            return new InetSocketAddress(a.host(), a.port());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("agent.listen: " + e.getMessage(), e);
         }
-        return new InetSocketAddress(host, port);
     }
 
     public void start() {
@@ -234,6 +261,8 @@ public final class HttpApi implements AutoCloseable {
         List<String> failing = failing(h);
         n.put("status", failing.isEmpty() ? "ok" : "unhealthy");
         if (!failing.isEmpty()) {
+            // Like every other error status, a 503 carries one "error" line (a client reads only that).
+            n.put("error", "unhealthy: " + String.join(", ", failing));
             ArrayNode arr = n.putArray("failing");
             failing.forEach(arr::add);
         }
@@ -277,7 +306,7 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private Response runs(Map<String, String> query) {
-        List<RunSummary> summaries = RunSummary.of(registry.list(query.get("root"), null, false), config.get());
+        List<RunSummary> summaries = RunSummary.of(registry.list(root(query), null, false), config.get());
         ObjectNode out = CheckpointJson.MAPPER.createObjectNode();
         ArrayNode arr = out.putArray("runs");
         for (RunSummary s : summaries) {
@@ -314,7 +343,7 @@ public final class HttpApi implements AutoCloseable {
     private Response checkpoints(Map<String, String> query) {
         String run = required(query, "run");
         boolean all = flag(query, "all");
-        List<Checkpoint> list = registry.list(query.get("root"), run, all);
+        List<Checkpoint> list = registry.list(root(query), run, all);
         if (list.isEmpty()) {
             throw new ApiError(404, "no checkpoints registered for run '" + run + "'"
                     + (query.containsKey("root") ? " in root '" + query.get("root") + "'" : ""));
@@ -328,7 +357,7 @@ public final class HttpApi implements AutoCloseable {
         boolean resumable = flag(query, "resumable");
         DiskResolver.Answer answer;
         try {
-            answer = resolver.resolve(config.get(), query.get("root"), run, which, resumable, bestMetric(query), false);
+            answer = resolver.resolve(config.get(), root(query), run, which, resumable, bestMetric(query), false);
         } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
             throw new ApiError(400, e.getMessage());
         } catch (Resolver.NoBest e) {
@@ -365,18 +394,8 @@ public final class HttpApi implements AutoCloseable {
 
     private Response plan(Map<String, String> query) {
         Config cfg = config.get();
-        String rootName = query.get("root");
-        List<RootConfig> roots;
-        if (rootName == null) {
-            roots = cfg.roots();
-        } else {
-            RootConfig r = cfg.root(rootName);
-            if (r == null) {
-                List<String> names = cfg.roots().stream().map(RootConfig::name).toList();
-                throw new ApiError(400, "unknown root '" + rootName + "' (configured: " + String.join(", ", names) + ")");
-            }
-            roots = List.of(r);
-        }
+        String rootName = root(query);
+        List<RootConfig> roots = rootName == null ? cfg.roots() : List.of(cfg.root(rootName));
         Instant now = clock.instant();
         List<Decision> decisions = new ArrayList<>();
         for (RootConfig root : roots) {
@@ -389,6 +408,17 @@ public final class HttpApi implements AutoCloseable {
                     RetentionPolicy.effectiveRetention(root, run), now, c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path()))));
         }
         return Response.json(200, CheckpointJson.plan(decisions));
+    }
+
+    /** The {@code root} parameter, or null when absent; a root not configured is refused on every path, as the CLI does. */
+    private String root(Map<String, String> query) {
+        String name = query.get("root");
+        Config cfg = config.get();
+        if (name != null && cfg.root(name) == null) {
+            List<String> names = cfg.roots().stream().map(RootConfig::name).toList();
+            throw new ApiError(400, "unknown root '" + name + "' (configured: " + String.join(", ", names) + ")");
+        }
+        return name;
     }
 
     private static ObjectNode error(String message) {

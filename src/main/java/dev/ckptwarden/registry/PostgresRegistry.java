@@ -85,8 +85,6 @@ public final class PostgresRegistry extends JdbcRegistry {
             .filter(CheckpointState::present)
             .map(state -> "'" + state.id() + "'")
             .collect(Collectors.joining(", ", "(", ")"));
-    private static final java.util.regex.Pattern PASSWORD_PARAMETER =
-            java.util.regex.Pattern.compile("[?&]password=", java.util.regex.Pattern.CASE_INSENSITIVE);
     /** Batches larger than this look up stored rows per root rather than per path. */
     private static final int BULK_LOOKUP = 64;
 
@@ -123,7 +121,7 @@ public final class PostgresRegistry extends JdbcRegistry {
         }
         String location = location(parsed);
         // The URL text itself: the parsed properties also hold a password the driver found in a pgpass file.
-        if (PASSWORD_PARAMETER.matcher(url).find()) {
+        if (dev.ckptwarden.config.RegistryUrl.carriesPassword(url)) {
             throw new RegistryException(location, "the registry URL must not carry a password:"
                     + " put it in PGPASSWORD or in ~/.pgpass (or the file PGPASSFILE names)", null);
         }

@@ -92,15 +92,28 @@ public final class Resolver {
         }
         Matcher m = STEP.matcher(s);
         if (m.matches()) {
-            long step = Long.parseLong(m.group(1));
+            long step = number(m.group(1), Long.MAX_VALUE, selector);
             return newest.stream().filter(c -> c.step() != null && c.step() == step).findFirst();
         }
         m = EPOCH.matcher(s);
         if (m.matches()) {
-            int epoch = Integer.parseInt(m.group(1));
+            long epoch = number(m.group(1), Integer.MAX_VALUE, selector);
             return newest.stream().filter(c -> c.epoch() != null && c.epoch() == epoch).findFirst();
         }
         throw new BadSelector("unknown selector '" + selector + "': use latest, best, step:N, step_N or epoch:N");
+    }
+
+    /** The digits of a step or epoch selector: no checkpoint carries a number above {@code max}, so none is bad usage. */
+    private static long number(String digits, long max, String selector) {
+        try {
+            long n = Long.parseLong(digits);
+            if (n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException tooLong) {
+            // more digits than a long holds: the same answer
+        }
+        throw new BadSelector("selector '" + selector + "': the number is too large (at most " + max + ")");
     }
 
     private static Optional<Checkpoint> best(List<Checkpoint> newestFirst, List<Checkpoint> run, Metric metric) {

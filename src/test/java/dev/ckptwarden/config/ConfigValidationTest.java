@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.assertj.core.api.Assertions.tuple;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Every kind of mistake a user can make in ckpt-warden.yaml, and the line that explains it. */
 class ConfigValidationTest {
@@ -443,6 +445,14 @@ class ConfigValidationTest {
     }
 
     @Test
+    void offloadTargetSchemeIsOneTheOffloaderCanReach() {
+        // check-config accepted any scheme; the offloader refused it at the first eviction
+        assertThat(messages("roots:\n  - path: /a\n    retention: {keep_last: 1}\n    offload: {target: \"ftp://archive/ckpt\"}\n"))
+                .containsExactly("conf/ckpt-warden.yaml:4:23: roots[0].offload.target: unsupported scheme 'ftp' in "
+                        + "'ftp://archive/ckpt' (use sftp://, s3://, file:// or an absolute path)");
+    }
+
+    @Test
     void errorWithoutAFileNameStillCarriesItsPosition() {
         ConfigException e;
         try {
@@ -452,6 +462,119 @@ class ConfigValidationTest {
             e = thrown;
         }
         assertThat(e.getMessage()).isEqualTo("3:5: roots[0].layot: unknown key (did you mean layout?)");
+    }
+
+    @Test
+    void aRootAtTheTopOfAFileSystemIsRefused() {
+        // A dry run against '/' planned deletions across the whole machine (issue 14).
+        assertThat(messages("""
+                roots:
+                  - path: /
+                  - path: file:///
+                  - path: /data/..
+                  - path: sftp://archive/
+                """)).containsExactly(
+                "conf/ckpt-warden.yaml:2:11: roots[0].path: '/' is the top of the file system; a root is the directory "
+                        + "that holds checkpoints, like /data/checkpoints",
+                "conf/ckpt-warden.yaml:3:11: roots[1].path: 'file:///' is the top of the file system; a root is the "
+                        + "directory that holds checkpoints, like /data/checkpoints",
+                "conf/ckpt-warden.yaml:4:11: roots[2].path: '/data/..' is the top of the file system; a root is the "
+                        + "directory that holds checkpoints, like /data/checkpoints",
+                "conf/ckpt-warden.yaml:5:11: roots[3].path: 'sftp://archive/' is the top of the file system; a root is "
+                        + "the directory that holds checkpoints, like /data/checkpoints");
+    }
+
+    @Test
+    void aRootThatHoldsTheStateDirOrLiesInsideItIsRefused() {
+        assertThat(messages("""
+                agent: {state_dir: /srv/warden}
+                roots:
+                  - path: /srv
+                  - path: /srv/warden/ckpt
+                  - path: /srv2
+                """)).containsExactly(
+                "conf/ckpt-warden.yaml:3:11: roots[0].path: '/srv' contains agent.state_dir '/srv/warden'; the "
+                        + "registry and audit log must not lie where retention deletes",
+                "conf/ckpt-warden.yaml:4:11: roots[1].path: '/srv/warden/ckpt' lies inside agent.state_dir "
+                        + "'/srv/warden'; the registry and audit log must not lie where retention deletes",
+                "conf/ckpt-warden.yaml:4:11: roots[1].path: '/srv/warden/ckpt' lies inside roots[0] '/srv' (line 3); "
+                        + "roots must not nest, or a checkpoint would belong to two roots");
+        // The default state_dir counts too, and so does CKPT_WARDEN_STATE_DIR.
+        assertThat(messages("roots:\n  - path: /var/lib\n")).containsExactly("conf/ckpt-warden.yaml:2:11: roots[0].path: "
+                + "'/var/lib' contains agent.state_dir '/var/lib/ckpt-warden'; the registry and audit log must not lie "
+                + "where retention deletes");
+        assertThat(exception("roots:\n  - path: /data\n", Map.of("CKPT_WARDEN_STATE_DIR", "/data/state")).errors())
+                .extracting(ConfigError::toString).containsExactly("conf/ckpt-warden.yaml:2:11: roots[0].path: '/data' "
+                        + "contains agent.state_dir '/data/state'; the registry and audit log must not lie where "
+                        + "retention deletes");
+    }
+
+    @Test
+    void rootsAndStateDirAreComparedWhereSymbolicLinksLead(@TempDir Path tmp) throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("data/ckpt"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), data);
+        Path top = Files.createSymbolicLink(tmp.resolve("top"), Path.of("/"));
+        Path state = Files.createSymbolicLink(tmp.resolve("state"), data.resolve("warden"));
+        Files.createDirectories(data.resolve("warden"));
+        Files.createDirectories(data.resolve("run1"));
+
+        assertThat(messages("agent: {state_dir: " + tmp.resolve("elsewhere") + "}\nroots:\n  - path: " + data.resolve("run1")
+                + "\n  - path: " + link + "\n  - path: " + top + "\n")).containsExactly(
+                "conf/ckpt-warden.yaml:4:11: roots[1].path: '" + link + "' contains roots[0] '" + data.resolve("run1")
+                        + "' (line 3; through symbolic links: '" + data.toRealPath() + "'); roots must not nest, or a "
+                        + "checkpoint would belong to two roots",
+                "conf/ckpt-warden.yaml:5:11: roots[2].path: '" + top + "' is the top of the file system (through "
+                        + "symbolic links: '/'); a root is the directory that holds checkpoints, like /data/checkpoints");
+        assertThat(messages("agent: {state_dir: " + state + "}\nroots:\n  - path: " + link + "\n")).containsExactly(
+                "conf/ckpt-warden.yaml:3:11: roots[0].path: '" + link + "' contains agent.state_dir '" + state
+                        + "' (through symbolic links: '" + data.toRealPath() + "' and '"
+                        + data.resolve("warden").toRealPath() + "'); the registry and audit log must not lie where "
+                        + "retention deletes");
+    }
+
+    @Test
+    void aRegistryUrlWithAPasswordIsRefusedWhereItIsWritten() {
+        // The agent refuses it when it opens the registry; check-config must say so first.
+        assertThat(messages("""
+                agent:
+                  registry_url: "jdbc:postgresql://db/ckpt?user=warden&password=hunter2"
+                roots:
+                  - path: /a
+                """)).containsExactly("conf/ckpt-warden.yaml:2:17: agent.registry_url: must not carry a password: put "
+                + "it in PGPASSWORD or in ~/.pgpass (or the file PGPASSFILE names)");
+        assertThat(messages("agent: {registry_url: \"jdbc:postgresql://db/ckpt?PASSWORD=x\"}\nroots:\n  - path: /a\n"))
+                .singleElement().asString().contains("agent.registry_url: must not carry a password");
+    }
+
+    @Test
+    void remoteUrisWithAPasswordAreRefusedWhereTheyAreWritten() {
+        assertThat(messages("""
+                roots:
+                  - path: sftp://warden:hunter2@archive/ckpt
+                  - path: /a
+                    retention: {keep_last: 1}
+                    offload: {target: "sftp://warden:hunter2@archive/offload"}
+                """)).containsExactly(
+                "conf/ckpt-warden.yaml:2:11: roots[0].path: 'sftp://warden:***@archive/ckpt' carries a password; "
+                        + "passwords are not accepted in URIs: use a key for sftp://, the AWS credential chain for s3://",
+                "conf/ckpt-warden.yaml:5:23: roots[1].offload.target: 'sftp://warden:***@archive/offload' carries a "
+                        + "password; passwords are not accepted in URIs: use a key for sftp://, the AWS credential "
+                        + "chain for s3://");
+    }
+
+    @Test
+    void aThousandLevelsOfNestingIsOneErrorNamingTheLimit() {
+        List<String> deep = messages("roots:\n  - path: " + "[".repeat(1000) + "]".repeat(1000) + "\n");
+        assertThat(deep).singleElement().asString().startsWith("conf/ckpt-warden.yaml:2:")
+                .contains("nested deeper than " + YamlTreeReader.MAX_DEPTH + " levels");
+        List<String> deepMaps = messages("roots:\n  - path: /a\n    name: " + "{a: ".repeat(1000) + "1" + "}".repeat(1000) + "\n");
+        assertThat(deepMaps).singleElement().asString().contains("nested deeper than " + YamlTreeReader.MAX_DEPTH + " levels");
+    }
+
+    @Test
+    void aFileLargerThanTheLimitIsOneError() {
+        String huge = "roots:\n  - path: /a\n" + ("# " + "x".repeat(98) + "\n").repeat(YamlTreeReader.MAX_CHARS / 100 + 1);
+        assertThat(messages(huge)).singleElement().asString().contains("larger than");
     }
 
     private static List<String> messages(String yaml) {

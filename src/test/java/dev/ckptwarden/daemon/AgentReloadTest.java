@@ -74,6 +74,52 @@ class AgentReloadTest {
     }
 
     @Test
+    void aReloadOfADeeplyNestedFileIsRejectedAndTheReloadGaugeGoesToZero() throws Exception {
+        Path a = Files.createDirectories(dir.resolve("a"));
+        Path file = dir.resolve("ckpt-warden.yaml");
+        Files.writeString(file, yaml(a));
+        Config cfg = ConfigLoader.load(file, Map.of());
+        dev.ckptwarden.export.AgentMetrics metrics = new dev.ckptwarden.export.AgentMetrics("test");
+        try (SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
+             Agent agent = new Agent(cfg, file, Map.of(), registry, new dev.ckptwarden.enforce.Enforcer(registry, null),
+                     metrics, new MutableClock(T0.plus(Duration.ofHours(1))))) {
+            agent.start();
+            assertThat(reloadGauge(metrics)).isEqualTo("1.0");
+
+            // issue 14: a StackOverflowError escaped into the Quartz job and the gauge stayed at 1
+            Files.writeString(file, yaml(a) + "    name: " + "{a: ".repeat(1000) + "1" + "}".repeat(1000) + "\n");
+            // On a thread with a small stack: the launcher (-Xss512k, C1) overflowed at this depth; so does this.
+            java.util.concurrent.atomic.AtomicReference<Object> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread worker = new Thread(null, () -> {
+                try {
+                    outcome.set(agent.reload("test"));
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            }, "reload", 256 * 1024);
+            worker.start();
+            worker.join();
+            assertThat(outcome.get()).isEqualTo(false);
+
+            assertThat(agent.lastReloadSuccessful()).isFalse();
+            assertThat(reloadGauge(metrics)).isEqualTo("0.0");
+            assertThat(agent.config()).isSameAs(cfg);
+            agent.onTrigger("reload-test"); // the scheduled path: the pass after the rejected reload still runs
+            assertThat(agent.healthy()).isTrue();
+        } finally {
+            metrics.close();
+        }
+    }
+
+    private static String reloadGauge(dev.ckptwarden.export.AgentMetrics metrics) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        metrics.scrape(null, out);
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+                .filter(l -> l.startsWith("ckpt_warden_config_last_reload_successful "))
+                .map(l -> l.substring(l.indexOf(' ') + 1)).findFirst().orElseThrow();
+    }
+
+    @Test
     void rootThatAppearsAfterStartupIsPickedUpByTheNextPass() throws Exception {
         Path late = dir.resolve("late");
         Path file = dir.resolve("ckpt-warden.yaml");

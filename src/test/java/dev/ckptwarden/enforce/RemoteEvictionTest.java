@@ -222,6 +222,64 @@ class RemoteEvictionTest {
     }
 
     @Test
+    void aLeaseLostDuringARemotePassStopsTheEvictionsNotYetStarted() throws Exception {
+        try (SftpTestServer server = SftpTestServer.start(tmp.resolve("sftp"))) {
+            tree(Files.createDirectories(server.home.resolve("ckpt")));
+            RootConfig root = root(server.uri("/ckpt"), Action.DELETE);
+            Config config = new Config(null, AgentSettings.defaults(tmp.resolve("state")), List.of(root));
+            new Reconciler(registry, clock, server::settings).reconcile(config, root);
+            List<Eviction> evictions = EvictionPlan.of(registry, List.of(root), Map.of(), null, clock.instant())
+                    .evictions(root.name());
+            assertThat(evictions).hasSize(3);
+            int[] asked = {0};
+            Enforcer enforcer = new Enforcer(registry, audit, EnforcementListener.NONE, server.settings());
+            enforcer.guardWith(r -> {
+                if (++asked[0] > 2) { // the pass's own check, then the first eviction's; the lease is lost after it
+                    throw new IOException("lease lost");
+                }
+            });
+
+            EnforcementReport report = enforcer.enforce(root, null, evictions, false, clock.instant());
+
+            assertThat(report.items()).extracting(EnforcementReport.Item::outcome).containsExactly("ok",
+                    "failed:not allowed to delete", "failed:not allowed to delete");
+            for (EnforcementReport.Item refused : report.items().subList(1, 3)) {
+                assertThat(registry.byPath(refused.path().toString()).orElseThrow().state()).isEqualTo(CheckpointState.COMPLETE);
+                assertThat(AuditLog.read(audit.file())).noneMatch(l -> l.path().equals(refused.path().toString()));
+            }
+            assertThat(AuditLog.read(audit.file())).hasSize(2);
+        }
+    }
+
+    @Test
+    void aStopDuringARemotePassFinishesTheEvictionInProgressAndStartsNoOther() throws Exception {
+        try (SftpTestServer server = SftpTestServer.start(tmp.resolve("sftp"))) {
+            tree(Files.createDirectories(server.home.resolve("ckpt")));
+            RootConfig root = root(server.uri("/ckpt"), Action.DELETE);
+            Config config = new Config(null, AgentSettings.defaults(tmp.resolve("state")), List.of(root));
+            new Reconciler(registry, clock, server::settings).reconcile(config, root);
+            List<Eviction> evictions = EvictionPlan.of(registry, List.of(root), Map.of(), null, clock.instant())
+                    .evictions(root.name());
+            Enforcer[] self = new Enforcer[1];
+            self[0] = new Enforcer(registry, audit, new EnforcementListener() {
+                @Override
+                public void renamed(Path checkpoint, String member) {
+                    self[0].stop(); // SIGTERM arrives during the first eviction
+                }
+            }, server.settings());
+
+            EnforcementReport report = self[0].enforce(root, null, evictions, false, clock.instant());
+
+            assertThat(report.items()).extracting(EnforcementReport.Item::outcome).containsExactly("ok",
+                    "skipped:agent stopping", "skipped:agent stopping");
+            for (EnforcementReport.Item left : report.items().subList(1, 3)) {
+                assertThat(registry.byPath(left.path().toString()).orElseThrow().state()).isEqualTo(CheckpointState.COMPLETE);
+            }
+            assertThat(AuditLog.read(audit.file())).hasSize(2);
+        }
+    }
+
+    @Test
     void aDryRunOnARemoteRootTouchesNothingAndWritesNoAuditLine() throws Exception {
         try (SftpTestServer server = SftpTestServer.start(tmp.resolve("sftp"))) {
             Path dir = tree(Files.createDirectories(server.home.resolve("ckpt")));

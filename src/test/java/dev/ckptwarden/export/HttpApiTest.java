@@ -313,7 +313,7 @@ class HttpApiTest {
     }
 
     @Test
-    void manyConcurrentRequestsAreAllServedByTheTwoThreads() throws Exception {
+    void manyConcurrentRequestsAreAllServed() throws Exception {
         metrics.update(config, registry.list(null, null, false));
         List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
@@ -324,6 +324,67 @@ class HttpApiTest {
         for (var f : pending) {
             assertThat(f.get().statusCode()).isEqualTo(200);
         }
+    }
+
+    @Test
+    void fiftyStalledClientsCannotStarveHealthzOrMetrics() throws Exception {
+        // issue 14: connections that send one byte and stall held every worker for as long as they lasted
+        List<java.net.Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < 50; i++) {
+                java.net.Socket s = new java.net.Socket("127.0.0.1", api.port());
+                s.getOutputStream().write('G');
+                s.getOutputStream().flush();
+                stalled.add(s);
+            }
+            for (String path : List.of("/healthz", "/metrics")) {
+                HttpResponse<String> r = client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port()
+                        + path)).build(), HttpResponse.BodyHandlers.ofString()).get(3, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(r.statusCode()).as(path).isEqualTo(200);
+            }
+        } finally {
+            for (java.net.Socket s : stalled) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aClientThatNeverFinishesItsRequestIsDisconnected() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", api.port())) {
+            s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            // A bound on the wait, not a sleep: the server closes the connection once the request time is up.
+            s.setSoTimeout((int) HttpApi.MAX_REQUEST_TIME.plusSeconds(5).toMillis());
+            long t0 = System.nanoTime();
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(HttpApi.MAX_REQUEST_TIME.plusSeconds(3));
+        }
+    }
+
+    @Test
+    void everyErrorStatusCarriesAnErrorLineInJson() throws Exception {
+        health.set(new LoopHealth(true, false, true));
+        assertError(get("/healthz"), 503, "unhealthy: scheduler");
+        assertError(get("/api/v1/nothing"), 404, "no such resource");
+        assertError(send("DELETE", "/api/v1/runs", null), 405, "read-only");
+        assertError(get("/api/v1/runs?colour=blue"), 400, "unknown parameter 'colour'");
+    }
+
+    @Test
+    void anUnknownRootIs400OnEveryPathThatTakesOne() throws Exception {
+        // plan and the command line refused it; runs answered an empty list and checkpoints or resolve a 404
+        for (String path : List.of("/api/v1/runs?root=nowhere", "/api/v1/checkpoints?run=bert&root=nowhere",
+                "/api/v1/resolve?run=bert&which=latest&root=nowhere", "/api/v1/plan?root=nowhere")) {
+            assertError(get(path), 400, "unknown root 'nowhere' (configured: main, aux)");
+        }
+    }
+
+    @Test
+    void stepAndEpochSelectorsTooLargeForANumberAre400WithJson() throws Exception {
+        assertError(get("/api/v1/resolve?run=bert&which=step:99999999999999999999"), 400,
+                "selector 'step:99999999999999999999': the number is too large");
+        assertError(get("/api/v1/resolve?run=bert&which=epoch:99999999999"), 400, "selector 'epoch:99999999999': the number is too large");
     }
 
     @Test
