@@ -74,8 +74,9 @@ public record PolicyChange(Map<String, Instant> notBefore, ZoneId zone) {
         Instant latest = now.plus(grace);
         Map<String, Instant> out = new LinkedHashMap<>();
         pending.forEach((path, at) -> {
-            if (at.isAfter(now)) {
-                out.put(path, at.isAfter(latest) ? latest : at);
+            Instant capped = at.isAfter(latest) ? latest : at;
+            if (capped.isAfter(now)) {
+                out.put(path, capped);
             }
         });
         for (Decision d : after) {
