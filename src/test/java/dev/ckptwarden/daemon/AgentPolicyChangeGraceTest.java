@@ -36,8 +36,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code agent.policy_change_grace}; pressure does not wait. Driven directly with a clock moved by hand.
  */
 class AgentPolicyChangeGraceTest {
-    /** The agent's clock starts at the real time, so that {@code plan} (system clock) sees the same grace. */
-    private final Instant start = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    /**
+     * The agent's clock runs a day ahead of the real one: the scheduler fires its triggers (the reload a
+     * file change requests, periodic and settle passes) by real time at instants taken from this clock,
+     * so none fires during the test and every pass is the test's own; and {@code plan}, on the system
+     * clock, still sees the grace as running.
+     */
+    private final Instant start = Instant.now().plus(Duration.ofDays(1)).truncatedTo(ChronoUnit.SECONDS);
     private final Instant saved = start.minus(Duration.ofHours(1));
 
     @TempDir
