@@ -88,4 +88,18 @@ final class ConfigOption {
         }
         return PostgresRegistry.open(url);
     }
+
+    /**
+     * The evictions the running agent delays after a configuration change ({@code agent.policy_change_grace}),
+     * as it recorded them in {@code state_dir}; an unreadable record is reported on stderr and ignored.
+     */
+    static dev.ckptwarden.policy.PolicyChange policyChange(Config config) {
+        java.time.ZoneId zone = java.time.ZoneId.systemDefault();
+        try {
+            return dev.ckptwarden.enforce.PolicyChangeFile.read(config.agent().stateDir(), zone);
+        } catch (java.io.IOException e) {
+            System.err.println("ckpt-warden: ignoring the agent's policy change record: " + e.getMessage());
+            return new dev.ckptwarden.policy.PolicyChange(java.util.Map.of(), zone);
+        }
+    }
 }

@@ -85,7 +85,9 @@ final class EnforceCommand implements Callable<Integer> {
                     problems.put(r.name(), reconcile(cfg, r, reconciler, reached));
                 }
                 // Planned after every root is reconciled: roots sharing a filesystem are planned together.
-                EvictionPlan plan = EvictionPlan.of(registry, roots, reached, null, clock.instant());
+                // Evictions the agent delays after a configuration change wait here too (pressure does not).
+                EvictionPlan plan = EvictionPlan.of(registry, roots, reached, null, clock.instant(),
+                        EvictionPlan.Space.OF_STORE, ConfigOption.policyChange(cfg));
                 for (RootConfig r : roots) {
                     passes.add(pass(r, reached.containsKey(r.name()), reached.get(r.name()), plan, problems.get(r.name()),
                             enforcer, clock));

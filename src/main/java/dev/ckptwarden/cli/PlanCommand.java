@@ -10,6 +10,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.RetentionPlan;
 import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.Verdict;
 import dev.ckptwarden.registry.Registry;
 import picocli.CommandLine.Command;
@@ -45,9 +46,11 @@ final class PlanCommand implements Callable<Integer> {
         List<RootConfig> roots = RootSelection.of(cfg, root);
         Instant now = Clock.systemUTC().instant();
         List<RetentionPlan> plans = new ArrayList<>();
+        // What the agent delays after a configuration change is listed as evict, with its time.
+        PolicyChange change = ConfigOption.policyChange(cfg);
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             for (RootConfig r : roots) {
-                plans.add(RetentionPlan.of(registry, r, run, now));
+                plans.add(RetentionPlan.of(registry, r, run, now, change));
             }
         }
         long evictBytes = plans.stream().mapToLong(RetentionPlan::evictBytes).sum();
@@ -76,7 +79,10 @@ final class PlanCommand implements Callable<Integer> {
         return ExitCode.OK;
     }
 
-    /** SPEC "plan --json": {@code {"decisions": [{"path", "run", "action", "reasons"}], "evict_bytes": N}}. */
+    /**
+     * SPEC "plan --json": {@code {"decisions": [{"path", "run", "action", "reasons"}], "evict_bytes": N}}; an
+     * eviction waiting out a configuration change's grace adds {@code "not_before": "2026-...Z"}.
+     */
     static ObjectNode json(List<RetentionPlan> plans, long evictBytes) {
         ObjectNode out = CheckpointJson.MAPPER.createObjectNode();
         ArrayNode arr = out.putArray("decisions");
@@ -88,6 +94,9 @@ final class PlanCommand implements Callable<Integer> {
                 n.put("action", d.verdict().id());
                 ArrayNode reasons = n.putArray("reasons");
                 d.reasons().forEach(reasons::add);
+                if (d.notBefore() != null) {
+                    n.put("not_before", d.notBefore().toString());
+                }
             }
         }
         out.put("evict_bytes", evictBytes);

@@ -13,7 +13,8 @@ final class AgentSectionReader {
     static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/ckpt-warden");
 
     private static final String[] KEYS = {
-        "state_dir", "listen", "reconcile_interval", "settle_time", "registry_url", "cluster", "metrics_max_runs"
+        "state_dir", "listen", "reconcile_interval", "settle_time", "registry_url", "cluster", "metrics_max_runs",
+        "policy_change_grace"
     };
 
     private AgentSectionReader() {
@@ -36,6 +37,7 @@ final class AgentSectionReader {
         String registryUrl = defaults.registryUrl();
         boolean cluster = defaults.cluster();
         int metricsMaxRuns = defaults.metricsMaxRuns();
+        Duration grace = defaults.policyChangeGrace();
 
         if (agent != null) {
             String dir = agent.text("state_dir", "a directory path");
@@ -78,6 +80,7 @@ final class AgentSectionReader {
             }
             Integer maxRuns = agent.wholeInt("metrics_max_runs", 1);
             metricsMaxRuns = maxRuns == null ? metricsMaxRuns : maxRuns;
+            grace = orElse(agent.duration("policy_change_grace", true), grace);
         }
 
         String envListen = env.get(ENV_LISTEN);
@@ -97,7 +100,7 @@ final class AgentSectionReader {
                 errors.environment(ENV_STATE_DIR, "(overrides agent.state_dir) " + e.getMessage());
             }
         }
-        return new AgentSettings(stateDir, listen, reconcile, settle, registryUrl, cluster, metricsMaxRuns);
+        return new AgentSettings(stateDir, listen, reconcile, settle, registryUrl, cluster, metricsMaxRuns, grace);
     }
 
     /** Relative directories are resolved against the working directory (systemd's WorkingDirectory=). */

@@ -3,7 +3,12 @@ package dev.ckptwarden.config;
 import java.nio.file.Path;
 import java.time.Duration;
 
-/** The {@code agent:} section. */
+/**
+ * The {@code agent:} section.
+ *
+ * @param policyChangeGrace how long evictions that a reload newly brings wait (announced, and listed by
+ *                          {@code plan}) before they happen; zero: at once. Pressure evictions never wait.
+ */
 public record AgentSettings(
         Path stateDir,
         String listen,
@@ -11,15 +16,30 @@ public record AgentSettings(
         Duration settleTime,
         String registryUrl,
         boolean cluster,
-        int metricsMaxRuns) {
+        int metricsMaxRuns,
+        Duration policyChangeGrace) {
 
     public static final String DEFAULT_LISTEN = "127.0.0.1:9847";
+    public static final Duration DEFAULT_POLICY_CHANGE_GRACE = Duration.ofMinutes(5);
+
+    /** Settings with the default {@code policy_change_grace}. */
+    public AgentSettings(Path stateDir, String listen, Duration reconcileInterval, Duration settleTime, String registryUrl,
+                         boolean cluster, int metricsMaxRuns) {
+        this(stateDir, listen, reconcileInterval, settleTime, registryUrl, cluster, metricsMaxRuns,
+                DEFAULT_POLICY_CHANGE_GRACE);
+    }
 
     public static AgentSettings defaults(Path stateDir) {
         return new AgentSettings(stateDir, DEFAULT_LISTEN, Duration.ofMinutes(5), Duration.ofSeconds(10), "", false, 500);
     }
 
     public AgentSettings withSettleTime(Duration settle) {
-        return new AgentSettings(stateDir, listen, reconcileInterval, settle, registryUrl, cluster, metricsMaxRuns);
+        return new AgentSettings(stateDir, listen, reconcileInterval, settle, registryUrl, cluster, metricsMaxRuns,
+                policyChangeGrace);
+    }
+
+    public AgentSettings withPolicyChangeGrace(Duration grace) {
+        return new AgentSettings(stateDir, listen, reconcileInterval, settleTime, registryUrl, cluster, metricsMaxRuns,
+                grace);
     }
 }

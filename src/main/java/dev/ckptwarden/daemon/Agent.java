@@ -13,11 +13,13 @@ import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.enforce.Eviction;
 import dev.ckptwarden.enforce.EvictionPlan;
 import dev.ckptwarden.enforce.OffloadShortfall;
+import dev.ckptwarden.enforce.PolicyChangeGrace;
 import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.export.FilesystemForecast;
 import dev.ckptwarden.export.HttpApi;
 import dev.ckptwarden.export.LoopHealth;
 import dev.ckptwarden.export.RegistryHealth;
+import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.registry.Lease;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.RegistryException;
@@ -42,6 +44,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
@@ -90,6 +93,8 @@ public final class Agent implements AutoCloseable {
     private ConfigFileWatcher configWatcher;
     private final Enforcer enforcer;
     private final AgentMetrics metrics;
+    /** Policy evictions a reload brought wait {@code agent.policy_change_grace}. */
+    private final PolicyChangeGrace policyChange;
     private HttpApi http;
     /** Roots whose pressure could not be relieved, so that the error is logged once per episode. */
     private final Set<String> unresolved = new TreeSet<>();
@@ -128,6 +133,7 @@ public final class Agent implements AutoCloseable {
         this.registry = registry;
         this.clock = clock;
         this.reconciler = new Reconciler(registry, clock);
+        this.policyChange = new PolicyChangeGrace(config.agent().stateDir(), ZoneId.systemDefault());
         Properties p = new Properties();
         p.setProperty(StdSchedulerFactory.PROP_SCHED_INSTANCE_NAME, "ckpt-warden");
         p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
@@ -494,7 +500,7 @@ public final class Agent implements AutoCloseable {
             settling = stillSettling;
             List<RootConfig> enforced = new java.util.ArrayList<>(local);
             enforced.addAll(remote);
-            Map<String, Set<Path>> evicted = enforce(enforced, reached, scans, now);
+            Map<String, Set<Path>> evicted = enforce(cfg, enforced, reached, scans, now);
             metrics.updateFromScans(cfg, rescanAfterEnforcement(cfg, scans, evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (why.equals("startup") || why.equals("periodic")) {
@@ -552,9 +558,17 @@ public final class Agent implements AutoCloseable {
      *
      * @return per root, the parent directories of what was removed (to be looked at again)
      */
-    private Map<String, Set<Path>> enforce(List<RootConfig> roots, Map<String, Path> dirs, List<RootScan> scans,
-                                           Instant now) {
+    private Map<String, Set<Path>> enforce(Config cfg, List<RootConfig> roots, Map<String, Path> dirs,
+                                           List<RootScan> scans, Instant now) {
         Map<String, Set<Path>> evicted = new java.util.HashMap<>();
+        Map<String, List<Checkpoint>> present = new java.util.HashMap<>();
+        for (RootScan scan : scans) {
+            if (roots.stream().anyMatch(r -> r.name().equals(scan.root()))) {
+                present.put(scan.root(), scan.checkpoints());
+            }
+        }
+        // Judged even when nothing is enforced: a reload back to watch-only cancels what waited.
+        PolicyChange change = policyChange.judge(cfg, present, now);
         if (roots.stream().noneMatch(r -> r.retention() != null)) {
             return evicted;
         }
@@ -562,13 +576,9 @@ public final class Agent implements AutoCloseable {
             // Another agent enforces: planning here would only count refusals as eviction failures.
             return evicted;
         }
-        Map<String, List<Checkpoint>> present = new java.util.HashMap<>();
-        for (RootScan scan : scans) {
-            present.put(scan.root(), scan.checkpoints());
-        }
         EvictionPlan plan;
         try {
-            plan = EvictionPlan.ofPresent(present, roots, dirs, now);
+            plan = EvictionPlan.ofPresent(present, roots, dirs, now, change);
         } catch (IOException e) {
             log.error("cannot plan evictions: {}", e.getMessage());
             return evicted;

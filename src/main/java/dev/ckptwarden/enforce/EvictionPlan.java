@@ -3,6 +3,7 @@ package dev.ckptwarden.enforce;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.PressurePlanner;
 import dev.ckptwarden.registry.Registry;
 
@@ -69,9 +70,15 @@ public final class EvictionPlan {
     /** As above, with the filesystems' figures read through {@code space}. */
     public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
                                   Instant now, Space space) throws IOException {
+        return of(registry, roots, rootDirs, run, now, space, PolicyChange.NONE);
+    }
+
+    /** As above, with the policy evictions a configuration change brought waiting until their time. */
+    public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
+                                  Instant now, Space space, PolicyChange change) throws IOException {
         Map<String, RetentionPlan> retention = new LinkedHashMap<>();
         for (RootConfig r : roots) {
-            retention.put(r.name(), RetentionPlan.of(registry, r, run, now));
+            retention.put(r.name(), RetentionPlan.of(registry, r, run, now, change));
         }
         return planned(retention, roots, rootDirs, now, space);
     }
@@ -82,9 +89,15 @@ public final class EvictionPlan {
      */
     public static EvictionPlan ofPresent(Map<String, List<Checkpoint>> present, List<RootConfig> roots,
                                   Map<String, Path> rootDirs, Instant now) throws IOException {
+        return ofPresent(present, roots, rootDirs, now, PolicyChange.NONE);
+    }
+
+    /** As above, with the policy evictions a configuration change brought waiting until their time. */
+    public static EvictionPlan ofPresent(Map<String, List<Checkpoint>> present, List<RootConfig> roots,
+                                  Map<String, Path> rootDirs, Instant now, PolicyChange change) throws IOException {
         Map<String, RetentionPlan> retention = new LinkedHashMap<>();
         for (RootConfig r : roots) {
-            retention.put(r.name(), RetentionPlan.of(present.getOrDefault(r.name(), List.of()), r, null, now));
+            retention.put(r.name(), RetentionPlan.of(present.getOrDefault(r.name(), List.of()), r, null, now, change));
         }
         return planned(retention, roots, rootDirs, now, Space.OF_STORE);
     }

@@ -4,6 +4,7 @@ import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.policy.Verdict;
 import dev.ckptwarden.registry.Registry;
@@ -42,7 +43,12 @@ public record RetentionPlan(String root, List<Decision> decisions) {
      * @param run a run id, or null for every run of the root
      */
     public static RetentionPlan of(Registry registry, RootConfig root, String run, Instant now) {
-        return of(registry.list(root.name(), run, false), root, run, now);
+        return of(registry, root, run, now, PolicyChange.NONE);
+    }
+
+    /** As above, with the evictions a configuration change brought waiting until their time. */
+    public static RetentionPlan of(Registry registry, RootConfig root, String run, Instant now, PolicyChange change) {
+        return of(registry.list(root.name(), run, false), root, run, now, change);
     }
 
     /**
@@ -50,6 +56,12 @@ public record RetentionPlan(String root, List<Decision> decisions) {
      * registry's order: by run, then as the registry lists a run.
      */
     public static RetentionPlan of(List<Checkpoint> present, RootConfig root, String run, Instant now) {
+        return of(present, root, run, now, PolicyChange.NONE);
+    }
+
+    /** As above, with the evictions a configuration change brought waiting until their time. */
+    public static RetentionPlan of(List<Checkpoint> present, RootConfig root, String run, Instant now,
+                                   PolicyChange change) {
         Map<String, List<Checkpoint>> byRun = new java.util.TreeMap<>();
         for (Checkpoint c : present) {
             if (root.name().equals(c.root()) && (run == null || run.equals(c.run()))) {
@@ -58,23 +70,27 @@ public record RetentionPlan(String root, List<Decision> decisions) {
         }
         byRun.values().forEach(list -> list.sort(REGISTRY_ORDER));
         List<Decision> out = new ArrayList<>();
-        byRun.forEach((runId, checkpoints) -> out.addAll(RetentionPolicy.decide(checkpoints,
-                RetentionPolicy.effectiveRetention(root, runId), now, c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path()))));
+        byRun.forEach((runId, checkpoints) -> out.addAll(change.apply(RetentionPolicy.decide(checkpoints,
+                RetentionPolicy.effectiveRetention(root, runId), now,
+                c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path())), now)));
         return new RetentionPlan(root.name(), out);
     }
 
-    /** The evicted decisions as evictions for reason {@value Eviction#POLICY}, in plan order. */
+    /**
+     * The evicted decisions as evictions for reason {@value Eviction#POLICY}, in plan order; those waiting
+     * out a configuration change's grace are not among them yet.
+     */
     public List<Eviction> evictions() {
         List<Eviction> out = new ArrayList<>();
         for (Decision d : decisions) {
-            if (d.verdict() == Verdict.EVICT) {
+            if (d.evictsNow()) {
                 out.add(new Eviction(d.checkpoint(), Eviction.POLICY, d.reasons()));
             }
         }
         return out;
     }
 
-    /** Total size of what the plan evicts. */
+    /** Total size of what the plan evicts, now or when a configuration change's grace ends. */
     public long evictBytes() {
         return decisions.stream().filter(d -> d.verdict() == Verdict.EVICT).mapToLong(d -> d.checkpoint().bytes()).sum();
     }

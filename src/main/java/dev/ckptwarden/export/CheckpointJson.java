@@ -95,7 +95,8 @@ public final class CheckpointJson {
 
     /**
      * SPEC "plan --json": {@code {"decisions": [{"path", "run", "action", "reasons"}], "evict_bytes": N}};
-     * each decision also names its root and checkpoint name and size (additions, none renamed).
+     * each decision also names its root and checkpoint name and size (additions, none renamed), and an
+     * eviction waiting out a configuration change's grace when it may happen ({@code "not_before"}).
      */
     public static ObjectNode plan(List<Decision> decisions) {
         ObjectNode out = MAPPER.createObjectNode();
@@ -112,6 +113,9 @@ public final class CheckpointJson {
             n.put("root", c.root());
             n.put("name", c.name());
             n.put("bytes", c.bytes());
+            if (d.notBefore() != null) {
+                n.put("not_before", d.notBefore().toString());
+            }
             if (d.verdict() == Verdict.EVICT) {
                 evictBytes += c.bytes();
             }

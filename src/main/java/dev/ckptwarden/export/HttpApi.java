@@ -9,7 +9,9 @@ import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.enforce.PolicyChangeFile;
 import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.RegistryException;
@@ -26,6 +28,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -397,6 +400,7 @@ public final class HttpApi implements AutoCloseable {
         String rootName = root(query);
         List<RootConfig> roots = rootName == null ? cfg.roots() : List.of(cfg.root(rootName));
         Instant now = clock.instant();
+        PolicyChange change = policyChange(cfg);
         List<Decision> decisions = new ArrayList<>();
         for (RootConfig root : roots) {
             Map<String, List<Checkpoint>> byRun = new LinkedHashMap<>();
@@ -404,8 +408,9 @@ public final class HttpApi implements AutoCloseable {
                 byRun.computeIfAbsent(c.run(), k -> new ArrayList<>()).add(c);
             }
             // A symbolic link is protected; lstat is the only I/O here and it reads no content.
-            byRun.forEach((run, list) -> decisions.addAll(RetentionPolicy.decide(list,
-                    RetentionPolicy.effectiveRetention(root, run), now, c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path()))));
+            byRun.forEach((run, list) -> decisions.addAll(change.apply(RetentionPolicy.decide(list,
+                    RetentionPolicy.effectiveRetention(root, run), now,
+                    c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path())), now)));
         }
         return Response.json(200, CheckpointJson.plan(decisions));
     }
@@ -419,6 +424,16 @@ public final class HttpApi implements AutoCloseable {
             throw new ApiError(400, "unknown root '" + name + "' (configured: " + String.join(", ", names) + ")");
         }
         return name;
+    }
+
+    /** The evictions the agent delays after a configuration change, as recorded in state_dir; none when unreadable. */
+    private static PolicyChange policyChange(Config cfg) {
+        try {
+            return PolicyChangeFile.read(cfg.agent().stateDir(), ZoneId.systemDefault());
+        } catch (IOException e) {
+            log.warn("/api/v1/plan: {}", e.getMessage());
+            return PolicyChange.NONE;
+        }
     }
 
     private static ObjectNode error(String message) {

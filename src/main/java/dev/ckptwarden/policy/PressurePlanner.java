@@ -77,7 +77,9 @@ public final class PressurePlanner {
                 Checkpoint c = d.checkpoint();
                 total += c.bytes();
                 runBytes.computeIfAbsent(root, k -> new HashMap<>()).merge(c.run(), c.bytes(), Long::sum);
-                if (d.verdict() == Verdict.EVICT && chosen.add(c.path())) {
+                // An eviction waiting out a configuration change's grace is still on disk: it counts
+                // towards usage and is the first pressure candidate, but policy does not remove it yet.
+                if (d.evictsNow() && chosen.add(c.path())) {
                     out.add(new Planned(c, POLICY, d.reasons()));
                     freed += c.bytes();
                     total -= c.bytes();

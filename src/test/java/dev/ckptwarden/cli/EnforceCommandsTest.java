@@ -70,6 +70,31 @@ class EnforceCommandsTest {
         return run("scan");
     }
 
+    /** Issue 15: what the running agent delays after a configuration change, enforce delays too; pressure would not. */
+    @Test
+    void enforceHonoursTheAgentsPolicyChangeGraceAndPlanShowsIt() throws IOException {
+        assertThat(scan().code()).isZero();
+        Files.createDirectories(state);
+        Instant due = Instant.now().plus(java.time.Duration.ofMinutes(5)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        dev.ckptwarden.enforce.PolicyChangeFile.write(state, java.util.Map.of(steps.get(0).toString(), due), Instant.now());
+
+        JsonNode plan = CheckpointJson.MAPPER.readTree(run("plan", "--json").out());
+        JsonNode first = null;
+        for (JsonNode d : plan.get("decisions")) {
+            if (d.get("path").asText().equals(steps.get(0).toString())) {
+                first = d;
+            }
+        }
+        assertThat(first).isNotNull();
+        assertThat(first.get("action").asText()).isEqualTo("evict");
+        assertThat(first.get("not_before").asText()).isEqualTo(due.toString());
+
+        CliRun enforce = run("enforce");
+        assertThat(enforce.code()).as(enforce.toString()).isZero();
+        assertThat(steps.get(0)).exists();      // waits the agent's grace
+        assertThat(steps.get(1)).doesNotExist(); // not part of the change: evicted as before
+    }
+
     @Test
     void planJsonListsEveryDecisionWithReasonsAndChangesNothing() throws IOException {
         assertThat(scan().code()).isZero();

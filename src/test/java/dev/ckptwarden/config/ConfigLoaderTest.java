@@ -85,6 +85,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void policyChangeGraceDefaultsToFiveMinutesAndZeroMeansAtOnce() throws Exception {
+        assertThat(parse("roots:\n  - path: /data/ckpt\n").agent().policyChangeGrace()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(parse("agent:\n  policy_change_grace: 0s\nroots:\n  - path: /data/ckpt\n").agent()
+                .policyChangeGrace()).isZero();
+        assertThat(parse("agent:\n  policy_change_grace: 1h\nroots:\n  - path: /data/ckpt\n").agent()
+                .policyChangeGrace()).isEqualTo(Duration.ofHours(1));
+    }
+
+    @Test
     void emptyAgentSectionMeansDefaults() throws Exception {
         Config config = parse("agent:\nroots:\n  - path: /data/ckpt\n");
 

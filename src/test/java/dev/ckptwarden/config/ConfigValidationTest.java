@@ -82,6 +82,15 @@ class ConfigValidationTest {
     }
 
     @Test
+    void badPolicyChangeGraceIsReportedAtItsLine() {
+        assertThat(messages("agent:\n  policy_change_grace: later\nroots:\n  - path: /a\n")).containsExactly(
+                "conf/ckpt-warden.yaml:2:24: agent.policy_change_grace: expected a duration like 90s, 5m, 6h or 7d, "
+                        + "got 'later'");
+        assertThat(messages("agent:\n  policy_change_grace: -5m\nroots:\n  - path: /a\n")).containsExactly(
+                "conf/ckpt-warden.yaml:2:24: agent.policy_change_grace: a duration cannot be negative, got '-5m'");
+    }
+
+    @Test
     void durationWithoutUnitIsRejected() {
         assertThat(messages("agent:\n  reconcile_interval: 300\nroots:\n  - path: /a\n")).containsExactly(
                 "conf/ckpt-warden.yaml:2:23: agent.reconcile_interval: missing unit in duration '300' "

@@ -283,6 +283,30 @@ class HttpApiTest {
         assertError(get("/api/v1/plan?root=nowhere"), 400, "unknown root 'nowhere' (configured: main, aux)");
     }
 
+    /** Issue 15: an eviction the agent delays after a configuration change shows with its time, until it comes. */
+    @Test
+    void planShowsAnEvictionWaitingOutAPolicyChangeWithItsTime() throws Exception {
+        java.time.Instant due = clock.instant().plusSeconds(300);
+        dev.ckptwarden.enforce.PolicyChangeFile.write(tmp.resolve("state"),
+                java.util.Map.of(s100.path().toString(), due), clock.instant());
+
+        JsonNode waiting = json(get("/api/v1/plan?root=main&run=bert")).get("decisions");
+        JsonNode d = null;
+        for (JsonNode n : waiting) {
+            if (n.get("path").asText().equals(s100.path().toString())) {
+                d = n;
+            }
+        }
+        assertThat(d.get("action").asText()).isEqualTo("evict");
+        assertThat(d.get("not_before").asText()).isEqualTo(due.toString());
+        assertThat(d.get("reasons").toString()).contains("policy change grace: evicted at ");
+
+        clock.advance(java.time.Duration.ofSeconds(300));
+        for (JsonNode n : json(get("/api/v1/plan?root=main&run=bert")).get("decisions")) {
+            assertThat(n.has("not_before")).isFalse();
+        }
+    }
+
     @Test
     void unknownPathsAre404AndOtherMethods405WithoutChangingAnything() throws Exception {
         List<Checkpoint> before = registry.list(null, null, true);
