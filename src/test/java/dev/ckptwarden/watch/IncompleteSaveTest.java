@@ -100,6 +100,26 @@ class IncompleteSaveTest {
         assertThat(decisions).filteredOn(d -> d.verdict() == Verdict.EVICT).isEmpty();
     }
 
+    /** Found by the simulation campaign (seed 2): rank 0 killed half-way through its model-states file. */
+    @Test
+    void deepSpeedSaveWhoseModelStatesFileIsCutShortIsCorruptNotComplete() throws IOException {
+        Path ds = root.resolve("ds");
+        Path intact = TreeBuilder.deepSpeedTag(ds.resolve("global_step200"), 200, 2, 1, false, LONG_AGO);
+        Path cut = TreeBuilder.deepSpeedTag(ds.resolve("global_step300"), 300, 2, 1, false, LONG_AGO.plusSeconds(60),
+                "zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt");
+        Path modelStates = cut.resolve("mp_rank_00_model_states.pt");
+        byte[] whole = Files.readAllBytes(modelStates);
+        Files.write(modelStates, java.util.Arrays.copyOf(whole, whole.length / 2));
+        TreeBuilder.touch(modelStates, LONG_AGO.plusSeconds(60));
+
+        Map<String, Checkpoint> m = scan();
+
+        Checkpoint broken = m.get("ds/global_step300");
+        assertThat(broken.state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(broken.problems()).anySatisfy(p -> assertThat(p).startsWith("mp_rank_00_model_states.pt: "));
+        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
+    }
+
     @Test
     void zero3SaveMissingADataParallelRankIsCorruptAndACompleteOneIsComplete() throws IOException {
         TreeBuilder.deepSpeedTag(root.resolve("z3/global_step100"), 100, 2, 1, true, LONG_AGO);

@@ -1,10 +1,11 @@
 package dev.ckptwarden.catalog.layout;
 
 import dev.ckptwarden.catalog.Entry;
+import ContentType;
 import dev.ckptwarden.catalog.integrity.DeepSpeedHeader;
 import dev.ckptwarden.catalog.integrity.FileProbe;
 import dev.ckptwarden.catalog.integrity.FileSource;
-import dev.ckptwarden.catalog.integrity.TorchMetadata;
+import dev.ckptwarden.catalog.integrity.Probe;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -59,14 +60,27 @@ final class DeepSpeedShards {
      */
     static List<String> problems(FileSource source, Path tag, List<String> shardNames) throws IOException {
         DeepSpeedHeader header = null;
-        if (shardNames.stream().noneMatch(n -> PIPELINE_LAYER.matcher(n).matches())) {
-            String modelStates = headerFile(shardNames);
-            if (modelStates != null) {
-                TorchMetadata torch = FileProbe.probe(source, tag.resolve(modelStates)).torch();
-                header = torch == null ? null : torch.deepSpeed();
+        List<String> out = new ArrayList<>();
+        String modelStates = shardNames.stream().anyMatch(n -> PIPELINE_LAYER.matcher(n).matches()) ? null
+                : headerFile(shardNames);
+        for (String n : shardNames) {
+            // Each shard is a torch.save zip: one cut short (a rank killed mid-write, or still writing) has no
+            // central directory. Legacy pickles and other bytes carry no such signal and pass on settle time.
+            Probe probe = FileProbe.probe(source, tag.resolve(n));
+            if (isZip(probe.type()) && !probe.intact()) {
+                out.add(n + ": " + probe.problems().get(0));
+            }
+            if (n.equals(modelStates) && probe.torch() != null) {
+                header = probe.torch().deepSpeed();
             }
         }
-        return header == null ? gaps(shardNames) : missing(shardNames, header);
+        out.addAll(header == null ? gaps(shardNames) : missing(shardNames, header));
+        return out;
+    }
+
+    private static boolean isZip(ContentType t) {
+        return t == ContentType.TORCH_ZIP
+                || t == ContentType.ZIP;
     }
 
     /** The model-states file whose header is read: rank 0's, else the first there is. */
