@@ -80,6 +80,8 @@ public final class Enforcer {
     private final OffloadListener offloadListener;
     /** Asked before each batch whether this process may delete (cluster mode's lease). */
     private volatile DeletionGuard guard = DeletionGuard.ALWAYS;
+    /** Authenticates trash manifests; read from beside the audit log (state_dir) when first needed. */
+    private ManifestKey manifestKey;
 
     /** @param audit may be null for callers that only ever dry-run */
     public Enforcer(Registry registry, AuditLog audit) {
@@ -175,7 +177,7 @@ public final class Enforcer {
         }
         Path real;
         try (RootDirectory dir = RootDirectory.open(rootDir);
-             TrashBin trash = destructive ? TrashBin.open(dir) : null) {
+             TrashBin trash = destructive ? TrashBin.open(dir, manifestKey()) : null) {
             real = dir.path();
             Pass pass = new Pass(root, dir, trash, dryRun, now, problems);
             try {
@@ -239,6 +241,14 @@ public final class Enforcer {
                 remoteSettings != null ? remoteSettings : RemoteSettings.fromEnvironment(), dryRun, now);
     }
 
+    /** The state directory's manifest key (beside the audit log), read once. */
+    private synchronized ManifestKey manifestKey() throws IOException {
+        if (manifestKey == null) {
+            manifestKey = ManifestKey.open(audit.file().getParent());
+        }
+        return manifestKey;
+    }
+
     private static boolean hasTrash(RootDirectory dir) throws IOException {
         try {
             RootDirectory.lstat(dir.stream(), dir.name(TrashBin.DIR_NAME));
@@ -250,14 +260,24 @@ public final class Enforcer {
 
     private void recover(RootConfig root, RootDirectory dir, Instant now, List<Item> items, List<String> problems)
             throws IOException {
-        try (TrashBin trash = TrashBin.open(dir)) {
-            for (TrashBin.Recovered r : trash.finishInterrupted()) {
+        TrashBin opened;
+        try {
+            opened = TrashBin.open(dir, manifestKey());
+        } catch (UntrustedTrashException refused) {
+            // Someone else's trash: nothing in it is rolled forward or purged.
+            log.warn("root {}: {}", root.name(), refused.getMessage());
+            problems.add(refused.getMessage());
+            return;
+        }
+        try (TrashBin trash = opened) {
+            for (TrashBin.Recovered r : trash.finishInterrupted(this::pinnedNow)) {
                 if (r.path() == null) {
+                    log.warn("root {}: {}", root.name(), r.detail());
                     problems.add(r.detail());
                     continue;
                 }
                 String outcome = r.removed() ? EnforcementReport.OK
-                        : EnforcementReport.SKIPPED + "interrupted before rename";
+                        : EnforcementReport.SKIPPED + (r.pinned() ? "pinned" : "interrupted before rename");
                 if (r.removed()) {
                     // An offload's trash entry exists only once its remote copy was verified and recorded.
                     markGone(r.path(), Action.OFFLOAD.id().equals(r.action()) ? CheckpointState.OFFLOADED
@@ -276,6 +296,15 @@ public final class Enforcer {
             }
             TrashBin.Purge purge = trash.purge();
             problems.addAll(purge.problems());
+        }
+    }
+
+    /** Whether the registry has the checkpoint at {@code path} pinned now; unknown counts as pinned. */
+    private boolean pinnedNow(String path) {
+        try {
+            return registry.byPath(path).map(Checkpoint::pinned).orElse(false);
+        } catch (RuntimeException unreadable) {
+            return true; // cannot tell: putting back is the move that never loses a checkpoint
         }
     }
 
