@@ -65,4 +65,13 @@ final class ConfigOption {
         throw new CliError(ExitCode.USAGE, "agent.registry_url: expected \"\" (embedded database in state_dir) or "
                 + "jdbc:postgresql://host/database, got '" + url + "'");
     }
+
+    /** Refuses (exit 3, one line) a state_dir that someone other than the agent's user could write. */
+    static void checkStateDir(Config config) {
+        try {
+            dev.ckptwarden.enforce.StateDirectory.check(config.agent().stateDir());
+        } catch (java.io.IOException e) {
+            throw new CliError(ExitCode.RUNTIME, e.getMessage());
+        }
+    }
 }

@@ -61,6 +61,7 @@ final class EnforceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Config cfg = config.load();
+        ConfigOption.checkStateDir(cfg);
         List<RootConfig> roots = RootSelection.of(cfg, root);
         Clock clock = Clock.systemUTC();
         List<RootPass> passes = new ArrayList<>();

@@ -33,6 +33,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Config cfg = config.load();
+        ConfigOption.checkStateDir(cfg);
         Registry registry = ConfigOption.openRegistry(cfg);
         AuditLog audit = AuditLog.open(cfg.agent().stateDir());
         AgentMetrics metrics = new AgentMetrics(Main.version());
