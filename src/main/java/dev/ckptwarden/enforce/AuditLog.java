@@ -187,10 +187,21 @@ public final class AuditLog implements Closeable {
         if (channel.size() > 0 && channel.size() + lines.remaining() > maxBytes) {
             rotate();
         }
-        while (lines.hasRemaining()) {
-            channel.write(lines);
+        long before = channel.size();
+        try {
+            while (lines.hasRemaining()) {
+                channel.write(lines);
+            }
+            channel.force(true);
+        } catch (IOException e) {
+            // A full disk can take part of the lines: cut them off so the next append starts a line.
+            try {
+                channel.truncate(before);
+            } catch (IOException | RuntimeException still) {
+                e.addSuppressed(still); // the next open cuts the torn tail instead
+            }
+            throw e;
         }
-        channel.force(true);
         forces++;
         return stamped;
     }

@@ -269,6 +269,7 @@ public final class Enforcer {
             problems.add(refused.getMessage());
             return;
         }
+        boolean unrecorded = false;
         try (TrashBin trash = opened) {
             for (TrashBin.Recovered r : trash.finishInterrupted(this::pinnedNow)) {
                 if (r.path() == null) {
@@ -287,12 +288,18 @@ public final class Enforcer {
                     audit.append(new AuditRecord(now, AuditRecord.END, r.id(), r.path(), r.root(), r.run(), r.bytes(),
                             r.reason(), r.action(), List.of(), outcome, r.detail()));
                 } catch (IOException e) {
+                    unrecorded = true;
                     problems.add("audit log " + audit.file() + ": " + TrashBin.describe(e));
                 }
                 Item item = new Item(Path.of(r.path()), r.run(), r.bytes(), r.reason(), outcome, r.detail(),
                         r.removed() ? r.bytes() : 0);
                 items.add(item);
                 log.info("root {}: recovered interrupted eviction of {}: {}", root.name(), r.path(), r.detail());
+            }
+            if (unrecorded) {
+                // Purging would forget evictions whose end the log lacks: the next start finishes them.
+                problems.add("trash " + trash.path() + " not emptied: the audit log could not record every eviction in it");
+                return;
             }
             TrashBin.Purge purge = trash.purge();
             problems.addAll(purge.problems());
@@ -497,8 +504,13 @@ public final class Enforcer {
             try {
                 audit.appendAll(ends);
             } catch (IOException x) {
-                problems.add("audit log " + audit.file() + ": end lines for " + batch.size() + " eviction(s) not written: "
-                        + TrashBin.describe(x));
+                // Deleting what the log does not record as ended would lose the record for good: the trash
+                // keeps them with their manifest, and the next start writes the end lines, then deletes.
+                auditBroken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
+                problems.add("audit log " + audit.file() + ": end lines for " + batch.size() + " eviction(s) not written ("
+                        + TrashBin.describe(x) + "); their checkpoints stay in " + trash.path()
+                        + " until a start records them");
+                return List.of(out);
             }
             if (manifestFile != null) {
                 long[] freed;
