@@ -74,4 +74,13 @@ final class ConfigOption {
             throw new CliError(ExitCode.RUNTIME, e.getMessage());
         }
     }
+
+    /** Takes the state_dir's agent lock for this process; another holder is a one-line error (exit 3) naming it. */
+    static dev.ckptwarden.daemon.AgentLock lockStateDir(Config config, String command) {
+        try {
+            return dev.ckptwarden.daemon.AgentLock.acquire(config.agent().stateDir(), command);
+        } catch (java.io.IOException e) {
+            throw new CliError(ExitCode.RUNTIME, e.getMessage());
+        }
+    }
 }

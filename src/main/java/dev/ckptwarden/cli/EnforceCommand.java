@@ -65,7 +65,9 @@ final class EnforceCommand implements Callable<Integer> {
         List<RootConfig> roots = RootSelection.of(cfg, root);
         Clock clock = Clock.systemUTC();
         List<RootPass> passes = new ArrayList<>();
-        try (Registry registry = ConfigOption.openRegistry(cfg);
+        // A dry run changes nothing and may look while the agent runs; a real pass never enforces beside it.
+        try (dev.ckptwarden.daemon.AgentLock lock = dryRun ? null : ConfigOption.lockStateDir(cfg, "enforce");
+             Registry registry = ConfigOption.openRegistry(cfg);
              AuditLog audit = dryRun ? null : AuditLog.open(cfg.agent().stateDir())) {
             Reconciler reconciler = new Reconciler(registry, clock);
             Enforcer enforcer = new Enforcer(registry, audit);
