@@ -102,4 +102,22 @@ final class ConfigOption {
             return new dev.ckptwarden.policy.PolicyChange(java.util.Map.of(), zone);
         }
     }
+
+    /** Refuses (exit 3, one line) a state_dir that someone other than the agent's user could write. */
+    static void checkStateDir(Config config) {
+        try {
+            dev.ckptwarden.enforce.StateDirectory.check(config.agent().stateDir());
+        } catch (java.io.IOException e) {
+            throw new CliError(ExitCode.RUNTIME, e.getMessage());
+        }
+    }
+
+    /** Takes the state_dir's agent lock for this process; another holder is a one-line error (exit 3) naming it. */
+    static dev.ckptwarden.daemon.AgentLock lockStateDir(Config config, String command) {
+        try {
+            return dev.ckptwarden.daemon.AgentLock.acquire(config.agent().stateDir(), command);
+        } catch (java.io.IOException e) {
+            throw new CliError(ExitCode.RUNTIME, e.getMessage());
+        }
+    }
 }

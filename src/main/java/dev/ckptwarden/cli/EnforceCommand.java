@@ -67,10 +67,13 @@ final class EnforceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Config cfg = config.load();
+        ConfigOption.checkStateDir(cfg);
         List<RootConfig> roots = RootSelection.of(cfg, root);
         Clock clock = Clock.systemUTC();
         List<RootPass> passes = new ArrayList<>();
-        try (Registry registry = ConfigOption.openRegistry(cfg, freshRegistry);
+        // A dry run changes nothing and may look while the agent runs; a real pass never enforces beside it.
+        try (dev.ckptwarden.daemon.AgentLock lock = dryRun ? null : ConfigOption.lockStateDir(cfg, "enforce");
+             Registry registry = ConfigOption.openRegistry(cfg, freshRegistry);
              AuditLog audit = dryRun ? null : AuditLog.open(cfg.agent().stateDir())) {
             Reconciler reconciler = new Reconciler(registry, clock);
             Enforcer enforcer = new Enforcer(registry, audit);

@@ -40,6 +40,9 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Config cfg = config.load();
+        ConfigOption.checkStateDir(cfg);
+        // Held until the process exits (the kernel releases it): a second agent on this state_dir exits 3.
+        dev.ckptwarden.daemon.AgentLock lock = ConfigOption.lockStateDir(cfg, "run");
         Registry registry = ConfigOption.openRegistry(cfg, freshRegistry);
         AuditLog audit = AuditLog.open(cfg.agent().stateDir());
         AgentMetrics metrics = new AgentMetrics(Main.release(), Main.revision());
@@ -67,6 +70,11 @@ final class RunCommand implements Callable<Integer> {
                 audit.close();
             } catch (java.io.IOException e) {
                 log.warn("audit log close: {}", e.getMessage());
+            }
+            try {
+                lock.close(); // last: no other process takes over the state_dir before this one is done with it
+            } catch (java.io.IOException e) {
+                log.warn("agent lock release: {}", e.getMessage());
             }
             stopped.countDown();
             // A stop requested by systemd or Ctrl-C is a clean exit, not a crash: exit 0 rather than 143.

@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -40,6 +41,10 @@ import java.util.List;
  * {@code audit.jsonl.<UTC time>} (atomic, after the last line was forced to disk) and a new file is
  * started, so no line is ever lost or split. Rotated files are never deleted by the agent: keeping or
  * pruning audit history is the operator's call (tmpfiles.d age, logrotate).
+ *
+ * <p>The file is opened without following a link, in a {@link StateDirectory#check checked}
+ * state directory. A last line without its newline (a write cut short by a full disk) is cut off when
+ * the file is opened: its append had failed, so nothing relied on it, and every line stays parseable.
  */
 public final class AuditLog implements Closeable {
     /** The file's name inside {@code state_dir}. */
@@ -77,13 +82,59 @@ public final class AuditLog implements Closeable {
 
     /** As {@link #open(Path, Clock)}, rotating at {@code maxBytes}. */
     public static AuditLog open(Path stateDir, Clock clock, long maxBytes) throws IOException {
-        Files.createDirectories(stateDir);
+        StateDirectory.check(stateDir);
         Path file = stateDir.resolve(FILE_NAME);
         return new AuditLog(file, openChannel(file), clock, maxBytes);
     }
 
     private static FileChannel openChannel(Path file) throws IOException {
-        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        try {
+            try (FileChannel repair = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                repairTornTail(repair);
+            }
+            // Appending (O_APPEND): a line is never written over another process's.
+            return FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            if (Files.isSymbolicLink(file)) {
+                throw new IOException(file + ": refused: a symbolic link (the audit log is never written through one)", e);
+            }
+            throw e;
+        }
+    }
+
+    /** Cuts a last line that has no newline (a failed append's remains) back to the previous newline. */
+    private static void repairTornTail(FileChannel ch) throws IOException {
+        long size = ch.size();
+        if (size == 0 || lastByte(ch, size - 1) == '\n') {
+            return;
+        }
+        long keep = 0;
+        ByteBuffer buf = ByteBuffer.allocate(8192);
+        for (long end = size; end > 0 && keep == 0; ) {
+            long start = Math.max(0, end - buf.capacity());
+            buf.clear().limit((int) (end - start));
+            while (buf.hasRemaining() && ch.read(buf, start + buf.position()) > 0) {
+                // fill the window
+            }
+            for (int i = buf.position() - 1; i >= 0; i--) {
+                if (buf.get(i) == '\n') {
+                    keep = start + i + 1;
+                    break;
+                }
+            }
+            end = start;
+        }
+        ch.truncate(keep);
+        ch.force(true);
+    }
+
+    private static byte lastByte(FileChannel ch, long at) throws IOException {
+        ByteBuffer one = ByteBuffer.allocate(1);
+        if (ch.read(one, at) != 1) {
+            throw new IOException("audit log shrank while being opened");
+        }
+        return one.get(0);
     }
 
     /** Renames the full file aside and starts a new one; every line already written stays in the old one. */
@@ -136,10 +187,21 @@ public final class AuditLog implements Closeable {
         if (channel.size() > 0 && channel.size() + lines.remaining() > maxBytes) {
             rotate();
         }
-        while (lines.hasRemaining()) {
-            channel.write(lines);
+        long before = channel.size();
+        try {
+            while (lines.hasRemaining()) {
+                channel.write(lines);
+            }
+            channel.force(true);
+        } catch (IOException e) {
+            // A full disk can take part of the lines: cut them off so the next append starts a line.
+            try {
+                channel.truncate(before);
+            } catch (IOException | RuntimeException still) {
+                e.addSuppressed(still); // the next open cuts the torn tail instead
+            }
+            throw e;
         }
-        channel.force(true);
         forces++;
         return stamped;
     }

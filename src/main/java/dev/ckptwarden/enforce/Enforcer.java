@@ -80,6 +80,8 @@ public final class Enforcer {
     private final OffloadListener offloadListener;
     /** Asked before each batch whether this process may delete (cluster mode's lease). */
     private volatile DeletionGuard guard = DeletionGuard.ALWAYS;
+    /** Authenticates trash manifests; read from beside the audit log (state_dir) when first needed. */
+    private ManifestKey manifestKey;
 
     /** @param audit may be null for callers that only ever dry-run */
     public Enforcer(Registry registry, AuditLog audit) {
@@ -181,7 +183,7 @@ public final class Enforcer {
         }
         Path shown;
         try (RootDirectory dir = RootDirectory.open(rootDir);
-             TrashBin trash = destructive ? TrashBin.open(dir) : null) {
+             TrashBin trash = destructive ? TrashBin.open(dir, manifestKey()) : null) {
             shown = dir.path();
             Pass pass = new Pass(root, dir, trash, dryRun, now, problems);
             try {
@@ -246,6 +248,14 @@ public final class Enforcer {
                 () -> stopping, () -> refusal(root));
     }
 
+    /** The state directory's manifest key (beside the audit log), read once. */
+    private synchronized ManifestKey manifestKey() throws IOException {
+        if (manifestKey == null) {
+            manifestKey = ManifestKey.open(audit.file().getParent());
+        }
+        return manifestKey;
+    }
+
     private static boolean hasTrash(RootDirectory dir) throws IOException {
         try {
             RootDirectory.lstat(dir.stream(), dir.name(TrashBin.DIR_NAME));
@@ -257,14 +267,25 @@ public final class Enforcer {
 
     private void recover(RootConfig root, RootDirectory dir, Instant now, List<Item> items, List<String> problems)
             throws IOException {
-        try (TrashBin trash = TrashBin.open(dir)) {
-            for (TrashBin.Recovered r : trash.finishInterrupted()) {
+        TrashBin opened;
+        try {
+            opened = TrashBin.open(dir, manifestKey());
+        } catch (UntrustedTrashException refused) {
+            // Someone else's trash: nothing in it is rolled forward or purged.
+            log.warn("root {}: {}", root.name(), refused.getMessage());
+            problems.add(refused.getMessage());
+            return;
+        }
+        boolean unrecorded = false;
+        try (TrashBin trash = opened) {
+            for (TrashBin.Recovered r : trash.finishInterrupted(this::pinnedNow)) {
                 if (r.path() == null) {
+                    log.warn("root {}: {}", root.name(), r.detail());
                     problems.add(r.detail());
                     continue;
                 }
                 String outcome = r.removed() ? EnforcementReport.OK
-                        : EnforcementReport.SKIPPED + "interrupted before rename";
+                        : EnforcementReport.SKIPPED + (r.pinned() ? "pinned" : "interrupted before rename");
                 if (r.removed()) {
                     // An offload's trash entry exists only once its remote copy was verified and recorded.
                     markGone(r.path(), Action.OFFLOAD.id().equals(r.action()) ? CheckpointState.OFFLOADED
@@ -274,6 +295,7 @@ public final class Enforcer {
                     audit.append(new AuditRecord(now, AuditRecord.END, r.id(), r.path(), r.root(), r.run(), r.bytes(),
                             r.reason(), r.action(), List.of(), outcome, r.detail()));
                 } catch (IOException e) {
+                    unrecorded = true;
                     problems.add("audit log " + audit.file() + ": " + TrashBin.describe(e));
                 }
                 Item item = new Item(Path.of(r.path()), r.run(), r.bytes(), r.reason(), outcome, r.detail(),
@@ -281,8 +303,22 @@ public final class Enforcer {
                 items.add(item);
                 log.info("root {}: recovered interrupted eviction of {}: {}", root.name(), r.path(), r.detail());
             }
+            if (unrecorded) {
+                // Purging would forget evictions whose end the log lacks: the next start finishes them.
+                problems.add("trash " + trash.path() + " not emptied: the audit log could not record every eviction in it");
+                return;
+            }
             TrashBin.Purge purge = trash.purge();
             problems.addAll(purge.problems());
+        }
+    }
+
+    /** Whether the registry has the checkpoint at {@code path} pinned now; unknown counts as pinned. */
+    private boolean pinnedNow(String path) {
+        try {
+            return registry.byPath(path).map(Checkpoint::pinned).orElse(false);
+        } catch (RuntimeException unreadable) {
+            return true; // cannot tell: putting back is the move that never loses a checkpoint
         }
     }
 
@@ -475,8 +511,13 @@ public final class Enforcer {
             try {
                 audit.appendAll(ends);
             } catch (IOException x) {
-                problems.add("audit log " + audit.file() + ": end lines for " + batch.size() + " eviction(s) not written: "
-                        + TrashBin.describe(x));
+                // Deleting what the log does not record as ended would lose the record for good: the trash
+                // keeps them with their manifest, and the next start writes the end lines, then deletes.
+                auditBroken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
+                problems.add("audit log " + audit.file() + ": end lines for " + batch.size() + " eviction(s) not written ("
+                        + TrashBin.describe(x) + "); their checkpoints stay in " + trash.path()
+                        + " until a start records them");
+                return List.of(out);
             }
             if (manifestFile != null) {
                 long[] freed;

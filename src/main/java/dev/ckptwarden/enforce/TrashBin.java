@@ -21,12 +21,16 @@ import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * One root's trash, {@code <root>/.ckpt-warden-trash/}: the first phase of every deletion is a
@@ -42,6 +46,13 @@ import java.util.function.Consumer;
  * {@code openat}); no path string is resolved again. A symbolic link inside the trash is removed
  * itself, never what it points at. An open trash holds an exclusive lock on {@code <trash>/.lock},
  * so two enforcement passes never work on one root at the same time.
+ *
+ * <p>A root may be writable by other users (a shared scratch directory), so nothing they can write
+ * there may direct a deletion: the trash is created {@code 0700} and refused
+ * ({@link UntrustedTrashException}: nothing moved, rolled forward or purged) when it is a link, not
+ * owned by the agent's user, or writable by group or others; and a manifest is used only when it
+ * carries a valid HMAC under the state directory's {@link ManifestKey} and its names stay inside
+ * their directory ({@link TrashManifest}).
  */
 public final class TrashBin implements Closeable {
     /** The trash directory's name inside each root (the catalog never descends into it). */
@@ -58,14 +69,19 @@ public final class TrashBin implements Closeable {
 
     private final RootDirectory root;
     private final boolean ownsRoot;
+    /** Signs and verifies manifests; null for a trash used only as a staging area (no manifests). */
+    private final ManifestKey key;
+    /** Entries {@link #purge()} leaves: members of a pinned checkpoint that could not be put back. */
+    private final Set<Path> kept = new java.util.HashSet<>();
     private final SecureDirectoryStream<Path> trash;
     private final FileChannel lockChannel;
     private final FileLock lock;
 
-    private TrashBin(RootDirectory root, boolean ownsRoot, SecureDirectoryStream<Path> trash, FileChannel lockChannel,
-                     FileLock lock) {
+    private TrashBin(RootDirectory root, boolean ownsRoot, ManifestKey key, SecureDirectoryStream<Path> trash,
+                     FileChannel lockChannel, FileLock lock) {
         this.root = root;
         this.ownsRoot = ownsRoot;
+        this.key = key;
         this.trash = trash;
         this.lockChannel = lockChannel;
         this.lock = lock;
@@ -75,13 +91,16 @@ public final class TrashBin implements Closeable {
      * Opens (creating if needed) the trash of the root at {@code rootDir} and takes its lock.
      *
      * @throws SecureDeletionUnavailableException when the file system has no secure directory streams
+     * @param key                               signs and verifies manifests; null when the trash is
+     *                                            only a staging area (then it writes and honours none)
      * @throws EnforcementBusyException           when another pass holds the lock
-     * @throws IOException                        when the trash is a symbolic link or not a directory
+     * @throws UntrustedTrashException            when the trash is a link, another user's, or writable by others
+     * @throws IOException                        when the trash is not a directory
      */
-    public static TrashBin open(Path rootDir) throws IOException {
+    public static TrashBin open(Path rootDir, ManifestKey key) throws IOException {
         RootDirectory root = RootDirectory.open(rootDir);
         try {
-            return open(root, true);
+            return open(root, true, key);
         } catch (IOException | RuntimeException e) {
             root.close();
             throw e;
@@ -89,23 +108,23 @@ public final class TrashBin implements Closeable {
     }
 
     /** Opens the trash of an already opened root; closing the trash leaves the root open. */
-    static TrashBin open(RootDirectory root) throws IOException {
-        return open(root, false);
+    static TrashBin open(RootDirectory root, ManifestKey key) throws IOException {
+        return open(root, false, key);
     }
 
-    private static TrashBin open(RootDirectory root, boolean ownsRoot) throws IOException {
+    private static TrashBin open(RootDirectory root, boolean ownsRoot, ManifestKey key) throws IOException {
         Path name = root.name(DIR_NAME);
         Path shown = root.path().resolve(DIR_NAME);
         SecureDirectoryStream<Path> trash;
         try {
-            trash = RootDirectory.openChild(root.stream(), name, shown);
+            trash = openTrusted(root, name, shown);
         } catch (NoSuchFileException absent) {
             try {
-                Files.createDirectory(shown);
+                Files.createDirectory(shown, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             } catch (FileAlreadyExistsException raced) {
-                // Another pass created it first; the open below checks what it is.
+                // Someone created it first; the open below checks whose it is.
             }
-            trash = RootDirectory.openChild(root.stream(), name, shown);
+            trash = openTrusted(root, name, shown);
         }
         FileChannel lockChannel = null;
         try {
@@ -120,11 +139,35 @@ public final class TrashBin implements Closeable {
             if (lock == null) {
                 throw new EnforcementBusyException(shown.resolve(LOCK_NAME));
             }
-            return new TrashBin(root, ownsRoot, trash, lockChannel, lock);
+            return new TrashBin(root, ownsRoot, key, trash, lockChannel, lock);
         } catch (IOException | RuntimeException e) {
             if (lockChannel != null) {
                 lockChannel.close();
             }
+            trash.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens the trash without following a link and checks, on the opened descriptor (so a swap after
+     * the check changes nothing), that only the agent's user can have written it.
+     */
+    private static SecureDirectoryStream<Path> openTrusted(RootDirectory root, Path name, Path shown) throws IOException {
+        SecureDirectoryStream<Path> trash;
+        try {
+            trash = RootDirectory.openChild(root.stream(), name, shown);
+        } catch (UnsafePathException link) {
+            throw new UntrustedTrashException(shown, "a symbolic link");
+        }
+        try {
+            PosixFileAttributes a = trash.getFileAttributeView(PosixFileAttributeView.class).readAttributes();
+            String why = AgentOwned.whyNot(shown.getFileSystem(), a, false);
+            if (why != null) {
+                throw new UntrustedTrashException(shown, why);
+            }
+            return trash;
+        } catch (IOException | RuntimeException e) {
             trash.close();
             throw e;
         }
@@ -182,12 +225,15 @@ public final class TrashBin implements Closeable {
         if (manifests.isEmpty()) {
             throw new IllegalArgumentException("no manifests to write");
         }
+        if (key == null) {
+            throw new IllegalStateException("this trash was opened without a manifest key");
+        }
         String fileId = manifests.size() == 1 ? manifests.get(0).id() : newId(manifests.get(0).started()) + "-batch";
         Path partial = root.name(fileId + PARTIAL_SUFFIX);
         Path file = root.name(fileId + MANIFEST_SUFFIX);
         try (SeekableByteChannel ch = trash.newByteChannel(partial, CREATE_NEW)) {
             for (TrashManifest m : manifests) {
-                ByteBuffer b = ByteBuffer.wrap(m.toBytes());
+                ByteBuffer b = ByteBuffer.wrap(m.toBytes(key));
                 while (b.hasRemaining()) {
                     ch.write(b);
                 }
@@ -388,7 +434,8 @@ public final class TrashBin implements Closeable {
         List<Path> names = RootDirectory.names(trash, root.name("."));
         List<Path> ordered = new ArrayList<>();
         names.stream().filter(n -> n.toString().endsWith(MANIFEST_SUFFIX)).forEach(ordered::add);
-        names.stream().filter(n -> !n.toString().endsWith(MANIFEST_SUFFIX) && !n.toString().equals(LOCK_NAME))
+        names.stream().filter(n -> !n.toString().endsWith(MANIFEST_SUFFIX) && !n.toString().equals(LOCK_NAME)
+                        && !kept.contains(n))
                 .forEach(ordered::add);
         int entries = 0;
         long bytes = 0;
@@ -453,10 +500,11 @@ public final class TrashBin implements Closeable {
      *
      * @param removed true when the checkpoint is now wholly out of its directory (in the trash or gone);
      *                false when nothing had been moved yet and it is whole in place
+     * @param pinned  true when the checkpoint is pinned now: whatever had reached the trash was put back
      * @param detail  what recovery did, in a few words
      */
     public record Recovered(String id, String path, String root, String run, String reason, String action, long bytes,
-                            boolean removed, String detail) {
+                            boolean removed, boolean pinned, String detail) {
     }
 
     /**
@@ -466,13 +514,18 @@ public final class TrashBin implements Closeable {
      * and stays); an eviction that moved nothing leaves the checkpoint whole where it is.
      */
     public List<Recovered> recover() throws IOException {
-        List<Recovered> out = finishInterrupted();
+        List<Recovered> out = finishInterrupted(path -> false);
         purge();
         return out;
     }
 
-    /** The first half of {@link #recover()}: rolls interrupted moves forward, deletes nothing. */
-    List<Recovered> finishInterrupted() throws IOException {
+    /**
+     * The first half of {@link #recover()}: rolls interrupted moves forward, deletes nothing. A
+     * manifest that is not authenticated or whose names leave their directory is refused: nothing is
+     * moved for it. A checkpoint {@code pinned} now is never rolled forward: the members that had
+     * reached the trash are put back (those whose place is taken stay in the trash and are not purged).
+     */
+    List<Recovered> finishInterrupted(Predicate<String> pinned) throws IOException {
         List<Recovered> out = new ArrayList<>();
         for (Path n : RootDirectory.names(trash, root.name("."))) {
             String file = n.toString();
@@ -482,16 +535,20 @@ public final class TrashBin implements Closeable {
             String id = file.substring(0, file.length() - MANIFEST_SUFFIX.length());
             List<TrashManifest> batch;
             try {
-                batch = TrashManifest.parseAll(read(n));
+                if (key == null) {
+                    throw new IOException("no manifest key to verify it with");
+                }
+                batch = TrashManifest.parseAll(read(n), key);
             } catch (IOException unreadable) {
-                // Complete before any member moves (written aside, renamed into place): nothing was moved.
-                out.add(new Recovered(id, null, null, null, null, null, 0, false,
+                // Ours are complete before any member moves (written aside, renamed into place), and
+                // signed: anything else was not written by this agent, and moves nothing.
+                out.add(new Recovered(id, null, null, null, null, null, 0, false, false,
                         "unreadable manifest " + path().resolve(n) + " (" + unreadable.getMessage()
-                                + "): nothing had been moved"));
+                                + "): refused, nothing moved for it"));
                 continue;
             }
             for (TrashManifest m : batch) {
-                out.add(finish(m));
+                out.add(pinned.test(m.path()) ? putBack(m) : finish(m));
             }
         }
         return out;
@@ -564,7 +621,38 @@ public final class TrashBin implements Closeable {
     }
 
     private static Recovered recovered(TrashManifest m, boolean removed, String detail) {
-        return new Recovered(m.id(), m.path(), m.root(), m.run(), m.reason(), m.action(), m.bytes(), removed, detail);
+        return new Recovered(m.id(), m.path(), m.root(), m.run(), m.reason(), m.action(), m.bytes(), removed, false,
+                detail);
+    }
+
+    /** A checkpoint pinned since its eviction began: renames what reached the trash back into place. */
+    private Recovered putBack(TrashManifest m) throws IOException {
+        List<Integer> inTrash = new ArrayList<>();
+        for (int i = 0; i < m.members().size(); i++) {
+            if (exists(trash, memberName(m.id(), i))) {
+                inTrash.add(i);
+            }
+        }
+        List<String> stuck;
+        try (SecureDirectoryStream<Path> from = root.openDirectory(root.path().getFileSystem().getPath(m.parent()))) {
+            stuck = rollBack(from, m, inTrash);
+        } catch (NoSuchFileException | UnsafePathException | NotDirectoryException noPlace) {
+            stuck = new ArrayList<>();
+            for (int i : inTrash) {
+                stuck.add(m.members().get(i).name());
+            }
+        }
+        String detail = "pinned since the eviction began: put back " + (inTrash.size() - stuck.size()) + " member(s)";
+        if (!stuck.isEmpty()) {
+            for (int i : inTrash) {
+                if (stuck.contains(m.members().get(i).name())) {
+                    kept.add(memberName(m.id(), i));
+                }
+            }
+            detail += "; kept in " + path() + " because their place is taken: " + String.join(", ", stuck);
+        }
+        return new Recovered(m.id(), m.path(), m.root(), m.run(), m.reason(), m.action(), m.bytes(), false, true,
+                detail);
     }
 
     private byte[] read(Path name) throws IOException {

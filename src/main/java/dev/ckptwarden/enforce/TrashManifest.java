@@ -20,6 +20,11 @@ import java.util.Locale;
  * a crash interrupted. Stored as one JSON line of a manifest file {@code <trash>/<file id>.manifest.json}
  * (one line per eviction of a batch), beside the entry's members {@code <trash>/<id>.<i>}.
  *
+ * <p>Each line is {@code <hmac> <json>}: the HMAC-SHA256 of the JSON under the state directory's
+ * {@link ManifestKey}. A root's trash can be reached by other users of a shared root, so a line is
+ * used only when its HMAC verifies and its names stay where they belong: the parent a relative path
+ * without {@code .}/{@code ..}, each member one plain name, the id a plain id.
+ *
  * @param parent  the directory the members came from, relative to the root ("" for the root itself)
  * @param members each member as it was just before the move; a restart moves a member still in
  *                place only if it is still exactly this (same type, size, mtime, contents summary)
@@ -44,7 +49,14 @@ record TrashManifest(
         members = List.copyOf(members);
     }
 
-    byte[] toBytes() throws IOException {
+    /** The manifest's line, signed with {@code key}. */
+    byte[] toBytes(ManifestKey key) throws IOException {
+        String json = json();
+        return (key.sign(json) + " " + json + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The manifest as one line of JSON, without its line end. */
+    String json() throws IOException {
         ObjectNode n = JSON.createObjectNode();
         n.put("version", VERSION);
         n.put("id", id);
@@ -67,7 +79,7 @@ record TrashManifest(
         n.put("reason", reason);
         n.put("action", action);
         n.put("started", started.toString());
-        return (JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8);
+        return JSON.writeValueAsString(n);
     }
 
     /**
@@ -76,13 +88,13 @@ record TrashManifest(
      *
      * @throws IOException when any line is not a complete manifest of a version this build reads
      */
-    static List<TrashManifest> parseAll(byte[] bytes) throws IOException {
+    static List<TrashManifest> parseAll(byte[] bytes, ManifestKey key) throws IOException {
         List<TrashManifest> out = new ArrayList<>();
         int start = 0;
         for (int i = 0; i <= bytes.length; i++) {
             if (i == bytes.length || bytes[i] == '\n') {
                 if (i > start) {
-                    out.add(parse(java.util.Arrays.copyOfRange(bytes, start, i)));
+                    out.add(verified(new String(bytes, start, i - start, StandardCharsets.UTF_8), key));
                 }
                 start = i + 1;
             }
@@ -93,7 +105,19 @@ record TrashManifest(
         return out;
     }
 
-    /** @throws IOException when the bytes are not a complete manifest of a version this build reads */
+    private static TrashManifest verified(String line, ManifestKey key) throws IOException {
+        int space = line.indexOf(' ');
+        if (space < 0 || !key.verifies(line.substring(space + 1), line.substring(0, space))) {
+            throw new IOException("not written by this agent (no valid signature from " + ManifestKey.FILE_NAME + ")");
+        }
+        return parse(line.substring(space + 1).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Parses one manifest's JSON and checks that its names cannot leave their directories.
+     *
+     * @throws IOException when the bytes are not a complete, well-formed manifest of a version this build reads
+     */
     static TrashManifest parse(byte[] bytes) throws IOException {
         JsonNode n = JSON.readTree(bytes);
         if (n == null || !n.isObject() || n.path("version").asInt() != VERSION) {
@@ -108,6 +132,19 @@ record TrashManifest(
         if (members.isEmpty()) {
             throw new IOException("trash manifest lists no members");
         }
+        for (EntrySnapshot m : members) {
+            if (!plainName(m.name())) {
+                throw new IOException("member name '" + printable(m.name()) + "' is not one plain file name");
+            }
+        }
+        String parent = required(n, "parent");
+        if (!relativePath(parent)) {
+            throw new IOException("parent '" + printable(parent) + "' is not a path below the root");
+        }
+        String id = required(n, "id");
+        if (!id.matches("[0-9A-Za-z_-]{1,128}")) {
+            throw new IOException("id '" + printable(id) + "' is not an eviction id");
+        }
         try {
             return new TrashManifest(required(n, "id"), required(n, "root"), n.path("run").asText(null),
                     required(n, "path"), required(n, "parent"), members, n.path("bytes").asLong(), required(n, "reason"),
@@ -115,6 +152,29 @@ record TrashManifest(
         } catch (RuntimeException e) {
             throw new IOException("bad trash manifest: " + e.getMessage(), e);
         }
+    }
+
+    /** One path component: not empty, not {@code .} or {@code ..}, no {@code /}, no NUL. */
+    static boolean plainName(String name) {
+        return !name.isEmpty() && !name.equals(".") && !name.equals("..") && name.indexOf('/') < 0
+                && name.indexOf('\0') < 0;
+    }
+
+    /** "" (the root itself) or plain names joined by single {@code /}s: relative, normalized, no {@code ..}. */
+    static boolean relativePath(String path) {
+        if (path.isEmpty()) {
+            return true;
+        }
+        for (String part : path.split("/", -1)) {
+            if (!plainName(part)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String printable(String s) {
+        return s.replace("\0", "\\0");
     }
 
     private static String required(JsonNode n, String field) throws IOException {

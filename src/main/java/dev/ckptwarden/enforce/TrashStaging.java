@@ -20,7 +20,7 @@ public final class TrashStaging implements Staging {
      * @throws EnforcementBusyException when an enforcement pass holds the root
      */
     public static Staging open(Path rootDir) throws IOException {
-        return new TrashStaging(TrashBin.open(rootDir));
+        return new TrashStaging(TrashBin.open(rootDir, null));
     }
 
     @Override

@@ -128,6 +128,18 @@ class EnforceCommandsTest {
     }
 
     @Test
+    void enforceRefusesAStateDirectoryOthersCanWriteAndDeletesNothing() throws IOException {
+        Files.createDirectories(state);
+        Files.setAttribute(state, "unix:mode", 0777);
+
+        CliRun r = run("enforce");
+
+        assertThat(r.code()).as(r.toString()).isEqualTo(3);
+        assertThat(r.err().strip()).doesNotContain("\n").contains(state.toString()).contains("writable by group or others");
+        assertThat(steps).allSatisfy(p -> assertThat(p).exists());
+    }
+
+    @Test
     void enforceRemovesWhatThePlanEvictsAndAuditsIt() throws IOException {
         CliRun r = run("enforce", "--json");
 

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class AuditLogTest {
     @TempDir
@@ -40,5 +41,48 @@ class AuditLogTest {
             AuditLog.read(f).forEach(r -> evictions.add(r.eviction())); // read() fails on a split line
         }
         assertThat(evictions).hasSize(lines).doesNotHaveDuplicates();
+    }
+
+    private static AuditRecord begin(String id) {
+        return new AuditRecord(null, AuditRecord.BEGIN, id, "/r/run/" + id + ".ckpt", "/r", "run", 1, "policy", "delete",
+                List.of("evictable: kept by no rule"), null, null);
+    }
+
+    @Test
+    void anAuditLogThatIsASymbolicLinkIsRefusedAndWhatItPointsAtIsNotWritten(@TempDir Path elsewhere) throws Exception {
+        Path target = Files.writeString(elsewhere.resolve("passwd"), "root:x:0:0::/root:/bin/sh\n");
+        Files.createSymbolicLink(state.resolve(AuditLog.FILE_NAME), target);
+
+        assertThatThrownBy(() -> {
+            try (AuditLog log = AuditLog.open(state)) {
+                log.append(begin("e1"));
+            }
+        }).isInstanceOf(java.io.IOException.class).hasMessageContaining(AuditLog.FILE_NAME).hasMessageContaining("symbolic link");
+
+        assertThat(target).hasContent("root:x:0:0::/root:/bin/sh");
+    }
+
+    @Test
+    void aStateDirectoryOthersCanWriteIsRefused() throws Exception {
+        Files.setAttribute(state, "unix:mode", 0777);
+
+        assertThatThrownBy(() -> AuditLog.open(state).close())
+                .hasMessageContaining(state.toString()).hasMessageContaining("writable by group or others");
+        assertThat(state.resolve(AuditLog.FILE_NAME)).doesNotExist();
+    }
+
+    @Test
+    void aLastLineCutShortByAFullDiskIsDroppedSoTheNextLinesParse() throws Exception {
+        try (AuditLog log = AuditLog.open(state)) {
+            log.append(begin("e1"));
+        }
+        Path file = state.resolve(AuditLog.FILE_NAME);
+        Files.writeString(file, "{\"time\":\"2026-01-01T00:00:00Z\",\"phase\":\"beg", java.nio.file.StandardOpenOption.APPEND);
+
+        try (AuditLog log = AuditLog.open(state)) {
+            log.append(begin("e2"));
+        }
+
+        assertThat(AuditLog.read(file)).extracting(AuditRecord::eviction).containsExactly("e1", "e2");
     }
 }

@@ -651,7 +651,7 @@ class EnforcerTest {
     void secondPassOnTheSameRootIsRefusedWhileTheFirstHoldsTheTrash() throws IOException {
         Path old = ckpt("run/epoch=1-step=10.ckpt", 10);
         site.reconcile();
-        try (TrashBin held = TrashBin.open(root)) {
+        try (TrashBin held = TrashBin.open(root, null)) {
             assertThat(held.path()).isDirectory();
             assertThatThrownBy(() -> site.enforceOne(site.eviction(old)))
                     .isInstanceOf(EnforcementBusyException.class)
@@ -686,7 +686,7 @@ class EnforcerTest {
             Path inZip = Files.createDirectories(zipFs.getPath("/run"));
             Files.writeString(inZip.resolve("epoch=1-step=10.ckpt"), "x");
 
-            assertThatThrownBy(() -> TrashBin.open(zipFs.getPath("/")))
+            assertThatThrownBy(() -> TrashBin.open(zipFs.getPath("/"), null))
                     .isInstanceOf(SecureDeletionUnavailableException.class)
                     .hasMessageContaining("refusing to delete");
             assertThatThrownBy(() -> site.enforcer().enforce(site.rootConfig,

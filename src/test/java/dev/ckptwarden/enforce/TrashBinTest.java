@@ -60,7 +60,7 @@ class TrashBinTest {
                     where.parent().toString(), seen.entries(), seen.bytes(), "policy", "delete", site.clock.instant());
         }
         Files.createDirectories(trash);
-        Files.write(trash.resolve(m.id() + TrashBin.MANIFEST_SUFFIX), m.toBytes());
+        Files.write(trash.resolve(m.id() + TrashBin.MANIFEST_SUFFIX), m.toBytes(ManifestKey.open(stateDir)));
         for (int i = 0; i < moved; i++) {
             String name = m.members().get(i).name();
             Files.move(root.resolve(where.parent()).resolve(name), trash.resolve(m.id() + "." + i));
@@ -109,7 +109,7 @@ class TrashBinTest {
         interrupted(site.registered(set.get(2)), 1);
 
         List<TrashBin.Recovered> found;
-        try (TrashBin bin = TrashBin.open(root)) {
+        try (TrashBin bin = TrashBin.open(root, ManifestKey.open(stateDir))) {
             found = bin.recover();
         }
 
@@ -150,7 +150,7 @@ class TrashBinTest {
         TrashManifest a = interrupted(site.registered(moved), 1);
         TrashManifest b = interrupted(site.registered(notYet), 0);
         Path batch = trash.resolve("999-1-1-batch" + TrashBin.MANIFEST_SUFFIX);
-        Files.write(batch, concat(a.toBytes(), b.toBytes()));
+        Files.write(batch, concat(a.toBytes(ManifestKey.open(stateDir)), b.toBytes(ManifestKey.open(stateDir))));
         Files.delete(trash.resolve(a.id() + TrashBin.MANIFEST_SUFFIX));
         Files.delete(trash.resolve(b.id() + TrashBin.MANIFEST_SUFFIX));
 
@@ -189,6 +189,25 @@ class TrashBinTest {
         assertThat(set.get(0)).doesNotExist();
         assertThat(set.get(1)).doesNotExist();
         assertThat(set.get(3)).doesNotExist();
+    }
+
+    @Test
+    void aCheckpointPinnedSinceTheCrashIsPutBackWholeInsteadOfRolledForward() throws IOException {
+        List<Path> set = Trees.shardedSafetensors(root.resolve("run"), "model", 3, Site.T0);
+        site.reconcile();
+        Map<String, String> before = Trees.files(root.resolve("run"));
+        interrupted(site.registered(set.get(3)), 1);
+        site.registry.pin(set.get(3).toString(), true, "keep for the paper");
+
+        EnforcementReport r = site.enforcer().recover(site.rootConfig, root, site.clock.instant());
+
+        assertThat(Trees.files(root.resolve("run"))).isEqualTo(before);
+        assertThat(r.items()).singleElement().satisfies(i -> {
+            assertThat(i.outcome()).isEqualTo("skipped:pinned");
+            assertThat(i.freed()).isZero();
+        });
+        assertThat(site.registered(set.get(3)).state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(trashNames()).containsExactly(TrashBin.LOCK_NAME);
     }
 
     @Test
@@ -235,7 +254,7 @@ class TrashBinTest {
         Files.createSymbolicLink(trash.resolve("stray-link"), outside);
 
         TrashBin.Purge purge;
-        try (TrashBin bin = TrashBin.open(root)) {
+        try (TrashBin bin = TrashBin.open(root, ManifestKey.open(stateDir))) {
             purge = bin.purge();
         }
 

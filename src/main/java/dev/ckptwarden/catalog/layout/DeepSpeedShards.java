@@ -1,7 +1,7 @@
 package dev.ckptwarden.catalog.layout;
 
 import dev.ckptwarden.catalog.Entry;
-import ContentType;
+import dev.ckptwarden.catalog.integrity.ContentType;
 import dev.ckptwarden.catalog.integrity.DeepSpeedHeader;
 import dev.ckptwarden.catalog.integrity.FileProbe;
 import dev.ckptwarden.catalog.integrity.FileSource;

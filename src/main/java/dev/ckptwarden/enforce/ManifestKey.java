@@ -1,0 +1,104 @@
+package dev.ckptwarden.enforce;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Set;
+
+/**
+ * The secret that authenticates trash manifests: {@code <state_dir>/trash.key}, 32 random bytes,
+ * created {@code 0600} and never opened through a link. A manifest line carries an HMAC-SHA256 of
+ * its JSON under this key, so a manifest planted in a root's trash by anyone who cannot read the
+ * state directory is refused instead of steering a move.
+ */
+public final class ManifestKey {
+    /** The key file's name inside {@code state_dir}. */
+    public static final String FILE_NAME = "trash.key";
+    private static final int LENGTH = 32;
+    private static final String ALGORITHM = "HmacSHA256";
+
+    private final SecretKeySpec key;
+
+    private ManifestKey(byte[] bytes) {
+        this.key = new SecretKeySpec(bytes, ALGORITHM);
+    }
+
+    /**
+     * Reads the state directory's key, creating it on first use.
+     *
+     * @throws IOException when the file is a link, not the agent's own, readable by others, or not a key
+     */
+    public static ManifestKey open(Path stateDir) throws IOException {
+        Path file = stateDir.resolve(FILE_NAME);
+        byte[] fresh = new byte[LENGTH];
+        new SecureRandom().nextBytes(fresh);
+        try (SeekableByteChannel ch = Files.newByteChannel(file,
+                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+            ByteBuffer b = ByteBuffer.wrap(fresh);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ((java.nio.channels.FileChannel) ch).force(true);
+            return new ManifestKey(fresh);
+        } catch (FileAlreadyExistsException exists) {
+            // Made by an earlier start: read it, below.
+        }
+        PosixFileAttributes a = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        String why = AgentOwned.whyNot(file.getFileSystem(), a, true);
+        if (why != null) {
+            throw new IOException(file + ": refused: " + why);
+        }
+        ByteBuffer b = ByteBuffer.allocate(LENGTH + 1);
+        try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            while (b.hasRemaining() && ch.read(b) > 0) {
+                // read until full or end of file
+            }
+        }
+        if (b.position() != LENGTH) {
+            throw new IOException(file + ": not a manifest key (" + b.position() + " bytes, expected " + LENGTH
+                    + "); remove it to have a new one made (interrupted evictions then stay in their trash)");
+        }
+        return new ManifestKey(java.util.Arrays.copyOf(b.array(), LENGTH));
+    }
+
+    /** The HMAC of {@code text} in lower-case hex. */
+    String sign(String text) {
+        return HexFormat.of().formatHex(mac(text));
+    }
+
+    /** Whether {@code hex} is the HMAC of {@code text} under this key (constant time). */
+    boolean verifies(String text, String hex) {
+        byte[] given;
+        try {
+            given = HexFormat.of().parseHex(hex);
+        } catch (IllegalArgumentException notHex) {
+            return false;
+        }
+        return MessageDigest.isEqual(mac(text), given);
+    }
+
+    private byte[] mac(String text) {
+        try {
+            Mac m = Mac.getInstance(ALGORITHM);
+            m.init(key);
+            return m.doFinal(text.getBytes(StandardCharsets.UTF_8));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(ALGORITHM + " unavailable", e);
+        }
+    }
+}
