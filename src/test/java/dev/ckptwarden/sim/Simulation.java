@@ -369,7 +369,8 @@ final class Simulation implements AutoCloseable {
             if (completedSeq[k] == newestByRun.get(s.run())) {
                 return "the agent removed " + s.path() + ", the most recently completed save of " + s.run();
             }
-            if (s.step() == highestByRun.get(s.run())) {
+            if (s.step() == highestByRun.get(s.run()) && completedSeq[k] == newestOfStep(s.run(), s.step())) {
+                // Of several saves of the highest step (a resumed job saving a step again), the newest is protected.
                 return "the agent removed " + s.path() + ", the save with the highest step of " + s.run();
             }
             String audited = audited(p);
@@ -425,6 +426,18 @@ final class Simulation implements AutoCloseable {
         return null;
     }
 
+    /** The completion sequence of the most recently completed save of {@code run} at {@code step} still on disk. */
+    private long newestOfStep(String run, long step) {
+        long newest = -1;
+        for (int k = 0; k < onDisk.length; k++) {
+            Schedule.SaveInfo s = schedule.saves().get(k);
+            if ((onDisk[k] || removedByAgent[k]) && complete(k) && s.run().equals(run) && s.step() == step) {
+                newest = Math.max(newest, completedSeq[k]);
+            }
+        }
+        return newest;
+    }
+
     private String audited(Path p) throws IOException {
         Path log = state.resolve(AuditLog.FILE_NAME);
         List<AuditRecord> records = Files.exists(log) ? AuditLog.read(log) : List.of();
@@ -468,9 +481,11 @@ final class Simulation implements AutoCloseable {
             List<Integer> newestFirst = new ArrayList<>(ks);
             newestFirst.sort(Comparator.comparingLong((Integer k) -> completedSeq[k]).reversed());
             long highest = ks.stream().mapToLong(k -> schedule.saves().get(k).step()).max().orElse(-1);
+            int highestNewest = newestFirst.stream().filter(k -> schedule.saves().get(k).step() == highest).findFirst()
+                    .orElse(-1);
             for (int i = Schedule.KEEP_LAST; i < newestFirst.size(); i++) {
                 int k = newestFirst.get(i);
-                if (!pinned[k] && schedule.saves().get(k).step() != highest) {
+                if (!pinned[k] && k != highestNewest) {
                     return "retention did not converge: " + schedule.saves().get(k).path() + " is kept by no rule (keep_last "
                             + Schedule.KEEP_LAST + " by completion) but still on disk";
                 }

@@ -120,6 +120,23 @@ class IncompleteSaveTest {
         assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
     }
 
+    /** Found by the simulation campaign (seed 2): both ranks killed before any optimizer shard was written. */
+    @Test
+    void zeroSaveWithItsModelStatesButNoOptimizerShardAtAllIsCorrupt() throws IOException {
+        Path ds = root.resolve("ds");
+        Path intact = TreeBuilder.deepSpeedTag(ds.resolve("global_step200"), 200, 2, 1, false, LONG_AGO);
+        TreeBuilder.deepSpeedTag(ds.resolve("global_step300"), 300, 2, 1, false, LONG_AGO.plusSeconds(60),
+                "zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt");
+
+        Map<String, Checkpoint> m = scan();
+
+        Checkpoint broken = m.get("ds/global_step300");
+        assertThat(broken.state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(broken.problems())
+                .contains("missing rank 0 of dp_world_size 2: zero_pp_rank_0_mp_rank_00_optim_states.pt");
+        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
+    }
+
     @Test
     void zero3SaveMissingADataParallelRankIsCorruptAndACompleteOneIsComplete() throws IOException {
         TreeBuilder.deepSpeedTag(root.resolve("z3/global_step100"), 100, 2, 1, true, LONG_AGO);

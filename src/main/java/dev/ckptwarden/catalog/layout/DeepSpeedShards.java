@@ -123,6 +123,11 @@ final class DeepSpeedShards {
                 absent += expect(present, mpRank.substring(1) + "model_states.pt", h, 0, mp, false, problems);
             }
         }
+        if (!zeroOptimizer && h.zeroStage() >= 1) {
+            // The header says ZeRO keeps the optimizer state in per-rank files, and not one has appeared yet.
+            zeroOptimizer = true;
+            bf16 = h.bf16();
+        }
         if (zeroOptimizer) { // without ZeRO the optimizer state is inside the model-states file
             for (int mp = 0; mp < h.mpWorldSize(); mp++) {
                 for (int dp = 0; dp < h.dpWorldSize(); dp++) {
