@@ -46,9 +46,11 @@ final class DemoCommand implements Callable<Integer> {
             Path ck = Files.createDirectories(hf.resolve("checkpoint-" + step));
             SampleFiles.safetensors(ck.resolve("model.safetensors"));
             SampleFiles.torchZip(ck.resolve("optimizer.pt"), null, null, false, true);
-            String state = "{\"global_step\": " + step + ", \"epoch\": " + i + ".0, \"best_metric\": 0.42,"
-                    + " \"best_model_checkpoint\": \"out/bert-hf/checkpoint-2000\", \"log_history\": [{\"eval_loss\": "
-                    + (0.6 - i * 0.05) + ", \"step\": " + step + ", \"epoch\": " + i + ".0}]}";
+            // As the Trainer writes it with metric_for_best_model=eval_loss: the best so far is this save.
+            double evalLoss = 0.6 - i * 0.05;
+            String state = "{\"global_step\": " + step + ", \"epoch\": " + i + ".0, \"best_metric\": " + evalLoss + ","
+                    + " \"best_model_checkpoint\": \"out/bert-hf/checkpoint-" + step + "\", \"log_history\": [{\"eval_loss\": "
+                    + evalLoss + ", \"step\": " + step + ", \"epoch\": " + i + ".0}]}";
             Files.writeString(ck.resolve("trainer_state.json"), state);
             for (Path p : new Path[]{ck.resolve("model.safetensors"), ck.resolve("optimizer.pt"), ck.resolve("trainer_state.json")}) {
                 Files.setLastModifiedTime(p, FileTime.from(t0.plusSeconds(900L * i)));

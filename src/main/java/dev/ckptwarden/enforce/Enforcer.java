@@ -251,7 +251,7 @@ public final class Enforcer {
     /** The state directory's manifest key (beside the audit log), read once. */
     private synchronized ManifestKey manifestKey() throws IOException {
         if (manifestKey == null) {
-            manifestKey = ManifestKey.open(audit.file().getParent());
+            manifestKey = ManifestKey.forRegistry(registry, audit.file().getParent());
         }
         return manifestKey;
     }

@@ -38,6 +38,25 @@ public final class ManifestKey {
     }
 
     /**
+     * The key enforcement on {@code registry} signs and checks manifests with: the one every agent of a
+     * shared (cluster) registry sees, so whichever agent holds the lease can finish what another left in
+     * a trash; otherwise the state directory's own ({@link #open}).
+     */
+    public static ManifestKey forRegistry(dev.ckptwarden.registry.Registry registry, Path stateDir) throws IOException {
+        byte[] fresh = new byte[LENGTH];
+        new SecureRandom().nextBytes(fresh);
+        java.util.Optional<byte[]> shared = registry.sharedSecret("trash-manifest-key", fresh);
+        if (shared.isPresent()) {
+            if (shared.get().length != LENGTH) {
+                throw new IOException("the registry's trash-manifest-key is " + shared.get().length + " bytes, expected "
+                        + LENGTH);
+            }
+            return new ManifestKey(shared.get());
+        }
+        return open(stateDir);
+    }
+
+    /**
      * Reads the state directory's key, creating it on first use.
      *
      * @throws IOException when the file is a link, not the agent's own, readable by others, or not a key
@@ -77,7 +96,7 @@ public final class ManifestKey {
     }
 
     /** The HMAC of {@code text} in lower-case hex. */
-    String sign(String text) {
+    public String sign(String text) {
         return HexFormat.of().formatHex(mac(text));
     }
 

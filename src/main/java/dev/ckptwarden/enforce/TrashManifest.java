@@ -108,7 +108,8 @@ record TrashManifest(
     private static TrashManifest verified(String line, ManifestKey key) throws IOException {
         int space = line.indexOf(' ');
         if (space < 0 || !key.verifies(line.substring(space + 1), line.substring(0, space))) {
-            throw new IOException("not written by this agent (no valid signature from " + ManifestKey.FILE_NAME + ")");
+            throw new IOException("not written by this agent (no valid signature under its manifest key: "
+                    + ManifestKey.FILE_NAME + ", or the shared registry's in cluster mode)");
         }
         return parse(line.substring(space + 1).getBytes(StandardCharsets.UTF_8));
     }

@@ -309,6 +309,11 @@ public final class JournaledRegistry implements Registry {
         return delegate.isEmpty();
     }
 
+    @Override
+    public Optional<byte[]> sharedSecret(String name, byte[] proposed) {
+        return delegate.sharedSecret(name, proposed);
+    }
+
     /** Changes with the database's counter; a pin journaled by another process also pins its row there. */
     @Override
     public long externalChangeCounter() {

@@ -556,4 +556,25 @@ public final class PostgresRegistry extends JdbcRegistry {
             throw new IllegalStateException("registry " + location + " is closed");
         }
     }
+
+    @Override
+    public Optional<byte[]> sharedSecret(String name, byte[] proposed) {
+        try (Connection c = pool.getConnection();
+             PreparedStatement insert = c.prepareStatement(
+                     "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING");
+             PreparedStatement select = c.prepareStatement("SELECT value FROM secrets WHERE name = ?")) {
+            insert.setString(1, name);
+            insert.setBytes(2, proposed);
+            insert.executeUpdate();
+            select.setString(1, name);
+            try (ResultSet rs = select.executeQuery()) {
+                if (!rs.next()) {
+                    throw new RegistryException(location, "shared secret '" + name + "' vanished after it was stored", null);
+                }
+                return Optional.of(rs.getBytes(1));
+            }
+        } catch (SQLException e) {
+            throw new RegistryException(location, "cannot read shared secret '" + name + "'", e);
+        }
+    }
 }

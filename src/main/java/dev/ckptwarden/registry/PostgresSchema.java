@@ -63,6 +63,12 @@ final class PostgresSchema {
                         token       BIGINT      NOT NULL DEFAULT 0,
                         expires_at  TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
                         acquired_at TIMESTAMPTZ
+                    )""")),
+            // Cluster mode: secrets the agents share (the trash manifest key), made once by the first to ask.
+            new Migration(3, "secrets table", List.of("""
+                    CREATE TABLE secrets (
+                        name  TEXT  NOT NULL PRIMARY KEY,
+                        value BYTEA NOT NULL
                     )""")));
 
     static final int CURRENT_VERSION = MIGRATIONS.get(MIGRATIONS.size() - 1).version();

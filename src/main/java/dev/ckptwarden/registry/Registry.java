@@ -95,6 +95,16 @@ public interface Registry extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * A secret every agent sharing this registry sees, created from {@code proposed} by whichever agent
+     * asks first (cluster mode: the key that authenticates trash manifests, so the agent that takes over
+     * the lease can finish an eviction its predecessor left in a root's trash). Empty for a registry that
+     * only one agent uses: its secrets stay in its {@code state_dir}.
+     */
+    default Optional<byte[]> sharedSecret(String name, byte[] proposed) {
+        return Optional.empty();
+    }
+
     @Override
     void close();
 }

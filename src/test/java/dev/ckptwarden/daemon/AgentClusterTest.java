@@ -91,11 +91,14 @@ class AgentClusterTest {
             Path stray = TreeBuilder.lightningCkpt(root.resolve("run/epoch=0-step=5.ckpt"), 0, 5L, true, T0);
             agentB.onTrigger("periodic"); // registered; B does not hold the lease yet
             String id = "1767225600000-999-1";
-            Files.writeString(trash.resolve(id + ".manifest.json"), "{\"version\":1,\"id\":\"" + id + "\",\"root\":\""
+            String manifest = "{\"version\":1,\"id\":\"" + id + "\",\"root\":\""
                     + root + "\",\"run\":\"run\",\"path\":\"" + stray + "\",\"parent\":\"run\",\"members\":[{\"name\":\""
                     + stray.getFileName() + "\",\"type\":\"file\",\"bytes\":" + Files.size(stray) + ",\"modified_ms\":"
                     + Files.getLastModifiedTime(stray).toMillis() + "}],\"bytes\":" + Files.size(stray)
-                    + ",\"reason\":\"policy\",\"action\":\"delete\",\"started\":\"" + T0 + "\"}\n");
+                    + ",\"reason\":\"policy\",\"action\":\"delete\",\"started\":\"" + T0 + "\"}";
+            // Signed as A's enforcer signs: with the key the agents share through the registry, not A's state_dir.
+            String signature = dev.ckptwarden.enforce.ManifestKey.forRegistry(registryA, dir.resolve("a")).sign(manifest);
+            Files.writeString(trash.resolve(id + ".manifest.json"), signature + " " + manifest + "\n");
             Files.move(stray, trash.resolve(id + ".0"));
             TreeBuilder.lightningCkpt(root.resolve("run/epoch=4-step=40.ckpt"), 4, 40L, true, T0);
             agentB.renewLease();
