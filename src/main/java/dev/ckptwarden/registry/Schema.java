@@ -108,7 +108,12 @@ final class Schema {
             statement.execute("PRAGMA user_version = " + migration.version());
             connection.commit();
         } catch (SQLException | RuntimeException e) {
-            connection.rollback();
+            try {
+                connection.rollback();
+            } catch (SQLException noTransaction) {
+                // SQLite already rolled back (a full disk does): the first error is the one that matters.
+                e.addSuppressed(noTransaction);
+            }
             if (e instanceof RegistryException registryException) {
                 throw registryException;
             }

@@ -204,7 +204,15 @@ public final class SqliteRegistry extends JdbcRegistry {
     /** A one-line account of a database error that a user can act on. */
     private static String describe(Exception e) {
         if (e instanceof SQLiteException sqlite) {
-            SQLiteErrorCode code = SQLiteErrorCode.getErrorCode(sqlite.getResultCode().code & 0xff);
+            int extended = sqlite.getResultCode().code;
+            if (extended == SQLiteErrorCode.SQLITE_IOERR_SHMSIZE.code || extended == SQLiteErrorCode.SQLITE_IOERR_WRITE.code
+                    || extended == SQLiteErrorCode.SQLITE_IOERR_FSYNC.code || extended == SQLiteErrorCode.SQLITE_IOERR_TRUNCATE.code
+                    || e.getMessage() != null && e.getMessage().contains("No space left on device")) {
+                // On a full disk SQLite fails to grow its -shm or -wal file: say that, not its error code.
+                return "cannot write the database files (" + SQLiteErrorCode.getErrorCode(extended).name()
+                        + "): the disk holding state_dir is full or failing; free space there";
+            }
+            SQLiteErrorCode code = SQLiteErrorCode.getErrorCode(extended & 0xff);
             switch (code) {
                 case SQLITE_NOTADB:
                     return "not a SQLite database (move it away or point state_dir elsewhere)";
