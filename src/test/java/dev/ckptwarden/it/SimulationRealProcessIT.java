@@ -3,6 +3,7 @@ package dev.ckptwarden.it;
 import dev.ckptwarden.catalog.Cataloger;
 import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.AuditRecord;
+import dev.ckptwarden.enforce.EnforcementReport;
 import dev.ckptwarden.sim.SaveProtocols;
 import dev.ckptwarden.sim.Schedule;
 import org.junit.jupiter.api.Test;
@@ -75,8 +76,9 @@ class SimulationRealProcessIT {
             Play play = new Play(Schedule.generate(seed, protocols), protocols,
                     Files.createDirectories(dir.resolve("seed-" + seed)));
             List<String> violations = play.run();
-            System.out.printf("sim.real seed %d: %d steps, %d kills, %d removals audited, %.1f s%n", seed,
-                    play.schedule.steps().size(), play.kills, play.removals, (System.nanoTime() - t) / 1e9);
+            System.out.printf("sim.real seed %d: %d steps, %d kills, %d interrupted evictions recovered, %d removals"
+                            + " audited, %.1f s%n", seed, play.schedule.steps().size(), play.kills, play.recovered,
+                    play.removals, (System.nanoTime() - t) / 1e9);
             if (!violations.isEmpty()) {
                 fail("seed " + seed + ":\n  " + String.join("\n  ", violations) + "\nfault log:\n  "
                         + String.join("\n  ", play.faults) + "\nreplay: mvn -o test-compile failsafe:integration-test "
@@ -127,6 +129,7 @@ class SimulationRealProcessIT {
         AgentProcess agent;
         int kills;
         int removals;
+        int recovered;
 
         Play(Schedule schedule, SaveProtocols protocols, Path dir) throws IOException {
             this.schedule = schedule;
@@ -161,7 +164,7 @@ class SimulationRealProcessIT {
                 return check();
             } finally {
                 if (agent != null) {
-                    collectErrors();
+                    collectOutput();
                     agent.close();
                 }
             }
@@ -304,15 +307,18 @@ class SimulationRealProcessIT {
         private void kill(String when) throws Exception {
             agent.signal("KILL");
             agent.awaitExit(Duration.ofSeconds(30));
-            collectErrors();
+            collectOutput();
             kills++;
             faults.add("kill -9 " + when);
         }
 
-        private void collectErrors() {
+        /** What one agent process said: its errors (each a finding), and the interrupted evictions it finished. */
+        private void collectOutput() {
             for (String line : agent.output().split("\n")) {
                 if (line.contains("ERROR")) {
                     errors.add(line);
+                } else if (line.contains("recovered interrupted eviction")) {
+                    recovered++;
                 }
             }
         }
@@ -358,10 +364,24 @@ class SimulationRealProcessIT {
                 if (s.pinned) {
                     v.add("the agent removed the pinned " + s.path);
                 }
-                boolean begin = audit.stream().anyMatch(r -> r.phase().equals(AuditRecord.BEGIN) && p.toString().equals(r.path()));
-                boolean end = audit.stream().anyMatch(r -> r.phase().equals(AuditRecord.END) && p.toString().equals(r.path()));
-                if (!begin || !end) {
-                    v.add("the removal of " + s.path + " has no audit " + (begin ? "end" : "begin") + " line");
+                // The removal's own pair: an "ok" end line and a begin line of the same eviction (a recovery's
+                // "skipped: interrupted before rename" pair is for an attempt that left it in place).
+                Set<String> begun = new java.util.HashSet<>();
+                audit.stream().filter(r -> r.phase().equals(AuditRecord.BEGIN) && p.toString().equals(r.path()))
+                        .forEach(r -> begun.add(r.eviction()));
+                List<AuditRecord> ends = audit.stream().filter(r -> r.phase().equals(AuditRecord.END)
+                        && p.toString().equals(r.path()) && EnforcementReport.OK.equals(r.outcome())).toList();
+                if (ends.isEmpty()) {
+                    v.add("the removal of " + s.path + " has no audit end line with outcome ok");
+                } else if (ends.stream().noneMatch(r -> begun.contains(r.eviction()))) {
+                    v.add("the removal of " + s.path + " has no audit begin line for its eviction " + ends.get(0).eviction());
+                }
+            }
+            // And the other way: what the audit log says was removed is gone (no path here is ever saved twice).
+            for (AuditRecord r : audit) {
+                if (r.phase().equals(AuditRecord.END) && EnforcementReport.OK.equals(r.outcome())
+                        && Files.exists(Path.of(r.path()), LinkOption.NOFOLLOW_LINKS)) {
+                    v.add("the audit log says " + r.path() + " was removed (eviction " + r.eviction() + "); it is on disk");
                 }
             }
             for (Map.Entry<Path, Integer> e : created.entrySet()) {
@@ -385,6 +405,14 @@ class SimulationRealProcessIT {
                     }
                 }
             }
+            // The bulk run's interrupted batch was finished: keep_last 2 (its newest are its highest steps) plus pins.
+            List<Integer> bulk = completeOnDisk();
+            bulk.removeIf(k -> !saves.get(k).run.equals("bulk"));
+            long pinnedBulk = bulk.stream().filter(k -> saves.get(k).pinned).count();
+            if (bulk.size() > Schedule.KEEP_LAST + pinnedBulk) {
+                v.add("retention did not converge after recovery: " + bulk.size() + " complete checkpoints left in bulk ("
+                        + pinnedBulk + " pinned, keep_last " + Schedule.KEEP_LAST + ")");
+            }
             Set<String> runs = new LinkedHashSet<>();
             saves.forEach(s -> runs.add(s.run));
             for (String r : runs) {
@@ -404,7 +432,7 @@ class SimulationRealProcessIT {
                     v.add("resolve --run " + r + " latest printed " + answer + ", not a complete save on disk");
                 }
             }
-            collectErrors();
+            collectOutput();
             agent.close();
             agent = null;
             errors.forEach(e -> v.add("the agent logged: " + e));
