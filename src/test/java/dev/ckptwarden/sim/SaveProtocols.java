@@ -3,10 +3,17 @@ package dev.ckptwarden.sim;
 import dev.ckptwarden.cli.SampleFiles;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -17,16 +24,16 @@ import java.util.Map;
  * simulation can stop a writer after any prefix of them. Each method returns the steps of one save, in
  * order; the save is complete only once its last step has been applied after all the others.
  */
-final class SaveProtocols {
+public final class SaveProtocols {
     private final Path scratch;
     private final Map<String, byte[]> made = new HashMap<>();
 
-    SaveProtocols(Path scratch) {
+    public SaveProtocols(Path scratch) {
         this.scratch = scratch;
     }
 
     /** One file-system action of a writer. */
-    sealed interface Op {
+    public sealed interface Op {
         /** Writes bytes [from, to) of {@code content}: a new file when from is 0, else appended. */
         record Write(Path file, byte[] content, int from, int to) implements Op {
             @Override
@@ -59,7 +66,7 @@ final class SaveProtocols {
     }
 
     /** One save: where its checkpoint ends up and the steps that put it there. */
-    record Save(Path path, long step, List<Op> ops) {
+    public record Save(Path path, long step, List<Op> ops) {
     }
 
     /**
@@ -79,7 +86,7 @@ final class SaveProtocols {
      * The temp-then-rename save ({@code _atomic_save} on one file system, and the common
      * {@code torch.save(obj, f + ".temp"); os.replace(...)} idiom): the final name appears whole.
      */
-    Save lightningAtomic(Path runDir, int epoch, long step, String suffix) {
+    public Save lightningAtomic(Path runDir, int epoch, long step, String suffix) {
         Path file = runDir.resolve("epoch=" + epoch + "-step=" + step + suffix + ".ckpt");
         Path temp = runDir.resolve(file.getFileName() + ".temp");
         byte[] bytes = torch(epoch, step);
@@ -162,6 +169,102 @@ final class SaveProtocols {
         byte[] latest = ("global_step" + step).getBytes(StandardCharsets.UTF_8);
         return new DeepSpeedSave(new Save(tag, step, ops), new Op.Write(runDir.resolve("latest"), latest, 0, latest.length),
                 latestEarly ? latestAfter : ops.size());
+    }
+
+    /**
+     * Keeps {@code created} (every path a writer made and has not moved or removed itself, and the save it belongs
+     * to, -1 for none) in step with an applied writer step.
+     */
+    public static void track(Map<Path, Integer> created, Path root, Op op, int save) {
+        if (op instanceof Op.Write wr) {
+            created.put(root.resolve(wr.file()), save);
+        } else if (op instanceof Op.Mkdir m) {
+            created.put(root.resolve(m.dir()), save);
+        } else if (op instanceof Op.Rename r) {
+            Path from = root.resolve(r.from());
+            Path to = root.resolve(r.to());
+            Map<Path, Integer> moved = new HashMap<>();
+            created.entrySet().removeIf(e -> {
+                if (e.getKey().startsWith(from)) {
+                    moved.put(to.resolve(from.relativize(e.getKey())), e.getValue());
+                    return true;
+                }
+                return false;
+            });
+            created.putAll(moved);
+        } else if (op instanceof Op.Remove rm) {
+            created.keySet().removeIf(p -> p.startsWith(root.resolve(rm.path())));
+        }
+    }
+
+    /**
+     * Applies one writer step under {@code root}, stamping what it touched with {@code now}; false when it cannot
+     * happen any more (its file or directory is gone: an earlier step was shrunk away, or the save was removed).
+     */
+    public static boolean apply(Path root, Op op, FileTime now) throws IOException {
+        if (op instanceof Op.Write wr) {
+            Path f = root.resolve(wr.file());
+            if (!Files.isDirectory(f.getParent())) {
+                if (wr.from() > 0 || !f.getParent().getParent().equals(root)) {
+                    return false; // its directory is gone (removed, or never made)
+                }
+                Files.createDirectories(f.getParent());
+            }
+            if (wr.from() > 0 && (!Files.exists(f) || Files.size(f) != wr.from())) {
+                return false;
+            }
+            try (OutputStream out = wr.from() == 0
+                    ? Files.newOutputStream(f, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)
+                    : Files.newOutputStream(f, StandardOpenOption.APPEND)) {
+                out.write(wr.content(), wr.from(), wr.to() - wr.from());
+            }
+            Files.setLastModifiedTime(f, now);
+            Files.setLastModifiedTime(f.getParent(), now);
+        } else if (op instanceof Op.Mkdir m) {
+            Path d = root.resolve(m.dir());
+            Files.createDirectories(d.getParent());
+            Files.createDirectory(d);
+            Files.setLastModifiedTime(d, now);
+        } else if (op instanceof Op.Rename r) {
+            Path from = root.resolve(r.from());
+            if (!Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+            Files.move(from, root.resolve(r.to()), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.setLastModifiedTime(root.resolve(r.to()).getParent(), now);
+        } else if (op instanceof Op.Remove rm) {
+            Path p = root.resolve(rm.path());
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+            deleteTree(p);
+            if (Files.exists(p.getParent())) {
+                Files.setLastModifiedTime(p.getParent(), now);
+            }
+        }
+        return true;
+    }
+
+    /** {@code rm -rf}, without following links. */
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            Files.deleteIfExists(p);
+            return;
+        }
+        Files.walkFileTree(p, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
     }
 
     private byte[] torch(int epoch, long step) {

@@ -11,13 +11,13 @@ import java.util.Random;
  * rotations, pins by hand) and the agent's passes. Paths are relative to the simulated root. The same
  * seed always gives the same schedule; {@link #without} gives the smaller schedules shrinking tries.
  */
-record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
+public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
 
     /** A save the schedule may complete: its run, its checkpoint's path, and how many steps it takes. */
-    record SaveInfo(String run, Path path, long step, int ops) {
+    public record SaveInfo(String run, Path path, long step, int ops) {
     }
 
-    sealed interface Step {
+    public sealed interface Step {
         /** A writer's file-system action, part of save {@code save} (-1: a rotation, not part of a save). */
         record Writer(int save, SaveProtocols.Op op) implements Step {
             @Override
@@ -71,9 +71,9 @@ record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
         }
     }
 
-    static final int KEEP_LAST = 2;
+    public static final int KEEP_LAST = 2;
 
-    static Schedule generate(long seed, SaveProtocols protocols) {
+    public static Schedule generate(long seed, SaveProtocols protocols) {
         Random rnd = new Random(seed);
         List<SaveInfo> saves = new ArrayList<>();
         List<List<Step>> perRun = new ArrayList<>();

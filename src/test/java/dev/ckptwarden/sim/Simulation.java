@@ -16,15 +16,10 @@ import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
@@ -227,71 +222,11 @@ final class Simulation implements AutoCloseable {
 
     /** Keeps {@link #created} in step with what the writers did. */
     private void track(SaveProtocols.Op op, int save) {
-        if (op instanceof SaveProtocols.Op.Write wr) {
-            created.put(root.resolve(wr.file()), save);
-        } else if (op instanceof SaveProtocols.Op.Mkdir m) {
-            created.put(root.resolve(m.dir()), save);
-        } else if (op instanceof SaveProtocols.Op.Rename r) {
-            Path from = root.resolve(r.from());
-            Path to = root.resolve(r.to());
-            Map<Path, Integer> moved = new HashMap<>();
-            created.entrySet().removeIf(e -> {
-                if (e.getKey().startsWith(from)) {
-                    moved.put(to.resolve(from.relativize(e.getKey())), e.getValue());
-                    return true;
-                }
-                return false;
-            });
-            created.putAll(moved);
-        } else if (op instanceof SaveProtocols.Op.Remove rm) {
-            created.keySet().removeIf(p -> p.startsWith(root.resolve(rm.path())));
-        }
+        SaveProtocols.track(created, root, op, save);
     }
 
     private boolean applyOp(SaveProtocols.Op op) throws IOException {
-        FileTime now = FileTime.from(clock.instant());
-        if (op instanceof SaveProtocols.Op.Write wr) {
-            Path f = root.resolve(wr.file());
-            if (!Files.isDirectory(f.getParent())) {
-                if (wr.from() > 0 || !f.getParent().getParent().equals(root)) {
-                    return false; // its directory is gone (removed, or never made)
-                }
-                Files.createDirectories(f.getParent());
-            }
-            if (wr.from() > 0 && (!Files.exists(f) || Files.size(f) != wr.from())) {
-                return false;
-            }
-            try (OutputStream out = wr.from() == 0
-                    ? Files.newOutputStream(f, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)
-                    : Files.newOutputStream(f, StandardOpenOption.APPEND)) {
-                out.write(wr.content(), wr.from(), wr.to() - wr.from());
-            }
-            Files.setLastModifiedTime(f, now);
-            Files.setLastModifiedTime(f.getParent(), now);
-        } else if (op instanceof SaveProtocols.Op.Mkdir m) {
-            Path d = root.resolve(m.dir());
-            Files.createDirectories(d.getParent());
-            Files.createDirectory(d);
-            Files.setLastModifiedTime(d, now);
-        } else if (op instanceof SaveProtocols.Op.Rename r) {
-            Path from = root.resolve(r.from());
-            if (!Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
-                return false;
-            }
-            Files.move(from, root.resolve(r.to()), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            Files.setLastModifiedTime(root.resolve(r.to()).getParent(), now);
-        } else if (op instanceof SaveProtocols.Op.Remove rm) {
-            Path p = root.resolve(rm.path());
-            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                return false;
-            }
-            deleteTree(p);
-            if (Files.exists(p.getParent())) {
-                Files.setLastModifiedTime(p.getParent(), now);
-            }
-        }
-        return true;
+        return SaveProtocols.apply(root, op, FileTime.from(clock.instant()));
     }
 
     private String pin(int pick) {
@@ -494,29 +429,9 @@ final class Simulation implements AutoCloseable {
         return null;
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-            Files.deleteIfExists(p);
-            return;
-        }
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
-    }
-
     @Override
     public void close() throws IOException {
         stop();
-        deleteTree(dir);
+        SaveProtocols.deleteTree(dir);
     }
 }
