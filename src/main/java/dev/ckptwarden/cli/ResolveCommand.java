@@ -56,18 +56,22 @@ final class ResolveCommand implements Callable<Integer> {
         Resolver.Metric best = metric();
         DiskResolver.Answer answer;
         String remoteUri = null;
-        try (Registry registry = ConfigOption.openRegistry(cfg)) {
-            try {
-                answer = new DiskResolver(registry, new Reconciler(registry, Clock.systemUTC()))
-                        .resolve(cfg, root, run, selector, resumable, best, includeOffloaded);
-            } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
-                throw new CliError(ExitCode.USAGE, e.getMessage());
-            } catch (Resolver.NoBest e) {
-                throw new CliError(ExitCode.NOT_FOUND, "run '" + run + "': " + e.getMessage());
+        try {
+            try (Registry registry = openOrScratch(cfg)) {
+                try {
+                    answer = new DiskResolver(registry, new Reconciler(registry, Clock.systemUTC()))
+                            .resolve(cfg, root, run, selector, resumable, best, includeOffloaded);
+                } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
+                    throw new CliError(ExitCode.USAGE, e.getMessage());
+                } catch (Resolver.NoBest e) {
+                    throw new CliError(ExitCode.NOT_FOUND, "run '" + run + "': " + e.getMessage());
+                }
+                if (answer.found() && answer.checkpoint().state() == CheckpointState.OFFLOADED) {
+                    remoteUri = remoteUri(registry, answer.checkpoint());
+                }
             }
-            if (answer.found() && answer.checkpoint().state() == CheckpointState.OFFLOADED) {
-                remoteUri = remoteUri(registry, answer.checkpoint());
-            }
+        } finally {
+            removeScratch();
         }
         if (!answer.runHasCheckpoints()) {
             System.err.println("ckpt-warden: no checkpoints registered or found on disk for run '" + run + "'"
@@ -91,6 +95,43 @@ final class ResolveCommand implements Callable<Integer> {
             System.out.println(TerminalText.escape(remoteUri != null ? remoteUri : found.location()));
         }
         return ExitCode.OK;
+    }
+
+    /** The temporary registry of an answer from disk, removed when the command ends. */
+    private java.nio.file.Path scratch;
+
+    /**
+     * The registry, or, while it cannot be reached (a database outage), a throw-away one in a temporary
+     * directory: a training job that wants to resume still gets an answer, judged from the run directory
+     * as a scan judges it (settled, framework signal, format check), and nothing is written to the real
+     * registry. Said on stderr.
+     */
+    private Registry openOrScratch(Config cfg) {
+        try {
+            return ConfigOption.openRegistry(cfg);
+        } catch (dev.ckptwarden.registry.RegistryException unreachable) {
+            System.err.println("ckpt-warden: registry unreachable (" + TerminalText.escape(unreachable.getMessage())
+                    + "); answering from the run directory on disk, registering nothing");
+            try {
+                scratch = java.nio.file.Files.createTempDirectory("ckpt-warden-resolve-");
+                return dev.ckptwarden.registry.SqliteRegistry.open(scratch);
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new CliError(ExitCode.RUNTIME, "registry unreachable and no temporary registry either: " + e.getMessage());
+            }
+        }
+    }
+
+    private void removeScratch() {
+        if (scratch == null) {
+            return;
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.walk(scratch)) {
+            for (java.nio.file.Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(p);
+            }
+        } catch (java.io.IOException e) {
+            System.err.println("ckpt-warden: could not remove " + scratch + ": " + e.getMessage());
+        }
     }
 
     /** The remote copy recorded when the checkpoint was offloaded (the last verified offload). */

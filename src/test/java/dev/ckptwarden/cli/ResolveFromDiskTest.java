@@ -99,4 +99,27 @@ class ResolveFromDiskTest {
         assertThat(plan.out()).contains("protected: highest step");
         assertThat(old).exists();
     }
+
+    /** Issue 18: a training job that wants to resume during a registry outage still gets a confirmed answer. */
+    @Test
+    void issue18ResolveDuringARegistryOutageAnswersFromDiskAndSaysSo() throws IOException {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closedPort = s.getLocalPort(); // nothing listens there once this is closed
+        }
+        Files.writeString(config, "agent:\n  state_dir: " + work.resolve("state") + "\n  settle_time: 10s\n"
+                + "  registry_url: jdbc:postgresql://127.0.0.1:" + closedPort + "/ckpt?user=warden\n"
+                + "roots:\n  - name: main\n    path: " + root + "\n");
+        // A save still being written: just changed, and cut short. Never the answer.
+        Path writing = run.resolve("epoch=3-step=300.ckpt");
+        byte[] whole = Files.readAllBytes(newer);
+        Files.write(writing, java.util.Arrays.copyOf(whole, whole.length / 2));
+
+        CliRun r = cli("resolve", "--run", "exp1", "latest");
+
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo(newer + "\n");
+        assertThat(r.err()).contains("registry unreachable").contains("answering from the run directory on disk");
+        assertThat(work.resolve("state/registry.db")).as("nothing written to a local registry instead").doesNotExist();
+    }
 }
