@@ -114,6 +114,8 @@ public final class Agent implements AutoCloseable {
     private volatile Lease lease;
     /** Cluster mode: the lease was just taken, so the trash a previous holder left is to be recovered. */
     private volatile boolean recoveryPending;
+    /** The scheduler runs passes: set by {@link #start()} once the startup pass is done. */
+    private volatile boolean scheduling;
     private final RegistryHealth registryHealth;
     /** A registry probe is scheduled: one chain of probes during an outage, however many passes fail. */
     private final AtomicBoolean probePending = new AtomicBoolean();
@@ -180,6 +182,11 @@ public final class Agent implements AutoCloseable {
                 // Taken over (or taken at start): a holder that crashed may have left evictions half done in
                 // the trash; the next pass finishes them before this agent deletes anything itself.
                 recoveryPending = true;
+                if (scheduling) {
+                    // That pass runs now, not at the next periodic one: deleting is this agent's job from here on.
+                    // (At start the startup pass follows anyway.)
+                    scheduleOnce("takeover", clock.instant());
+                }
             }
         } catch (RuntimeException e) {
             if (e instanceof RegistryException r && registryHealth.failed(r)) {
@@ -238,6 +245,7 @@ public final class Agent implements AutoCloseable {
                                     .repeatForever().withMisfireHandlingInstructionNextWithRemainingCount())
                             .build());
         }
+        scheduling = true;
         scheduler.start();
         log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
                 DurationText.format(cfg.agent().reconcileInterval()), DurationText.format(cfg.agent().settleTime()));

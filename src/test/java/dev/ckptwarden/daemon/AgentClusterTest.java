@@ -39,6 +39,18 @@ class AgentClusterTest {
         return ConfigLoader.load(file, Map.of());
     }
 
+    /** Polls {@code done} until it holds or {@code limit} has passed; returns how long it took, or null. */
+    private static Duration within(Duration limit, java.util.function.BooleanSupplier done) throws InterruptedException {
+        long start = System.nanoTime();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() - start > limit.toNanos()) {
+                return null;
+            }
+            Thread.sleep(10);
+        }
+        return Duration.ofNanos(System.nanoTime() - start);
+    }
+
     private static String scrape(AgentMetrics metrics) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         metrics.scrape("text/plain", out);
@@ -114,6 +126,43 @@ class AgentClusterTest {
             assertThat(scrape(metricsB)).contains("ckpt_warden_lease_held 1.0");
         } finally {
             metricsA.close();
+            metricsB.close();
+        }
+    }
+
+    @Test
+    void anAgentTakingOverTheLeaseDeletesAtOnceNotAtItsNextPeriodicPass() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String url = server.freshDatabase();
+        Path root = Files.createDirectories(dir.resolve("shared")).toRealPath();
+        for (int s = 1; s <= 3; s++) {
+            TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true, T0);
+        }
+        Duration ttl = Duration.ofSeconds(2);
+        Duration renewal = ttl.dividedBy(3);
+        AgentMetrics metricsB = new AgentMetrics("test");
+        try (PostgresRegistry registryA = PostgresRegistry.open(url, server.env(), java.time.Clock.systemUTC());
+             PostgresRegistry registryB = PostgresRegistry.open(url, server.env(), java.time.Clock.systemUTC());
+             AuditLog auditB = AuditLog.open(dir.resolve("b"));
+             Agent agentB = new Agent(config(root, url, "b"), null, Map.of(), registryB,
+                     new Enforcer(registryB, auditB), metricsB, java.time.Clock.systemUTC())) {
+            // A holds the lease (and would delete); B runs for real: scheduler, renewals, 1 h between periodic passes.
+            Lease holderA = registryA.lease(Lease.ENFORCEMENT, "host-a:1:t0", ttl);
+            assertThat(holderA.acquire()).isTrue();
+            agentB.coordinateWith(registryB.lease(Lease.ENFORCEMENT, "host-b:2:t0", ttl));
+            agentB.start();
+            Path oldest = root.resolve("run/epoch=1-step=10.ckpt");
+            assertThat(oldest).as("B does not hold the lease").exists();
+
+            holderA.release(); // A stops (or loses the database for good): the lease is free at once
+            Duration takeover = within(Duration.ofSeconds(10), () -> !Files.exists(oldest));
+
+            System.out.println("takeover after release, lease " + ttl + " renewal " + renewal + ": " + takeover);
+            assertThat(takeover).as("B deleted after taking over, without waiting for its periodic reconcile (1 h)")
+                    .isNotNull();
+            assertThat(takeover).as("within one renewal interval and a pass").isLessThan(renewal.plusSeconds(2));
+            assertThat(root.resolve("run/epoch=2-step=20.ckpt")).exists();
+        } finally {
             metricsB.close();
         }
     }
