@@ -66,8 +66,6 @@ public final class Agent implements AutoCloseable {
     private static final JobKey JOB = JobKey.jobKey("reconcile");
     private static final TriggerKey PERIODIC = TriggerKey.triggerKey("periodic");
     private static final JobKey LEASE_JOB = JobKey.jobKey("lease");
-    /** Cluster mode: how long the enforcement lease lasts without renewal; renewed every third of it. */
-    public static final Duration LEASE_TTL = Duration.ofSeconds(30);
     private static final String RELOAD_PREFIX = "reload-";
     private static final String REGISTRY_PROBE = "registry-probe";
     /** While the registry does not answer, how often it is asked again (a full pass follows its return). */
@@ -159,7 +157,7 @@ public final class Agent implements AutoCloseable {
 
     /**
      * Cluster mode: only the holder of {@code lease} deletes. The lease is taken before the first pass and
-     * renewed on the scheduler every third of its time; the enforcer asks the database before each
+     * renewed on the scheduler every {@code agent.lease_renewal}; the enforcer asks the database before each
      * batch whether it is still held with the same token. Call before {@link #start()}.
      */
     public void coordinateWith(Lease lease) {
@@ -238,7 +236,8 @@ public final class Agent implements AutoCloseable {
         }
         schedulePeriodic(cfg.agent().reconcileInterval());
         if (lease != null) {
-            long every = Math.max(1, lease.ttl().toMillis() / 3);
+            // agent.lease_renewal (checked to be at most half of agent.lease_time); read at start, as the lease is.
+            long every = Math.max(1, Math.min(cfg.agent().leaseRenewal().toMillis(), lease.ttl().toMillis() / 2));
             scheduler.scheduleJob(JobBuilder.newJob(LeaseRenewalJob.class).withIdentity(LEASE_JOB).build(),
                     TriggerBuilder.newTrigger().withIdentity("lease-renewal").startAt(Date.from(clock.instant().plusMillis(every)))
                             .withSchedule(SimpleScheduleBuilder.simpleSchedule().withIntervalInMilliseconds(every)

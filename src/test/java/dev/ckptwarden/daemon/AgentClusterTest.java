@@ -32,8 +32,12 @@ class AgentClusterTest {
     Path dir;
 
     private Config config(Path root, String url, String state) throws Exception {
+        return config(root, url, state, "");
+    }
+
+    private Config config(Path root, String url, String state, String agentExtra) throws Exception {
         Path file = dir.resolve(state + ".yaml");
-        Files.writeString(file, "agent:\n  state_dir: " + dir.resolve(state) + "\n  reconcile_interval: 1h\n"
+        Files.writeString(file, "agent:\n  state_dir: " + dir.resolve(state) + "\n  reconcile_interval: 1h\n" + agentExtra
                 + "  settle_time: 10s\n  listen: 127.0.0.1:0\n  registry_url: " + url + "\n  cluster: true\n"
                 + "roots:\n  - path: " + root + "\n    retention:\n      keep_last: 2\n");
         return ConfigLoader.load(file, Map.of());
@@ -138,13 +142,14 @@ class AgentClusterTest {
         for (int s = 1; s <= 3; s++) {
             TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true, T0);
         }
-        Duration ttl = Duration.ofSeconds(2);
-        Duration renewal = ttl.dividedBy(3);
+        Config configB = config(root, url, "b", "  lease_time: 2s\n  lease_renewal: 500ms\n");
+        Duration ttl = configB.agent().leaseTime();
+        Duration renewal = configB.agent().leaseRenewal();
         AgentMetrics metricsB = new AgentMetrics("test");
         try (PostgresRegistry registryA = PostgresRegistry.open(url, server.env(), java.time.Clock.systemUTC());
              PostgresRegistry registryB = PostgresRegistry.open(url, server.env(), java.time.Clock.systemUTC());
              AuditLog auditB = AuditLog.open(dir.resolve("b"));
-             Agent agentB = new Agent(config(root, url, "b"), null, Map.of(), registryB,
+             Agent agentB = new Agent(configB, null, Map.of(), registryB,
                      new Enforcer(registryB, auditB), metricsB, java.time.Clock.systemUTC())) {
             // A holds the lease (and would delete); B runs for real: scheduler, renewals, 1 h between periodic passes.
             Lease holderA = registryA.lease(Lease.ENFORCEMENT, "host-a:1:t0", ttl);
