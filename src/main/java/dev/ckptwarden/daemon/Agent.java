@@ -67,6 +67,8 @@ public final class Agent implements AutoCloseable {
     private static final TriggerKey PERIODIC = TriggerKey.triggerKey("periodic");
     private static final JobKey LEASE_JOB = JobKey.jobKey("lease");
     private static final String RELOAD_PREFIX = "reload-";
+    /** Agents made in this JVM: each names its own Quartz scheduler. */
+    private static final java.util.concurrent.atomic.AtomicInteger AGENTS = new java.util.concurrent.atomic.AtomicInteger();
     private static final String REGISTRY_PROBE = "registry-probe";
     /** While the registry does not answer, how often it is asked again (a full pass follows its return). */
     static final Duration REGISTRY_RETRY = Duration.ofSeconds(5);
@@ -135,7 +137,10 @@ public final class Agent implements AutoCloseable {
         this.reconciler = new Reconciler(registry, clock);
         this.policyChange = new PolicyChangeGrace(config.agent().stateDir(), ZoneId.systemDefault());
         Properties p = new Properties();
-        p.setProperty(StdSchedulerFactory.PROP_SCHED_INSTANCE_NAME, "ckpt-warden");
+        // Quartz shares a scheduler by name within a JVM: each agent needs its own (two in one JVM, as in tests of
+        // cluster mode, would otherwise run each other's jobs and stop each other's scheduler).
+        int n = AGENTS.incrementAndGet();
+        p.setProperty(StdSchedulerFactory.PROP_SCHED_INSTANCE_NAME, n == 1 ? "ckpt-warden" : "ckpt-warden-" + n);
         p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
         // Two threads: lease renewal must not wait behind a long pass (reconcile passes never overlap anyway).
         p.setProperty("org.quartz.threadPool.threadCount", "2");
