@@ -52,7 +52,8 @@ final class RunCommand implements Callable<Integer> {
         PostgresRegistry shared = ConfigOption.shared(registry);
         if (cfg.agent().cluster() && shared != null) {
             // Every agent scans and registers; only the holder of the lease deletes.
-            agent.coordinateWith(shared.lease(Lease.ENFORCEMENT, Lease.processHolder(), Agent.LEASE_TTL));
+            agent.coordinateWith(shared.lease(Lease.ENFORCEMENT, Lease.processHolder(),
+                    cfg.agent().leaseTime()));
         }
         CountDownLatch stopped = new CountDownLatch(1);
         // What the process exits with once the hook below has closed everything: 0 for a stop asked by

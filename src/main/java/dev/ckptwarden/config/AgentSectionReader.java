@@ -14,8 +14,10 @@ final class AgentSectionReader {
 
     private static final String[] KEYS = {
         "state_dir", "listen", "reconcile_interval", "settle_time", "registry_url", "cluster", "metrics_max_runs",
-        "policy_change_grace"
+        "policy_change_grace", "lease_time", "lease_renewal"
     };
+    /** Below this a lease would be lost to one slow database round trip (queries may take seconds). */
+    static final Duration MIN_LEASE_TIME = Duration.ofSeconds(2);
 
     private AgentSectionReader() {
     }
@@ -38,6 +40,8 @@ final class AgentSectionReader {
         boolean cluster = defaults.cluster();
         int metricsMaxRuns = defaults.metricsMaxRuns();
         Duration grace = defaults.policyChangeGrace();
+        Duration leaseTime = defaults.leaseTime();
+        Duration leaseRenewal = defaults.leaseRenewal();
 
         if (agent != null) {
             String dir = agent.text("state_dir", "a directory path");
@@ -81,6 +85,26 @@ final class AgentSectionReader {
             Integer maxRuns = agent.wholeInt("metrics_max_runs", 1);
             metricsMaxRuns = maxRuns == null ? metricsMaxRuns : maxRuns;
             grace = orElse(agent.duration("policy_change_grace", true), grace);
+            // Checked with or without cluster: true (and unused without it), so that one file serves both.
+            Duration time = agent.duration("lease_time", false);
+            if (time != null && time.compareTo(MIN_LEASE_TIME) < 0) {
+                agent.error("lease_time", "must be at least " + DurationText.format(MIN_LEASE_TIME) + ", got "
+                        + DurationText.format(time));
+            } else if (time != null) {
+                leaseTime = time;
+            }
+            leaseRenewal = orElse(agent.duration("lease_renewal", false), leaseRenewal);
+            if (leaseRenewal.compareTo(leaseTime.dividedBy(2)) > 0 && (time == null || leaseTime == time)) {
+                if (agent.has("lease_renewal")) {
+                    agent.error("lease_renewal", "must be at most half of agent.lease_time ("
+                            + DurationText.format(leaseTime) + "), so that one failed renewal does not lose the lease;"
+                            + " got " + DurationText.format(leaseRenewal));
+                } else {
+                    agent.error("lease_time", "must be at least twice agent.lease_renewal ("
+                            + DurationText.format(leaseRenewal) + ", the default): set a shorter lease_renewal too; got "
+                            + DurationText.format(leaseTime));
+                }
+            }
         }
 
         String envListen = env.get(ENV_LISTEN);
@@ -100,7 +124,8 @@ final class AgentSectionReader {
                 errors.environment(ENV_STATE_DIR, "(overrides agent.state_dir) " + e.getMessage());
             }
         }
-        return new AgentSettings(stateDir, listen, reconcile, settle, registryUrl, cluster, metricsMaxRuns, grace);
+        return new AgentSettings(stateDir, listen, reconcile, settle, registryUrl, cluster, metricsMaxRuns, grace, leaseTime,
+                leaseRenewal);
     }
 
     /** Relative directories are resolved against the working directory (systemd's WorkingDirectory=). */

@@ -66,9 +66,9 @@ public final class Agent implements AutoCloseable {
     private static final JobKey JOB = JobKey.jobKey("reconcile");
     private static final TriggerKey PERIODIC = TriggerKey.triggerKey("periodic");
     private static final JobKey LEASE_JOB = JobKey.jobKey("lease");
-    /** Cluster mode: how long the enforcement lease lasts without renewal; renewed every third of it. */
-    public static final Duration LEASE_TTL = Duration.ofSeconds(30);
     private static final String RELOAD_PREFIX = "reload-";
+    /** Agents made in this JVM: each names its own Quartz scheduler. */
+    private static final java.util.concurrent.atomic.AtomicInteger AGENTS = new java.util.concurrent.atomic.AtomicInteger();
     private static final String REGISTRY_PROBE = "registry-probe";
     /** While the registry does not answer, how often it is asked again (a full pass follows its return). */
     static final Duration REGISTRY_RETRY = Duration.ofSeconds(5);
@@ -114,6 +114,8 @@ public final class Agent implements AutoCloseable {
     private volatile Lease lease;
     /** Cluster mode: the lease was just taken, so the trash a previous holder left is to be recovered. */
     private volatile boolean recoveryPending;
+    /** The scheduler runs passes: set by {@link #start()} once the startup pass is done. */
+    private volatile boolean scheduling;
     private final RegistryHealth registryHealth;
     /** A registry probe is scheduled: one chain of probes during an outage, however many passes fail. */
     private final AtomicBoolean probePending = new AtomicBoolean();
@@ -135,7 +137,10 @@ public final class Agent implements AutoCloseable {
         this.reconciler = new Reconciler(registry, clock);
         this.policyChange = new PolicyChangeGrace(config.agent().stateDir(), ZoneId.systemDefault());
         Properties p = new Properties();
-        p.setProperty(StdSchedulerFactory.PROP_SCHED_INSTANCE_NAME, "ckpt-warden");
+        // Quartz shares a scheduler by name within a JVM: each agent needs its own (two in one JVM, as in tests of
+        // cluster mode, would otherwise run each other's jobs and stop each other's scheduler).
+        int n = AGENTS.incrementAndGet();
+        p.setProperty(StdSchedulerFactory.PROP_SCHED_INSTANCE_NAME, n == 1 ? "ckpt-warden" : "ckpt-warden-" + n);
         p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
         // Two threads: lease renewal must not wait behind a long pass (reconcile passes never overlap anyway).
         p.setProperty("org.quartz.threadPool.threadCount", "2");
@@ -157,7 +162,7 @@ public final class Agent implements AutoCloseable {
 
     /**
      * Cluster mode: only the holder of {@code lease} deletes. The lease is taken before the first pass and
-     * renewed on the scheduler every third of its time; the enforcer asks the database before each
+     * renewed on the scheduler every {@code agent.lease_renewal}; the enforcer asks the database before each
      * batch whether it is still held with the same token. Call before {@link #start()}.
      */
     public void coordinateWith(Lease lease) {
@@ -180,6 +185,11 @@ public final class Agent implements AutoCloseable {
                 // Taken over (or taken at start): a holder that crashed may have left evictions half done in
                 // the trash; the next pass finishes them before this agent deletes anything itself.
                 recoveryPending = true;
+                if (scheduling) {
+                    // That pass runs now, not at the next periodic one: deleting is this agent's job from here on.
+                    // (At start the startup pass follows anyway.)
+                    scheduleOnce("takeover", clock.instant());
+                }
             }
         } catch (RuntimeException e) {
             if (e instanceof RegistryException r && registryHealth.failed(r)) {
@@ -231,13 +241,15 @@ public final class Agent implements AutoCloseable {
         }
         schedulePeriodic(cfg.agent().reconcileInterval());
         if (lease != null) {
-            long every = Math.max(1, lease.ttl().toMillis() / 3);
+            // agent.lease_renewal (checked to be at most half of agent.lease_time); read at start, as the lease is.
+            long every = Math.max(1, Math.min(cfg.agent().leaseRenewal().toMillis(), lease.ttl().toMillis() / 2));
             scheduler.scheduleJob(JobBuilder.newJob(LeaseRenewalJob.class).withIdentity(LEASE_JOB).build(),
                     TriggerBuilder.newTrigger().withIdentity("lease-renewal").startAt(Date.from(clock.instant().plusMillis(every)))
                             .withSchedule(SimpleScheduleBuilder.simpleSchedule().withIntervalInMilliseconds(every)
                                     .repeatForever().withMisfireHandlingInstructionNextWithRemainingCount())
                             .build());
         }
+        scheduling = true;
         scheduler.start();
         log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
                 DurationText.format(cfg.agent().reconcileInterval()), DurationText.format(cfg.agent().settleTime()));

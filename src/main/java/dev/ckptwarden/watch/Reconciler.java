@@ -56,8 +56,12 @@ public final class Reconciler {
 
     private final Registry registry;
     private final Clock clock;
-    /** One daemon thread that reads the registry while the walk runs (the common pool may be busy or tiny). */
-    private static final java.util.concurrent.Executor REGISTRY_READER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    /**
+     * Daemon threads that read the registry while the walk runs (the common pool may be busy or tiny): one
+     * per reading reconciler, not one for the JVM, so that a read stuck on an unreachable database does not
+     * stall another agent's reconciler (cluster mode, two agents in one JVM); idle ones end after a minute.
+     */
+    private static final java.util.concurrent.Executor REGISTRY_READER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "ckpt-warden-registry-read");
         t.setDaemon(true);
         return t;

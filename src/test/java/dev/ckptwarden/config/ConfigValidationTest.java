@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -150,6 +151,40 @@ class ConfigValidationTest {
         assertThat(messages("agent:\n  cluster: true\nroots:\n  - path: /a\n")).containsExactly(
                 "conf/ckpt-warden.yaml:2:12: agent.cluster: cluster: true needs a registry shared by every agent: "
                         + "set agent.registry_url to jdbc:postgresql://...");
+    }
+
+    @Test
+    void clusterLeaseTimeAndRenewalAreSetAndDefaultToThirtyAndTenSeconds() throws Exception {
+        String cluster = "agent:\n  registry_url: jdbc:postgresql://db/x\n  cluster: true\n";
+        assertThat(ConfigLoader.parse(cluster + "roots:\n  - path: /a\n", FILE, Map.of()).agent())
+                .returns(Duration.ofSeconds(30), AgentSettings::leaseTime)
+                .returns(Duration.ofSeconds(10), AgentSettings::leaseRenewal);
+        assertThat(ConfigLoader.parse(cluster + "  lease_time: 2s\n  lease_renewal: 500ms\nroots:\n  - path: /a\n",
+                FILE, Map.of()).agent())
+                .returns(Duration.ofSeconds(2), AgentSettings::leaseTime)
+                .returns(Duration.ofMillis(500), AgentSettings::leaseRenewal);
+    }
+
+    @Test
+    void leaseRenewalMustBeWellInsideTheLeaseTime() {
+        String cluster = "agent:\n  registry_url: jdbc:postgresql://db/x\n  cluster: true\n";
+        assertThat(messages(cluster + "  lease_renewal: 20s\nroots:\n  - path: /a\n")).containsExactly(
+                "conf/ckpt-warden.yaml:4:18: agent.lease_renewal: must be at most half of agent.lease_time (30s), "
+                        + "so that one failed renewal does not lose the lease; got 20s");
+        assertThat(messages(cluster + "  lease_time: 1s\n  lease_renewal: 100ms\nroots:\n  - path: /a\n"))
+                .containsExactly("conf/ckpt-warden.yaml:4:15: agent.lease_time: must be at least 2s, got 1s");
+        assertThat(messages(cluster + "  lease_time: soon\nroots:\n  - path: /a\n")).containsExactly(
+                "conf/ckpt-warden.yaml:4:15: agent.lease_time: expected a duration like 90s, 5m, 6h or 7d, got 'soon'");
+    }
+
+    @Test
+    void leaseSettingsWithoutClusterAreAcceptedAndUnused() throws Exception {
+        // A config shared by clustered and single agents loads on both; only the lease timing is checked.
+        assertThat(ConfigLoader.parse("agent:\n  lease_time: 1m\n  lease_renewal: 20s\nroots:\n  - path: /a\n",
+                FILE, Map.of()).agent().leaseTime()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(messages("agent:\n  lease_time: 15s\nroots:\n  - path: /a\n")).containsExactly(
+                "conf/ckpt-warden.yaml:2:15: agent.lease_time: must be at least twice agent.lease_renewal (10s, the "
+                        + "default): set a shorter lease_renewal too; got 15s");
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.ckptwarden.config.ConfigLoader;
 import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.offload.FaultyTcpProxy;
 import dev.ckptwarden.registry.Lease;
 import dev.ckptwarden.registry.PostgresRegistry;
 import dev.ckptwarden.registry.PostgresServer;
@@ -32,11 +33,27 @@ class AgentClusterTest {
     Path dir;
 
     private Config config(Path root, String url, String state) throws Exception {
+        return config(root, url, state, "");
+    }
+
+    private Config config(Path root, String url, String state, String agentExtra) throws Exception {
         Path file = dir.resolve(state + ".yaml");
-        Files.writeString(file, "agent:\n  state_dir: " + dir.resolve(state) + "\n  reconcile_interval: 1h\n"
-                + "  settle_time: 10s\n  listen: 127.0.0.1:0\n  registry_url: " + url + "\n  cluster: true\n"
+        Files.writeString(file, "agent:\n  state_dir: " + dir.resolve(state) + "\n  reconcile_interval: 1h\n" + agentExtra
+                + (agentExtra.contains("settle_time") ? "" : "  settle_time: 10s\n") + "  listen: 127.0.0.1:0\n  registry_url: " + url + "\n  cluster: true\n"
                 + "roots:\n  - path: " + root + "\n    retention:\n      keep_last: 2\n");
         return ConfigLoader.load(file, Map.of());
+    }
+
+    /** Polls {@code done} until it holds or {@code limit} has passed; returns how long it took, or null. */
+    private static Duration within(Duration limit, java.util.function.BooleanSupplier done) throws InterruptedException {
+        long start = System.nanoTime();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() - start > limit.toNanos()) {
+                return null;
+            }
+            Thread.sleep(10);
+        }
+        return Duration.ofNanos(System.nanoTime() - start);
     }
 
     private static String scrape(AgentMetrics metrics) throws IOException {
@@ -115,6 +132,117 @@ class AgentClusterTest {
             assertThat(root.resolve("run/epoch=2-step=20.ckpt")).as("B deletes now").doesNotExist();
             assertThat(root.resolve("run/epoch=4-step=40.ckpt")).exists();
             assertThat(scrape(metricsB)).contains("ckpt_warden_lease_held 1.0");
+        } finally {
+            metricsA.close();
+            metricsB.close();
+        }
+    }
+
+    @Test
+    void anAgentTakingOverTheLeaseDeletesAtOnceNotAtItsNextPeriodicPass() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String url = server.freshDatabase();
+        Path root = Files.createDirectories(dir.resolve("shared")).toRealPath();
+        for (int s = 1; s <= 3; s++) {
+            TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true, T0);
+        }
+        Config configB = config(root, url, "b", "  lease_time: 2s\n  lease_renewal: 500ms\n");
+        Duration ttl = configB.agent().leaseTime();
+        Duration renewal = configB.agent().leaseRenewal();
+        AgentMetrics metricsB = new AgentMetrics("test");
+        try (PostgresRegistry registryA = PostgresRegistry.open(url, server.env(), java.time.Clock.systemUTC());
+             PostgresRegistry registryB = PostgresRegistry.open(url, server.env(), java.time.Clock.systemUTC());
+             AuditLog auditB = AuditLog.open(dir.resolve("b"));
+             Agent agentB = new Agent(configB, null, Map.of(), registryB,
+                     new Enforcer(registryB, auditB), metricsB, java.time.Clock.systemUTC())) {
+            // A holds the lease (and would delete); B runs for real: scheduler, renewals, 1 h between periodic passes.
+            Lease holderA = registryA.lease(Lease.ENFORCEMENT, "host-a:1:t0", ttl);
+            assertThat(holderA.acquire()).isTrue();
+            agentB.coordinateWith(registryB.lease(Lease.ENFORCEMENT, "host-b:2:t0", ttl));
+            agentB.start();
+            Path oldest = root.resolve("run/epoch=1-step=10.ckpt");
+            assertThat(oldest).as("B does not hold the lease").exists();
+
+            holderA.release(); // A stops (or loses the database for good): the lease is free at once
+            Duration takeover = within(Duration.ofSeconds(10), () -> !Files.exists(oldest));
+
+            System.out.println("takeover after release, lease " + ttl + " renewal " + renewal + ": " + takeover);
+            assertThat(takeover).as("B deleted after taking over, without waiting for its periodic reconcile (1 h)")
+                    .isNotNull();
+            assertThat(takeover).as("within one renewal interval and a pass").isLessThan(renewal.plusSeconds(2));
+            assertThat(root.resolve("run/epoch=2-step=20.ckpt")).exists();
+        } finally {
+            metricsB.close();
+        }
+    }
+
+    @Test
+    void aHolderCutOffFromTheDatabaseStopsDeletingAndTheOtherTakesOverAfterTheLeaseTime() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String url = server.freshDatabase();
+        Path root = Files.createDirectories(dir.resolve("shared")).toRealPath();
+        for (int s = 1; s <= 3; s++) {
+            TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true, T0);
+        }
+        // Saves settle at once here: the time measured is the lease's, not the settle time's.
+        String lease = "  lease_time: 2s\n  lease_renewal: 500ms\n  settle_time: 100ms\n";
+        java.time.Clock clock = java.time.Clock.systemUTC();
+        AgentMetrics metricsA = new AgentMetrics("test");
+        AgentMetrics metricsB = new AgentMetrics("test");
+        try (FaultyTcpProxy network = new FaultyTcpProxy(server.port())) {
+            // A reaches PostgreSQL only through the proxy; B directly.
+            String urlA = url.replace(":" + server.port() + "/", ":" + network.port() + "/");
+            Config configA = config(root, urlA, "a", lease);
+            Config configB = config(root, url, "b", lease);
+            Duration ttl = configA.agent().leaseTime();
+            try (PostgresRegistry registryA = PostgresRegistry.open(urlA, server.env(), clock);
+                 PostgresRegistry registryB = PostgresRegistry.open(url, server.env(), clock);
+                 AuditLog auditA = AuditLog.open(dir.resolve("a"));
+                 AuditLog auditB = AuditLog.open(dir.resolve("b"));
+                 Agent agentA = new Agent(configA, null, Map.of(), registryA, new Enforcer(registryA, auditA), metricsA,
+                         clock);
+                 Agent agentB = new Agent(configB, null, Map.of(), registryB, new Enforcer(registryB, auditB), metricsB,
+                         clock)) {
+                agentA.coordinateWith(registryA.lease(Lease.ENFORCEMENT, "host-a:1:t0", ttl));
+                agentB.coordinateWith(registryB.lease(Lease.ENFORCEMENT, "host-b:2:t0", ttl));
+                agentA.start();
+                agentB.start();
+                assertThat(root.resolve("run/epoch=1-step=10.ckpt")).as("A holds the lease and deletes").doesNotExist();
+
+                network.cut(); // A holds the lease and loses the database; B still reaches it
+                Instant cut = clock.instant();
+                Lease.Holding lost = registryB.lease(Lease.ENFORCEMENT, "observer", ttl).current().orElseThrow();
+                assertThat(lost.holder()).isEqualTo("host-a:1:t0");
+                for (int s = 4; s <= 5; s++) { // both agents see these saves (watch events) and want 2 and 3 gone
+                    TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L,
+                            true, T0);
+                }
+                Path second = root.resolve("run/epoch=2-step=20.ckpt");
+                Duration takeover = within(Duration.ofSeconds(15), () -> !Files.exists(second)
+                        && !Files.exists(root.resolve("run/epoch=3-step=30.ckpt")));
+
+                System.out.println("takeover after a partition, lease " + ttl + " renewal "
+                        + configB.agent().leaseRenewal() + ": " + takeover);
+                assertThat(takeover).as("B took over and enforced within the lease time and a renewal")
+                        .isNotNull().isLessThan(ttl.plus(configB.agent().leaseRenewal()).plusSeconds(2));
+                assertThat(AuditLog.read(auditA.file())).as("A evicted nothing once cut off")
+                        .allSatisfy(a -> assertThat(a.time()).isBefore(cut));
+                assertThat(AuditLog.read(auditB.file())).as("B began only once A's lease had run out (database time)")
+                        .isNotEmpty().allSatisfy(a -> assertThat(a.time()).isAfterOrEqualTo(lost.expiresAt()));
+                java.util.List<String> ends = new java.util.ArrayList<>();
+                for (AuditLog log : java.util.List.of(auditA, auditB)) {
+                    AuditLog.read(log.file()).stream().filter(a -> a.phase().equals("end")).forEach(a -> ends.add(a.path()));
+                }
+                assertThat(ends).as("each checkpoint evicted once").doesNotHaveDuplicates()
+                        .containsExactlyInAnyOrder(root.resolve("run/epoch=1-step=10.ckpt").toString(), second.toString(),
+                                root.resolve("run/epoch=3-step=30.ckpt").toString());
+                try (java.util.stream.Stream<Path> left = Files.list(root.resolve(".ckpt-warden-trash"))) {
+                    assertThat(left.filter(p -> !p.getFileName().toString().equals(".lock")))
+                            .as("nothing left in the trash").isEmpty();
+                }
+                assertThat(root.resolve("run/epoch=4-step=40.ckpt")).exists();
+                assertThat(root.resolve("run/epoch=5-step=50.ckpt")).exists();
+            }
         } finally {
             metricsA.close();
             metricsB.close();

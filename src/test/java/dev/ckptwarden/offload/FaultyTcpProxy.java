@@ -42,6 +42,11 @@ public final class FaultyTcpProxy implements AutoCloseable {
         cutAfter = upstream.get() + bytes;
     }
 
+    /** A partition: cut every connection now and refuse new ones until healed. */
+    public void cut() {
+        cutAll();
+    }
+
     /** Flip the lowest bit of the client's byte at this many bytes from now. */
     void flipAt(long offset) {
         flipAt = upstream.get() + offset;
