@@ -26,6 +26,16 @@ record CliRun(int code, String out, String err) {
         return new CliRun(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** {@code command args... --config configFile}: the command line as a user types it with one configuration. */
+    static CliRun withConfig(java.nio.file.Path configFile, String command, String... args) {
+        String[] all = new String[args.length + 3];
+        all[0] = command;
+        System.arraycopy(args, 0, all, 1, args.length);
+        all[args.length + 1] = "--config";
+        all[args.length + 2] = configFile.toString();
+        return of(all);
+    }
+
     @Override
     public String toString() {
         return "exit " + code + "\n--- stdout\n" + out + "--- stderr\n" + err;

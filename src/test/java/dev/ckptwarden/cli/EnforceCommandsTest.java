@@ -58,12 +58,7 @@ class EnforceCommandsTest {
 
     /** The command line as a user types it, with this test's configuration, through {@link Main#execute}. */
     private CliRun run(String command, String... args) {
-        List<String> all = new ArrayList<>();
-        all.add(command);
-        all.addAll(List.of(args));
-        all.add("--config");
-        all.add(configFile.toString());
-        return CliRun.of(all.toArray(String[]::new));
+        return CliRun.withConfig(configFile, command, args);
     }
 
     private CliRun scan() {

@@ -60,12 +60,7 @@ class PinsSurviveRegistryLossTest {
     }
 
     private CliRun run(String command, String... args) {
-        List<String> all = new ArrayList<>();
-        all.add(command);
-        all.addAll(List.of(args));
-        all.add("--config");
-        all.add(configFile.toString());
-        return CliRun.of(all.toArray(String[]::new));
+        return CliRun.withConfig(configFile, command, args);
     }
 
     private Path pinnedOldest() {

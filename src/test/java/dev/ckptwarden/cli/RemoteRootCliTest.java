@@ -73,10 +73,7 @@ class RemoteRootCliTest {
                 .extracting(c -> c.get("path").asText()).containsExactly(ROOT + "/run/epoch=1-step=10.ckpt");
     }
 
-    private static CliRun run(Path configFile, String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.add("--config");
-        all.add(configFile.toString());
-        return CliRun.of(all.toArray(String[]::new));
+    private static CliRun run(Path configFile, String command, String... args) {
+        return CliRun.withConfig(configFile, command, args);
     }
 }

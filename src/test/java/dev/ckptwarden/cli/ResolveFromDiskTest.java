@@ -35,13 +35,8 @@ class ResolveFromDiskTest {
         newer = TinyCheckpoints.torchZip(run.resolve("epoch=2-step=200.ckpt"), 2, 200L, true);
     }
 
-    private CliRun cli(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = args[0];
-        all[1] = "--config";
-        all[2] = config.toString();
-        System.arraycopy(args, 1, all, 3, args.length - 1);
-        return CliRun.of(all);
+    private CliRun cli(String command, String... args) {
+        return CliRun.withConfig(config, command, args);
     }
 
     @Test

@@ -10,8 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -52,12 +50,7 @@ class RestoreCommandTest {
 
     /** The command line as a user types it, with this test's configuration, through {@link Main#execute}. */
     private CliRun run(String command, String... args) {
-        List<String> all = new ArrayList<>();
-        all.add(command);
-        all.addAll(List.of(args));
-        all.add("--config");
-        all.add(configFile.toString());
-        return CliRun.of(all.toArray(String[]::new));
+        return CliRun.withConfig(configFile, command, args);
     }
 
     @Test

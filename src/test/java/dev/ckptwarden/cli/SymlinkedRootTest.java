@@ -54,11 +54,8 @@ class SymlinkedRootTest {
                 """.formatted(dir.resolve("state"), link));
     }
 
-    private CliRun run(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.add("--config");
-        all.add(configFile.toString());
-        return CliRun.of(all.toArray(String[]::new));
+    private CliRun run(String command, String... args) {
+        return CliRun.withConfig(configFile, command, args);
     }
 
     @Test
