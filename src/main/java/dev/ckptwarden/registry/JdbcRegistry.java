@@ -1,33 +1,82 @@
 package dev.ckptwarden.registry;
 
+import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
- * What the SQLite and PostgreSQL registries share: plain SQL over their own connections (history,
- * events, marking checkpoints gone). Each subclass says how a unit of work gets a connection and a
- * transaction ({@link #read}, {@link #write}).
+ * The registry's work in plain SQL, shared by SQLite and PostgreSQL: reading and listing rows, upsert
+ * (merging with the stored row as {@link UpsertMerge} says), pins, history, marking checkpoints gone, and
+ * the write transaction around each unit of work. A subclass supplies only what its database does its
+ * own way: how a unit of work gets a connection ({@link #read}), what a write transaction takes first
+ * ({@link #beginWrite}), and its error messages.
+ *
+ * <p>{@link #list} order: root, run, step, epoch, modified, name, path; text in byte order, and a
+ * missing step, epoch or modification time sorts first, so within a run the highest step is last.
+ * History rows written here: those of {@link UpsertMerge}, {@code pinned} and {@code unpinned} (detail:
+ * the reason), and the state id on {@link #markGone}; they must belong to a registered path.
  */
 abstract class JdbcRegistry implements Registry {
     private static final String INSERT_EVENT = "INSERT INTO history (path, at, event, detail) VALUES (?, ?, ?, ?)";
+    private static final String ORDER = " ORDER BY root, run, step NULLS FIRST, epoch NULLS FIRST,"
+            + " modified NULLS FIRST, name, path";
+    /** Paths per {@code IN (...)} of {@link #byPaths}: well under either database's parameter limit. */
+    private static final int PATHS_PER_QUERY = 500;
+
+    private final Clock clock;
+
+    /** @param clock stamps pin events and the instants an upserted checkpoint leaves null */
+    JdbcRegistry(Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
 
     /** Runs {@code work} on a connection for reading; errors say {@code what} was being done. */
     abstract <T> T read(String what, Work<T> work);
 
+    /**
+     * What a write transaction does first, before its work, on a connection not in auto-commit: here
+     * nothing (SQLite's transactions begin IMMEDIATE, taking the write lock themselves).
+     */
+    void beginWrite(Connection c) throws SQLException {
+    }
+
     /** Runs {@code work} in one write transaction; errors say {@code what} was being done. */
-    abstract <T> T write(String what, Work<T> work);
+    final <T> T write(String what, Work<T> work) {
+        return read(what, c -> {
+            c.setAutoCommit(false);
+            try {
+                beginWrite(c);
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException rollback) {
+                    e.addSuppressed(rollback);
+                }
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        });
+    }
 
     @FunctionalInterface
     interface Work<T> {
@@ -40,6 +89,152 @@ abstract class JdbcRegistry implements Registry {
         static PendingEvent of(HistoryEvent event) {
             return new PendingEvent(event.path(), InstantText.format(event.at()), event.event(), event.detail());
         }
+    }
+
+    @Override
+    public Map<String, Checkpoint> present(String root) {
+        Objects.requireNonNull(root, "root");
+        return read("present(" + root + ")", c -> presentByColumn(c, root));
+    }
+
+    /** The present checkpoints of {@code root} by path, read column by column; no ORDER BY: callers look rows up. */
+    static Map<String, Checkpoint> presentByColumn(Connection c, String root) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement("SELECT " + CheckpointRows.COLUMNS + " FROM checkpoints"
+                + " WHERE root = ? AND state IN " + CheckpointRows.PRESENT_STATES)) {
+            select.setString(1, root);
+            Map<String, Checkpoint> found = new HashMap<>();
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    Checkpoint checkpoint = CheckpointRows.read(rs);
+                    found.put(checkpoint.key(), checkpoint);
+                }
+            }
+            return found;
+        }
+    }
+
+    @Override
+    public List<Checkpoint> list(String root, String run, boolean includeHistory) {
+        StringBuilder sql = new StringBuilder("SELECT " + CheckpointRows.COLUMNS + " FROM checkpoints WHERE 1 = 1");
+        List<String> arguments = new ArrayList<>();
+        if (root != null) {
+            sql.append(" AND root = ?");
+            arguments.add(root);
+        }
+        if (run != null) {
+            sql.append(" AND run = ?");
+            arguments.add(run);
+        }
+        if (!includeHistory) {
+            sql.append(" AND state IN ").append(CheckpointRows.PRESENT_STATES);
+        }
+        sql.append(ORDER);
+        return read("list", c -> {
+            try (PreparedStatement select = c.prepareStatement(sql.toString())) {
+                for (int i = 0; i < arguments.size(); i++) {
+                    select.setString(i + 1, arguments.get(i));
+                }
+                List<Checkpoint> found = new ArrayList<>();
+                try (ResultSet rs = select.executeQuery()) {
+                    while (rs.next()) {
+                        found.add(CheckpointRows.read(rs));
+                    }
+                }
+                return found;
+            }
+        });
+    }
+
+    @Override
+    public Optional<Checkpoint> byPath(String path) {
+        Objects.requireNonNull(path, "path");
+        return read("byPath(" + path + ")", c -> {
+            try (PreparedStatement select = c.prepareStatement(
+                    "SELECT " + CheckpointRows.COLUMNS + " FROM checkpoints WHERE path = ?")) {
+                select.setString(1, path);
+                try (ResultSet rs = select.executeQuery()) {
+                    return rs.next() ? Optional.of(CheckpointRows.read(rs)) : Optional.<Checkpoint>empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public Map<String, Checkpoint> byPaths(Collection<String> paths) {
+        if (paths.isEmpty()) {
+            return Map.of();
+        }
+        List<String> all = new ArrayList<>(new LinkedHashSet<>(paths));
+        return read("byPaths(" + all.size() + " paths)", c -> {
+            Map<String, Checkpoint> out = new HashMap<>();
+            for (int from = 0; from < all.size(); from += PATHS_PER_QUERY) {
+                List<String> chunk = all.subList(from, Math.min(all.size(), from + PATHS_PER_QUERY));
+                String marks = String.join(",", Collections.nCopies(chunk.size(), "?"));
+                try (PreparedStatement select = c.prepareStatement("SELECT " + CheckpointRows.COLUMNS
+                        + " FROM checkpoints WHERE path IN (" + marks + ")")) {
+                    for (int i = 0; i < chunk.size(); i++) {
+                        select.setString(i + 1, chunk.get(i));
+                    }
+                    try (ResultSet rs = select.executeQuery()) {
+                        while (rs.next()) {
+                            Checkpoint found = CheckpointRows.read(rs);
+                            out.put(found.key(), found);
+                        }
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void upsert(Collection<Checkpoint> checkpoints) {
+        if (checkpoints.isEmpty()) {
+            return;
+        }
+        // One row per path; a later element for the same path wins, as if upserted after the earlier one.
+        Map<String, Checkpoint> byPath = new LinkedHashMap<>();
+        for (Checkpoint checkpoint : checkpoints) {
+            byPath.put(checkpoint.key(), checkpoint);
+        }
+        String now = InstantText.format(clock.instant());
+        write("upsert of " + byPath.size() + " checkpoints", c -> {
+            List<PendingEvent> events = new ArrayList<>();
+            try (PreparedStatement find = c.prepareStatement(UpsertMerge.FIND);
+                 PreparedStatement upsert = c.prepareStatement(CheckpointRows.UPSERT)) {
+                // A big batch (a cold scan) reads the stored rows of its roots in one query, not one per row.
+                Map<String, UpsertMerge.Stored> known = byPath.size() > UpsertMerge.BULK_LOOKUP
+                        ? UpsertMerge.storedByRoot(c, byPath.values()) : null;
+                for (Checkpoint incoming : byPath.values()) {
+                    UpsertMerge.Stored stored = known != null ? known.get(incoming.key())
+                            : UpsertMerge.stored(find, incoming.key());
+                    CheckpointRows.bind(upsert, incoming, UpsertMerge.merge(stored, incoming, now, events));
+                    upsert.addBatch();
+                }
+                upsert.executeBatch();
+            }
+            insertEvents(c, events);
+            return null;
+        });
+    }
+
+    @Override
+    public boolean pin(String path, boolean pinned, String reason) {
+        Objects.requireNonNull(path, "path");
+        Instant at = clock.instant();
+        return write((pinned ? "pin of " : "unpin of ") + path, c -> {
+            try (PreparedStatement update = c.prepareStatement(
+                    "UPDATE checkpoints SET pinned = ?, pin_reason = ? WHERE path = ?")) {
+                update.setBoolean(1, pinned);
+                update.setString(2, pinned ? reason : null);
+                update.setString(3, path);
+                if (update.executeUpdate() == 0) {
+                    return false;
+                }
+            }
+            insertEvents(c, List.of(PendingEvent.of(new HistoryEvent(path, at, pinned ? "pinned" : "unpinned", reason))));
+            return true;
+        });
     }
 
     @Override
@@ -162,9 +357,5 @@ abstract class JdbcRegistry implements Registry {
             }
             insert.executeBatch();
         }
-    }
-
-    static String change(CheckpointState previous, String note) {
-        return "was " + previous.id() + (note == null || note.isEmpty() ? "" : ": " + note);
     }
 }

@@ -1,0 +1,118 @@
+package dev.ckptwarden.registry;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * What an upsert keeps of the row it replaces, and the history it writes. An existing row keeps its
+ * {@code firstSeen} and pin, and its {@code stateSince} while the state is unchanged; a row in state
+ * deleted or offloaded is replaced whole by a checkpoint that appears again at its path (its history
+ * stays). A {@code firstSeen} or {@code stateSince} left null is stamped with the registry's clock.
+ *
+ * <p>History events: {@code seen} (first registration, detail: the state), {@code reappeared} (a new
+ * checkpoint at the path of a deleted or offloaded one), and a state id ({@code writing},
+ * {@code complete}, {@code corrupt}, {@code deleted}, {@code offloaded}) on every state change (detail:
+ * the previous state and the note).
+ */
+final class UpsertMerge {
+
+    /** Batches larger than this look up stored rows per root rather than per path. */
+    static final int BULK_LOOKUP = 64;
+
+    /** The stored columns a merge needs. */
+    static final String STORED_COLUMNS = "state, first_seen, state_since, pinned, pin_reason";
+    /** Looks up one stored row; its one parameter is the path. */
+    static final String FIND = "SELECT " + STORED_COLUMNS + " FROM checkpoints WHERE path = ?";
+
+    /** What upsert needs of an existing row. */
+    record Stored(CheckpointState state, String firstSeen, String stateSince, boolean pinned, String pinReason) {
+
+        /** From the current row of a select of {@link #STORED_COLUMNS}, starting at column {@code from}. */
+        static Stored read(ResultSet rs, int from) throws SQLException {
+            return new Stored(CheckpointState.fromId(rs.getString(from)), rs.getString(from + 1),
+                    rs.getString(from + 2), rs.getBoolean(from + 3), rs.getString(from + 4));
+        }
+    }
+
+    /** The registry's own columns of the row an upsert writes. */
+    record Kept(String firstSeen, String stateSince, boolean pinned, String pinReason) {
+    }
+
+    private UpsertMerge() {
+    }
+
+    /** The stored rows of the roots of {@code batch}, by path: one query per root instead of one per row. */
+    static Map<String, Stored> storedByRoot(Connection c, Collection<Checkpoint> batch) throws SQLException {
+        // A checkpoint without a root finds no stored row here and fails the insert (NOT NULL).
+        Set<String> roots = new TreeSet<>();
+        for (Checkpoint cp : batch) {
+            roots.add(cp.root());
+        }
+        Map<String, Stored> out = new HashMap<>();
+        try (PreparedStatement select = c.prepareStatement(
+                "SELECT path, " + STORED_COLUMNS + " FROM checkpoints WHERE root = ?")) {
+            for (String root : roots) {
+                select.setString(1, root);
+                try (ResultSet rs = select.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString(1), Stored.read(rs, 2));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The stored row at {@code path} through a prepared {@link #FIND}, or null. */
+    static Stored stored(PreparedStatement find, String path) throws SQLException {
+        find.setString(1, path);
+        try (ResultSet rs = find.executeQuery()) {
+            return rs.next() ? Stored.read(rs, 1) : null;
+        }
+    }
+
+    /**
+     * What the row written for {@code incoming} over {@code stored} (null: none) keeps, adding the history
+     * events this causes to {@code events}.
+     */
+    static Kept merge(Stored stored, Checkpoint incoming, String now, List<JdbcRegistry.PendingEvent> events) {
+        String path = incoming.key();
+        CheckpointState state = incoming.state();
+        String incomingSince = incoming.stateSince() != null ? InstantText.format(incoming.stateSince()) : now;
+        if (stored == null || !stored.state().present()) {
+            String firstSeen = incoming.firstSeen() != null ? InstantText.format(incoming.firstSeen()) : now;
+            if (stored == null) {
+                events.add(new JdbcRegistry.PendingEvent(path, firstSeen, "seen", state.id()));
+            } else if (state.present()) {
+                events.add(new JdbcRegistry.PendingEvent(path, firstSeen, "reappeared",
+                        state.id() + ", was " + stored.state().id()));
+            } else if (state != stored.state()) {
+                events.add(new JdbcRegistry.PendingEvent(path, incomingSince, state.id(),
+                        change(stored.state(), incoming.note())));
+            }
+            return new Kept(firstSeen, incomingSince, incoming.pinned(), incoming.pinned() ? incoming.pinReason() : null);
+        }
+        String stateSince = stored.stateSince();
+        if (state != stored.state()) {
+            stateSince = incomingSince;
+            events.add(new JdbcRegistry.PendingEvent(path, stateSince, state.id(), change(stored.state(), incoming.note())));
+        }
+        return new Kept(stored.firstSeen(), stateSince, stored.pinned(), stored.pinReason());
+    }
+
+    /** The detail of a state-change event: the state left, and why. */
+    static String change(CheckpointState previous, String note) {
+        return "was " + previous.id() + (note == null || note.isEmpty() ? "" : ": " + note);
+    }
+}
