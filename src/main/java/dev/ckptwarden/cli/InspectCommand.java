@@ -54,7 +54,7 @@ final class InspectCommand implements Callable<Integer> {
                 if (!r.isLocal()) {
                     continue;
                 }
-                Path d = Reconciler.localPath(r);
+                Path d = r.localPath();
                 Path real;
                 try {
                     real = d.toRealPath();

@@ -4,7 +4,6 @@ import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
-import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.registry.Registry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -105,7 +104,7 @@ final class PinCommand implements Callable<Integer> {
             if (!r.isLocal()) {
                 continue;
             }
-            Path configured = Reconciler.localPath(r);
+            Path configured = r.localPath();
             Path real;
             try {
                 real = configured.toRealPath();

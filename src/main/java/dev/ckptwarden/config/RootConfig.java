@@ -1,5 +1,8 @@
 package dev.ckptwarden.config;
 
+import java.net.URI;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.List;
 
 /**
@@ -34,6 +37,15 @@ public record RootConfig(
     /** True when the path names a local directory (a plain path or a {@code file://} URI). */
     public boolean isLocal() {
         return !path.contains("://") || path.startsWith("file://");
+    }
+
+    /**
+     * The absolute local directory of a local root as configured (normalized; symbolic links in it are not
+     * resolved): where scans, watches, disk metrics and restores look.
+     */
+    public Path localPath() {
+        Path local = path.startsWith("file://") ? Paths.get(URI.create(path)) : Paths.get(path);
+        return local.toAbsolutePath().normalize();
     }
 
     /** A watch-only root with defaults, for tests and the embedded demo. */

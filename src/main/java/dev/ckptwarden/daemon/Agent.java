@@ -225,8 +225,8 @@ public final class Agent implements AutoCloseable {
         for (RootConfig r : cfg.roots()) {
             if (r.isLocal()) {
                 try {
-                    Reconciler.localPath(r).toRealPath(); // there? (watched as configured: events name paths as scan does)
-                    int n = watcher.watchRoot(r.name(), Reconciler.localPath(r));
+                    r.localPath().toRealPath(); // there? (watched as configured: events name paths as scan does)
+                    int n = watcher.watchRoot(r.name(), r.localPath());
                     log.info("watching root {} ({} directories)", r.name(), n);
                 } catch (IOException e) {
                     log.warn("root {} cannot be watched ({}); the periodic reconcile will pick it up when it appears",
@@ -341,8 +341,8 @@ public final class Agent implements AutoCloseable {
             RootConfig p = prev.root(r.name());
             if (r.isLocal() && (p == null || !p.path().equals(r.path()))) {
                 try {
-                    Reconciler.localPath(r).toRealPath(); // there? (watched as configured, as scan reports)
-                    int n = watcher.watchRoot(r.name(), Reconciler.localPath(r));
+                    r.localPath().toRealPath(); // there? (watched as configured, as scan reports)
+                    int n = watcher.watchRoot(r.name(), r.localPath());
                     log.info("root {} added; watching {} directories", r.name(), n);
                 } catch (IOException e) {
                     log.warn("root {} added but cannot be watched ({}); the periodic reconcile covers it", r.name(),

@@ -139,7 +139,7 @@ public final class Enforcer {
     /**
      * One enforcement pass over one root.
      *
-     * @param rootDir   the root's local directory as configured ({@code Reconciler.localPath(root)}; links in it are resolved only to open it)
+     * @param rootDir   the root's local directory as configured ({@code root.localPath()}; links in it are resolved only to open it)
      * @param evictions what to remove, in this order
      * @param dryRun    true: check everything, touch nothing, write nothing; report what would happen
      * @param now       the pass's single reading of the clock (registry times, trash entry ids)

@@ -6,7 +6,6 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.OffloadException;
 import dev.ckptwarden.offload.OffloadListener;
-import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -320,7 +319,7 @@ public final class AgentMetrics implements AutoCloseable {
             }
             MountUsage m;
             try {
-                Path dir = Reconciler.localPath(r);
+                Path dir = r.localPath();
                 m = MountUsage.of(dir);
             } catch (IOException | RuntimeException e) {
                 log.debug("root {}: filesystem not readable for metrics: {}", r.name(), e.toString());

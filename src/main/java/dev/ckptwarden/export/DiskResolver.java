@@ -99,7 +99,7 @@ public final class DiskResolver {
     }
 
     private static boolean hasRunDirectory(RootConfig root, String run) {
-        Path dir = Reconciler.localPath(root);
+        Path dir = root.localPath();
         Path runDir = dir.resolve(run).normalize();
         return runDir.startsWith(dir) && Files.isDirectory(runDir, LinkOption.NOFOLLOW_LINKS);
     }

@@ -7,7 +7,6 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.GrowthForecast;
 import dev.ckptwarden.policy.PressurePlanner;
 import dev.ckptwarden.registry.Registry;
-import dev.ckptwarden.watch.Reconciler;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -46,7 +45,7 @@ public record FilesystemForecast(String mount, long sizeBytes, long freeBytes, l
                 continue;
             }
             try {
-                MountUsage u = MountUsage.of(Reconciler.localPath(r));
+                MountUsage u = MountUsage.of(r.localPath());
                 usage.putIfAbsent(u.mount(), u);
                 rootsByMount.computeIfAbsent(u.mount(), k -> new ArrayList<>()).add(r);
             } catch (IOException e) {

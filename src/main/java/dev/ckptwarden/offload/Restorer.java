@@ -10,7 +10,6 @@ import dev.ckptwarden.offload.OffloadException.Kind;
 import dev.ckptwarden.offload.OffloadManifest.Entry;
 import dev.ckptwarden.registry.HistoryEvent;
 import dev.ckptwarden.registry.Registry;
-import dev.ckptwarden.watch.Reconciler;
 import org.apache.commons.vfs2.FileObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,7 +132,7 @@ public final class Restorer {
         }
         Path rootDir;
         try {
-            rootDir = Reconciler.localPath(root);
+            rootDir = root.localPath();
             rootDir.toRealPath(); // reachable? (paths are compared as configured, links are not resolved)
         } catch (IOException e) {
             throw new RestoreException(path + ": root " + root.name() + " not reachable: " + OffloadException.describe(e),

@@ -21,14 +21,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -111,16 +109,9 @@ public final class Reconciler {
      * root (local watch events say nothing about it). Not reachable (nothing looked at, nothing to enforce).
      */
     public RootScan registered(RootConfig root) {
-        Path path = root.isLocal() ? localPath(root) : RemoteLocation.path(root.path());
+        Path path = root.isLocal() ? root.localPath() : RemoteLocation.path(root.path());
         return new RootScan(root.name(), path, false, new ArrayList<>(known(root.name()).values()), List.of(), 0, 0, 0,
                 Duration.ZERO);
-    }
-
-    /** The absolute local directory of a root as configured (normalized; symbolic links in it are not resolved). */
-    public static Path localPath(RootConfig root) {
-        String p = root.path();
-        Path path = p.startsWith("file://") ? Paths.get(URI.create(p)) : Paths.get(p);
-        return path.toAbsolutePath().normalize();
     }
 
     public RootScan reconcile(Config config, RootConfig root) {
@@ -144,7 +135,7 @@ public final class Reconciler {
         // Checkpoints are reported under the root as the user configured it (a root given through a
         // symbolic link keeps that spelling); the link is resolved here only to check that it leads to a
         // directory. Nothing below the root is followed (the walk lists with lstat).
-        Path rootDir = localPath(root);
+        Path rootDir = root.localPath();
         Path configured = rootDir;
         try {
             if (!Files.isDirectory(configured.toRealPath())) {
@@ -408,7 +399,7 @@ public final class Reconciler {
             throw new IllegalArgumentException("root " + root.name() + " is remote: runs there are polled whole");
         }
         Instant now = clock.instant();
-        Path rootDir = localPath(root); // as configured: paths are reported as scan reports them
+        Path rootDir = root.localPath(); // as configured: paths are reported as scan reports them
         try {
             rootDir.toRealPath();
         } catch (IOException e) {
@@ -472,7 +463,7 @@ public final class Reconciler {
      * A file of a multi-file checkpoint (TensorFlow's {@code .index}) answers its checkpoint.
      */
     public Checkpoint asScanned(Config config, RootConfig root, Path path) throws IOException {
-        Path rootDir = localPath(root); // as configured, as scan reports it
+        Path rootDir = root.localPath(); // as configured, as scan reports it
         rootDir.toRealPath(); // reachable
         Path p = path.toAbsolutePath().normalize();
         if (!p.startsWith(rootDir) || p.equals(rootDir)) {
