@@ -1,12 +1,12 @@
 package dev.ckptwarden.config;
 
 /**
- * Validation of a {@code patterns} entry such as {@code weights.{epoch:02d}-{val_loss:.2f}.hdf5}: braces
+ * The syntax check of a {@code patterns} entry such as {@code weights.{epoch:02d}-{val_loss:.2f}.hdf5}: braces
  * balanced, not nested, and at least one named field. Matching names against it is the catalog's job.
  */
-final class NameTemplate {
+final class NameTemplateSyntax {
 
-    private NameTemplate() {
+    private NameTemplateSyntax() {
     }
 
     /** @throws IllegalArgumentException naming the pattern and the character position at fault */

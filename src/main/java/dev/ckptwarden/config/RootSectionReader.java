@@ -130,7 +130,7 @@ final class RootSectionReader {
         if (r.get("patterns") instanceof YamlNode.Sequence seq) {
             for (int i = 0; i < patterns.size(); i++) {
                 try {
-                    NameTemplate.validate(patterns.get(i));
+                    NameTemplateSyntax.validate(patterns.get(i));
                 } catch (IllegalArgumentException e) {
                     errors.at(seq.items().get(i), r.keyPath("patterns") + "[" + i + "]", e.getMessage());
                 }
