@@ -10,6 +10,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.RetentionPlan;
 import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.Verdict;
 import dev.ckptwarden.registry.Registry;
@@ -64,7 +65,7 @@ final class PlanCommand implements Callable<Integer> {
         for (RetentionPlan p : plans) {
             for (Decision d : p.decisions()) {
                 t.row(p.root(), d.checkpoint().run(), d.checkpoint().name(), d.verdict().id(),
-                        ByteSize.format(d.checkpoint().bytes()), String.join("; ", d.reasons()));
+                        ByteSize.format(d.checkpoint().bytes()), String.join("; ", Reason.texts(d.reasons())));
                 decisions++;
                 evict += d.verdict() == Verdict.EVICT ? 1 : 0;
             }
@@ -93,7 +94,7 @@ final class PlanCommand implements Callable<Integer> {
                 n.put("run", d.checkpoint().run());
                 n.put("action", d.verdict().id());
                 ArrayNode reasons = n.putArray("reasons");
-                d.reasons().forEach(reasons::add);
+                d.reasons().forEach(r -> reasons.add(r.text()));
                 if (d.notBefore() != null) {
                     n.put("not_before", d.notBefore().toString());
                 }

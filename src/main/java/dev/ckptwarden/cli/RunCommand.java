@@ -84,7 +84,7 @@ final class RunCommand implements Callable<Integer> {
         // systemd's ExecReload sends SIGHUP: re-read the configuration (the same validation as check-config).
         // Installed before the startup pass: the JVM's default action for SIGHUP is to exit.
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> agent.requestReload("SIGHUP"));
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> agent.requestReload(dev.ckptwarden.daemon.ReloadReason.SIGHUP));
             agent.start();
         } catch (Exception | Error e) {
             exitStatus.set(ExitCode.RUNTIME);

@@ -1,26 +1,98 @@
 package dev.ckptwarden.daemon;
 
-import org.quartz.DisallowConcurrentExecution;
-import org.quartz.Job;
-import org.quartz.JobExecutionContext;
-import org.quartz.SchedulerException;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.watch.DirectoryWatcher;
+import dev.ckptwarden.watch.Reconciler;
+import dev.ckptwarden.watch.RootScan;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The Quartz job behind every reconcile trigger (periodic, watch event, settle timer). Concurrent
- * execution is disallowed: passes never overlap; triggers that fire meanwhile wait their turn.
+ * A pass's first step: bring the registry in line with the disk, root by root, over the whole root or
+ * only where events or settling checkpoints say to look; start watching a root that has become
+ * reachable since the agent started. What it found is what the enforcement step plans from.
  */
-@DisallowConcurrentExecution
-public final class ReconcileJob implements Job {
-    static final String AGENT_KEY = "agent";
+final class ReconcileJob {
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
 
-    @Override
-    public void execute(JobExecutionContext context) {
-        Agent agent;
-        try {
-            agent = (Agent) context.getScheduler().getContext().get(AGENT_KEY);
-        } catch (SchedulerException e) {
-            return;
+    private final Reconciler reconciler;
+    private final DirectoryWatcher watcher;
+
+    /**
+     * @param scans     every configured root's scan, in configuration order
+     * @param reached   local roots that could be read, by name, with the directory scanned
+     * @param local     those local roots' configurations
+     * @param remote    remote roots that could be read (polled, not watched; no free-space figures)
+     * @param settling  per root, the directories of checkpoints still settling
+     * @param settleDue when the first of them may get its verdict, or null
+     */
+    record Reconciled(List<RootScan> scans, Map<String, Path> reached, List<RootConfig> local, List<RootConfig> remote,
+                      Map<String, Set<Path>> settling, Instant settleDue) {
+
+        /** Local roots first, then remote ones: what enforcement runs over. */
+        List<RootConfig> enforced() {
+            List<RootConfig> out = new ArrayList<>(local);
+            out.addAll(remote);
+            return out;
         }
-        agent.onTrigger(context.getTrigger().getKey().getName());
+    }
+
+    ReconcileJob(Reconciler reconciler, DirectoryWatcher watcher) {
+        this.reconciler = reconciler;
+        this.watcher = watcher;
+    }
+
+    /** @param scopes per root, the directories to look at (a null value: the whole root); null: every root whole */
+    Reconciled run(Config cfg, PassKind kind, Map<String, Set<Path>> scopes, Instant now) {
+        Instant settleDue = null;
+        Map<String, Path> reached = new LinkedHashMap<>();
+        List<RootConfig> local = new ArrayList<>();
+        List<RootConfig> remote = new ArrayList<>();
+        List<RootScan> scans = new ArrayList<>();
+        Map<String, Set<Path>> stillSettling = new HashMap<>();
+        for (RootConfig root : cfg.roots()) {
+            RootScan scan = scopes == null || (scopes.containsKey(root.name()) && scopes.get(root.name()) == null)
+                    ? reconciler.reconcile(cfg, root)
+                    : reconciler.reconcile(cfg, root, scopes.getOrDefault(root.name(), Set.of()));
+            stillSettling.put(root.name(), Settling.dirs(scan.checkpoints()));
+            scans.add(scan);
+            settleDue = Settling.earliest(settleDue, Settling.due(scan.checkpoints(), cfg.agent().settleTime(), now));
+            if (scan.reachable() && !root.isLocal()) {
+                remote.add(root);
+            } else if (scan.reachable()) {
+                reached.put(root.name(), scan.path());
+                local.add(root);
+                if (kind != PassKind.STARTUP && !watcher.watching(root.name())) {
+                    watchLate(root, scan.path());
+                }
+            }
+            log.debug("reconciled {} ({}): {} checkpoints, {} inspected, {} gone, {} ms", root.name(), kind.word(),
+                    scan.checkpoints().size(), scan.inspected(), scan.gone(), scan.took().toMillis());
+        }
+        if (kind == PassKind.STARTUP) {
+            for (RootScan scan : scans) {
+                Map<CheckpointState, Long> byState = new EnumMap<>(CheckpointState.class);
+                scan.checkpoints().forEach(c -> byState.merge(c.state(), 1L, Long::sum));
+                log.info("root {}: {} checkpoint(s) {} in {} ms{}", scan.root(), scan.checkpoints().size(), byState,
+                        scan.took().toMillis(), scan.problems().isEmpty() ? "" : ", " + scan.problems().size() + " problem(s)");
+            }
+        }
+        return new Reconciled(scans, reached, local, remote, stillSettling, settleDue);
+    }
+
+    /** A root that did not exist (or was not mounted) at startup: watch it now that it does. */
+    private void watchLate(RootConfig root, Path dir) {
+        log.info("root {} is reachable now; watching {} directories", root.name(), watcher.watchRoot(root.name(), dir));
     }
 }

@@ -11,6 +11,7 @@ import dev.ckptwarden.offload.OffloadReceipt;
 import dev.ckptwarden.offload.Offloader;
 import dev.ckptwarden.offload.RemoteFiles;
 import dev.ckptwarden.offload.RemoteSettings;
+import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.HistoryEvent;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
@@ -34,7 +35,7 @@ import java.util.Optional;
  * <p>Evictions go in batches of up to {@value #BATCH}; the disk is forced three times per batch,
  * not four times per eviction. For each eviction, in order: an audit {@code begin} line (the
  * batch's lines are forced to disk together before anything is touched); the protection checks
- * (the eviction's root, a watch-only root, a {@code protected: } reason, and the registry's row read
+ * (the eviction's root, a watch-only root, a protection reason, and the registry's row read
  * again now: pinned, writing, corrupt, or changed since the plan); the location checks (inside the
  * root, not in the trash, and no symbolic link in the chain from the root: every directory is
  * reached by {@code openat(O_NOFOLLOW)} from the root's descriptor, so a run directory swapped for a
@@ -63,7 +64,6 @@ import java.util.Optional;
  */
 public final class Enforcer {
     private static final Logger log = LoggerFactory.getLogger(Enforcer.class);
-    private static final String PROTECTED_REASON = "protected: ";
     /**
      * Evictions that share one forced write of their audit {@code begin} lines, one trash manifest
      * file and one forced write of their {@code end} lines. Bounded so that the directories held open
@@ -433,7 +433,7 @@ public final class Enforcer {
                     Checkpoint c = e.checkpoint();
                     ids[i] = TrashBin.newId(now);
                     begins.add(new AuditRecord(now, AuditRecord.BEGIN, ids[i], c.key(), root.name(), c.run(), c.bytes(),
-                            e.reason(), action.id(), e.why(), null, null));
+                            e.reason(), action.id(), Reason.texts(e.why()), null, null));
                 }
                 try {
                     audit.appendAll(begins);
@@ -815,9 +815,9 @@ public final class Enforcer {
             return new Refusal("watch-only root", "root " + root.name() + " has no retention; only a manual "
                     + "eviction removes from it");
         }
-        for (String w : e.why()) {
-            if (w.startsWith(PROTECTED_REASON)) {
-                return new Refusal("protected", w);
+        for (Reason w : e.why()) {
+            if (w.isProtection()) {
+                return new Refusal("protected", w.text());
             }
         }
         Refusal planned = stateRefusal(c);

@@ -1,6 +1,7 @@
 package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.policy.Reason;
 
 import java.util.List;
 import java.util.Objects;
@@ -12,9 +13,9 @@ import java.util.Set;
  * @param checkpoint the checkpoint as it was planned (its size, mtime and signature are compared
  *                   with the disk just before acting)
  * @param reason     {@value #POLICY}, {@value #QUOTA}, {@value #RUN_QUOTA}, {@value #DISK_PRESSURE} or {@value #MANUAL}
- * @param why        the decision's reasons, as {@code plan} prints them (may be empty)
+ * @param why        the decision's reasons (may be empty); the audit log records their words
  */
-public record Eviction(Checkpoint checkpoint, String reason, List<String> why) {
+public record Eviction(Checkpoint checkpoint, String reason, List<Reason> why) {
     public static final String POLICY = "policy";
     public static final String QUOTA = "quota";
     public static final String RUN_QUOTA = "run_quota";

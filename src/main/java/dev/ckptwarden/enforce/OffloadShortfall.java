@@ -6,6 +6,7 @@ import dev.ckptwarden.config.ByteSize;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.PressureCandidate;
+import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.policy.RetentionPolicy;
 
 import org.slf4j.Logger;
@@ -175,7 +176,7 @@ public final class OffloadShortfall {
                 continue;
             }
             makeUp.computeIfAbsent(c.root(), k -> new ArrayList<>())
-                    .add(new Eviction(c, Eviction.DISK_PRESSURE, List.of(why, "pressure tier " + pc.tier())));
+                    .add(new Eviction(c, Eviction.DISK_PRESSURE, List.of(Reason.pressure(why), Reason.pressureTier(pc))));
             got += c.bytes();
         }
     }

@@ -11,6 +11,7 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementReport.Item;
 import dev.ckptwarden.offload.RemoteFiles;
 import dev.ckptwarden.offload.RemoteSettings;
+import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.Registry;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
@@ -151,7 +152,7 @@ final class RemoteEvictions {
         String id = TrashBin.newId(now);
         try {
             audit.appendAll(List.of(new AuditRecord(now, AuditRecord.BEGIN, id, c.key(), root.name(), c.run(), c.bytes(),
-                    e.reason(), root.action().id(), e.why(), null, null)));
+                    e.reason(), root.action().id(), Reason.texts(e.why()), null, null)));
         } catch (IOException x) {
             auditBroken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
             problems.add(auditBroken);

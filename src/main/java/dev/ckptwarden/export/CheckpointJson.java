@@ -109,7 +109,7 @@ public final class CheckpointJson {
             n.put("run", c.run());
             n.put("action", d.verdict().id());
             ArrayNode reasons = n.putArray("reasons");
-            d.reasons().forEach(reasons::add);
+            d.reasons().forEach(r -> reasons.add(r.text()));
             n.put("root", c.root());
             n.put("name", c.name());
             n.put("bytes", c.bytes());

@@ -48,7 +48,10 @@ import java.util.function.Supplier;
  * change the configuration, the disk or a pin; the only write is {@code resolve} registering what it
  * found in the run directory it looked at (as a reconcile pass would). Bad
  * parameters answer 400, unknown paths 404, other methods 405, all with a JSON {@code {"error": ...}}
- * body.
+ * body. One 400 is not ours: a request line that is not a URI (a malformed escape such as
+ * {@code /api/v1/resolve?run=%zz}) is refused by the JDK's server with its own text/html page before
+ * any handler runs, and no setting or filter of {@link HttpServer} reaches it; a client that encodes
+ * its parameters ({@code %25zz}) gets JSON as always.
  *
  * <p>Slow clients cannot starve {@code /healthz} or {@code /metrics} (issue 14). The JDK server reads
  * a request on a worker thread, so a client that sends one byte and stalls holds a worker: workers are

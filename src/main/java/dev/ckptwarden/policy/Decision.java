@@ -14,7 +14,7 @@ import java.util.Objects;
  * @param notBefore for an eviction a configuration change brought: the policy evicts it no earlier
  *                  than this (quota and disk pressure do not wait); null when it goes at once
  */
-public record Decision(Checkpoint checkpoint, Verdict verdict, List<String> reasons, Instant notBefore) {
+public record Decision(Checkpoint checkpoint, Verdict verdict, List<Reason> reasons, Instant notBefore) {
 
     public Decision {
         Objects.requireNonNull(checkpoint, "checkpoint");
@@ -26,13 +26,13 @@ public record Decision(Checkpoint checkpoint, Verdict verdict, List<String> reas
     }
 
     /** A decision acted on at once. */
-    public Decision(Checkpoint checkpoint, Verdict verdict, List<String> reasons) {
+    public Decision(Checkpoint checkpoint, Verdict verdict, List<Reason> reasons) {
         this(checkpoint, verdict, reasons, null);
     }
 
     /** True when a protection reason keeps it: no configuration and no disk pressure may remove it. */
     public boolean isProtected() {
-        return reasons.stream().anyMatch(Reasons::isProtection);
+        return reasons.stream().anyMatch(Reason::isProtection);
     }
 
     /** True for an eviction retention makes now (not one waiting out a configuration change's grace). */

@@ -39,18 +39,12 @@ final class KeepBestRule implements RetentionRule {
     }
 
     @Override
-    public String tier() {
-        return PressureCandidate.KEEP_BEST;
-    }
-
-    @Override
-    public Map<Path, String> keeps(List<Checkpoint> candidates, Instant now) {
+    public Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now) {
         List<Checkpoint> ranked = ranked(candidates, spec);
-        Map<Path, String> kept = new LinkedHashMap<>();
+        Map<Path, Reason> kept = new LinkedHashMap<>();
         for (int i = 0; i < Math.min(spec.k(), ranked.size()); i++) {
             Checkpoint c = ranked.get(i);
-            kept.put(c.path(), tier() + " " + (i + 1) + "/" + spec.k() + " "
-                    + Reasons.metric(spec.metric(), c.metrics().get(spec.metric())));
+            kept.put(c.path(), Reason.keepBest(i + 1, spec.k(), spec.metric(), c.metrics().get(spec.metric())));
         }
         return kept;
     }

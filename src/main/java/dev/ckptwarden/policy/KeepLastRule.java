@@ -20,15 +20,10 @@ final class KeepLastRule implements RetentionRule {
     }
 
     @Override
-    public String tier() {
-        return PressureCandidate.KEEP_LAST;
-    }
-
-    @Override
-    public Map<Path, String> keeps(List<Checkpoint> candidates, Instant now) {
-        Map<Path, String> kept = new LinkedHashMap<>();
+    public Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now) {
+        Map<Path, Reason> kept = new LinkedHashMap<>();
         for (int i = 0; i < Math.min(count, candidates.size()); i++) {
-            kept.put(candidates.get(i).path(), tier() + " " + (i + 1) + "/" + count);
+            kept.put(candidates.get(i).path(), Reason.keepLast(i + 1, count));
         }
         return kept;
     }

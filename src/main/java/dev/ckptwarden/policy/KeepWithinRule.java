@@ -27,14 +27,9 @@ final class KeepWithinRule implements RetentionRule {
     }
 
     @Override
-    public String tier() {
-        return PressureCandidate.KEEP_WITHIN;
-    }
-
-    @Override
-    public Map<Path, String> keeps(List<Checkpoint> candidates, Instant now) {
-        Map<Path, String> kept = new LinkedHashMap<>();
-        String reason = tier() + " " + Reasons.duration(window);
+    public Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now) {
+        Map<Path, Reason> kept = new LinkedHashMap<>();
+        Reason reason = Reason.keepWithin(window);
         for (Checkpoint c : candidates) {
             Duration age = c.modified().isAfter(now) ? Duration.ZERO : Duration.between(c.modified(), now);
             if (age.compareTo(window) <= 0) {

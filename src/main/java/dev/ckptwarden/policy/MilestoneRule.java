@@ -30,17 +30,12 @@ final class MilestoneRule implements RetentionRule {
     }
 
     @Override
-    public String tier() {
-        return PressureCandidate.MILESTONE;
-    }
-
-    @Override
-    public Map<Path, String> keeps(List<Checkpoint> candidates, Instant now) {
-        Map<Path, String> kept = new LinkedHashMap<>();
+    public Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now) {
+        Map<Path, Reason> kept = new LinkedHashMap<>();
         for (Checkpoint c : candidates) {
             Long value = unit == Unit.STEP ? c.step() : c.epoch() == null ? null : Long.valueOf(c.epoch());
             if (value != null && value % every == 0) {
-                kept.put(c.path(), tier() + " " + (unit == Unit.STEP ? "step " : "epoch ") + value);
+                kept.put(c.path(), Reason.milestone(unit == Unit.STEP ? "step" : "epoch", value));
             }
         }
         return kept;

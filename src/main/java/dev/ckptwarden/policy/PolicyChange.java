@@ -49,8 +49,8 @@ public record PolicyChange(Map<String, Instant> notBefore, ZoneId zone) {
             if (at == null || !at.isAfter(now)) {
                 out.add(d);
             } else {
-                List<String> reasons = new ArrayList<>(d.reasons());
-                reasons.add(REASON + at(at, now, zone));
+                List<Reason> reasons = new ArrayList<>(d.reasons());
+                reasons.add(Reason.policyChangeGrace(at(at, now, zone)));
                 out.add(new Decision(d.checkpoint(), d.verdict(), reasons, at));
             }
         }

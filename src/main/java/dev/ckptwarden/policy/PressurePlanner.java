@@ -43,7 +43,7 @@ public final class PressurePlanner {
     }
 
     /** A checkpoint to remove and why. */
-    public record Planned(Checkpoint checkpoint, String reason, List<String> why) {
+    public record Planned(Checkpoint checkpoint, String reason, List<Reason> why) {
     }
 
     /**
@@ -174,7 +174,7 @@ public final class PressurePlanner {
             if (!chosen.add(c.path())) {
                 continue;
             }
-            out.add(new Planned(c, reason, List.of(why, "pressure tier " + pc.tier())));
+            out.add(new Planned(c, reason, List.of(Reason.pressure(why), Reason.pressureTier(pc))));
             got += c.bytes();
         }
         return got;

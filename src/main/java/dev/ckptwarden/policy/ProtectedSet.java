@@ -36,13 +36,13 @@ import java.util.function.Predicate;
  */
 final class ProtectedSet {
 
-    static final String NEWEST_COMPLETE = Reasons.PROTECTED + "newest complete";
-    static final String NEWEST_RESUMABLE = Reasons.PROTECTED + "newest resumable";
-    static final String HIGHEST_STEP = Reasons.PROTECTED + "highest step";
-    static final String WRITING = Reasons.PROTECTED + "writing";
-    static final String CORRUPT = Reasons.PROTECTED + "corrupt";
-    static final String SYMBOLIC_LINK = Reasons.PROTECTED + "symbolic link";
-    static final String DANGLING_ALIAS = Reasons.PROTECTED + "dangling alias, may be a symbolic link";
+    static final Reason NEWEST_COMPLETE = Reason.protection("newest complete");
+    static final Reason NEWEST_RESUMABLE = Reason.protection("newest resumable");
+    static final Reason HIGHEST_STEP = Reason.protection("highest step");
+    static final Reason WRITING = Reason.protection("writing");
+    static final Reason CORRUPT = Reason.protection("corrupt");
+    static final Reason SYMBOLIC_LINK = Reason.protection("symbolic link");
+    static final Reason DANGLING_ALIAS = Reason.protection("dangling alias, may be a symbolic link");
 
     private ProtectedSet() {
     }
@@ -66,16 +66,16 @@ final class ProtectedSet {
      * @param symbolicLink which checkpoints are symbolic links, or null when that is unknown
      * @return protection reasons for every checkpoint of the run (empty when unprotected), by path
      */
-    static Map<Path, List<String>> reasons(List<Checkpoint> newestFirst, List<Checkpoint> candidates,
+    static Map<Path, List<Reason>> reasons(List<Checkpoint> newestFirst, List<Checkpoint> candidates,
             Map<Path, Checkpoint> aliasTargets, KeepBest keepBest, Predicate<Checkpoint> symbolicLink) {
-        Map<Path, List<String>> reasons = new LinkedHashMap<>();
+        Map<Path, List<Reason>> reasons = new LinkedHashMap<>();
         for (Checkpoint c : newestFirst) {
             reasons.put(c.path(), new ArrayList<>());
         }
         for (Checkpoint c : newestFirst) {
             if (c.pinned()) {
                 String why = c.pinReason() == null || c.pinReason().isBlank() ? "" : " (" + c.pinReason() + ")";
-                reasons.get(c.path()).add(Reasons.PROTECTED + "pinned" + why);
+                reasons.get(c.path()).add(Reason.protection("pinned" + why));
             }
         }
         if (!candidates.isEmpty()) {
@@ -93,25 +93,25 @@ final class ProtectedSet {
         BestCheckpoint.Choice best = keepBest == null ? null
                 : BestCheckpoint.choose(candidates, newestFirst, Resolver.Metric.of(keepBest));
         if (best != null && best.checkpoint() != null) {
-            reasons.get(best.checkpoint().path()).add(Reasons.PROTECTED + "best "
-                    + Reasons.metric(best.metric().name(), best.checkpoint().metrics().get(best.metric().name())));
+            reasons.get(best.checkpoint().path()).add(Reason.protection("best "
+                    + Reason.metric(best.metric().name(), best.checkpoint().metrics().get(best.metric().name()))));
         }
         newestFirst.stream()
                 .filter(c -> aliasTargets.containsKey(c.path()))
                 .sorted(Comparator.comparing(Checkpoint::name).thenComparing(c -> c.path().toString()))
                 .forEach(alias -> reasons.get(aliasTargets.get(alias.path()).path())
-                        .add(Reasons.PROTECTED + "alias target of " + alias.name()));
+                        .add(Reason.protection("alias target of " + alias.name())));
         // The newest word on which checkpoint is best: older checkpoints' pointers are superseded.
         newestFirst.stream().filter(c -> !c.references().isEmpty()).findFirst().ifPresent(namer -> {
             for (Path target : namer.references()) {
-                List<String> own = reasons.get(target);
+                List<Reason> own = reasons.get(target);
                 if (own != null && !target.equals(namer.path())) {
-                    own.add(Reasons.PROTECTED + "named best by " + namer.name());
+                    own.add(Reason.protection("named best by " + namer.name()));
                 }
             }
         });
         for (Checkpoint c : newestFirst) {
-            List<String> own = reasons.get(c.path());
+            List<Reason> own = reasons.get(c.path());
             if (c.state() == CheckpointState.WRITING) {
                 own.add(WRITING);
             } else if (c.state() == CheckpointState.CORRUPT) {

@@ -90,7 +90,7 @@ public final class RetentionPolicy {
         validateOneRun(runCheckpoints);
         List<Checkpoint> newestFirst = Recency.newestFirst(runCheckpoints);
         if (effective == null) {
-            return newestFirst.stream().map(c -> new Decision(c, Verdict.KEEP, List.of(Reasons.WATCH_ONLY))).toList();
+            return newestFirst.stream().map(c -> new Decision(c, Verdict.KEEP, List.of(Reason.WATCH_ONLY))).toList();
         }
         List<RetentionRule> rules = RetentionRule.of(effective);
         if (effective.keepBest() != null) {
@@ -113,20 +113,20 @@ public final class RetentionPolicy {
                 .filter(c -> symbolicLink == null ? c.aliasOf() == null : !symbolicLink.test(c))
                 .toList();
 
-        Map<Path, List<String>> reasons =
+        Map<Path, List<Reason>> reasons =
                 ProtectedSet.reasons(newestFirst, candidates, aliasTargets, effective.keepBest(), symbolicLink);
         for (RetentionRule rule : rules) {
             rule.keeps(candidates, now).forEach((path, reason) -> reasons.get(path).add(reason));
         }
         for (Map.Entry<Path, Checkpoint> alias : aliasTargets.entrySet()) {
-            reasons.get(alias.getKey()).add(Reasons.ALIAS_OF + alias.getValue().name());
+            reasons.get(alias.getKey()).add(Reason.aliasOf(alias.getValue().name()));
         }
 
         List<Decision> decisions = new ArrayList<>(newestFirst.size());
         for (Checkpoint c : newestFirst) {
-            List<String> why = reasons.get(c.path());
+            List<Reason> why = reasons.get(c.path());
             decisions.add(why.isEmpty()
-                    ? new Decision(c, Verdict.EVICT, List.of(Reasons.EVICTABLE))
+                    ? new Decision(c, Verdict.EVICT, List.of(Reason.EVICTABLE))
                     : new Decision(c, Verdict.KEEP, why));
         }
         return decisions;
@@ -321,8 +321,8 @@ public final class RetentionPolicy {
 
     /** The tier a decision falls in under pressure, or null when pressure must never remove it. */
     private static String pressureTier(Decision d) {
-        boolean untouchable = d.reasons().stream().anyMatch(r -> Reasons.isProtection(r)
-                || r.startsWith(Reasons.ALIAS_OF) || r.equals(Reasons.WATCH_ONLY));
+        boolean untouchable = d.reasons().stream().anyMatch(r -> r.isProtection()
+                || r.rule() == Reason.Rule.ALIAS_OF || r.rule() == Reason.Rule.WATCH_ONLY);
         if (untouchable) {
             return null;
         }
@@ -330,14 +330,14 @@ public final class RetentionPolicy {
             return PressureCandidate.EVICTABLE;
         }
         int best = -1;
-        for (String r : d.reasons()) {
-            String tier = Reasons.ruleTier(r);
-            best = Math.max(best, tier == null ? -1 : Reasons.RULE_TIERS.indexOf(tier));
+        for (Reason r : d.reasons()) {
+            best = Math.max(best, Reason.RULE_TIERS.indexOf(r.rule()));
         }
-        return best < 0 ? null : Reasons.RULE_TIERS.get(best);
+        return best < 0 ? null : Reason.RULE_TIERS.get(best).tier();
     }
 
     private static int bestRank(Decision d) {
-        return d.reasons().stream().mapToInt(Reasons::keepBestRank).filter(r -> r > 0).min().orElse(Integer.MAX_VALUE);
+        return d.reasons().stream().filter(r -> r.rule() == Reason.Rule.KEEP_BEST).mapToInt(Reason::rank)
+                .min().orElse(Integer.MAX_VALUE);
     }
 }

@@ -16,15 +16,12 @@ import java.util.Map;
  */
 interface RetentionRule {
 
-    /** The word its reasons start with, which is also its pressure tier: keep_last, keep_best, milestone, keep_within. */
-    String tier();
-
     /**
      * @param candidates the run's complete checkpoints that are not aliases of another one, newest first
      * @param now        the sweep's single reading of the clock
      * @return the reason for each checkpoint it keeps, by path
      */
-    Map<Path, String> keeps(List<Checkpoint> candidates, Instant now);
+    Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now);
 
     /** The rules a retention block configures, in the order their reasons are listed. */
     static List<RetentionRule> of(Retention retention) {

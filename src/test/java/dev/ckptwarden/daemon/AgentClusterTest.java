@@ -88,7 +88,7 @@ class AgentClusterTest {
             agentA.renewLease();
             agentB.renewLease();
 
-            agentB.onTrigger("startup");
+            agentB.run(PassKind.STARTUP);
 
             assertThat(registryA.list(root.toString(), "run", false)).as("B registered the tree").hasSize(3);
             assertThat(root.resolve("run/epoch=1-step=10.ckpt")).as("B does not hold the lease").exists();
@@ -96,7 +96,7 @@ class AgentClusterTest {
                     .as("refusals are not counted as eviction failures")
                     .doesNotContainPattern("ckpt_warden_eviction_failures_total\\{[^}]*\\} [1-9]");
 
-            agentA.onTrigger("startup");
+            agentA.run(PassKind.STARTUP);
 
             assertThat(root.resolve("run/epoch=1-step=10.ckpt")).as("A holds the lease and enforces keep_last 2")
                     .doesNotExist();
@@ -106,7 +106,7 @@ class AgentClusterTest {
             // As if A had crashed mid-eviction: a checkpoint whole in the trash with its manifest line.
             Path trash = root.resolve(".ckpt-warden-trash");
             Path stray = TreeBuilder.lightningCkpt(root.resolve("run/epoch=0-step=5.ckpt"), 0, 5L, true, T0);
-            agentB.onTrigger("periodic"); // registered; B does not hold the lease yet
+            agentB.run(PassKind.PERIODIC); // registered; B does not hold the lease yet
             String id = "1767225600000-999-1";
             String manifest = "{\"version\":1,\"id\":\"" + id + "\",\"root\":\""
                     + root + "\",\"run\":\"run\",\"path\":\"" + stray + "\",\"parent\":\"run\",\"members\":[{\"name\":\""
@@ -119,7 +119,7 @@ class AgentClusterTest {
             Files.move(stray, trash.resolve(id + ".0"));
             TreeBuilder.lightningCkpt(root.resolve("run/epoch=4-step=40.ckpt"), 4, 40L, true, T0);
             agentB.renewLease();
-            agentB.onTrigger("periodic");
+            agentB.run(PassKind.PERIODIC);
 
             assertThat(trash.resolve(id + ".0")).as("B finished A's interrupted eviction on taking over").doesNotExist();
             assertThat(trash.resolve(id + ".manifest.json")).doesNotExist();

@@ -12,17 +12,17 @@ public final class AgentDriver {
 
     /** The pass the agent runs at start (recovery, full reconcile, enforcement). */
     public static void startup(Agent agent) {
-        agent.onTrigger("startup");
+        agent.run(PassKind.STARTUP);
     }
 
     /** A full periodic pass. */
     public static void periodic(Agent agent) {
-        agent.onTrigger("periodic");
+        agent.run(PassKind.PERIODIC);
     }
 
     /** A watch event in {@code dir} followed by the event pass it schedules. */
     public static void event(Agent agent, String root, Path dir, int n) {
         agent.dirty(root, dir);
-        agent.onTrigger("event@" + n);
+        agent.run(PassKind.EVENT);
     }
 }

@@ -45,14 +45,14 @@ class AgentEventPassTest {
              Agent agent = new Agent(cfg, file, Map.of(), registry, new Enforcer(registry, audit),
                      new AgentMetrics("test"), clock)) {
             // The passes are driven by hand: no watcher or scheduler runs, so nothing races the test.
-            agent.onTrigger("startup");
+            agent.run(PassKind.STARTUP);
             assertThat(registry.list(root.toString(), null, false)).hasSize(6);
 
             Path save = TreeBuilder.lightningCkpt(root.resolve("a/epoch=4-step=40.ckpt"), 4, 40, true, T0);
             // Run b changes too, but no event names it: the event pass leaves it to the periodic pass.
             Path unseen = TreeBuilder.lightningCkpt(root.resolve("b/epoch=4-step=40.ckpt"), 4, 40, true, T0);
             agent.dirty(root.toString(), root.resolve("a"));
-            agent.onTrigger("event@1");
+            agent.run(PassKind.EVENT);
 
             assertThat(registry.byPath(save.toString()).orElseThrow().state()).isEqualTo(CheckpointState.COMPLETE);
             assertThat(root.resolve("a/epoch=1-step=10.ckpt")).as("keep_last 3 evicted the oldest of a").doesNotExist();
@@ -63,11 +63,11 @@ class AgentEventPassTest {
 
             // The next event pass plans from the view the last one left: nothing removed twice or missed.
             agent.dirty(root.toString(), root.resolve("a"));
-            agent.onTrigger("event@2");
+            agent.run(PassKind.EVENT);
             assertThat(registry.list(root.toString(), "a", false)).extracting(c -> c.name())
                     .containsExactlyInAnyOrder("epoch=2-step=20.ckpt", "epoch=3-step=30.ckpt", "epoch=4-step=40.ckpt");
 
-            agent.onTrigger("periodic");
+            agent.run(PassKind.PERIODIC);
             assertThat(registry.byPath(unseen.toString())).isPresent();
             assertThat(root.resolve("b/epoch=1-step=10.ckpt")).doesNotExist();
         }
@@ -75,8 +75,8 @@ class AgentEventPassTest {
 
     @Test
     void theCoalescingWindowFollowsThePassTime() {
-        assertThat(Agent.coalesceWindow(Duration.ofMillis(2))).isEqualTo(Agent.COALESCE_MIN);
-        assertThat(Agent.coalesceWindow(Duration.ofMillis(50))).isEqualTo(Duration.ofMillis(150));
-        assertThat(Agent.coalesceWindow(Duration.ofSeconds(2))).isEqualTo(Agent.COALESCE);
+        assertThat(WatchEvents.coalesceWindow(Duration.ofMillis(2))).isEqualTo(WatchEvents.COALESCE_MIN);
+        assertThat(WatchEvents.coalesceWindow(Duration.ofMillis(50))).isEqualTo(Duration.ofMillis(150));
+        assertThat(WatchEvents.coalesceWindow(Duration.ofSeconds(2))).isEqualTo(WatchEvents.COALESCE);
     }
 }

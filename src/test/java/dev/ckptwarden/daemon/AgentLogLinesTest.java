@@ -77,11 +77,11 @@ class AgentLogLinesTest {
              Agent agent = new Agent(cfg, null, Map.of(), registry, new Enforcer(registry, audit), metrics, clock);
              LogLines logs = LogLines.capture()) {
             // Passes driven by hand: no scheduler runs, so nothing races the test.
-            agent.onTrigger("startup");
+            agent.run(PassKind.STARTUP);
             assertThat(root.resolve("run/epoch=1-step=10.ckpt")).as("evicted for the quota").doesNotExist();
             for (int pass = 0; pass < 3; pass++) {
                 clock.advance(Duration.ofMinutes(1));
-                agent.onTrigger("periodic");
+                agent.run(PassKind.PERIODIC);
             }
 
             assertThat(logs.lines()).filteredOn(l -> l.contains("pressure")).containsExactly(

@@ -97,8 +97,8 @@ class AgentPolicyChangeGraceTest {
     /** Edits the file and reloads it, then runs the pass a reload brings. */
     private static void edit(Agent agent, Path file, String yaml) throws Exception {
         Files.writeString(file, yaml);
-        assertThat(agent.reload("test")).isTrue();
-        agent.onTrigger("test");
+        assertThat(agent.reload(ReloadReason.SIGHUP)).isTrue();
+        agent.run(PassKind.RELOAD);
     }
 
     @Test
@@ -126,12 +126,12 @@ class AgentPolicyChangeGraceTest {
             assertThat(cli("plan", "--config", file.toString())).contains("policy change grace: evicted at ");
 
             clock.advance(Duration.ofMinutes(4));
-            agent.onTrigger("periodic");
+            agent.run(PassKind.PERIODIC);
             assertThat(step10).exists();
             assertThat(step20).exists();
 
             clock.advance(Duration.ofMinutes(1));
-            agent.onTrigger("periodic");
+            agent.run(PassKind.PERIODIC);
             assertThat(step10).doesNotExist();
             assertThat(step20).doesNotExist();
             assertThat(step30).exists();
@@ -149,7 +149,7 @@ class AgentPolicyChangeGraceTest {
             assertThat(dir.resolve("state").resolve(PolicyChangeFile.NAME)).doesNotExist();
 
             clock.advance(Duration.ofHours(1));
-            agent.onTrigger("periodic");
+            agent.run(PassKind.PERIODIC);
             assertThat(step10).exists();
             assertThat(step20).exists();
             assertThat(step30).exists();
@@ -169,7 +169,7 @@ class AgentPolicyChangeGraceTest {
             assertThat(step10).exists();
             assertThat(step20).exists();
             clock.advance(Duration.ofMinutes(5));
-            agent.onTrigger("periodic");
+            agent.run(PassKind.PERIODIC);
             assertThat(step10).doesNotExist();
             assertThat(step20).doesNotExist();
         }
@@ -211,7 +211,7 @@ class AgentPolicyChangeGraceTest {
             assertThat(step10).exists();
             assertThat(step20).exists();
             clock.advance(Duration.ofMinutes(4));
-            again.onTrigger("periodic");
+            again.run(PassKind.PERIODIC);
             assertThat(step10).doesNotExist();
             assertThat(step20).doesNotExist();
         }

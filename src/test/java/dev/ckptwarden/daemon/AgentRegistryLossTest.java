@@ -67,7 +67,7 @@ class AgentRegistryLossTest {
              AuditLog audit = AuditLog.open(state);
              Agent agent = new Agent(cfg, file, Map.of(), registry, new Enforcer(registry, audit),
                      new AgentMetrics("test"), clock)) {
-            agent.onTrigger("startup");
+            agent.run(PassKind.STARTUP);
         }
     }
 

@@ -67,14 +67,14 @@ class AgentRegistryOutageTest {
                 api.start();
                 String base = "http://127.0.0.1:" + api.port();
                 // Passes are driven by hand: no scheduler runs, so nothing races the test.
-                agent.onTrigger("startup");
+                agent.run(PassKind.STARTUP);
                 assertThat(get(client, base + "/api/v1/runs").statusCode()).isEqualTo(200);
                 assertThat(registryUp(metrics)).isEqualTo("1.0");
 
                 pg.pause();
-                agent.onTrigger("periodic");
+                agent.run(PassKind.PERIODIC);
                 clock.advance(Duration.ofSeconds(30));
-                agent.onTrigger("periodic");
+                agent.run(PassKind.PERIODIC);
 
                 HttpResponse<String> health = get(client, base + "/healthz");
                 assertThat(health.statusCode()).isEqualTo(503);
@@ -94,7 +94,7 @@ class AgentRegistryOutageTest {
                 // The watchdog pets while the loops live: a pass that stopped at the registry still counts as alive,
                 // also long after the last pass that finished.
                 clock.advance(Duration.ofHours(3));
-                agent.onTrigger("event@1");
+                agent.run(PassKind.EVENT);
                 assertThat(agent.loopHealth().reconcile()).as("the reconcile loop is alive during the outage").isTrue();
 
                 assertThat(logs.lines()).filteredOn(l -> l.contains("unreachable")).as("one line when the outage starts")
@@ -103,7 +103,7 @@ class AgentRegistryOutageTest {
 
                 pg.resume();
                 clock.advance(Duration.ofSeconds(12));
-                agent.onTrigger("registry-probe@1");
+                agent.run(PassKind.REGISTRY_PROBE);
 
                 JsonNode after = JSON.readTree(get(client, base + "/healthz").body());
                 assertThat(after.get("registry").get("up").asBoolean()).isTrue();

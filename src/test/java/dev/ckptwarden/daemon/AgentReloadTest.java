@@ -53,21 +53,21 @@ class AgentReloadTest {
             assertThat(registry.list(a.toString(), null, false)).hasSize(1);
 
             Files.writeString(file, yaml(a) + "    retention:\n      keep_lst: 3\n");
-            assertThat(agent.reload("test")).isFalse();
+            assertThat(agent.reload(ReloadReason.SIGHUP)).isFalse();
             assertThat(agent.lastReloadSuccessful()).isFalse();
             assertThat(agent.config()).isSameAs(cfg);
 
             Files.writeString(file, yaml(a, b));
-            assertThat(agent.reload("test")).isTrue();
+            assertThat(agent.reload(ReloadReason.SIGHUP)).isTrue();
             assertThat(agent.lastReloadSuccessful()).isTrue();
             assertThat(agent.config().roots()).hasSize(2);
-            agent.onTrigger("test");
+            agent.run(PassKind.RELOAD);
             assertThat(registry.list(b.toString(), null, false)).hasSize(1);
 
             // Removing a root stops scanning it; its checkpoints are not declared deleted.
             Files.writeString(file, yaml(b));
-            assertThat(agent.reload("test")).isTrue();
-            agent.onTrigger("test");
+            assertThat(agent.reload(ReloadReason.SIGHUP)).isTrue();
+            agent.run(PassKind.RELOAD);
             assertThat(registry.list(a.toString(), null, false)).hasSize(1);
             assertThat(agent.healthy()).isTrue();
         }
@@ -92,7 +92,7 @@ class AgentReloadTest {
             java.util.concurrent.atomic.AtomicReference<Object> outcome = new java.util.concurrent.atomic.AtomicReference<>();
             Thread worker = new Thread(null, () -> {
                 try {
-                    outcome.set(agent.reload("test"));
+                    outcome.set(agent.reload(ReloadReason.SIGHUP));
                 } catch (Throwable t) {
                     outcome.set(t);
                 }
@@ -104,7 +104,8 @@ class AgentReloadTest {
             assertThat(agent.lastReloadSuccessful()).isFalse();
             assertThat(reloadGauge(metrics)).isEqualTo("0.0");
             assertThat(agent.config()).isSameAs(cfg);
-            agent.onTrigger("reload-test"); // the scheduled path: the pass after the rejected reload still runs
+            agent.reload(ReloadReason.SIGHUP); // the scheduled path: the pass after the rejected reload still runs
+            agent.run(PassKind.RELOAD);
             assertThat(agent.healthy()).isTrue();
         } finally {
             metrics.close();
@@ -130,7 +131,7 @@ class AgentReloadTest {
             agent.start(); // the root does not exist yet: reported, the agent keeps running
             assertThat(registry.list(null, null, true)).isEmpty();
             TreeBuilder.lightningCkpt(late.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
-            agent.onTrigger("periodic");
+            agent.run(PassKind.PERIODIC);
             assertThat(registry.list(null, null, false)).extracting(c -> c.name()).containsExactly("epoch=1-step=10.ckpt");
             assertThat(agent.healthy()).isTrue();
         }
@@ -145,7 +146,7 @@ class AgentReloadTest {
                 dev.ckptwarden.catalog.Framework.LIGHTNING, dev.ckptwarden.catalog.CheckpointKind.FILE, writing, null, null,
                 Map.of(), 1, modified, null, null, java.util.List.of(), false, null, java.util.List.of(), "s", now, now,
                 "changed 4s ago (settle time 10s)");
-        assertThat(Agent.settleDue(java.util.List.of(c), Duration.ofSeconds(10), now))
+        assertThat(Settling.due(java.util.List.of(c), Duration.ofSeconds(10), now))
                 .isEqualTo(modified.plusSeconds(10).plusMillis(50));
     }
 }

@@ -4,6 +4,7 @@ import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointKind;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
+import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.HistoryEvent;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
@@ -485,7 +486,7 @@ class EnforcerTest {
         site.reconcile();
 
         EnforcementReport.Item item = site.enforceOne(new Eviction(site.registered(old), "quota",
-                List.of("protected: newest complete")));
+                List.of(Reason.protection("newest complete"))));
 
         assertThat(item.outcome()).isEqualTo("skipped:protected");
         assertThat(old).exists();

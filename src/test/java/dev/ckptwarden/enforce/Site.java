@@ -9,6 +9,7 @@ import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.watch.Reconciler;
@@ -61,7 +62,7 @@ final class Site implements AutoCloseable {
     }
 
     Eviction eviction(Path p) {
-        return new Eviction(registered(p), Eviction.POLICY, List.of("evictable: kept by no rule"));
+        return new Eviction(registered(p), Eviction.POLICY, List.of(Reason.EVICTABLE));
     }
 
     Enforcer enforcer() {

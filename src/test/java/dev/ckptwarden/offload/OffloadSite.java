@@ -10,6 +10,7 @@ import dev.ckptwarden.config.Offload;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.AuditRecord;
 import dev.ckptwarden.enforce.EnforcementListener;
@@ -139,7 +140,7 @@ final class OffloadSite implements AutoCloseable {
     private EnforcementReport offload(RootConfig rootConfig, Path... paths) throws IOException {
         List<Eviction> evictions = new ArrayList<>();
         for (Path p : paths) {
-            evictions.add(new Eviction(registered(p), Eviction.POLICY, List.of("evictable: kept by no rule")));
+            evictions.add(new Eviction(registered(p), Eviction.POLICY, List.of(Reason.EVICTABLE)));
         }
         return new Enforcer(registry, audit, EnforcementListener.NONE, settings)
                 .enforce(rootConfig, root, evictions, false, clock.instant());

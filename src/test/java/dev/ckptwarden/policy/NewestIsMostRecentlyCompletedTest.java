@@ -37,10 +37,10 @@ class NewestIsMostRecentlyCompletedTest {
     void issue14RestartFromStepZeroKeepsItsFreshestSavesAndTheHighestStep() {
         List<Decision> d = RetentionPolicy.decide(stepReset(), KEEP_LAST_2, NOW);
 
-        assertThat(byName(d).get("epoch=0-step=300.ckpt").reasons())
+        assertThat(byName(d).get("epoch=0-step=300.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: newest complete", "protected: newest resumable", "keep_last 1/2");
-        assertThat(byName(d).get("epoch=0-step=200.ckpt").reasons()).containsExactly("keep_last 2/2");
-        assertThat(byName(d).get("epoch=9-step=4100.ckpt").reasons()).containsExactly("protected: highest step");
+        assertThat(byName(d).get("epoch=0-step=200.ckpt").reasons()).extracting(Reason::text).containsExactly("keep_last 2/2");
+        assertThat(byName(d).get("epoch=9-step=4100.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: highest step");
         assertThat(evicted(d)).containsExactlyInAnyOrder("epoch=0-step=100.ckpt", "epoch=8-step=4000.ckpt");
         assertThat(Resolver.resolve(stepReset(), "latest", false, null)).get()
                 .extracting(Checkpoint::name).isEqualTo("epoch=0-step=300.ckpt");
@@ -51,7 +51,7 @@ class NewestIsMostRecentlyCompletedTest {
         List<Decision> d = RetentionPolicy.decide(List.of(
                 ckpt("step=100.ckpt").step(100).at(1).build(),
                 ckpt("step=200.ckpt").step(200).at(2).build()), new Retention(1, null, null, null), NOW);
-        assertThat(byName(d).get("step=200.ckpt").reasons()).containsExactly("protected: newest complete", "keep_last 1/1");
+        assertThat(byName(d).get("step=200.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: newest complete", "keep_last 1/1");
         assertThat(evicted(d)).containsExactly("step=100.ckpt");
     }
 
@@ -63,7 +63,7 @@ class NewestIsMostRecentlyCompletedTest {
                 ckpt("epoch=4-step=500.ckpt").epoch(4).step(500).at(8).completedAt(10).build(),
                 ckpt("epoch=3-step=400.ckpt").epoch(3).step(400).at(4).completedAt(9).build());
         List<Decision> d = RetentionPolicy.decide(run, new Retention(1, null, null, null), NOW);
-        assertThat(byName(d).get("epoch=4-step=500-v1.ckpt").reasons())
+        assertThat(byName(d).get("epoch=4-step=500-v1.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: newest complete", "keep_last 1/1");
         assertThat(evicted(d)).containsExactlyInAnyOrder("epoch=4-step=500.ckpt", "epoch=3-step=400.ckpt");
         assertThat(Resolver.resolve(run, "step:500", false, null)).get()
@@ -80,8 +80,8 @@ class NewestIsMostRecentlyCompletedTest {
                 ckpt("epoch=1-step=100.ckpt").epoch(1).step(100).at(100).completedAt(101).build(),
                 ckpt("epoch=0-step=50.ckpt").epoch(0).step(50).at(40).completedAt(130).build());
         List<Decision> d = RetentionPolicy.decide(run, new Retention(1, null, null, null), NOW);
-        assertThat(byName(d).get("epoch=0-step=50.ckpt").reasons())
+        assertThat(byName(d).get("epoch=0-step=50.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: newest complete", "keep_last 1/1");
-        assertThat(byName(d).get("epoch=1-step=100.ckpt").reasons()).containsExactly("protected: highest step");
+        assertThat(byName(d).get("epoch=1-step=100.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: highest step");
     }
 }

@@ -93,12 +93,12 @@ class PolicyChangeTest {
         assertThat(waiting.verdict()).isEqualTo(Verdict.EVICT);
         assertThat(waiting.evictsNow()).isFalse();
         assertThat(waiting.notBefore()).isEqualTo(NOW.plusSeconds(300));
-        assertThat(waiting.reasons()).contains("policy change grace: evicted at 10:05:00");
+        assertThat(waiting.reasons()).extracting(Reason::text).contains("policy change grace: evicted at 10:05:00");
 
         Decision due = Decisions.byName(change.apply(RetentionPolicy.decide(cks, KEEP_LAST_1, NOW.plusSeconds(300)),
                 NOW.plusSeconds(300))).get("step=1.ckpt");
         assertThat(due.evictsNow()).isTrue();
-        assertThat(due.reasons()).containsExactly("evictable: kept by no rule");
+        assertThat(due.reasons()).extracting(Reason::text).containsExactly("evictable: kept by no rule");
     }
 
     @Test

@@ -87,7 +87,7 @@ class PressureOrderTest {
     @Test
     void decisionsKeptForUnknownReasonsAreNeverCandidates() {
         Checkpoint c = ckpt("x").step(1).build();
-        List<Decision> foreign = List.of(new Decision(c, Verdict.KEEP, List.of("kept by operator")));
+        List<Decision> foreign = List.of(new Decision(c, Verdict.KEEP, List.of(Reason.pressure("kept by operator"))));
 
         assertThat(RetentionPolicy.pressureOrder(foreign)).isEmpty();
     }

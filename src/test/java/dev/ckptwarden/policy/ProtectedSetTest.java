@@ -33,8 +33,8 @@ class ProtectedSetTest {
 
         List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
 
-        assertThat(byName(d).get("step-100.ckpt").reasons()).containsExactly("protected: pinned (paper results)");
-        assertThat(byName(d).get("step-200.ckpt").reasons()).containsExactly("protected: pinned");
+        assertThat(byName(d).get("step-100.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: pinned (paper results)");
+        assertThat(byName(d).get("step-200.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: pinned");
         assertThat(evicted(d)).containsExactly("step-300.ckpt");
     }
 
@@ -48,9 +48,9 @@ class ProtectedSetTest {
 
         List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
 
-        assertThat(byName(d).get("step-200.ckpt").reasons()).containsExactly("protected: newest complete");
-        assertThat(byName(d).get("step-300.ckpt").reasons()).containsExactly("protected: corrupt");
-        assertThat(byName(d).get("step-400.ckpt").reasons()).containsExactly("protected: writing");
+        assertThat(byName(d).get("step-200.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: newest complete");
+        assertThat(byName(d).get("step-300.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: corrupt");
+        assertThat(byName(d).get("step-400.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: writing");
         assertThat(evicted(d)).containsExactly("step-100.ckpt");
     }
 
@@ -64,9 +64,9 @@ class ProtectedSetTest {
 
         List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
 
-        assertThat(byName(d).get("step-400.ckpt").reasons()).containsExactly("protected: newest complete");
+        assertThat(byName(d).get("step-400.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: newest complete");
         // unknown (null) is not resumable: the newest known-resumable one is what a resume can use
-        assertThat(byName(d).get("step-200.ckpt").reasons()).containsExactly("protected: newest resumable");
+        assertThat(byName(d).get("step-200.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: newest resumable");
         assertThat(evicted(d)).containsExactly("step-300.ckpt", "step-100.ckpt");
     }
 
@@ -80,7 +80,7 @@ class ProtectedSetTest {
         List<Decision> d = RetentionPolicy.decide(run,
                 new Retention(0, new KeepBest(0, "val_loss", KeepBest.Mode.MIN), null, null), NOW);
 
-        assertThat(byName(d).get("step-100.ckpt").reasons()).containsExactly("protected: best val_loss=0.05");
+        assertThat(byName(d).get("step-100.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: best val_loss=0.05");
         assertThat(evicted(d)).containsExactly("step-200.ckpt");
     }
 
@@ -106,7 +106,7 @@ class ProtectedSetTest {
 
         List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
 
-        assertThat(byName(d).get("epoch=1.ckpt").reasons())
+        assertThat(byName(d).get("epoch=1.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: alias target of last-v1.ckpt", "protected: alias target of last.ckpt");
         assertThat(evicted(d)).containsExactly("epoch=2.ckpt");
     }
@@ -121,9 +121,9 @@ class ProtectedSetTest {
         List<Decision> d = RetentionPolicy.decide(run, new Retention(1, null, null, null), NOW,
                 c -> c.name().equals("step-300.ckpt"));
 
-        assertThat(byName(d).get("step-300.ckpt").reasons()).containsExactly("protected: symbolic link");
+        assertThat(byName(d).get("step-300.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: symbolic link");
         // the link is not "newest complete" and took no keep_last slot: the newest real file did
-        assertThat(byName(d).get("step-200.ckpt").reasons())
+        assertThat(byName(d).get("step-200.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: newest complete", "keep_last 1/1");
         assertThat(evicted(d)).containsExactly("step-100.ckpt");
     }

@@ -147,9 +147,11 @@ class RetentionProperties {
         return out;
     }
 
-    private static boolean isKeepReason(String reason) {
-        return Reasons.isProtection(reason) || Reasons.ruleTier(reason) != null
-                || reason.startsWith(Reasons.ALIAS_OF) || reason.equals(Reasons.WATCH_ONLY);
+    private static boolean isKeepReason(Reason reason) {
+        return switch (reason.rule()) {
+            case PROTECTED, KEEP_LAST, KEEP_BEST, MILESTONE, KEEP_WITHIN, ALIAS_OF, WATCH_ONLY -> true;
+            case EVICTABLE, POLICY_CHANGE_GRACE, PRESSURE -> false;
+        };
     }
 
     @Property(tries = 400)

@@ -38,11 +38,11 @@ class RetentionRulesTest {
 
         assertThat(Decisions.names(d)).containsExactly(
                 "step-500.ckpt", "step-400.ckpt", "step-300.ckpt", "step-200.ckpt", "step-100.ckpt");
-        assertThat(byName(d).get("step-500.ckpt").reasons())
+        assertThat(byName(d).get("step-500.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: newest complete", "keep_last 1/2");
-        assertThat(byName(d).get("step-400.ckpt").reasons()).containsExactly("keep_last 2/2");
+        assertThat(byName(d).get("step-400.ckpt").reasons()).extracting(Reason::text).containsExactly("keep_last 2/2");
         assertThat(evicted(d)).containsExactly("step-300.ckpt", "step-200.ckpt", "step-100.ckpt");
-        assertThat(byName(d).get("step-100.ckpt").reasons()).containsExactly("evictable: kept by no rule");
+        assertThat(byName(d).get("step-100.ckpt").reasons()).extracting(Reason::text).containsExactly("evictable: kept by no rule");
     }
 
     @Test
@@ -53,9 +53,9 @@ class RetentionRulesTest {
 
         List<Decision> d = RetentionPolicy.decide(run, new Retention(2, null, null, null), NOW);
 
-        assertThat(byName(d).get("step-600.ckpt").reasons()).containsExactly("protected: writing");
-        assertThat(byName(d).get("step-350.ckpt").reasons()).containsExactly("protected: corrupt");
-        assertThat(byName(d).get("step-400.ckpt").reasons()).containsExactly("keep_last 2/2");
+        assertThat(byName(d).get("step-600.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: writing");
+        assertThat(byName(d).get("step-350.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: corrupt");
+        assertThat(byName(d).get("step-400.ckpt").reasons()).extracting(Reason::text).containsExactly("keep_last 2/2");
         assertThat(evicted(d)).containsExactly("step-300.ckpt", "step-200.ckpt", "step-100.ckpt");
     }
 
@@ -71,10 +71,10 @@ class RetentionRulesTest {
         List<Decision> d = RetentionPolicy.decide(run,
                 new Retention(null, new KeepBest(2, "val_loss", KeepBest.Mode.MIN), null, null), NOW);
 
-        assertThat(byName(d).get("b.ckpt").reasons())
+        assertThat(byName(d).get("b.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: best val_loss=0.1234", "keep_best 1/2 val_loss=0.1234");
-        assertThat(byName(d).get("d.ckpt").reasons()).containsExactly("keep_best 2/2 val_loss=0.2");
-        assertThat(byName(d).get("e.ckpt").reasons()).containsExactly("protected: newest complete");
+        assertThat(byName(d).get("d.ckpt").reasons()).extracting(Reason::text).containsExactly("keep_best 2/2 val_loss=0.2");
+        assertThat(byName(d).get("e.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: newest complete");
         assertThat(evicted(d)).containsExactly("c.ckpt", "a.ckpt");
     }
 
@@ -89,9 +89,9 @@ class RetentionRulesTest {
         List<Decision> d = RetentionPolicy.decide(run,
                 new Retention(null, new KeepBest(2, "val_acc", KeepBest.Mode.MAX), null, null), NOW);
 
-        assertThat(byName(d).get("c.ckpt").reasons())
+        assertThat(byName(d).get("c.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: best val_acc=0.95", "keep_best 1/2 val_acc=0.95");
-        assertThat(byName(d).get("a.ckpt").reasons()).containsExactly("keep_best 2/2 val_acc=0.91");
+        assertThat(byName(d).get("a.ckpt").reasons()).extracting(Reason::text).containsExactly("keep_best 2/2 val_acc=0.91");
         assertThat(evicted(d)).containsExactly("b.ckpt");
     }
 
@@ -107,7 +107,7 @@ class RetentionRulesTest {
         List<Decision> d = RetentionPolicy.decide(run,
                 new Retention(null, new KeepBest(1, "val_loss", KeepBest.Mode.MIN), null, null), NOW);
 
-        assertThat(byName(d).get("new-tie.ckpt").reasons())
+        assertThat(byName(d).get("new-tie.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: best val_loss=0.2", "keep_best 1/1 val_loss=0.2");
         assertThat(evicted(d)).containsExactly("worse.ckpt", "no-metric.ckpt", "old-tie.ckpt");
     }
@@ -123,8 +123,8 @@ class RetentionRulesTest {
 
         List<Decision> d = RetentionPolicy.decide(run, new Retention(null, null, new KeepEvery(5000L, null), null), NOW);
 
-        assertThat(byName(d).get("s10000.ckpt").reasons()).containsExactly("milestone step 10000");
-        assertThat(byName(d).get("s5000.ckpt").reasons()).containsExactly("milestone step 5000");
+        assertThat(byName(d).get("s10000.ckpt").reasons()).extracting(Reason::text).containsExactly("milestone step 10000");
+        assertThat(byName(d).get("s5000.ckpt").reasons()).extracting(Reason::text).containsExactly("milestone step 5000");
         assertThat(evicted(d)).containsExactly("epoch-only.ckpt", "s7500.ckpt");
     }
 
@@ -138,9 +138,9 @@ class RetentionRulesTest {
 
         List<Decision> d = RetentionPolicy.decide(run, new Retention(null, null, new KeepEvery(null, 5), null), NOW);
 
-        assertThat(byName(d).get("epoch=5.ckpt").reasons()).containsExactly("milestone epoch 5");
+        assertThat(byName(d).get("epoch=5.ckpt").reasons()).extracting(Reason::text).containsExactly("milestone epoch 5");
         // The only stepped save is the highest step, and not the newest: protected (issue 14), not a milestone.
-        assertThat(byName(d).get("step-5000.ckpt").reasons()).containsExactly("protected: highest step");
+        assertThat(byName(d).get("step-5000.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: highest step");
         assertThat(evicted(d)).containsExactlyInAnyOrder("epoch=4.ckpt");
     }
 
@@ -155,8 +155,8 @@ class RetentionRulesTest {
 
         List<Decision> d = RetentionPolicy.decide(run, new Retention(null, null, null, Duration.ofHours(24)), now);
 
-        assertThat(byName(d).get("24h.ckpt").reasons()).containsExactly("keep_within 24h");
-        assertThat(byName(d).get("23h.ckpt").reasons()).containsExactly("keep_within 24h");
+        assertThat(byName(d).get("24h.ckpt").reasons()).extracting(Reason::text).containsExactly("keep_within 24h");
+        assertThat(byName(d).get("23h.ckpt").reasons()).extracting(Reason::text).containsExactly("keep_within 24h");
         assertThat(evicted(d)).containsExactly("25h.ckpt");
     }
 
@@ -176,12 +176,12 @@ class RetentionRulesTest {
 
         List<Decision> d = RetentionPolicy.decide(run, r, now);
 
-        assertThat(byName(d).get("s3000.ckpt").reasons()).containsExactly(
+        assertThat(byName(d).get("s3000.ckpt").reasons()).extracting(Reason::text).containsExactly(
                 "protected: newest complete", "keep_last 1/1", "milestone step 3000", "keep_within 45m");
-        assertThat(byName(d).get("s1500.ckpt").reasons())
+        assertThat(byName(d).get("s1500.ckpt").reasons()).extracting(Reason::text)
                 .containsExactly("protected: best val_loss=0.1", "keep_best 1/1 val_loss=0.1");
-        assertThat(byName(d).get("s2000.ckpt").reasons()).containsExactly("milestone step 2000");
-        assertThat(byName(d).get("s2700.ckpt").reasons()).containsExactly("keep_within 45m");
+        assertThat(byName(d).get("s2000.ckpt").reasons()).extracting(Reason::text).containsExactly("milestone step 2000");
+        assertThat(byName(d).get("s2700.ckpt").reasons()).extracting(Reason::text).containsExactly("keep_within 45m");
         assertThat(kept(d)).containsExactly(
                 "s3000.ckpt", "s2700.ckpt", "s2600.ckpt", "s2000.ckpt", "s1500.ckpt", "s1000.ckpt");
         assertThat(evicted(d)).containsExactly("s2500.ckpt");

@@ -113,12 +113,8 @@ final class Simulation implements AutoCloseable {
         }
         registry = SqliteRegistry.open(state);
         audit = AuditLog.open(state);
-        try {
-            agent = new Agent(cfg, configFile, Map.of(), registry, new Enforcer(registry, audit), new AgentMetrics("sim"),
-                    clock);
-        } catch (org.quartz.SchedulerException e) {
-            throw new IOException(e);
-        }
+        agent = new Agent(cfg, configFile, Map.of(), registry, new Enforcer(registry, audit), new AgentMetrics("sim"),
+                clock);
         AgentDriver.startup(agent);
         passes++;
     }

@@ -1,0 +1,187 @@
+package dev.ckptwarden.daemon;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.Config;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.enforce.EnforcementBusyException;
+import dev.ckptwarden.enforce.EnforcementReport;
+import dev.ckptwarden.enforce.Enforcer;
+import dev.ckptwarden.enforce.Eviction;
+import dev.ckptwarden.enforce.EvictionPlan;
+import dev.ckptwarden.enforce.OffloadShortfall;
+import dev.ckptwarden.enforce.PolicyChangeGrace;
+import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.policy.PolicyChange;
+import dev.ckptwarden.watch.Reconciler;
+import dev.ckptwarden.watch.RootScan;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pass's enforcement step: retention, quotas and watermarks for every reachable root, planned from
+ * the reconcile step's view of what is present; removal only through the {@link Enforcer}. Also the
+ * trash recovery that finishes evictions a crash interrupted, and the pressure episodes' log lines.
+ */
+final class EnforceJob {
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+
+    private final Enforcer enforcer;
+    private final AgentMetrics metrics;
+    private final Reconciler reconciler;
+    /** Policy evictions a reload brought wait {@code agent.policy_change_grace}. */
+    private final PolicyChangeGrace policyChange;
+    /** Roots whose pressure could not be relieved, so that the error is logged once per episode. */
+    private final Set<String> unresolved = new TreeSet<>();
+    /** Roots in a pressure episode (evicting for quota or free space, or unable to), so that it is logged once. */
+    private final Set<String> underPressure = new TreeSet<>();
+
+    EnforceJob(Enforcer enforcer, AgentMetrics metrics, Reconciler reconciler, PolicyChangeGrace policyChange) {
+        this.enforcer = enforcer;
+        this.metrics = metrics;
+        this.reconciler = reconciler;
+        this.policyChange = policyChange;
+    }
+
+    /** Finishes evictions a crash interrupted (whole in the trash, or whole in place) and empties the trash. */
+    void recover(List<RootConfig> roots, Map<String, Path> dirs, Instant now) {
+        for (RootConfig r : roots) {
+            try {
+                enforcer.recover(r, dirs.get(r.name()), now);
+            } catch (IOException | RuntimeException e) {
+                log.error("root {}: trash recovery failed: {}", r.name(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * @param mayDelete false while another agent holds cluster mode's lease: then nothing is planned
+     * @return per root, the parent directories of what was removed (to be looked at again)
+     */
+    Map<String, Set<Path>> run(Config cfg, List<RootConfig> roots, Map<String, Path> dirs, List<RootScan> scans,
+                               boolean mayDelete, Instant now) {
+        Map<String, Set<Path>> evicted = new HashMap<>();
+        Map<String, List<Checkpoint>> present = new HashMap<>();
+        for (RootScan scan : scans) {
+            if (roots.stream().anyMatch(r -> r.name().equals(scan.root()))) {
+                present.put(scan.root(), scan.checkpoints());
+            }
+        }
+        // Judged even when nothing is enforced: a reload back to watch-only cancels what waited.
+        PolicyChange change = policyChange.judge(cfg, present, now);
+        if (roots.stream().noneMatch(r -> r.retention() != null) || !mayDelete) {
+            // Without the lease another agent enforces: planning here would only count refusals as failures.
+            return evicted;
+        }
+        EvictionPlan plan;
+        try {
+            plan = EvictionPlan.ofPresent(present, roots, dirs, now, change);
+        } catch (IOException e) {
+            log.error("cannot plan evictions: {}", e.getMessage());
+            return evicted;
+        }
+        if (log.isDebugEnabled()) {
+            plan.filesystems().forEach((name, f) -> log.debug("filesystem {} of {}: {} of {} bytes free, next save ~{} bytes",
+                    name, f.roots(), f.free(), f.size(), f.nextSaveBytes()));
+        }
+        // Roots that may delete go first, and what offload could not free under disk pressure is asked of them
+        // next: a slow or failing offload never holds up a deletion policy allows.
+        OffloadShortfall.Pass pass = OffloadShortfall.enforce(plan,
+                roots.stream().filter(r -> r.retention() != null).toList(),
+                (r, evictions) -> enforceRoot(r, dirs.get(r.name()), evictions, now, evicted));
+        Map<String, String> stillUnresolved = pass.unresolved();
+        for (RootConfig r : roots) {
+            String why = stillUnresolved.get(r.name());
+            metrics.setPressureUnresolved(r.name(), why != null);
+            notePressure(r.name(), why, plan);
+        }
+        return evicted;
+    }
+
+    /**
+     * One log line when a root's pressure episode (quota or free space, relieved by evicting or not)
+     * starts, one when it becomes unresolved, one when it ends: never one per pass.
+     */
+    private void notePressure(String root, String unresolvedWhy, EvictionPlan plan) {
+        Set<String> kinds = new TreeSet<>();
+        for (Eviction e : plan.evictions(root)) {
+            if (!e.reason().equals(Eviction.POLICY)) {
+                kinds.add(e.reason().replace('_', ' '));
+            }
+        }
+        boolean pressed = unresolvedWhy != null || !kinds.isEmpty();
+        boolean started = pressed && underPressure.add(root);
+        if (unresolvedWhy != null && unresolved.add(root)) {
+            log.error("root {}: pressure unresolved: {}{}", root, unresolvedWhy, unresolvedWhy.equals(plan.unresolved().get(root))
+                    ? "; protected checkpoints are never removed to make room" : "");
+        } else if (started) {
+            log.warn("root {}: {} pressure: evicting {} checkpoint(s), least valuable first", root, String.join(" and ", kinds),
+                    plan.evictions(root).size());
+        }
+        if (unresolvedWhy == null) {
+            unresolved.remove(root);
+        }
+        if (!pressed && underPressure.remove(root)) {
+            log.info("root {}: pressure resolved", root);
+        }
+    }
+
+    /**
+     * One root's enforcement with its metrics; what it removed is forgotten by the reconciler and its
+     * directories noted in {@code evicted}. Null when the root could not be enforced (logged).
+     */
+    private EnforcementReport enforceRoot(RootConfig r, Path dir, List<Eviction> evictions, Instant now,
+                                          Map<String, Set<Path>> evicted) {
+        try {
+            EnforcementReport report = enforcer.enforce(r, dir, evictions, false, now);
+            List<String> removed = new ArrayList<>();
+            for (EnforcementReport.Item item : report.items()) {
+                if (item.removed()) {
+                    removed.add(item.path().toString());
+                    evicted.computeIfAbsent(r.name(), k -> new LinkedHashSet<>()).add(item.path().getParent());
+                    metrics.recordEviction(r.name(), report.action(), item.reason(), item.bytes());
+                } else if (item.failed()) {
+                    metrics.recordEvictionFailure(r.name());
+                }
+            }
+            reconciler.forget(r.name(), removed);
+            return report;
+        } catch (EnforcementBusyException e) {
+            log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            log.error("root {}: enforcement failed: {}", r.name(), e.getMessage());
+        }
+        return null;
+    }
+
+    /**
+     * The gauges describe what is on disk after this pass: where enforcement removed something, look
+     * again at those directories (the rest of each root is as the pass found it).
+     */
+    List<RootScan> rescanAfterEnforcement(Config cfg, List<RootScan> scans, Map<String, Set<Path>> evicted) {
+        if (evicted.isEmpty()) {
+            return scans;
+        }
+        List<RootScan> fresh = new ArrayList<>();
+        for (RootScan scan : scans) {
+            RootConfig root = cfg.root(scan.root());
+            Set<Path> where = evicted.get(scan.root());
+            fresh.add(where == null || root == null ? scan : reconciler.reconcile(cfg, root, where));
+        }
+        return fresh;
+    }
+
+    /** Roots whose quota or free-space watermark cannot currently be met. */
+    Set<String> pressureUnresolved() {
+        return Set.copyOf(unresolved);
+    }
+}
