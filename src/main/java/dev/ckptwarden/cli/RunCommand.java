@@ -49,6 +49,9 @@ final class RunCommand implements Callable<Integer> {
         Agent agent = new Agent(cfg, config.resolve(), System.getenv(), registry, new Enforcer(registry, audit,
                 EnforcementListener.NONE, null, metrics.offloadListener()), metrics,
                 Clock.systemUTC());
+        if (registry instanceof dev.ckptwarden.registry.JournaledRegistry journaled) {
+            metrics.bindDeletionHold(journaled::held);
+        }
         PostgresRegistry shared = ConfigOption.shared(registry);
         if (cfg.agent().cluster() && shared != null) {
             // Every agent scans and registers; only the holder of the lease deletes.

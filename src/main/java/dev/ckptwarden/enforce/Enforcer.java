@@ -121,8 +121,24 @@ public final class Enforcer {
         stopping = true;
     }
 
-    /** Why the guard says this process may not delete now, or null when it may. */
+    /**
+     * Why this process may not delete now, or null when it may: asked before each batch. The registry first
+     * (held after it was lost, or replaced under this process since it was opened), then the guard.
+     */
     private String refusal(RootConfig root) {
+        try {
+            Optional<String> hold = registry.deletionHold();
+            if (hold.isPresent()) {
+                return hold.get();
+            }
+        } catch (RuntimeException x) {
+            return "the registry cannot be asked: " + (x.getMessage() == null ? x.toString() : x.getMessage());
+        }
+        return guardRefusal(root);
+    }
+
+    /** Why the guard says this process may not delete now, or null when it may. */
+    private String guardRefusal(RootConfig root) {
         try {
             guard.check(root.name());
             return null;
@@ -157,8 +173,17 @@ public final class Enforcer {
         if (destructive) {
             // Asked before anything of a local or a remote root is touched.
             // A registry that lost what it knew (pins above all) may not direct a deletion, whoever holds the lease.
-            Optional<String> hold = stopping ? Optional.empty() : registry.deletionHold();
-            String refused = stopping ? null : hold.orElseGet(() -> refusal(root));
+            Optional<String> hold;
+            String refused = null;
+            try {
+                hold = stopping ? Optional.empty() : registry.deletionHold();
+            } catch (RuntimeException x) {
+                hold = Optional.empty();
+                refused = "the registry cannot be asked: " + (x.getMessage() == null ? x.toString() : x.getMessage());
+            }
+            if (!stopping && refused == null) {
+                refused = hold.orElseGet(() -> guardRefusal(root));
+            }
             if (stopping || refused != null) {
                 if (refused != null) {
                     problems.add("root " + root.name() + ": not allowed to delete now: " + refused);

@@ -506,6 +506,17 @@ public final class AgentMetrics implements AutoCloseable {
                 .strongReference(true).register(registry);
     }
 
+    /**
+     * {@code ckpt_warden_deletions_held} is 1 while the registry holds every deletion: it was found empty
+     * beside a state directory with history, or replaced under the running agent, until the user starts fresh.
+     */
+    public void bindDeletionHold(java.util.function.BooleanSupplier held) {
+        Gauge.builder("ckpt_warden_deletions_held", held, h -> h.getAsBoolean() ? 1 : 0)
+                .description("1 while nothing is deleted because the registry was lost or replaced"
+                        + " (until started fresh with --fresh-registry)")
+                .strongReference(true).register(registry);
+    }
+
     /** Records one reconcile pass over all roots. */
     public void recordReconcile(Duration took) {
         reconcileDuration.record(took);

@@ -278,6 +278,8 @@ public final class HttpApi implements AutoCloseable {
         loops.put("reconcile", h.reconcile());
         ObjectNode reg = n.putObject("registry");
         reg.put("up", registryHealth.up());
+        // The registry was lost or replaced: nothing is deleted until the user starts fresh (the log says why).
+        reg.put("deletions_held", registry instanceof dev.ckptwarden.registry.JournaledRegistry j && j.held());
         Instant since = registryHealth.downSince();
         if (since != null) {
             reg.put("down_since", since.toString());

@@ -52,8 +52,12 @@ public final class JournaledRegistry implements Registry {
     private final Registry delegate;
     private final PinJournal journal;
     private final Path hold;
+    /** The database's identity when opened (null for a registry that keeps none): asked before each batch. */
+    private RegistryIdentity identity;
+    private final Clock clock;
 
-    private JournaledRegistry(Registry delegate, PinJournal journal, Path hold) {
+    private JournaledRegistry(Registry delegate, PinJournal journal, Path hold, Clock clock) {
+        this.clock = clock;
         this.delegate = delegate;
         this.journal = journal;
         this.hold = hold;
@@ -83,13 +87,15 @@ public final class JournaledRegistry implements Registry {
                 }
             }
             PinJournal journal = PinJournal.open(dir, clock);
-            JournaledRegistry registry = new JournaledRegistry(delegate, journal, hold);
+            JournaledRegistry registry = new JournaledRegistry(delegate, journal, hold, clock);
             int journaled = journal.pins().size();
             if (kept && journaled > 0 && delegate.isEmpty()) {
                 LOG.warn("{}: the registry is empty; re-applying {} pin(s) from {} as their checkpoints are registered",
                         dir, journaled, journal.file());
             }
             registry.agreeAll();
+            // What this process knows as its registry from here on: a database replaced under it holds deletions.
+            registry.identity = RegistryIdentity.remember(delegate);
             registry.deletionHold().ifPresent(LOG::warn);
             return registry;
         } catch (IOException | RuntimeException e) {
@@ -121,21 +127,63 @@ public final class JournaledRegistry implements Registry {
     }
 
     private static void writeHold(Path hold, Path dir, String history, Instant at) throws IOException {
-        String text = at + ": the registry was found empty while " + dir + " has history (" + history
-                + ") and no pin journal (" + PinJournal.FILE_NAME + "); pins it held are unknown\n";
-        Files.write(hold, text.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW,
+        writeHold(hold, at, "the registry was found empty while " + dir + " has history (" + history
+                + ") and no pin journal (" + PinJournal.FILE_NAME + "); pins it held are unknown");
+    }
+
+    /** The marker: {@code <instant>: <why>} on one line, read back by {@link #deletionHold()}. */
+    private static void writeHold(Path hold, Instant at, String why) throws IOException {
+        Files.write(hold, (at + ": " + why + "\n").getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
     }
 
+    /** Whether deletions are held (the hold marker is in {@code state_dir}): cheap, no database question. */
+    public boolean held() {
+        return Files.exists(hold, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Also asks the database whether it is still the one this process opened ({@link RegistryIdentity}):
+     * one dropped and created again, or replaced, under the running agent lost its pins and history as an
+     * empty one found at start did, so the same hold is written down (one log line), and it outlives a
+     * restart until the user starts fresh.
+     *
+     * @throws RegistryException when the database cannot be asked (an outage: nothing is written down)
+     */
     @Override
-    public Optional<String> deletionHold() {
-        if (!Files.exists(hold, LinkOption.NOFOLLOW_LINKS)) {
+    public synchronized Optional<String> deletionHold() {
+        if (!held() && identity != null) {
+            String why = identity.changed();
+            if (why != null) {
+                LOG.error("{}; deleting nothing until the user starts fresh ('ckpt-warden run --fresh-registry')", why);
+                try {
+                    writeHold(hold, clock.instant(), why);
+                } catch (IOException e) {
+                    // Not written down: this process still holds (it remembers), a restart would not.
+                    LOG.error("{}: cannot write down the hold ({}); a restart would forget it", hold, e.getMessage());
+                    return Optional.of(holdMessage(why));
+                }
+            }
+        }
+        if (!held()) {
             return Optional.empty();
         }
-        return Optional.of("deleting nothing: the registry was found empty while " + hold.getParent()
-                + " has history and no pin journal, so pins made before may be lost (" + hold + ");"
-                + " pin again what must be kept ('ckpt-warden pin PATH'), then start fresh with"
-                + " 'ckpt-warden enforce --fresh-registry' or 'ckpt-warden run --fresh-registry'");
+        String why;
+        try {
+            why = Files.readString(hold, StandardCharsets.UTF_8).lines().findFirst().orElse("")
+                    .replaceFirst("^[0-9T:.Z-]+: ", "");
+        } catch (IOException e) {
+            why = "";
+        }
+        return Optional.of(holdMessage(why.isBlank() ? "the registry was found empty while " + hold.getParent()
+                + " has history and no pin journal, so pins made before may be lost" : why));
+    }
+
+    private String holdMessage(String why) {
+        return "deleting nothing: " + why + " (" + hold + "); pin again what must be kept ('ckpt-warden pin PATH'),"
+                + " then start fresh with 'ckpt-warden enforce --fresh-registry' or 'ckpt-warden run --fresh-registry'";
     }
 
     // --- pins kept in both records ---

@@ -69,7 +69,13 @@ final class PostgresSchema {
                     CREATE TABLE secrets (
                         name  TEXT  NOT NULL PRIMARY KEY,
                         value BYTEA NOT NULL
-                    )""")));
+                    )""")),
+            // A random id given once, when the schema is created: a database dropped and created again under
+            // running agents has another, and they stop deleting (RegistryIdentity). md5 of random(), not
+            // gen_random_uuid(): the id only has to differ between databases, on any PostgreSQL version.
+            new Migration(4, "registry identity", List.of(
+                    "CREATE TABLE registry_identity (id TEXT NOT NULL)",
+                    "INSERT INTO registry_identity (id) VALUES (md5(random()::text || clock_timestamp()::text))")));
 
     static final int CURRENT_VERSION = MIGRATIONS.get(MIGRATIONS.size() - 1).version();
 

@@ -61,7 +61,12 @@ final class Schema {
             // Version 3 records which checkpoints a checkpoint names as its best (HF best_model_checkpoint,
             // Lightning best_model_path), so retention can protect them like alias targets.
             new Migration(3, "best-checkpoint references", List.of(
-                    "ALTER TABLE checkpoints ADD COLUMN refs TEXT NOT NULL DEFAULT '[]'")));
+                    "ALTER TABLE checkpoints ADD COLUMN refs TEXT NOT NULL DEFAULT '[]'")),
+            // Version 4 gives the database a random id, once: a file emptied and created again under the running
+            // agent has another, and the agent stops deleting (RegistryIdentity).
+            new Migration(4, "registry identity", List.of(
+                    "CREATE TABLE registry_identity (id TEXT NOT NULL)",
+                    "INSERT INTO registry_identity (id) VALUES (lower(hex(randomblob(16))))")));
 
     static final int CURRENT_VERSION = MIGRATIONS.get(MIGRATIONS.size() - 1).version();
 

@@ -47,6 +47,8 @@ class ClusterEnforcementTest {
     Path stateA;
     @TempDir
     Path stateB;
+    @TempDir
+    Path stateC;
 
     private final PostgresServer server = PostgresServer.shared();
     private final MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
@@ -63,11 +65,27 @@ class ClusterEnforcementTest {
         final Lease lease;
         final Config config;
         final RootConfig rootConfig;
+        /** What the test does as the pass goes (a pause between batches, a database restart mid-batch). */
+        volatile EnforcementListener hear = EnforcementListener.NONE;
 
         Agentish(String holder, Path state) throws IOException {
+            this(url, holder, state);
+        }
+
+        Agentish(String url, String holder, Path state) throws IOException {
             registry = PostgresRegistry.open(url, server.env(), clock);
             audit = AuditLog.open(state, clock);
-            enforcer = new Enforcer(registry, audit);
+            enforcer = new Enforcer(registry, audit, new EnforcementListener() {
+                @Override
+                public void renamed(Path checkpoint, String member) {
+                    hear.renamed(checkpoint, member);
+                }
+
+                @Override
+                public void finished(EnforcementReport.Item item) {
+                    hear.finished(item);
+                }
+            });
             lease = registry.lease(Lease.ENFORCEMENT, holder, TTL);
             enforcer.guardWith(lease::checkHeld);
             rootConfig = new RootConfig("shared", root.toString(), Layout.AUTO, List.of(), new Retention(1, null, null, null),
@@ -189,5 +207,147 @@ class ClusterEnforcementTest {
             assertThat(i.detail()).startsWith("lease enforcement cannot be checked");
         });
         assertThat(onDisk()).containsExactly("epoch=1-step=10.ckpt", "epoch=1-step=20.ckpt");
+    }
+
+    /** {@code n} checkpoints of one run, steps 1..n: with keep_last 1, one full batch of evictions and then some. */
+    private void manyCheckpoints(int n) throws IOException {
+        Path first = ckpt(1);
+        for (int step = 2; step <= n; step++) {
+            // Copies of one small checkpoint, each named for its step: writing a thousand zips costs seconds.
+            Path p = Files.copy(first, root.resolve("run/epoch=1-step=" + step + ".ckpt"));
+            TreeBuilder.touch(p, T0.plusSeconds(step));
+        }
+    }
+
+    /** What is left in the root's trash besides its lock file. */
+    private List<String> inTrash() throws IOException {
+        Path trash = root.resolve(TrashBin.DIR_NAME);
+        if (!Files.exists(trash)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(trash)) {
+            return entries.map(f -> f.getFileName().toString()).filter(f -> !f.equals(TrashBin.LOCK_NAME)).toList();
+        }
+    }
+
+    /** Every begin has one end; returns the paths whose end says ok, once each (a duplicate fails). */
+    private static List<String> evictedOnce(List<AuditRecord> lines) {
+        Map<String, Long> begins = lines.stream().filter(l -> l.phase().equals(AuditRecord.BEGIN))
+                .collect(java.util.stream.Collectors.groupingBy(AuditRecord::eviction, java.util.stream.Collectors.counting()));
+        Map<String, Long> ends = lines.stream().filter(l -> l.phase().equals(AuditRecord.END))
+                .collect(java.util.stream.Collectors.groupingBy(AuditRecord::eviction, java.util.stream.Collectors.counting()));
+        assertThat(ends).as("one end line for each begin line").isEqualTo(begins);
+        List<String> ok = lines.stream().filter(l -> l.phase().equals(AuditRecord.END) && "ok".equals(l.outcome()))
+                .map(AuditRecord::path).toList();
+        assertThat(ok).as("no checkpoint evicted twice").doesNotHaveDuplicates();
+        return ok;
+    }
+
+    /**
+     * Issue 18: the holder stops (SIGSTOP, a long GC pause, a frozen VM) right after its first batch of a large
+     * enforcement, past its lease; the other agent takes the lease over. Resumed, the paused holder's next batch
+     * asks its fencing token and deletes nothing more. Meanwhile the paused holder still holds the root's trash
+     * lock, so the new holder works on that root once the old one has let go of it.
+     */
+    @Test
+    void aHolderPausedPastItsLeaseBetweenTwoBatchesDeletesNothingMoreOnceResumed() throws IOException {
+        int n = Enforcer.BATCH + 40;
+        manyCheckpoints(n);
+        assertThat(a.lease.acquire()).isTrue();
+        java.util.concurrent.atomic.AtomicInteger finished = new java.util.concurrent.atomic.AtomicInteger();
+        List<String> duringPause = new java.util.ArrayList<>();
+        a.hear = new EnforcementListener() {
+            @Override
+            public void finished(EnforcementReport.Item item) {
+                if (finished.incrementAndGet() == Enforcer.BATCH) {
+                    // A is paused here, between its batches, until its lease has run out and B has taken it.
+                    expireLease();
+                    assertThat(b.lease.acquire()).isTrue();
+                    try {
+                        b.pass();
+                        duringPause.add("B enforced the root A holds");
+                    } catch (EnforcementBusyException busy) {
+                        duringPause.add("busy");
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            }
+        };
+
+        EnforcementReport byA = a.pass();
+
+        assertThat(duringPause).containsExactly("busy");
+        assertThat(byA.items()).hasSize(n - 1);
+        assertThat(byA.items().subList(0, Enforcer.BATCH)).allSatisfy(i -> assertThat(i.outcome()).isEqualTo("ok"));
+        assertThat(byA.items().subList(Enforcer.BATCH, n - 1)).as("after the pause").allSatisfy(i -> {
+            assertThat(i.outcome()).isEqualTo("failed:not allowed to delete");
+            assertThat(i.detail()).contains("taken over by host-b:202:t0");
+        });
+        assertThat(evictedOnce(a.auditLines(stateA))).hasSize(Enforcer.BATCH);
+
+        EnforcementReport byB = b.pass();
+
+        assertThat(byB.items()).hasSize(n - 1 - Enforcer.BATCH).allSatisfy(i -> assertThat(i.outcome()).isEqualTo("ok"));
+        List<String> evicted = new java.util.ArrayList<>(evictedOnce(a.auditLines(stateA)));
+        evicted.addAll(evictedOnce(b.auditLines(stateB)));
+        assertThat(evicted).as("each checkpoint evicted once, by one agent").doesNotHaveDuplicates().hasSize(n - 1);
+        assertThat(onDisk()).containsExactly("epoch=1-step=" + n + ".ckpt");
+        assertThat(inTrash()).isEmpty();
+    }
+
+    /**
+     * Issue 18: PostgreSQL stops in the middle of a large enforcement (after the second batch passed its fencing
+     * check, while it renames) and starts again before the batch ends. No checkpoint is evicted twice, none is
+     * left in a trash, every audit begin has its end, and once the registry answers the next pass records what
+     * the interrupted batch removed.
+     */
+    @Test
+    void theDatabaseRestartingInTheMiddleOfABatchEvictsNothingTwiceAndLeavesNothingInTheTrash() throws Exception {
+        try (PostgresServer own = PostgresServer.dedicated()) {
+            String ownUrl = own.freshDatabase();
+            int n = Enforcer.BATCH + 60;
+            manyCheckpoints(n);
+            try (Agentish holder = new Agentish(ownUrl, "host-c:505:t0", stateC)) {
+                assertThat(holder.lease.acquire()).isTrue();
+                java.util.concurrent.atomic.AtomicInteger renamed = new java.util.concurrent.atomic.AtomicInteger();
+                holder.hear = new EnforcementListener() {
+                    @Override
+                    public void renamed(Path checkpoint, String member) {
+                        try {
+                            int r = renamed.incrementAndGet();
+                            if (r == Enforcer.BATCH + 10) {
+                                own.pause();
+                            } else if (r == Enforcer.BATCH + 40) {
+                                own.resume();
+                            }
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                };
+
+                EnforcementReport interrupted = holder.pass();
+                holder.hear = EnforcementListener.NONE;
+
+                assertThat(interrupted.items()).hasSize(n - 1);
+                List<String> first = evictedOnce(holder.auditLines(stateC));
+                assertThat(inTrash()).isEmpty();
+
+                EnforcementReport after = holder.pass();
+
+                List<String> all = evictedOnce(holder.auditLines(stateC));
+                assertThat(all).as("each checkpoint evicted once").hasSize(n - 1).containsAll(first);
+                assertThat(after.items()).allSatisfy(i -> assertThat(i.outcome()).isEqualTo("ok"));
+                assertThat(onDisk()).containsExactly("epoch=1-step=" + n + ".ckpt");
+                assertThat(inTrash()).isEmpty();
+                assertThat(holder.registry.list("shared", null, true)).filteredOn(c -> c.state().present())
+                        .extracting(c -> c.path().getFileName().toString())
+                        .as("the registry knows what the interrupted batch removed").containsExactly("epoch=1-step=" + n + ".ckpt");
+            }
+        }
     }
 }

@@ -297,6 +297,7 @@ class AgentMetricsTest {
         Config cfg = Fixtures.config(tmp.resolve("state"), 500, root);
         metrics.bindLease(new java.util.concurrent.atomic.AtomicBoolean(true)::get);
         metrics.bindRegistry(new RegistryHealth(java.time.Clock.systemUTC())); // held by nothing but the gauge
+        metrics.bindDeletionHold(new java.util.concurrent.atomic.AtomicBoolean(false)::get);
         metrics.bindWatcher(() -> 3, () -> 0);
         metrics.offloadListener().started("main");
         // Two updates with equal but new label sets: the second must not leave series whose object is gone.
@@ -313,6 +314,7 @@ class AgentMetricsTest {
         assertThat(e.samples).filteredOn(s -> Double.isNaN(s.value())).as("series that read NaN").isEmpty();
         assertThat(e.value("ckpt_warden_lease_held", Map.of())).isEqualTo(1);
         assertThat(e.value("ckpt_warden_registry_up", Map.of())).isEqualTo(1);
+        assertThat(e.value("ckpt_warden_deletions_held", Map.of())).isEqualTo(0);
         for (String name : CONTRACT.keySet()) {
             String sample = CONTRACT.get(name).getKey().equals("summary") ? name + "_count" : name;
             assertThat(e.samples(sample)).as(sample).isNotEmpty();
