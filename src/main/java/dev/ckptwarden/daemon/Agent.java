@@ -68,6 +68,8 @@ public final class Agent implements AutoCloseable {
     private final AtomicReference<ReloadReason> reloadPending = new AtomicReference<>();
     /** Cluster mode: only the holder of this lease deletes; null for a single agent. */
     private volatile Lease lease;
+    /** Cluster mode: takes and renews {@link #lease}; null for a single agent. */
+    private volatile LeaseJob leaseJob;
     /** Cluster mode: the lease was just taken, so the trash a previous holder left is to be recovered. */
     private volatile boolean recoveryPending;
     /** The schedule runs passes: set by {@link #start()} once the startup pass is done. */
@@ -122,15 +124,16 @@ public final class Agent implements AutoCloseable {
      */
     public void coordinateWith(Lease lease) {
         this.lease = Objects.requireNonNull(lease, "lease");
+        this.leaseJob = new LeaseJob(lease, registryHealth, this::leaseTaken);
         enforcer.guardWith(lease::checkHeld);
         metrics.bindLease(lease::held);
     }
 
     /** Takes or renews the lease; never throws. */
     void renewLease() {
-        Lease l = lease;
-        if (l != null) {
-            new LeaseJob(l, registryHealth, this::leaseTaken).run();
+        LeaseJob job = leaseJob;
+        if (job != null) {
+            job.run();
         }
     }
 
@@ -182,7 +185,7 @@ public final class Agent implements AutoCloseable {
         if (l != null) {
             // agent.lease_renewal (checked to be at most half of agent.lease_time); read at start, as the lease is.
             schedule.renewEvery(Duration.ofMillis(Math.min(cfg.agent().leaseRenewal().toMillis(), l.ttl().toMillis() / 2)),
-                    new LeaseJob(l, registryHealth, this::leaseTaken));
+                    leaseJob);
         }
         scheduling = true;
         try {

@@ -399,7 +399,7 @@ class HttpApiTest {
                 assertThat(answer).as(target).startsWith("HTTP/1.1 400 ");
             }
         }
-        assertError(get("/api/v1/resolve?run=%25zz"), 404, "no checkpoints registered or found on disk for run '%zz'");
+        assertError(get("/api/v1/checkpoints?run=%25zz"), 404, "no checkpoints registered for run '%zz'");
     }
 
     @Test
