@@ -1,16 +1,13 @@
 package dev.ckptwarden.export;
 
 import dev.ckptwarden.catalog.Checkpoint;
-import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.OffloadException;
 import dev.ckptwarden.offload.OffloadListener;
 import dev.ckptwarden.watch.RootScan;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -26,11 +23,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -41,8 +36,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 
@@ -67,16 +60,6 @@ public final class AgentMetrics implements AutoCloseable {
 
     /** The {@code run} label value under which runs beyond the cap are summed. */
     public static final String OTHER_RUN = "_other";
-    /** Eviction reasons (SPEC "Retention semantics"), registered at 0 for every root that may evict. */
-    private static final String EVICTIONS = "ckpt_warden_evictions_total";
-    private static final String EVICTED_BYTES = "ckpt_warden_evicted_bytes_total";
-    private static final String EVICTION_FAILURES = "ckpt_warden_eviction_failures_total";
-    static final List<String> REASONS = List.of("policy", "quota", "run_quota", "disk_pressure");
-    /** Offload metrics: not in the contract's table yet, named in its style. */
-    static final String OFFLOADED_BYTES = "ckpt_warden_offload_bytes_total";
-    static final String OFFLOAD_DURATION = "ckpt_warden_offload_duration_seconds";
-    static final String OFFLOAD_FAILURES = "ckpt_warden_offload_failures_total";
-    static final String OFFLOAD_IN_FLIGHT = "ckpt_warden_offload_in_flight";
     /** Content-Type of the Prometheus text exposition format. */
     public static final String TEXT_004 = "text/plain; version=0.0.4; charset=utf-8";
     /** Content-Type of the OpenMetrics text format. */
@@ -87,10 +70,7 @@ public final class AgentMetrics implements AutoCloseable {
     private final GaugeFamily checkpoints;
     private final GaugeFamily checkpointBytes;
     private final GaugeFamily rootQuota;
-    private final GaugeFamily fsSize;
-    private final GaugeFamily fsFree;
-    private final GaugeFamily fsMinFree;
-    private final GaugeFamily fsForecast;
+    private final FilesystemGauges filesystems;
     private final GaugeFamily lastCheckpoint;
     private final GaugeFamily latestStep;
     private final GaugeFamily bestMetric;
@@ -100,12 +80,9 @@ public final class AgentMetrics implements AutoCloseable {
     private final AtomicReference<LongSupplier> watchEvents = new AtomicReference<>(() -> 0);
     private final AtomicReference<LongSupplier> watchOverflows = new AtomicReference<>(() -> 0);
     private volatile double reloadSuccessful = 1;
-    private final Map<String, Double> forecasts = new HashMap<>();
     private final Map<String, Boolean> pressure = new HashMap<>();
     private Set<String> roots = Set.of();
-    private volatile Map<String, List<String>> rootsByMount = Map.of();
-    private final Map<String, AtomicInteger> offloadsInFlight =
-            new ConcurrentHashMap<>();
+    private final EvictionMeters evictionMeters;
 
     /** Metrics of a build whose commit is not known (tests, a source tarball). */
     public AgentMetrics(String version) {
@@ -133,13 +110,7 @@ public final class AgentMetrics implements AutoCloseable {
         checkpointBytes = new GaugeFamily(registry, "ckpt_warden_checkpoint_bytes",
                 "Bytes on disk held by a run's present checkpoints");
         rootQuota = new GaugeFamily(registry, "ckpt_warden_root_quota_bytes", "The root's quota.max_bytes, when set");
-        fsSize = new GaugeFamily(registry, "ckpt_warden_filesystem_size_bytes", "Size of a filesystem holding roots");
-        fsFree = new GaugeFamily(registry, "ckpt_warden_filesystem_free_bytes",
-                "Bytes still writable on a filesystem holding roots");
-        fsMinFree = new GaugeFamily(registry, "ckpt_warden_filesystem_min_free_bytes",
-                "Free-space watermark of a filesystem: the largest disk.min_free of its roots; pressure eviction starts below it");
-        fsForecast = new GaugeFamily(registry, "ckpt_warden_filesystem_full_forecast_seconds",
-                "Forecast seconds until the filesystem is full at the current growth rate; +Inf when not growing or not within a year");
+        filesystems = new FilesystemGauges(registry);
         lastCheckpoint = new GaugeFamily(registry, "ckpt_warden_run_last_checkpoint_timestamp_seconds",
                 "Modification time of the run's newest complete checkpoint, Unix seconds");
         latestStep = new GaugeFamily(registry, "ckpt_warden_run_latest_step",
@@ -151,6 +122,7 @@ public final class AgentMetrics implements AutoCloseable {
         corrupt = new GaugeFamily(registry, "ckpt_warden_corrupt_checkpoints",
                 "Checkpoints that settled but fail their format check; removed only by hand");
 
+        evictionMeters = new EvictionMeters(registry);
         FunctionCounter.builder("ckpt_warden_watch_events_total", watchEvents, s -> s.get().getAsLong())
                 .description("File system watch events received").register(registry);
         FunctionCounter.builder("ckpt_warden_watch_overflows_total", watchOverflows, s -> s.get().getAsLong())
@@ -185,7 +157,7 @@ public final class AgentMetrics implements AutoCloseable {
             cfg.roots().forEach(r -> configured.add(r.name()));
             updateRuns(runs, configured, Math.max(0, cfg.agent().metricsMaxRuns()));
             updateRoots(cfg, configured);
-            updateFilesystems(cfg);
+            filesystems.update(cfg);
         } catch (RuntimeException e) {
             // Metrics must never break a sweep: the previous snapshot stays until the next update.
             log.warn("metrics update failed; previous values kept: {}", e.toString(), e);
@@ -278,76 +250,11 @@ public final class AgentMetrics implements AutoCloseable {
         }
         rootQuota.set(quotas);
         for (RootConfig r : cfg.roots()) {
-            // Counters exist from the start at 0: increase() cannot see a series whose first sample is already 1.
-            evictionFailures(r.name());
-            if (r.retention() != null && r.action() != Action.REPORT) {
-                for (String reason : REASONS) {
-                    evictions(r.name(), r.action().id(), reason);
-                }
-                evictedBytes(r.name(), r.action().id());
-            }
-            if (r.retention() != null && r.action() == Action.OFFLOAD) {
-                offloadedBytes(r.name());
-                for (OffloadException.Kind kind : OffloadException.Kind.values()) {
-                    offloadFailures(r.name(), kind);
-                }
-                inFlight(r.name());
-            }
+            evictionMeters.registerAtZero(r);
         }
-        // A root dropped from the configuration takes its counters along; if it comes back they restart at 0,
-        // which rate() and increase() read as a counter reset.
-        for (String name : List.of(EVICTIONS, EVICTED_BYTES, EVICTION_FAILURES, OFFLOADED_BYTES, OFFLOAD_DURATION,
-                OFFLOAD_FAILURES, OFFLOAD_IN_FLIGHT)) {
-            for (Meter m : registry.find(name).meters()) {
-                if (!configured.contains(m.getId().getTag("root"))) {
-                    registry.remove(m);
-                }
-            }
-        }
-        offloadsInFlight.keySet().retainAll(configured);
+        evictionMeters.retainRoots(configured);
         pressure.keySet().retainAll(configured);
         publishPressure();
-    }
-
-    private void updateFilesystems(Config cfg) {
-        Map<String, MountUsage> mounts = new TreeMap<>();
-        Map<String, List<String>> byMount = new TreeMap<>();
-        Map<String, Long> minFree = new TreeMap<>();
-        for (RootConfig r : cfg.roots()) {
-            if (!r.isLocal()) {
-                continue;
-            }
-            MountUsage m;
-            try {
-                Path dir = r.localPath();
-                m = MountUsage.of(dir);
-            } catch (IOException | RuntimeException e) {
-                log.debug("root {}: filesystem not readable for metrics: {}", r.name(), e.toString());
-                continue;
-            }
-            mounts.put(m.mount(), m);
-            byMount.computeIfAbsent(m.mount(), k -> new ArrayList<>()).add(r.name());
-            long required = r.disk().requiredFree(m.sizeBytes());
-            if (required > 0) {
-                minFree.merge(m.mount(), required, Math::max);
-            }
-        }
-        Map<Tags, Double> size = new LinkedHashMap<>();
-        Map<Tags, Double> free = new LinkedHashMap<>();
-        mounts.forEach((mount, m) -> {
-            size.put(Tags.of("mount", mount), (double) m.sizeBytes());
-            free.put(Tags.of("mount", mount), (double) m.freeBytes());
-        });
-        Map<Tags, Double> watermark = new LinkedHashMap<>();
-        minFree.forEach((mount, bytes) -> watermark.put(Tags.of("mount", mount), (double) bytes));
-        fsSize.set(size);
-        fsFree.set(free);
-        fsMinFree.set(watermark);
-        Map<String, List<String>> frozen = new TreeMap<>();
-        byMount.forEach((k, v) -> frozen.put(k, List.copyOf(v)));
-        rootsByMount = Collections.unmodifiableMap(frozen);
-        forecasts.keySet().retainAll(mounts.keySet());
-        publishForecasts();
     }
 
     /**
@@ -355,7 +262,7 @@ public final class AgentMetrics implements AutoCloseable {
      * A forecast computed for these roots is set with {@link #setFullForecast}.
      */
     public Map<String, List<String>> rootsByMount() {
-        return rootsByMount;
+        return filesystems.rootsByMount();
     }
 
     /**
@@ -363,20 +270,7 @@ public final class AgentMetrics implements AutoCloseable {
      * {@code Double.POSITIVE_INFINITY} (the default) means not growing. Unknown mounts are ignored.
      */
     public synchronized void setFullForecast(String mount, double seconds) {
-        if (!rootsByMount.containsKey(mount)) {
-            log.debug("forecast for unknown mount {} ignored", mount);
-            return;
-        }
-        forecasts.put(mount, Double.isNaN(seconds) || seconds < 0 ? Double.POSITIVE_INFINITY : seconds);
-        publishForecasts();
-    }
-
-    private void publishForecasts() {
-        Map<Tags, Double> out = new LinkedHashMap<>();
-        for (String mount : rootsByMount.keySet()) {
-            out.put(Tags.of("mount", mount), forecasts.getOrDefault(mount, Double.POSITIVE_INFINITY));
-        }
-        fsForecast.set(out);
+        filesystems.setFullForecast(mount, seconds);
     }
 
     /**
@@ -386,81 +280,22 @@ public final class AgentMetrics implements AutoCloseable {
      * @param reason {@code policy}, {@code quota}, {@code run_quota} or {@code disk_pressure}
      */
     public void recordEviction(String root, String action, String reason, long bytes) {
-        evictions(root, action, reason).increment();
-        evictedBytes(root, action).increment(bytes);
-    }
-
-    private Counter evictions(String root, String action, String reason) {
-        return Counter.builder(EVICTIONS).description("Checkpoints evicted, by action and reason")
-                .tags("root", root, "action", action, "reason", reason).register(registry);
-    }
-
-    private Counter evictedBytes(String root, String action) {
-        return Counter.builder(EVICTED_BYTES).description("Bytes evicted, by action")
-                .tags("root", root, "action", action).register(registry);
+        evictionMeters.recordEviction(root, action, reason, bytes);
     }
 
     /** Counts one eviction that failed (nothing or not everything was removed). */
     public void recordEvictionFailure(String root) {
-        evictionFailures(root).increment();
-    }
-
-    private Counter evictionFailures(String root) {
-        return Counter.builder(EVICTION_FAILURES).description("Evictions that failed")
-                .tags("root", root).register(registry);
+        evictionMeters.recordEvictionFailure(root);
     }
 
     /**
-     * Feeds the offload metrics: {@value #OFFLOADED_BYTES} (checkpoint bytes whose remote copy was
-     * verified), {@value #OFFLOAD_DURATION} (each copy, {@code outcome} verified or failed),
-     * {@value #OFFLOAD_FAILURES} (by {@code reason}, {@link OffloadException.Kind#id()}) and
-     * {@value #OFFLOAD_IN_FLIGHT} (copies running now), each by {@code root}.
+     * Feeds the offload metrics: {@value EvictionMeters#OFFLOADED_BYTES} (checkpoint bytes whose remote copy was
+     * verified), {@value EvictionMeters#OFFLOAD_DURATION} (each copy, {@code outcome} verified or failed),
+     * {@value EvictionMeters#OFFLOAD_FAILURES} (by {@code reason}, {@link OffloadException.Kind#id()}) and
+     * {@value EvictionMeters#OFFLOAD_IN_FLIGHT} (copies running now), each by {@code root}.
      */
     public OffloadListener offloadListener() {
-        return new OffloadListener() {
-            @Override
-            public void started(String root) {
-                inFlight(root).incrementAndGet();
-            }
-
-            @Override
-            public void verified(String root, long bytes, Duration took) {
-                inFlight(root).decrementAndGet();
-                offloadedBytes(root).increment(bytes);
-                offloadDuration(root, "verified").record(took);
-            }
-
-            @Override
-            public void failed(String root, OffloadException.Kind kind, Duration took) {
-                inFlight(root).decrementAndGet();
-                offloadFailures(root, kind).increment();
-                offloadDuration(root, "failed").record(took);
-            }
-        };
-    }
-
-    private Counter offloadedBytes(String root) {
-        return Counter.builder(OFFLOADED_BYTES).description("Bytes of checkpoints copied to the offload target and verified")
-                .tags("root", root).register(registry);
-    }
-
-    private Counter offloadFailures(String root, OffloadException.Kind kind) {
-        return Counter.builder(OFFLOAD_FAILURES).description("Offload copies that failed (nothing local was removed), by reason")
-                .tags("root", root, "reason", kind.id()).register(registry);
-    }
-
-    private Timer offloadDuration(String root, String outcome) {
-        return Timer.builder(OFFLOAD_DURATION).description("Time to copy and verify one checkpoint at the offload target")
-                .tags("root", root, "outcome", outcome).register(registry);
-    }
-
-    private AtomicInteger inFlight(String root) {
-        return offloadsInFlight.computeIfAbsent(root, r -> {
-            AtomicInteger n = new AtomicInteger();
-            Gauge.builder(OFFLOAD_IN_FLIGHT, n, AtomicInteger::get)
-                    .description("Checkpoint copies to the offload target running now").tags("root", r).register(registry);
-            return n;
-        });
+        return evictionMeters.offloadListener();
     }
 
     /** Whether the root's last enforcement pass left quota or disk pressure unresolved. */

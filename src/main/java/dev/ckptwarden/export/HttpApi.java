@@ -5,17 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.ckptwarden.catalog.Checkpoint;
-import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
-import dev.ckptwarden.config.RootConfig;
-import dev.ckptwarden.enforce.PolicyChangeFile;
-import dev.ckptwarden.policy.Decision;
-import dev.ckptwarden.policy.PolicyChange;
-import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.RegistryException;
-import dev.ckptwarden.registry.Resolver;
 import dev.ckptwarden.watch.Reconciler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,19 +15,14 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -97,11 +84,8 @@ public final class HttpApi implements AutoCloseable {
     private final ThreadPoolExecutor executor;
     private final AgentMetrics metrics;
     private final Registry registry;
-    private final Supplier<Config> config;
     private final Supplier<LoopHealth> health;
     private final RegistryHealth registryHealth;
-    private final Clock clock;
-    private final DiskResolver resolver;
     private final Map<String, Route> routes = new HashMap<>();
 
     /** A GET handler: reads, never writes. */
@@ -113,14 +97,14 @@ public final class HttpApi implements AutoCloseable {
     private record Route(Set<String> params, Handler handler) {
     }
 
-    private record Response(int status, String contentType, byte[] body) {
+    record Response(int status, String contentType, byte[] body) {
         static Response json(int status, Object node) {
             return new Response(status, JSON, (CheckpointJson.write(node) + "\n").getBytes(StandardCharsets.UTF_8));
         }
     }
 
     /** A request the API refuses, with the status and the one-line reason the client gets. */
-    private static final class ApiError extends RuntimeException {
+    static final class ApiError extends RuntimeException {
         final int status;
 
         ApiError(int status, String message) {
@@ -143,12 +127,10 @@ public final class HttpApi implements AutoCloseable {
             Supplier<LoopHealth> health, RegistryHealth registryHealth, Clock clock, Reconciler reconciler)
             throws IOException {
         this.metrics = metrics;
-        this.resolver = new DiskResolver(registry, reconciler);
+        RegistryRoutes api = new RegistryRoutes(registry, config, clock, new DiskResolver(registry, reconciler));
         this.registry = registry;
-        this.config = config;
         this.health = health;
         this.registryHealth = registryHealth;
-        this.clock = clock;
         this.server = HttpServer.create(address, 16);
         AtomicInteger n = new AtomicInteger();
         // Core = max with core threads timing out: a thread per request up to MAX_THREADS, then a queue, and
@@ -164,11 +146,11 @@ public final class HttpApi implements AutoCloseable {
         server.setExecutor(executor);
         routes.put("/metrics", new Route(Set.of(), this::metrics));
         routes.put("/healthz", new Route(Set.of(), (ex, q) -> healthz()));
-        routes.put("/api/v1/runs", new Route(Set.of("root"), (ex, q) -> fromRegistry(() -> runs(q))));
-        routes.put("/api/v1/checkpoints", new Route(Set.of("run", "root", "all"), (ex, q) -> fromRegistry(() -> checkpoints(q))));
+        routes.put("/api/v1/runs", new Route(Set.of("root"), (ex, q) -> fromRegistry(() -> api.runs(q))));
+        routes.put("/api/v1/checkpoints", new Route(Set.of("run", "root", "all"), (ex, q) -> fromRegistry(() -> api.checkpoints(q))));
         routes.put("/api/v1/resolve", new Route(Set.of("run", "root", "which", "resumable", "metric", "mode"),
-                (ex, q) -> fromRegistry(() -> resolve(q))));
-        routes.put("/api/v1/plan", new Route(Set.of("root", "run"), (ex, q) -> fromRegistry(() -> plan(q))));
+                (ex, q) -> fromRegistry(() -> api.resolve(q))));
+        routes.put("/api/v1/plan", new Route(Set.of("root", "run"), (ex, q) -> fromRegistry(() -> api.plan(q))));
         server.createContext("/", this::dispatch);
     }
 
@@ -233,7 +215,7 @@ public final class HttpApi implements AutoCloseable {
 
     private Response serve(HttpExchange ex, String path, Route route) {
         try {
-            return route.handler().handle(ex, params(ex.getRequestURI().getRawQuery(), route.params()));
+            return route.handler().handle(ex, QueryParams.parse(ex.getRequestURI().getRawQuery(), route.params()));
         } catch (ApiError e) {
             return Response.json(e.status, error(e.getMessage()));
         } catch (IOException | RuntimeException e) {
@@ -313,188 +295,10 @@ public final class HttpApi implements AutoCloseable {
         }
     }
 
-    private Response runs(Map<String, String> query) {
-        List<RunSummary> summaries = RunSummary.of(registry.list(root(query), null, false), config.get());
-        ObjectNode out = CheckpointJson.MAPPER.createObjectNode();
-        ArrayNode arr = out.putArray("runs");
-        for (RunSummary s : summaries) {
-            ObjectNode n = arr.addObject();
-            n.put("root", s.root());
-            n.put("run", s.run());
-            ObjectNode counts = n.putObject("checkpoints");
-            counts.put("writing", s.writing());
-            counts.put("complete", s.complete());
-            counts.put("corrupt", s.corrupt());
-            counts.put("total", s.total());
-            n.put("bytes", s.bytes());
-            if (s.latestStep() == null) {
-                n.putNull("latest_step");
-            } else {
-                n.put("latest_step", s.latestStep());
-            }
-            if (s.lastCheckpoint() == null) {
-                n.putNull("last_checkpoint");
-            } else {
-                n.put("last_checkpoint", s.lastCheckpoint().toString());
-            }
-            if (s.bestValue() == null) {
-                n.putNull("best");
-            } else {
-                ObjectNode best = n.putObject("best");
-                best.put("metric", s.bestMetric());
-                best.put("value", s.bestValue());
-            }
-        }
-        return Response.json(200, out);
-    }
-
-    private Response checkpoints(Map<String, String> query) {
-        String run = required(query, "run");
-        boolean all = flag(query, "all");
-        List<Checkpoint> list = registry.list(root(query), run, all);
-        if (list.isEmpty()) {
-            throw new ApiError(404, "no checkpoints registered for run '" + run + "'"
-                    + (query.containsKey("root") ? " in root '" + query.get("root") + "'" : ""));
-        }
-        return Response.json(200, CheckpointJson.list(list));
-    }
-
-    private Response resolve(Map<String, String> query) {
-        String run = required(query, "run");
-        String which = required(query, "which");
-        boolean resumable = flag(query, "resumable");
-        DiskResolver.Answer answer;
-        try {
-            answer = resolver.resolve(config.get(), root(query), run, which, resumable, bestMetric(query), false);
-        } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
-            throw new ApiError(400, e.getMessage());
-        } catch (Resolver.NoBest e) {
-            throw new ApiError(404, "run '" + run + "': " + e.getMessage());
-        }
-        if (!answer.runHasCheckpoints()) {
-            throw new ApiError(404, "no checkpoints registered or found on disk for run '" + run + "'");
-        }
-        if (!answer.found()) {
-            throw new ApiError(404, "no complete" + (resumable ? " resumable" : "") + " checkpoint matches '" + which
-                    + "' in run '" + run + "'");
-        }
-        return Response.json(200, CheckpointJson.of(answer.checkpoint()));
-    }
-
-    /** The metric and mode asked for, or null for the run's effective keep_best. */
-    private static Resolver.Metric bestMetric(Map<String, String> query) {
-        String metric = query.get("metric");
-        String mode = query.getOrDefault("mode", "min");
-        if (!mode.equals("min") && !mode.equals("max")) {
-            throw new ApiError(400, "mode must be min or max, not '" + mode + "'");
-        }
-        if (metric != null) {
-            if (metric.isBlank()) {
-                throw new ApiError(400, "metric must not be empty");
-            }
-            return new Resolver.Metric(metric, mode.equals("min"));
-        }
-        if (query.containsKey("mode")) {
-            throw new ApiError(400, "mode needs metric");
-        }
-        return null;
-    }
-
-    private Response plan(Map<String, String> query) {
-        Config cfg = config.get();
-        String rootName = root(query);
-        List<RootConfig> roots = rootName == null ? cfg.roots() : List.of(cfg.root(rootName));
-        Instant now = clock.instant();
-        PolicyChange change = policyChange(cfg);
-        List<Decision> decisions = new ArrayList<>();
-        for (RootConfig root : roots) {
-            Map<String, List<Checkpoint>> byRun = new LinkedHashMap<>();
-            for (Checkpoint c : registry.list(root.name(), query.get("run"), false)) {
-                byRun.computeIfAbsent(c.run(), k -> new ArrayList<>()).add(c);
-            }
-            // A symbolic link is protected; lstat is the only I/O here and it reads no content.
-            byRun.forEach((run, list) -> decisions.addAll(change.apply(RetentionPolicy.decide(list,
-                    RetentionPolicy.effectiveRetention(root, run), now,
-                    c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path())), now)));
-        }
-        return Response.json(200, CheckpointJson.plan(decisions));
-    }
-
-    /** The {@code root} parameter, or null when absent; a root not configured is refused on every path, as the CLI does. */
-    private String root(Map<String, String> query) {
-        String name = query.get("root");
-        Config cfg = config.get();
-        if (name != null && cfg.root(name) == null) {
-            List<String> names = cfg.roots().stream().map(RootConfig::name).toList();
-            throw new ApiError(400, "unknown root '" + name + "' (configured: " + String.join(", ", names) + ")");
-        }
-        return name;
-    }
-
-    /** The evictions the agent delays after a configuration change, as recorded in state_dir; none when unreadable. */
-    private static PolicyChange policyChange(Config cfg) {
-        try {
-            return PolicyChangeFile.read(cfg.agent().stateDir(), ZoneId.systemDefault());
-        } catch (IOException e) {
-            log.warn("/api/v1/plan: {}", e.getMessage());
-            return PolicyChange.NONE;
-        }
-    }
-
     private static ObjectNode error(String message) {
         ObjectNode n = CheckpointJson.MAPPER.createObjectNode();
         n.put("error", message);
         return n;
-    }
-
-    private static String required(Map<String, String> query, String name) {
-        String v = query.get(name);
-        if (v == null || v.isBlank()) {
-            throw new ApiError(400, "missing parameter '" + name + "'");
-        }
-        return v;
-    }
-
-    private static boolean flag(Map<String, String> query, String name) {
-        String v = query.get(name);
-        if (v == null) {
-            return false;
-        }
-        return switch (v) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new ApiError(400, "parameter '" + name + "' must be true or false, not '" + v + "'");
-        };
-    }
-
-    /** Decodes a query string; unknown, repeated or undecodable parameters are refused (a typo must not be ignored). */
-    static Map<String, String> params(String rawQuery, Set<String> allowed) {
-        Map<String, String> out = new LinkedHashMap<>();
-        if (rawQuery == null || rawQuery.isEmpty()) {
-            return out;
-        }
-        for (String pair : rawQuery.split("&")) {
-            if (pair.isEmpty()) {
-                continue;
-            }
-            int eq = pair.indexOf('=');
-            String name;
-            String value;
-            try {
-                name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-            } catch (IllegalArgumentException e) {
-                throw new ApiError(400, "malformed query parameter '" + pair + "'");
-            }
-            if (!allowed.contains(name)) {
-                throw new ApiError(400, "unknown parameter '" + name + "'"
-                        + (allowed.isEmpty() ? " (this path takes none)" : " (known: " + String.join(", ", new TreeSet<>(allowed)) + ")"));
-            }
-            if (out.put(name, value) != null) {
-                throw new ApiError(400, "parameter '" + name + "' given more than once");
-            }
-        }
-        return out;
     }
 
     /** Stops accepting, lets requests in progress finish (briefly), and ends the threads. */

@@ -24,6 +24,12 @@ import java.util.Set;
  * bool to Boolean, None to null, list to ArrayList, dict to LinkedHashMap, tuple to {@link PyTuple},
  * set to LinkedHashSet. Unhashable keys (lists, dicts, sets) are wrapped in {@link IdentityKey} so a
  * hostile pickle cannot make hashing recurse through a cycle.
+ *
+ * <p>Why this class is long: it is one interpreter. The opcode switch, the stack, marks and memo it works on,
+ * the byte cursor it reads from and the object budget share one pickle's state on every opcode, and the value
+ * types nested here are that interpreter's vocabulary, named as {@code PickleReader.PyObject} across the package;
+ * splitting them would hand that state between classes without making any part readable alone. The text
+ * literals of protocol 0, which need none of it, are in {@link PickleLiterals}.
  */
 final class PickleReader {
 
@@ -237,16 +243,16 @@ final class PickleReader {
                     push(stack, decodeLong(n));
                 }
                 case 'G' -> push(stack, ByteBuffer.wrap(take(8)).order(ByteOrder.BIG_ENDIAN).getDouble()); // BINFLOAT
-                case 'I' -> push(stack, parseIntLine(line())); // INT
-                case 'L' -> push(stack, parseLongLine(line())); // LONG
-                case 'F' -> push(stack, parseFloatLine(line())); // FLOAT
+                case 'I' -> push(stack, PickleLiterals.parseIntLine(line())); // INT
+                case 'L' -> push(stack, PickleLiterals.parseLongLine(line())); // LONG
+                case 'F' -> push(stack, PickleLiterals.parseFloatLine(line())); // FLOAT
                 case 'X' -> push(stack, utf8(length32())); // BINUNICODE
                 case 0x8c -> push(stack, utf8(u8())); // SHORT_BINUNICODE
                 case 0x8d -> push(stack, utf8(length64())); // BINUNICODE8
-                case 'V' -> push(stack, rawUnicodeEscape(line())); // UNICODE
+                case 'V' -> push(stack, PickleLiterals.rawUnicodeEscape(line())); // UNICODE
                 case 'T' -> push(stack, latin1(length32())); // BINSTRING (Python 2 str)
                 case 'U' -> push(stack, latin1(u8())); // SHORT_BINSTRING
-                case 'S' -> push(stack, unquote(line())); // STRING
+                case 'S' -> push(stack, PickleLiterals.unquote(line())); // STRING
                 case 'B' -> push(stack, take(length32())); // BINBYTES
                 case 'C' -> push(stack, take(u8())); // SHORT_BINBYTES
                 case 0x8e, 0x96 -> push(stack, take(length64())); // BINBYTES8, BYTEARRAY8
@@ -584,105 +590,6 @@ final class PickleReader {
         for (int i = 0; i < n; i++) {
             be[i] = le[n - 1 - i];
         }
-        return narrow(new BigInteger(be));
-    }
-
-    private static Object narrow(BigInteger v) {
-        return v.bitLength() < 64 ? (Object) v.longValue() : v;
-    }
-
-    private static Object parseIntLine(String s) {
-        String t = s.trim();
-        if (t.equals("01")) {
-            return Boolean.TRUE;
-        }
-        if (t.equals("00")) {
-            return Boolean.FALSE;
-        }
-        try {
-            return narrow(new BigInteger(t));
-        } catch (NumberFormatException e) {
-            throw new PickleException("bad INT literal");
-        }
-    }
-
-    private static Object parseLongLine(String s) {
-        String t = s.trim();
-        if (t.endsWith("L")) {
-            t = t.substring(0, t.length() - 1);
-        }
-        try {
-            return narrow(new BigInteger(t));
-        } catch (NumberFormatException e) {
-            throw new PickleException("bad LONG literal");
-        }
-    }
-
-    private static Object parseFloatLine(String s) {
-        try {
-            return Double.parseDouble(s.trim());
-        } catch (NumberFormatException e) {
-            throw new PickleException("bad FLOAT literal");
-        }
-    }
-
-    /** Decodes Python's raw-unicode-escape: only backslash-u and backslash-U sequences are escapes. */
-    private static String rawUnicodeEscape(String s) {
-        StringBuilder out = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 1 < s.length() && (s.charAt(i + 1) == 'u' || s.charAt(i + 1) == 'U')) {
-                int len = s.charAt(i + 1) == 'u' ? 4 : 8;
-                if (i + 2 + len <= s.length()) {
-                    try {
-                        out.appendCodePoint(Integer.parseInt(s.substring(i + 2, i + 2 + len), 16));
-                        i += 1 + len;
-                        continue;
-                    } catch (IllegalArgumentException e) {
-                        // not an escape after all: keep the text as written
-                    }
-                }
-            }
-            out.append(c);
-        }
-        return out.toString();
-    }
-
-    /** Decodes the repr() of a Python 2 str as written by protocol 0's STRING opcode. */
-    private static String unquote(String s) {
-        String t = s.trim();
-        if (t.length() < 2 || t.charAt(0) != t.charAt(t.length() - 1) || (t.charAt(0) != '\'' && t.charAt(0) != '"')) {
-            throw new PickleException("STRING without quotes");
-        }
-        String body = t.substring(1, t.length() - 1);
-        StringBuilder out = new StringBuilder(body.length());
-        for (int i = 0; i < body.length(); i++) {
-            char c = body.charAt(i);
-            if (c != '\\' || i + 1 == body.length()) {
-                out.append(c);
-                continue;
-            }
-            char e = body.charAt(++i);
-            switch (e) {
-                case 'n' -> out.append('\n');
-                case 't' -> out.append('\t');
-                case 'r' -> out.append('\r');
-                case '0' -> out.append('\0');
-                case 'x' -> {
-                    if (i + 2 < body.length() && isHex(body.charAt(i + 1)) && isHex(body.charAt(i + 2))) {
-                        out.append((char) Integer.parseInt(body.substring(i + 1, i + 3), 16));
-                        i += 2;
-                    } else {
-                        out.append("\\x");
-                    }
-                }
-                default -> out.append(e);
-            }
-        }
-        return out.toString();
-    }
-
-    private static boolean isHex(char c) {
-        return Character.digit(c, 16) >= 0;
+        return PickleLiterals.narrow(new BigInteger(be));
     }
 }

@@ -11,8 +11,6 @@ import dev.ckptwarden.catalog.integrity.ContentType;
 import dev.ckptwarden.catalog.integrity.FileProbe;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.catalog.integrity.Probe;
-import dev.ckptwarden.catalog.integrity.ShardIndex;
-import dev.ckptwarden.catalog.integrity.ShardIndexCheck;
 import dev.ckptwarden.catalog.integrity.TorchMetadata;
 
 import java.io.IOException;
@@ -22,12 +20,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -42,10 +38,8 @@ public final class FileLayout {
     /** Files that travel with checkpoints but are not checkpoints themselves. */
     private static final Set<String> AUXILIARY = Set.of("training_args.bin", "optimizer.pt", "optimizer.bin", "scheduler.pt",
             "scaler.pt", "rng_state.pth", "meta.pt", "common.pt");
-    private static final Pattern TF_DATA = Pattern.compile("(.+)\\.data-(\\d{5})-of-(\\d{5})");
     private static final Pattern COMPOSER = Pattern.compile("ep\\d+-ba\\d+-rank\\d+\\.(pt|tar)(\\.gz)?");
     private static final Pattern NEMO_STEP = Pattern.compile(".+-STEP-\\d+\\.pt");
-    private static final int FINGERPRINT_SPAN = 64 * 1024;
 
     private FileLayout() {
     }
@@ -59,8 +53,8 @@ public final class FileLayout {
     public static List<Candidate> candidates(Path runDir, String prefix, Listing listing) throws IOException {
         List<Candidate> out = new ArrayList<>();
         Set<String> claimed = new HashSet<>();
-        tensorflowGroups(runDir, prefix, listing, out, claimed);
-        shardedSets(runDir, prefix, listing, out, claimed);
+        SiblingGroups.tensorflowGroups(runDir, prefix, listing, out, claimed);
+        SiblingGroups.shardedSets(runDir, prefix, listing, out, claimed);
         for (Entry e : listing.entries()) {
             String n = e.name();
             if (claimed.contains(n)) {
@@ -98,109 +92,6 @@ public final class FileLayout {
             return COMPOSER.matcher(name).matches() || lower.contains("checkpoint") || lower.contains("ckpt");
         }
         return EXTENSIONS.contains(ext);
-    }
-
-    private static void tensorflowGroups(Path runDir, String prefix, Listing listing, List<Candidate> out, Set<String> claimed) {
-        Map<String, List<Entry>> groups = new LinkedHashMap<>();
-        for (Entry e : listing.entries()) {
-            if (!e.isFile()) {
-                continue;
-            }
-            String n = e.name();
-            Matcher m = TF_DATA.matcher(n);
-            if (n.endsWith(".index") && !n.endsWith(".index.json")) {
-                groups.computeIfAbsent(n.substring(0, n.length() - ".index".length()), k -> new ArrayList<>()).add(e);
-            } else if (m.matches()) {
-                groups.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(e);
-            }
-        }
-        for (Map.Entry<String, List<Entry>> g : groups.entrySet()) {
-            String stem = g.getKey();
-            List<Entry> files = g.getValue();
-            List<String> members = new ArrayList<>();
-            for (Entry f : files) {
-                members.add(prefix + f.name());
-                claimed.add(f.name());
-            }
-            Path dir = listing.dir();
-            Candidate.Inspector inspector = () -> inspectTensorflow(listing.source(), dir, stem, files);
-            out.add(new Candidate(runDir, prefix + stem, dir.resolve(stem), CheckpointKind.FILE, Framework.TENSORFLOW,
-                    prefixed(prefix, files), members, inspector));
-        }
-    }
-
-    private static Inspection inspectTensorflow(FileSource source, Path dir, String stem, List<Entry> files)
-            throws IOException {
-        List<String> problems = new ArrayList<>();
-        Entry index = null;
-        int expected = -1;
-        Set<Integer> shards = new HashSet<>();
-        for (Entry f : files) {
-            Matcher m = TF_DATA.matcher(f.name());
-            if (m.matches()) {
-                shards.add(Integer.parseInt(m.group(2)));
-                expected = Integer.parseInt(m.group(3));
-            } else {
-                index = f;
-            }
-        }
-        if (index == null) {
-            return Inspection.of(Framework.TENSORFLOW, ParsedName.EMPTY, null, problems)
-                    .inProgress(stem + ".index not written yet (TensorFlow writes it last)");
-        }
-        Probe p = FileProbe.probe(source, dir.resolve(index.name()));
-        for (String pr : p.problems()) {
-            problems.add(index.name() + ": " + pr);
-        }
-        if (expected < 0) {
-            problems.add("no data shard " + stem + ".data-00000-of-NNNNN");
-        } else {
-            for (int i = 0; i < expected; i++) {
-                if (!shards.contains(i)) {
-                    problems.add(String.format(Locale.ROOT, "data shard %s.data-%05d-of-%05d missing", stem, i, expected));
-                }
-            }
-        }
-        return Inspection.of(Framework.TENSORFLOW, ParsedName.EMPTY, null, problems);
-    }
-
-    private static void shardedSets(Path runDir, String prefix, Listing listing, List<Candidate> out, Set<String> claimed)
-            throws IOException {
-        for (Entry e : listing.entries()) {
-            String n = e.name();
-            if (!e.isFile() || !(n.endsWith(".safetensors.index.json") || n.endsWith(".bin.index.json"))) {
-                continue;
-            }
-            Path indexPath = listing.dir().resolve(n);
-            ShardIndex index;
-            try {
-                index = ShardIndexCheck.read(listing.source(), indexPath);
-            } catch (IOException ex) {
-                index = null;
-            }
-            List<Entry> files = new ArrayList<>();
-            List<String> members = new ArrayList<>();
-            files.add(e);
-            members.add(prefix + n);
-            claimed.add(n);
-            if (index != null) {
-                for (String shard : index.shardFiles()) {
-                    Entry s = listing.get(shard);
-                    claimed.add(shard);
-                    if (s != null) {
-                        files.add(s);
-                        members.add(prefix + shard);
-                    }
-                }
-            }
-            Framework fw = n.endsWith(".bin.index.json") ? Framework.TORCH : Framework.SAFETENSORS;
-            Candidate.Inspector inspector = () -> {
-                ShardIndex fresh = ShardIndexCheck.read(listing.source(), indexPath);
-                return Inspection.of(fw, ParsedName.EMPTY, false, fresh.problems());
-            };
-            out.add(new Candidate(runDir, prefix + n, indexPath, CheckpointKind.FILE, fw, prefixed(prefix, files), members,
-                    inspector));
-        }
     }
 
     private static Candidate symlinkAlias(Path runDir, String prefix, Listing listing, Entry e) {
@@ -385,59 +276,11 @@ public final class FileLayout {
 
     /** The first and last 64 KiB of a file hashed: cheap, and zip central directories carry every entry's CRC. */
     public static String fingerprint(FileSource source, Path file, long size) throws IOException {
-        if (source == FileSource.LOCAL) {
-            return fingerprint(file, size);
-        }
-        java.security.MessageDigest md;
-        try {
-            md = java.security.MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException ex) {
-            throw new IllegalStateException(ex);
-        }
-        try (var ch = source.open(file)) {
-            md.update(FileSource.readAt(ch, 0, (int) Math.min(FINGERPRINT_SPAN, Math.max(size, 1))));
-            if (size > FINGERPRINT_SPAN) {
-                md.update(FileSource.readAt(ch, Math.max(FINGERPRINT_SPAN, size - FINGERPRINT_SPAN), FINGERPRINT_SPAN));
-            }
-        }
-        md.update(Long.toString(size).getBytes(StandardCharsets.US_ASCII));
-        return java.util.HexFormat.of().formatHex(md.digest());
+        return Fingerprint.of(source, file, size);
     }
 
-    /** The first and last 64 KiB of a local file hashed (not following a symbolic link). */
-    public static String fingerprint(Path file, long size) throws IOException {
-        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ,
-                java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            java.security.MessageDigest md;
-            try {
-                md = java.security.MessageDigest.getInstance("SHA-256");
-            } catch (java.security.NoSuchAlgorithmException ex) {
-                throw new IllegalStateException(ex);
-            }
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(FINGERPRINT_SPAN, Math.max(size, 1)));
-            readAt(ch, buf, 0);
-            md.update(buf.flip());
-            if (size > FINGERPRINT_SPAN) {
-                buf.clear();
-                readAt(ch, buf, Math.max(FINGERPRINT_SPAN, size - FINGERPRINT_SPAN));
-                md.update(buf.flip());
-            }
-            md.update(Long.toString(size).getBytes(StandardCharsets.US_ASCII));
-            return java.util.HexFormat.of().formatHex(md.digest());
-        }
-    }
-
-    private static void readAt(java.nio.channels.FileChannel ch, java.nio.ByteBuffer buf, long pos) throws IOException {
-        while (buf.hasRemaining()) {
-            int n = ch.read(buf, pos);
-            if (n < 0) {
-                break;
-            }
-            pos += n;
-        }
-    }
-
-    private static List<Entry> prefixed(String prefix, List<Entry> files) {
+    /** The entries named as the run directory sees them (with a split-metric sub-directory's prefix). */
+    static List<Entry> prefixed(String prefix, List<Entry> files) {
         if (prefix.isEmpty()) {
             return files;
         }
