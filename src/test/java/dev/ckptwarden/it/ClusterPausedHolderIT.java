@@ -5,6 +5,7 @@ import dev.ckptwarden.enforce.AuditRecord;
 import dev.ckptwarden.registry.PostgresServer;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -25,10 +26,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * fencing check), the other takes the lease over, then the holder gets SIGCONT: it finishes at most the
  * batch it was in (the root's trash lock keeps the new holder out meanwhile) and begins no other, since its
  * next batch finds its fencing token stale; the tree converges to keep_last with each checkpoint evicted
- * once and nothing left in the trash. A real-process run (~1 min) outside the unit suite: run it with
- * {@code mvn -o test-compile failsafe:integration-test -Dit.test=ClusterPausedHolderIT} after {@code package}.
+ * once and nothing left in the trash. A real-process fault run (~1 min), so behind a flag: after {@code package},
+ * {@code mvn -o test-compile failsafe:integration-test -Dit.test=ClusterPausedHolderIT -Dckptwarden.faults=true}.
  * Prints its figures.
  */
+@EnabledIfSystemProperty(named = "ckptwarden.faults", matches = "true",
+        disabledReason = "a real-process fault run of about a minute: -Dckptwarden.faults=true")
 class ClusterPausedHolderIT {
     private static final int BATCH = 1024;
     private static final Instant OLD = Instant.parse("2026-01-01T00:00:00Z");
