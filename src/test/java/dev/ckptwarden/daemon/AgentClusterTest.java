@@ -57,6 +57,15 @@ class AgentClusterTest {
         return Duration.ofNanos(System.nanoTime() - start);
     }
 
+    /** End lines in an agent's audit log so far (0 when it cannot be read yet). */
+    private static long endLines(AuditLog audit) {
+        try {
+            return AuditLog.read(audit.file()).stream().filter(a -> a.phase().equals("end")).count();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
     private static String scrape(AgentMetrics metrics) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         metrics.scrape("text/plain", out);
@@ -219,8 +228,9 @@ class AgentClusterTest {
                             true, T0);
                 }
                 Path second = root.resolve("run/epoch=2-step=20.ckpt");
+                // Done when B's end lines are written: the files leave at the rename, before the batch's end lines.
                 Duration takeover = within(Duration.ofSeconds(15), () -> !Files.exists(second)
-                        && !Files.exists(root.resolve("run/epoch=3-step=30.ckpt")));
+                        && !Files.exists(root.resolve("run/epoch=3-step=30.ckpt")) && endLines(auditB) >= 2);
 
                 System.out.println("takeover after a partition, lease " + ttl + " renewal "
                         + configB.agent().leaseRenewal() + ": " + takeover);
