@@ -12,7 +12,8 @@ import java.sql.Statement;
  * knew (pins, history and the lease's fencing token started over), which a look at the checkpoints
  * cannot tell once the agent's own reconcile has registered them again.
  *
- * <p>Thread-safe: the id is read once at {@link #remember}, then only compared.
+ * <p>Thread-safety: the remembered id is volatile; {@link JournaledRegistry#deletionHold()}, the one caller of
+ * {@link #changed()}, is synchronized, so that a replacement is reported once.
  */
 final class RegistryIdentity {
     private static final String SELECT = "SELECT id FROM registry_identity";
@@ -43,11 +44,6 @@ final class RegistryIdentity {
         String where = jdbc instanceof PostgresRegistry pg ? pg.location()
                 : jdbc instanceof SqliteRegistry sqlite ? sqlite.database().toString() : jdbc.getClass().getSimpleName();
         return new RegistryIdentity(jdbc, where, read(jdbc));
-    }
-
-    /** Which database: server and database name, or the file. */
-    String where() {
-        return where;
     }
 
     /**

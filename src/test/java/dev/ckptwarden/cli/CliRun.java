@@ -5,10 +5,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 /** One in-process command line: its exit code and everything it printed. */
-record CliRun(int code, String out, String err) {
+public record CliRun(int code, String out, String err) {
 
     /** Runs {@link Main#execute} with System.out and System.err captured, restoring them afterwards. */
-    static CliRun of(String... args) {
+    public static CliRun of(String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -27,7 +27,7 @@ record CliRun(int code, String out, String err) {
     }
 
     /** {@code command args... --config configFile}: the command line as a user types it with one configuration. */
-    static CliRun withConfig(java.nio.file.Path configFile, String command, String... args) {
+    public static CliRun withConfig(java.nio.file.Path configFile, String command, String... args) {
         String[] all = new String[args.length + 3];
         all[0] = command;
         System.arraycopy(args, 0, all, 1, args.length);

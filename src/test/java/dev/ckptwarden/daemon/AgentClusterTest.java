@@ -1,5 +1,6 @@
 package dev.ckptwarden.daemon;
 
+import dev.ckptwarden.cli.CliRun;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.ConfigLoader;
 import dev.ckptwarden.enforce.AuditLog;
@@ -54,6 +55,15 @@ class AgentClusterTest {
             Thread.sleep(10);
         }
         return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    /** End lines in an agent's audit log so far (0 when it cannot be read yet). */
+    private static long endLines(AuditLog audit) {
+        try {
+            return AuditLog.read(audit.file()).stream().filter(a -> a.phase().equals("end")).count();
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private static String scrape(AgentMetrics metrics) throws IOException {
@@ -218,8 +228,9 @@ class AgentClusterTest {
                             true, T0);
                 }
                 Path second = root.resolve("run/epoch=2-step=20.ckpt");
+                // Done when B's end lines are written: the files leave at the rename, before the batch's end lines.
                 Duration takeover = within(Duration.ofSeconds(15), () -> !Files.exists(second)
-                        && !Files.exists(root.resolve("run/epoch=3-step=30.ckpt")));
+                        && !Files.exists(root.resolve("run/epoch=3-step=30.ckpt")) && endLines(auditB) >= 2);
 
                 System.out.println("takeover after a partition, lease " + ttl + " renewal "
                         + configB.agent().leaseRenewal() + ": " + takeover);
@@ -244,6 +255,72 @@ class AgentClusterTest {
                 assertThat(root.resolve("run/epoch=5-step=50.ckpt")).exists();
             }
         } finally {
+            metricsA.close();
+            metricsB.close();
+        }
+    }
+
+    /**
+     * Issue 18: two agents on two hosts (host names in their holder ids) watch one shared tree; each host's
+     * training job writes its own run. What an agent says about the run the other host wrote: {@code ls} on
+     * either host lists it as soon as the other host's agent registered it (one registry); an agent's metrics
+     * count only what its own passes saw, so the other host's run appears there at its next full reconcile
+     * (the shared file system raises no watch event for a remote write); evictions are counted by the agent
+     * that made them (the holder), whichever host wrote the checkpoint.
+     */
+    @Test
+    void lsOnEitherHostListsTheOtherHostsCheckpointsAndMetricsCountThemAfterTheAgentsOwnPass() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String url = server.freshDatabase();
+        System.setProperty("org.postgresql.pgpassfile", server.passwordFile(dir).toString());
+        Path root = Files.createDirectories(dir.resolve("shared")).toRealPath();
+        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
+        Duration ttl = Duration.ofMinutes(10);
+        AgentMetrics metricsA = new AgentMetrics("test");
+        AgentMetrics metricsB = new AgentMetrics("test");
+        Config configA = config(root, url, "a");
+        Config configB = config(root, url, "b");
+        try (PostgresRegistry registryA = PostgresRegistry.open(url, server.env(), clock);
+             PostgresRegistry registryB = PostgresRegistry.open(url, server.env(), clock);
+             AuditLog auditA = AuditLog.open(dir.resolve("a"));
+             AuditLog auditB = AuditLog.open(dir.resolve("b"));
+             Agent agentA = new Agent(configA, null, Map.of(), registryA, new Enforcer(registryA, auditA), metricsA, clock);
+             Agent agentB = new Agent(configB, null, Map.of(), registryB, new Enforcer(registryB, auditB), metricsB, clock)) {
+            agentA.coordinateWith(registryA.lease(Lease.ENFORCEMENT, "gpu-node-a:1:t0", ttl));
+            agentB.coordinateWith(registryB.lease(Lease.ENFORCEMENT, "gpu-node-b:2:t0", ttl));
+            agentA.renewLease();
+            agentB.renewLease();
+            // Host B's job wrote three saves of run-b; B's agent saw them (its own watch event, its pass).
+            for (int s = 1; s <= 3; s++) {
+                TreeBuilder.lightningCkpt(root.resolve("run-b/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true, T0);
+            }
+            agentB.onTrigger("startup");
+            agentA.onTrigger("startup");
+            // Host A's job then writes run-a; only A's agent passes.
+            TreeBuilder.lightningCkpt(root.resolve("run-a/epoch=1-step=100.ckpt"), 1, 100L, true, T0);
+            agentA.onTrigger("periodic");
+
+            String lsOnB = CliRun.withConfig(dir.resolve("b.yaml"), "ls", "--json").out();
+            String lsOnA = CliRun.withConfig(dir.resolve("a.yaml"), "ls", "--json").out();
+
+            assertThat(lsOnB).as("ls on host B: A's save, from the shared registry")
+                    .contains(root.resolve("run-a/epoch=1-step=100.ckpt").toString());
+            assertThat(lsOnA).as("ls on host A: B's saves that retention kept (keep_last 2, A holds the lease)")
+                    .contains(root.resolve("run-b/epoch=3-step=30.ckpt").toString())
+                    .doesNotContain(root.resolve("run-b/epoch=1-step=10.ckpt").toString());
+            String runA = "ckpt_warden_run_latest_step\\{[^}]*run=\"run-a\"[^}]*\\} 100\\.0";
+            assertThat(scrape(metricsA)).containsPattern(runA)
+                    .as("the holder counts the eviction of B's save")
+                    .containsPattern("ckpt_warden_evictions_total\\{[^}]*\\} 1\\.0");
+            assertThat(scrape(metricsB)).as("B's metrics: not before B's own next full pass").doesNotContainPattern(runA)
+                    .doesNotContainPattern("ckpt_warden_evictions_total\\{[^}]*\\} [1-9]");
+
+            agentB.onTrigger("periodic");
+
+            assertThat(scrape(metricsB)).containsPattern(runA)
+                    .containsPattern("ckpt_warden_checkpoints\\{[^}]*run=\"run-b\"[^}]*state=\"complete\"[^}]*\\} 2\\.0");
+        } finally {
+            System.clearProperty("org.postgresql.pgpassfile");
             metricsA.close();
             metricsB.close();
         }

@@ -45,11 +45,17 @@ final class AgentProcess implements AutoCloseable {
     }
 
     static AgentProcess start(String... args) throws IOException {
+        return start(java.util.Map.of(), args);
+    }
+
+    /** As {@link #start(String...)}, with these variables added to the environment (PGPASSWORD for cluster mode). */
+    static AgentProcess start(java.util.Map<String, String> env, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(home().resolve("bin/ckpt-warden").toString());
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("CKPT_WARDEN_LOG_LEVEL", "DEBUG");
+        pb.environment().putAll(env);
         return new AgentProcess(pb.start());
     }
 
