@@ -294,11 +294,11 @@ class AgentClusterTest {
             for (int s = 1; s <= 3; s++) {
                 TreeBuilder.lightningCkpt(root.resolve("run-b/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true, T0);
             }
-            agentB.onTrigger("startup");
-            agentA.onTrigger("startup");
+            agentB.run(PassKind.STARTUP);
+            agentA.run(PassKind.STARTUP);
             // Host A's job then writes run-a; only A's agent passes.
             TreeBuilder.lightningCkpt(root.resolve("run-a/epoch=1-step=100.ckpt"), 1, 100L, true, T0);
-            agentA.onTrigger("periodic");
+            agentA.run(PassKind.PERIODIC);
 
             String lsOnB = CliRun.withConfig(dir.resolve("b.yaml"), "ls", "--json").out();
             String lsOnA = CliRun.withConfig(dir.resolve("a.yaml"), "ls", "--json").out();
@@ -315,7 +315,7 @@ class AgentClusterTest {
             assertThat(scrape(metricsB)).as("B's metrics: not before B's own next full pass").doesNotContainPattern(runA)
                     .doesNotContainPattern("ckpt_warden_evictions_total\\{[^}]*\\} [1-9]");
 
-            agentB.onTrigger("periodic");
+            agentB.run(PassKind.PERIODIC);
 
             assertThat(scrape(metricsB)).containsPattern(runA)
                     .containsPattern("ckpt_warden_checkpoints\\{[^}]*run=\"run-b\"[^}]*state=\"complete\"[^}]*\\} 2\\.0");
