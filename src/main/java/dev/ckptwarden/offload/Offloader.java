@@ -1,10 +1,11 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.config.Offload;
 import dev.ckptwarden.offload.OffloadException.Kind;
 import dev.ckptwarden.offload.OffloadManifest.Entry;
 import dev.ckptwarden.offload.OffloadSource.UnsafeSourceException;
-import dev.ckptwarden.offload.s3.S3FileObject;
+import dev.ckptwarden.remote.s3.S3FileObject;
 import org.apache.commons.vfs2.Capability;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;

@@ -12,7 +12,7 @@ import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
-import dev.ckptwarden.offload.RemoteSettings;
+import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.offload.S3TestServer;
 import dev.ckptwarden.offload.SftpTestServer;
 import dev.ckptwarden.registry.SqliteRegistry;
