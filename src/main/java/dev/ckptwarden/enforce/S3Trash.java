@@ -149,7 +149,7 @@ final class S3Trash implements TrashBackend {
     public byte[] readManifest(String name) throws IOException {
         FileObject f = RemoteEntries.child(entries.trash(false), name);
         if (f == null) {
-            throw new IOException("gone");
+            throw new IOException(trashName() + "/" + name + ": gone while being read");
         }
         return RemoteEntries.read(f);
     }

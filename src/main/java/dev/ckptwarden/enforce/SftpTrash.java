@@ -195,7 +195,7 @@ final class SftpTrash implements TrashBackend {
     public byte[] readManifest(String name) throws IOException {
         FileObject f = RemoteEntries.child(entries.trash(false), name);
         if (f == null) {
-            throw new IOException("gone");
+            throw new IOException(trashName() + "/" + name + ": gone while being read");
         }
         return RemoteEntries.read(f);
     }
