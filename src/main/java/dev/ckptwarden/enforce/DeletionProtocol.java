@@ -38,21 +38,8 @@ import java.util.function.Supplier;
 final class DeletionProtocol {
     private static final Logger log = LoggerFactory.getLogger(DeletionProtocol.class);
 
-    private final RootConfig root;
+    private final Pass pass;
     private final Action action;
-    private final Registry registry;
-    private final AuditLog audit;
-    private final EnforcementListener listener;
-    private final TrashBackend backend;
-    private final ManifestKey key;
-    private final EvictionIds ids;
-    private final PreMoveStep step;
-    private final boolean dryRun;
-    private final Instant now;
-    private final List<String> problems;
-    private final BooleanSupplier stopping;
-    /** Why this process may not delete now (the guard's answer), or null. */
-    private final Supplier<String> refusal;
     private String auditBroken;
     /** The current batch's registry rows by path, read once; null outside a batch. */
     private Map<String, Checkpoint> rows;
@@ -63,25 +50,13 @@ final class DeletionProtocol {
                 BooleanSupplier stopping, Supplier<String> refusal) {
     }
 
-    DeletionProtocol(Pass p) {
-        this.root = p.root();
-        this.action = p.root().action();
-        this.registry = p.registry();
-        this.audit = p.audit();
-        this.listener = p.listener();
-        this.backend = p.backend();
-        this.key = p.key();
-        this.ids = p.ids();
-        this.step = p.step();
-        this.dryRun = p.dryRun();
-        this.now = p.now();
-        this.problems = p.problems();
-        this.stopping = p.stopping();
-        this.refusal = p.refusal();
+    DeletionProtocol(Pass pass) {
+        this.pass = pass;
+        this.action = pass.root().action();
     }
 
     private boolean destructive() {
-        return !dryRun && (action == Action.DELETE || action == Action.OFFLOAD);
+        return !pass.dryRun() && (action == Action.DELETE || action == Action.OFFLOAD);
     }
 
     /** Every eviction in order; each item is told to the listener as it is decided. */
@@ -91,15 +66,15 @@ final class DeletionProtocol {
             for (Eviction e : evictions) {
                 Item item = look(e);
                 items.add(item);
-                listener.finished(item);
+                pass.listener().finished(item);
             }
             return items;
         }
-        int size = backend.batchSize();
+        int size = pass.backend().batchSize();
         for (int from = 0; from < evictions.size(); from += size) {
             for (Item item : evictBatch(evictions.subList(from, Math.min(evictions.size(), from + size)))) {
                 items.add(item);
-                listener.finished(item);
+                pass.listener().finished(item);
             }
         }
         return items;
@@ -112,7 +87,7 @@ final class DeletionProtocol {
         } catch (IOException | RuntimeException x) {
             return failed(e, x);
         } finally {
-            backend.endBatch();
+            pass.backend().endBatch();
         }
     }
 
@@ -126,15 +101,15 @@ final class DeletionProtocol {
 
     /** One batch, as the class comment says. */
     private List<Item> evictBatch(List<Eviction> batch) {
-        if (stopping.getAsBoolean()) {
+        if (pass.stopping().getAsBoolean()) {
             return all(batch, EnforcementReport.SKIPPED + Enforcer.STOPPING, null);
         }
         // The lease may be lost between batches (another agent took over): ask again each time.
-        String why = refusal.get();
+        String why = pass.refusal().get();
         if (why != null) {
-            String line = "root " + root.name() + ": not allowed to delete now: " + why;
-            if (!problems.contains(line)) {
-                problems.add(line);
+            String line = "root " + pass.root().name() + ": not allowed to delete now: " + why;
+            if (!pass.problems().contains(line)) {
+                pass.problems().add(line);
             }
             return all(batch, EnforcementReport.FAILED + Enforcer.NOT_ALLOWED, why);
         }
@@ -144,15 +119,15 @@ final class DeletionProtocol {
             for (int i = 0; i < batch.size(); i++) {
                 Eviction e = batch.get(i);
                 Checkpoint c = e.checkpoint();
-                idOf[i] = ids.next(now);
-                begins.add(new AuditRecord(now, AuditRecord.BEGIN, idOf[i], c.key(), root.name(), c.run(), c.bytes(),
+                idOf[i] = pass.ids().next(pass.now());
+                begins.add(new AuditRecord(pass.now(), AuditRecord.BEGIN, idOf[i], c.key(), pass.root().name(), c.run(), c.bytes(),
                         e.reason(), action.id(), e.why(), null, null));
             }
             try {
-                audit.appendAll(begins);
+                pass.audit().appendAll(begins);
             } catch (IOException x) {
-                auditBroken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
-                problems.add(auditBroken);
+                auditBroken = "audit log " + pass.audit().file() + ": " + TrashBin.describe(x);
+                pass.problems().add(auditBroken);
             }
         }
         if (auditBroken != null) {
@@ -165,7 +140,7 @@ final class DeletionProtocol {
         List<String> keys = new ArrayList<>(batch.size());
         batch.forEach(e -> keys.add(e.checkpoint().key()));
         try {
-            rows = registry.byPaths(keys);
+            rows = pass.registry().byPaths(keys);
         } catch (RuntimeException x) {
             rows = null; // each eviction asks on its own, and fails on its own with an end line
         }
@@ -209,7 +184,7 @@ final class DeletionProtocol {
             recordGone(ready, settleAt, out);
         } finally {
             rows = null;
-            backend.endBatch();
+            pass.backend().endBatch();
         }
         if (!writeEnds(batch, idOf, out)) {
             return List.of(out);
@@ -224,10 +199,10 @@ final class DeletionProtocol {
     private String storeManifests(List<Ready> ready) throws IOException {
         ByteArrayOutputStream lines = new ByteArrayOutputStream();
         for (Ready r : ready) {
-            lines.writeBytes(r.manifest().toBytes(key));
+            lines.writeBytes(r.manifest().toBytes(pass.key()));
         }
-        String fileId = ready.size() == 1 ? ready.get(0).manifest().id() : ids.next(now) + "-batch";
-        return backend.storeManifest(fileId, lines.toByteArray());
+        String fileId = ready.size() == 1 ? ready.get(0).manifest().id() : pass.ids().next(pass.now()) + "-batch";
+        return pass.backend().storeManifest(fileId, lines.toByteArray());
     }
 
     /** The batch's {@code end} lines, forced together; false (and nothing purged) when they could not be written. */
@@ -235,18 +210,18 @@ final class DeletionProtocol {
         List<AuditRecord> ends = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             Checkpoint c = batch.get(i).checkpoint();
-            ends.add(new AuditRecord(now, AuditRecord.END, idOf[i], c.key(), root.name(), c.run(), out[i].bytes(),
+            ends.add(new AuditRecord(pass.now(), AuditRecord.END, idOf[i], c.key(), pass.root().name(), c.run(), out[i].bytes(),
                     batch.get(i).reason(), action.id(), List.of(), out[i].outcome(), out[i].detail()));
         }
         try {
-            audit.appendAll(ends);
+            pass.audit().appendAll(ends);
             return true;
         } catch (IOException x) {
             // Deleting what the log does not record as ended would lose the record for good: the trash
             // keeps them with their manifest, and the next start writes the end lines, then deletes.
-            auditBroken = "audit log " + audit.file() + ": " + TrashBin.describe(x);
-            problems.add("audit log " + audit.file() + ": end lines for " + batch.size() + " eviction(s) not written ("
-                    + TrashBin.describe(x) + "); their checkpoints stay in " + backend.trashName()
+            auditBroken = "audit log " + pass.audit().file() + ": " + TrashBin.describe(x);
+            pass.problems().add("audit log " + pass.audit().file() + ": end lines for " + batch.size() + " eviction(s) not written ("
+                    + TrashBin.describe(x) + "); their checkpoints stay in " + pass.backend().trashName()
                     + " until a start records them");
             return false;
         }
@@ -255,14 +230,14 @@ final class DeletionProtocol {
     private void purge(String manifestFile, List<TrashManifest> settle, List<Integer> settleAt, Item[] out) {
         long[] freed;
         try {
-            freed = backend.purge(manifestFile, settle);
+            freed = pass.backend().purge(manifestFile, settle);
         } catch (PartialPurgeException x) {
             freed = x.freed();
-            problems.add("some evicted checkpoints were left in " + backend.trashName() + " (" + TrashBin.describe(x)
+            pass.problems().add("some evicted checkpoints were left in " + pass.backend().trashName() + " (" + TrashBin.describe(x)
                     + "); the next start deletes them");
         } catch (IOException x) {
             freed = new long[settle.size()];
-            problems.add("evicted checkpoints left in " + backend.trashName() + " (" + TrashBin.describe(x)
+            pass.problems().add("evicted checkpoints left in " + pass.backend().trashName() + " (" + TrashBin.describe(x)
                     + "); the next start deletes them");
         }
         for (int k = 0; k < settleAt.size(); k++) {
@@ -285,15 +260,15 @@ final class DeletionProtocol {
         }
         groups.forEach((s, byReason) -> byReason.forEach((reason, paths) -> {
             try {
-                registry.markGone(paths, s, now, reason);
+                pass.registry().markGone(paths, s, pass.now(), reason);
             } catch (RuntimeException e) {
-                problems.add("registry not updated for " + paths.size() + " evicted checkpoint(s), e.g. "
+                pass.problems().add("registry not updated for " + paths.size() + " evicted checkpoint(s), e.g. "
                         + paths.get(0) + ": " + e.getMessage());
             }
         }));
         for (int i : moved) {
             Item it = out[i];
-            log.info("root {}: evicted {} ({}, {} bytes){}", root.name(), it.path(), it.reason(), it.bytes(),
+            log.info("root {}: evicted {} ({}, {} bytes){}", pass.root().name(), it.path(), it.reason(), it.bytes(),
                     it.detail() == null ? "" : ", " + it.detail());
         }
     }
@@ -302,7 +277,7 @@ final class DeletionProtocol {
     private Result move(Ready r) throws IOException {
         Eviction e = r.eviction();
         Checkpoint c = e.checkpoint();
-        TrashBackend.Moved moved = backend.moveToTrash(r.look(), r.manifest(), m -> listener.renamed(c.path(), m));
+        TrashBackend.Moved moved = pass.backend().moveToTrash(r.look(), r.manifest(), m -> pass.listener().renamed(c.path(), m));
         if (moved.refused() != null) {
             return skip(e, moved.refused());
         }
@@ -319,15 +294,15 @@ final class DeletionProtocol {
     /** Every check of one eviction short of the move: the refusals, a fresh look, and the step if any. */
     private Prepared prepare(Eviction e, String id, int index) throws IOException {
         Checkpoint c = e.checkpoint();
-        Optional<Checkpoint> row = rows != null ? Optional.ofNullable(rows.get(c.key())) : registry.byPath(c.key());
-        Refusal refused = Protection.refusal(root, e, row);
+        Optional<Checkpoint> row = rows != null ? Optional.ofNullable(rows.get(c.key())) : pass.registry().byPath(c.key());
+        Refusal refused = Protection.refusal(pass.root(), e, row);
         if (refused != null) {
             return done(skip(e, refused));
         }
         boolean registeredGone = row.isPresent() && !row.get().state().present();
         TrashBackend.Look look;
         try {
-            look = backend.look(c);
+            look = pass.backend().look(c);
         } catch (UnsafePathException u) {
             return done(skip(e, new Refusal("outside root", u.getMessage())));
         }
@@ -345,45 +320,45 @@ final class DeletionProtocol {
         if (diff != null) {
             return done(skip(e, new Refusal("changed since planned", diff)));
         }
-        if (dryRun) {
+        if (pass.dryRun()) {
             return done(new Result(item(e, seen.bytes(), EnforcementReport.DRY_RUN, null, 0), null));
         }
         if (action == Action.REPORT) {
             return done(new Result(item(e, seen.bytes(), EnforcementReport.REPORT, null, 0), null));
         }
         String detail = null;
-        if (step != null) {
-            PreMoveStep.Result r = step.before(e, look);
+        if (pass.step() != null) {
+            PreMoveStep.Result r = pass.step().before(e, look);
             if (r.stopOutcome() != null) {
                 return done(new Result(item(e, r.stopBytes(), r.stopOutcome(), r.stopDetail(), 0), null));
             }
             detail = r.detail();
         }
-        TrashManifest manifest = new TrashManifest(id, root.name(), c.run(), c.key(),
-                seen.where().parent().toString(), seen.entries(), seen.bytes(), e.reason(), action.id(), now);
+        TrashManifest manifest = new TrashManifest(id, pass.root().name(), c.run(), c.key(),
+                seen.where().parent().toString(), seen.entries(), seen.bytes(), e.reason(), action.id(), pass.now());
         return new Prepared(null, new Ready(index, e, look, manifest, registeredGone, detail));
     }
 
     private Item failed(Eviction e, Exception x) {
         Checkpoint c = e.checkpoint();
         if (x instanceof CutShortException cut) {
-            log.warn("root {}: eviction of {} cut short: {}", root.name(), c.location(), cut.getMessage());
+            log.warn("root {}: eviction of {} cut short: {}", pass.root().name(), c.location(), cut.getMessage());
             return item(e, c.bytes(), EnforcementReport.FAILED + cut.why(), cut.getMessage(), 0);
         }
         String why = TrashBin.describe(x instanceof IOException io ? io : new IOException(x.toString(), x));
-        log.warn("root {}: eviction of {} failed: {}", root.name(), c.location(), why);
+        log.warn("root {}: eviction of {} failed: {}", pass.root().name(), c.location(), why);
         return item(e, c.bytes(), EnforcementReport.FAILED + why, null, 0);
     }
 
     private Result gone(Eviction e, boolean registeredGone) {
-        if (!dryRun && action != Action.REPORT && !registeredGone) {
+        if (!pass.dryRun() && action != Action.REPORT && !registeredGone) {
             try {
-                registry.markGone(List.of(e.checkpoint().key()), CheckpointState.DELETED, now, "gone from disk");
+                pass.registry().markGone(List.of(e.checkpoint().key()), CheckpointState.DELETED, pass.now(), "gone from disk");
             } catch (RuntimeException x) {
-                problems.add("registry not updated for " + e.checkpoint().key() + ": " + x.getMessage());
+                pass.problems().add("registry not updated for " + e.checkpoint().key() + ": " + x.getMessage());
             }
         }
-        String outcome = dryRun ? EnforcementReport.DRY_RUN
+        String outcome = pass.dryRun() ? EnforcementReport.DRY_RUN
                 : action == Action.REPORT ? EnforcementReport.REPORT : EnforcementReport.OK;
         return new Result(item(e, 0, outcome, "already gone", 0), null);
     }
