@@ -2,6 +2,7 @@ package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Cataloger;
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.catalog.CheckpointKind;
 import dev.ckptwarden.catalog.Entry;
 
@@ -33,14 +34,15 @@ record CheckpointEntries(Path parent, List<Path> names, List<String> catalogName
     }
 
     /**
-     * Locates a checkpoint's entries below a root without touching the disk.
+     * Locates a checkpoint's entries below a root without touching the disk: a local root, or the
+     * path form of a remote one ({@link RemoteLocation#path}).
      *
      * @throws UnsafePathException when the checkpoint or a member lies outside the root, is the root
      *                             itself, or lies in the trash
      */
     static CheckpointEntries of(Checkpoint c, Path rootDir) throws UnsafePathException {
         Path path = c.path();
-        if (path == null || !path.isAbsolute()) {
+        if (path == null || !(path.isAbsolute() || RemoteLocation.isRemote(path))) {
             throw new UnsafePathException(path == null ? rootDir : path, "not an absolute path");
         }
         Path p = path.normalize();
@@ -65,7 +67,7 @@ record CheckpointEntries(Path parent, List<Path> names, List<String> catalogName
 
     private static Path inside(Path p, Path rootDir) throws UnsafePathException {
         if (!p.startsWith(rootDir) || p.equals(rootDir)) {
-            throw new UnsafePathException(p, "outside the root " + rootDir);
+            throw new UnsafePathException(p, "outside the root " + RemoteLocation.text(rootDir));
         }
         Path rel = rootDir.relativize(p);
         if (rel.getName(0).toString().equals(Cataloger.TRASH_DIR)) {

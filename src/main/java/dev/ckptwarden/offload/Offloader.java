@@ -1,11 +1,11 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.config.Offload;
 import dev.ckptwarden.offload.OffloadException.Kind;
 import dev.ckptwarden.offload.OffloadManifest.Entry;
 import dev.ckptwarden.offload.OffloadSource.UnsafeSourceException;
-import dev.ckptwarden.offload.s3.S3FileObject;
-import org.apache.commons.vfs2.Capability;
+import dev.ckptwarden.remote.s3.S3FileObject;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileType;
@@ -23,7 +23,6 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -65,7 +64,7 @@ public final class Offloader {
     public static final String MANIFEST_SUFFIX = ".ckpt-warden.json";
     static final String PARTIAL_SUFFIX = ".ckpt-warden-partial";
     private static final char[] RESERVED = {'#', '?'};
-    private static final int CHUNK = 1 << 20;
+    static final int CHUNK = 1 << 20;
 
     private final RemoteFiles remote;
     private final OffloadListener listener;
@@ -162,7 +161,7 @@ public final class Offloader {
         if (existing != null) {
             return reuse(at, existing, rootName, relativePath, entries, source, verifySha, transfers);
         }
-        Attempt attempt = new Attempt(at, transfers);
+        OffloadAttempt attempt = new OffloadAttempt(at, transfers);
         try {
             List<Entry> sent = attempt.send(entries, tops, source);
             attempt.verify(sent, verifySha);
@@ -201,7 +200,7 @@ public final class Offloader {
     }
 
     /** Where a checkpoint goes: the directory holding it, its last name, and its manifest. */
-    private record Location(FileObject parent, String base, FileObject manifest) {
+    record Location(FileObject parent, String base, FileObject manifest) {
         String uri() throws FileSystemException {
             return child(parent, base).getPublicURIString();
         }
@@ -259,7 +258,7 @@ public final class Offloader {
         return entries.get(0).directory() ? "directory" : "file";
     }
 
-    private static OffloadException remoteFailure(Throwable e, Kind otherwise, String what) {
+    static OffloadException remoteFailure(Throwable e, Kind otherwise, String what) {
         Kind k = OffloadException.classify(e, otherwise);
         return new OffloadException(k, what + ": " + OffloadException.describe(e), e);
     }
@@ -361,7 +360,7 @@ public final class Offloader {
     }
 
     /** Writes a small file and checks it reads back byte for byte. */
-    private static void writeSmall(FileObject fo, byte[] bytes) throws IOException {
+    static void writeSmall(FileObject fo, byte[] bytes) throws IOException {
         try (OutputStream out = fo.getContent().getOutputStream()) {
             out.write(bytes);
         }
@@ -376,7 +375,7 @@ public final class Offloader {
     }
 
     /** Gives up a transfer whose source failed: an S3 upload is aborted so that closing publishes nothing. */
-    private static String abandon(FileObject fo, OutputStream out) {
+    static String abandon(FileObject fo, OutputStream out) {
         String problem = null;
         try {
             if (FileObjectUtils.getAbstractFileObject(fo) instanceof S3FileObject s3) {
@@ -391,176 +390,6 @@ public final class Offloader {
             // The transfer failed already; what is left is removed with the staging tree.
         }
         return problem;
-    }
-
-    /** One copy attempt: what it wrote, so that a failure can remove exactly that. */
-    private static final class Attempt {
-        private final Location at;
-        private final boolean staged;
-        private final FileObject dest;
-        private final TransferPool transfers;
-        private final List<FileObject> written = new ArrayList<>();
-        private final List<FileObject> placed = new ArrayList<>();
-        private FileObject manifestPartial;
-        private boolean manifestWritten;
-        private final List<String> notes = Collections.synchronizedList(new ArrayList<>());
-
-        Attempt(Location at, TransferPool transfers) throws OffloadException {
-            this.at = at;
-            this.transfers = transfers;
-            try {
-                this.staged = at.parent.getFileSystem().hasCapability(Capability.RENAME);
-                this.dest = staged ? child(at.parent, "." + at.base + PARTIAL_SUFFIX) : at.parent;
-            } catch (FileSystemException e) {
-                throw new OffloadException(Kind.USAGE, OffloadException.describe(e), e);
-            }
-        }
-
-        List<Entry> send(List<SourceEntry> entries, Set<String> tops, OffloadSource source) throws IOException {
-            if (staged) {
-                deleteTree(dest); // an earlier attempt's leftovers, if any
-                dest.createFolder();
-            } else {
-                for (String top : tops) {
-                    deleteTree(child(at.parent, top)); // no manifest: an unfinished earlier copy, if any
-                }
-            }
-            // Folders first, in order (each before what it holds), so that concurrent files never race to create one.
-            List<SourceEntry> files = new ArrayList<>();
-            for (SourceEntry e : entries) {
-                FileObject fo = child(dest, e.path());
-                if (e.directory()) {
-                    fo.createFolder();
-                } else {
-                    written.add(fo);
-                    files.add(e);
-                }
-            }
-            List<Entry> uploaded = transfers.run(files, e -> upload(source, e, child(dest, e.path())));
-            List<Entry> sent = new ArrayList<>();
-            int next = 0;
-            for (SourceEntry e : entries) {
-                sent.add(e.directory() ? new Entry(e.path(), true, 0, null, e.modifiedMillis()) : uploaded.get(next++));
-            }
-            return sent;
-        }
-
-        private Entry upload(OffloadSource source, SourceEntry e, FileObject fo) throws IOException {
-            MessageDigest md = OffloadManifest.newDigest();
-            byte[] buf = new byte[CHUNK];
-            long n = 0;
-            InputStream in;
-            try {
-                in = source.open(e.path());
-            } catch (IOException x) {
-                throw new OffloadException(Kind.LOCAL, "cannot open " + e.path() + ": " + OffloadException.describe(x), x);
-            }
-            try (in) {
-                fo.getParent().createFolder();
-                OutputStream out = fo.getContent().getOutputStream();
-                boolean sentAll = false;
-                try {
-                    while (true) {
-                        int r;
-                        try {
-                            r = in.read(buf);
-                        } catch (IOException x) {
-                            throw new OffloadException(Kind.LOCAL, "cannot read " + e.path() + ": "
-                                    + OffloadException.describe(x), x);
-                        }
-                        if (r < 0) {
-                            break;
-                        }
-                        transfers.checkNotStopped();
-                        if (transfers.bucket() != null) {
-                            transfers.bucket().take(r);
-                        }
-                        md.update(buf, 0, r);
-                        out.write(buf, 0, r);
-                        n += r;
-                    }
-                    sentAll = true;
-                } finally {
-                    if (!sentAll) {
-                        String p = abandon(fo, out);
-                        if (p != null) {
-                            notes.add(p);
-                        }
-                    }
-                }
-                out.close();
-            }
-            if (n != e.bytes()) {
-                throw new OffloadException(Kind.LOCAL_CHANGED, e.path() + " is " + n + " bytes now, " + e.bytes()
-                        + " when listed");
-            }
-            return new Entry(e.path(), false, n, HexFormat.of().formatHex(md.digest()), e.modifiedMillis());
-        }
-
-        void verify(List<Entry> sent, boolean sha) throws IOException {
-            transfers.run(sent.stream().filter(e -> !e.directory()).toList(), e -> {
-                verifyOne(child(dest, e.path()), e, sha, transfers.bucket());
-                return e;
-            });
-        }
-
-        /** Staged copies: rename each top-level entry from the staging tree into place. */
-        void place(Set<String> tops) throws IOException {
-            if (!staged) {
-                return;
-            }
-            for (String top : tops) {
-                FileObject from = child(dest, top);
-                deleteTree(child(at.parent, top)); // no manifest: an unfinished earlier copy, if any
-                FileObject to = child(at.parent, top);
-                from.moveTo(to);
-                placed.add(to);
-            }
-            deleteTree(dest);
-        }
-
-        void writeManifest(OffloadManifest m) throws IOException {
-            byte[] bytes = m.toBytes();
-            if (staged) {
-                manifestPartial = child(at.parent, "." + at.base + MANIFEST_SUFFIX + PARTIAL_SUFFIX);
-                writeSmall(manifestPartial, bytes);
-                manifestWritten = true;
-                manifestPartial.moveTo(at.manifest);
-            } else {
-                manifestWritten = true;
-                writeSmall(at.manifest, bytes);
-            }
-        }
-
-        /** Removes what this attempt wrote; returns {@code e} with what could not be removed appended. */
-        OffloadException cleanedUp(OffloadException e) {
-            List<String> left = new ArrayList<>(notes);
-            if (manifestWritten) {
-                remove(at.manifest, left);
-                if (manifestPartial != null) {
-                    remove(manifestPartial, left);
-                }
-            }
-            if (staged) {
-                remove(dest, left);
-                placed.forEach(p -> remove(p, left));
-            } else {
-                written.forEach(w -> remove(w, left));
-            }
-            if (left.isEmpty()) {
-                return e;
-            }
-            return new OffloadException(e.kind(), e.getMessage() + "; not cleaned up on the target: "
-                    + String.join(", ", left) + " (the next attempt replaces what is there)", e.getCause());
-        }
-
-        private static void remove(FileObject f, List<String> left) {
-            try {
-                deleteTree(f);
-            } catch (IOException | RuntimeException x) {
-                left.add(f.getPublicURIString() + " (" + OffloadException.describe(x) + ")");
-            }
-        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.PathInspector;

@@ -15,7 +15,7 @@ import dev.ckptwarden.catalog.layout.FileLayout;
 import dev.ckptwarden.catalog.names.NameParser;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
-import dev.ckptwarden.offload.RemoteSettings;
+import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

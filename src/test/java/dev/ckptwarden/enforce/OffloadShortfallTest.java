@@ -11,7 +11,7 @@ import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.OffloadReceipt;
-import dev.ckptwarden.offload.RemoteSettings;
+import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.registry.HistoryEvent;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;

@@ -12,7 +12,7 @@ import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
-import dev.ckptwarden.offload.RemoteSettings;
+import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.offload.S3TestServer;
 import dev.ckptwarden.offload.SftpTestServer;
 import dev.ckptwarden.registry.SqliteRegistry;
@@ -71,7 +71,7 @@ class RemoteEvictionTest {
     }
 
     /** Lightning saves at epochs 1..4 and HF checkpoint-100..300, all resumable and settled. */
-    private static Path tree(Path root) throws IOException {
+    static Path tree(Path root) throws IOException {
         for (int epoch = 1; epoch <= 4; epoch++) {
             TreeBuilder.lightningCkpt(root.resolve("lit/epoch=" + epoch + "-step=" + epoch * 10 + ".ckpt"), epoch, epoch * 10L,
                     true, T0.plusSeconds(60L * epoch));
@@ -82,7 +82,7 @@ class RemoteEvictionTest {
         return root;
     }
 
-    private static RootConfig root(String uri, Action action) {
+    static RootConfig root(String uri, Action action) {
         return new RootConfig(uri, uri, Layout.AUTO, List.of(), KEEP_LAST_2, Quota.NONE, DiskWatermark.NONE, action, null,
                 List.of());
     }

@@ -56,7 +56,7 @@ class TrashBinTest {
         try (RootDirectory dir = RootDirectory.open(root);
              SecureDirectoryStream<Path> parent = dir.openDirectory(where.parent())) {
             CheckpointEntries.Observed seen = where.observe(parent);
-            m = new TrashManifest(TrashBin.newId(site.clock.instant()), "data", c.run(), c.key(),
+            m = new TrashManifest(new EvictionIds().next(site.clock.instant()), "data", c.run(), c.key(),
                     where.parent().toString(), seen.entries(), seen.bytes(), "policy", "delete", site.clock.instant());
         }
         Files.createDirectories(trash);
@@ -103,19 +103,27 @@ class TrashBinTest {
     }
 
     @Test
-    void publicRecoverRollsForwardAndPurges() throws IOException {
+    void theLocalBackendRollsForwardAndPurges() throws IOException {
         List<Path> set = Trees.shardedSafetensors(root.resolve("run"), "model", 2, Site.T0);
         site.reconcile();
         interrupted(site.registered(set.get(2)), 1);
 
-        List<TrashBin.Recovered> found;
-        try (TrashBin bin = TrashBin.open(root, ManifestKey.open(stateDir))) {
-            found = bin.recover();
+        List<TrashBackend.Recovered> found = new java.util.ArrayList<>();
+        ManifestKey key = ManifestKey.open(stateDir);
+        try (TrashBin bin = TrashBin.open(root, key); LocalTrash local = new LocalTrash(bin.root(), bin)) {
+            List<TrashManifest> all = new java.util.ArrayList<>();
+            for (String file : local.manifestFiles()) {
+                for (TrashManifest m : TrashManifest.parseAll(local.readManifest(file), key)) {
+                    all.add(m);
+                    found.add(local.rollForward(m));
+                }
+            }
+            local.purgeRecovered(local.manifestFiles(), all);
         }
 
         assertThat(found).singleElement().satisfies(f -> {
             assertThat(f.removed()).isTrue();
-            assertThat(f.path()).isEqualTo(set.get(2).toString());
+            assertThat(f.manifest().path()).isEqualTo(set.get(2).toString());
         });
         assertThat(set).allSatisfy(p -> assertThat(p).doesNotExist());
         assertThat(trashNames()).containsExactly(TrashBin.LOCK_NAME);
@@ -253,7 +261,7 @@ class TrashBinTest {
         Files.createSymbolicLink(entry.resolve("to-file"), outside.resolve("top.bin"));
         Files.createSymbolicLink(trash.resolve("stray-link"), outside);
 
-        TrashBin.Purge purge;
+        TrashBackend.Purge purge;
         try (TrashBin bin = TrashBin.open(root, ManifestKey.open(stateDir))) {
             purge = bin.purge();
         }

@@ -1,5 +1,6 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.enforce.EnforcementListener;
 import dev.ckptwarden.enforce.EnforcementReport;

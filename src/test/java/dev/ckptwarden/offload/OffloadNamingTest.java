@@ -1,5 +1,7 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteSettings;
+import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.offload.OffloadManifest.Entry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,5 +1,7 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteSettings;
+import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.AgentSettings;

@@ -1,5 +1,6 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.config.Offload;
 import dev.ckptwarden.testing.TinyCheckpoints;
 import org.junit.jupiter.api.AfterEach;

@@ -1,5 +1,6 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteSettings;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;

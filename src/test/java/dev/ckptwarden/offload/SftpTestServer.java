@@ -1,5 +1,6 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.remote.RemoteSettings;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.KeyPair;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;

@@ -1,7 +1,7 @@
-package dev.ckptwarden.offload;
+package dev.ckptwarden.remote;
 
-import dev.ckptwarden.offload.s3.S3FileProvider;
-import dev.ckptwarden.offload.s3.S3FileSystemConfigBuilder;
+import dev.ckptwarden.remote.s3.S3FileProvider;
+import dev.ckptwarden.remote.s3.S3FileSystemConfigBuilder;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileSystemOptions;

@@ -1,4 +1,4 @@
-package dev.ckptwarden.offload.s3;
+package dev.ckptwarden.remote.s3;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

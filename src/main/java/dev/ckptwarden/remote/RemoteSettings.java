@@ -1,4 +1,4 @@
-package dev.ckptwarden.offload;
+package dev.ckptwarden.remote;
 
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 

@@ -1,4 +1,4 @@
-package dev.ckptwarden.offload.s3;
+package dev.ckptwarden.remote.s3;
 
 import org.apache.commons.vfs2.Capability;
 import org.apache.commons.vfs2.FileName;

@@ -1,0 +1,392 @@
+package dev.ckptwarden.enforce;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.Action;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.enforce.EnforcementReport.Item;
+import dev.ckptwarden.policy.Reason;
+import dev.ckptwarden.registry.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The one deletion protocol, the same for every kind of root; a {@link TrashBackend} supplies only the
+ * look, the move into the trash and the purge. Evictions go in batches ({@link TrashBackend#batchSize()}).
+ * Before each batch: a stop ends the pass, and the guard (cluster lease and fencing) is asked again.
+ * Then, per batch: the audit {@code begin} lines forced to disk together; the registry's rows read once;
+ * for each eviction the refusals of {@link Protection}, a fresh look (unchanged since the plan), and a
+ * {@link PreMoveStep} if any; one manifest naming every eviction that passed, signed with the state
+ * directory's {@link ManifestKey} and stored durably in the trash; for each, a last look and the move;
+ * the registry told of all of them; the {@code end} lines forced together; and the purge. A crash
+ * anywhere leaves each checkpoint whole in place or in the trash under a signed manifest, which
+ * {@link TrashRecovery} finishes at the next start. "Already gone" anywhere along the way is success.
+ */
+final class DeletionProtocol {
+    private static final Logger log = LoggerFactory.getLogger(DeletionProtocol.class);
+
+    private final Pass pass;
+    private final Action action;
+    private String auditBroken;
+    /** The current batch's registry rows by path, read once; null outside a batch. */
+    private Map<String, Checkpoint> rows;
+
+    /** The collaborators of one pass; {@code key} and {@code audit} may be null when nothing is deleted. */
+    record Pass(RootConfig root, Registry registry, AuditLog audit, EnforcementListener listener, TrashBackend backend,
+                ManifestKey key, EvictionIds ids, PreMoveStep step, boolean dryRun, Instant now, List<String> problems,
+                BooleanSupplier stopping, Supplier<String> refusal) {
+    }
+
+    DeletionProtocol(Pass pass) {
+        this.pass = pass;
+        this.action = pass.root().action();
+    }
+
+    private boolean destructive() {
+        return !pass.dryRun() && (action == Action.DELETE || action == Action.OFFLOAD);
+    }
+
+    /** Every eviction in order; each item is told to the listener as it is decided. */
+    List<Item> run(List<Eviction> evictions) {
+        List<Item> items = new ArrayList<>(evictions.size());
+        if (!destructive()) {
+            for (Eviction e : evictions) {
+                Item item = look(e);
+                items.add(item);
+                pass.listener().finished(item);
+            }
+            return items;
+        }
+        int size = pass.backend().batchSize();
+        for (int from = 0; from < evictions.size(); from += size) {
+            for (Item item : evictBatch(evictions.subList(from, Math.min(evictions.size(), from + size)))) {
+                items.add(item);
+                pass.listener().finished(item);
+            }
+        }
+        return items;
+    }
+
+    /** A dry run or {@code action: report}: every check, nothing touched, nothing written. */
+    private Item look(Eviction e) {
+        try {
+            return prepare(e, null, -1).result().item();
+        } catch (IOException | RuntimeException x) {
+            return failed(e, x);
+        } finally {
+            pass.backend().endBatch();
+        }
+    }
+
+    private List<Item> all(List<Eviction> batch, String outcome, String detail) {
+        List<Item> out = new ArrayList<>(batch.size());
+        for (Eviction e : batch) {
+            out.add(item(e, e.checkpoint().bytes(), outcome, detail, 0));
+        }
+        return out;
+    }
+
+    /** One batch, as the class comment says. */
+    private List<Item> evictBatch(List<Eviction> batch) {
+        if (pass.stopping().getAsBoolean()) {
+            return all(batch, EnforcementReport.SKIPPED + Enforcer.STOPPING, null);
+        }
+        // The lease may be lost between batches (another agent took over): ask again each time.
+        String why = pass.refusal().get();
+        if (why != null) {
+            String line = "root " + pass.root().name() + ": not allowed to delete now: " + why;
+            if (!pass.problems().contains(line)) {
+                pass.problems().add(line);
+            }
+            return all(batch, EnforcementReport.FAILED + Enforcer.NOT_ALLOWED, why);
+        }
+        String[] idOf = new String[batch.size()];
+        if (auditBroken == null) {
+            List<AuditRecord> begins = new ArrayList<>(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                Eviction e = batch.get(i);
+                Checkpoint c = e.checkpoint();
+                idOf[i] = pass.ids().next(pass.now());
+                begins.add(new AuditRecord(pass.now(), AuditRecord.BEGIN, idOf[i], c.key(), pass.root().name(), c.run(), c.bytes(),
+                        e.reason(), action.id(), Reason.texts(e.why()), null, null));
+            }
+            try {
+                pass.audit().appendAll(begins);
+            } catch (IOException x) {
+                auditBroken = "audit log " + pass.audit().file() + ": " + TrashBin.describe(x);
+                pass.problems().add(auditBroken);
+            }
+        }
+        if (auditBroken != null) {
+            return all(batch, EnforcementReport.FAILED + "audit log unavailable", auditBroken);
+        }
+        Item[] out = new Item[batch.size()];
+        List<TrashManifest> settle = new ArrayList<>();
+        List<Integer> settleAt = new ArrayList<>();
+        String manifestFile = null;
+        List<String> keys = new ArrayList<>(batch.size());
+        batch.forEach(e -> keys.add(e.checkpoint().key()));
+        try {
+            rows = pass.registry().byPaths(keys);
+        } catch (RuntimeException x) {
+            rows = null; // each eviction asks on its own, and fails on its own with an end line
+        }
+        List<Ready> ready = new ArrayList<>();
+        try {
+            for (int i = 0; i < batch.size(); i++) {
+                try {
+                    Prepared p = prepare(batch.get(i), idOf[i], i);
+                    if (p.ready() != null) {
+                        ready.add(p.ready());
+                    } else {
+                        out[i] = p.result().item();
+                    }
+                } catch (IOException | RuntimeException x) {
+                    out[i] = failed(batch.get(i), x);
+                }
+            }
+            if (!ready.isEmpty()) {
+                try {
+                    manifestFile = storeManifests(ready);
+                } catch (IOException x) {
+                    for (Ready r : ready) {
+                        out[r.index()] = failed(r.eviction(), x);
+                    }
+                    ready = List.of();
+                }
+            }
+            for (Ready r : ready) {
+                Result result;
+                try {
+                    result = move(r);
+                } catch (IOException | RuntimeException x) {
+                    result = new Result(failed(r.eviction(), x), null);
+                }
+                out[r.index()] = result.item();
+                if (result.settle() != null) {
+                    settle.add(result.settle());
+                    settleAt.add(r.index());
+                }
+            }
+            recordGone(ready, settleAt, out);
+        } finally {
+            rows = null;
+            pass.backend().endBatch();
+        }
+        if (!writeEnds(batch, idOf, out)) {
+            return List.of(out);
+        }
+        if (manifestFile != null) {
+            purge(manifestFile, settle, settleAt, out);
+        }
+        return List.of(out);
+    }
+
+    /** The batch's manifests, one signed line each, stored as one file. */
+    private String storeManifests(List<Ready> ready) throws IOException {
+        ByteArrayOutputStream lines = new ByteArrayOutputStream();
+        for (Ready r : ready) {
+            lines.writeBytes(r.manifest().toBytes(pass.key()));
+        }
+        String fileId = ready.size() == 1 ? ready.get(0).manifest().id() : pass.ids().next(pass.now()) + "-batch";
+        return pass.backend().storeManifest(fileId, lines.toByteArray());
+    }
+
+    /** The batch's {@code end} lines, forced together; false (and nothing purged) when they could not be written. */
+    private boolean writeEnds(List<Eviction> batch, String[] idOf, Item[] out) {
+        List<AuditRecord> ends = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            Checkpoint c = batch.get(i).checkpoint();
+            ends.add(new AuditRecord(pass.now(), AuditRecord.END, idOf[i], c.key(), pass.root().name(), c.run(), out[i].bytes(),
+                    batch.get(i).reason(), action.id(), List.of(), out[i].outcome(), out[i].detail()));
+        }
+        try {
+            pass.audit().appendAll(ends);
+            return true;
+        } catch (IOException x) {
+            // Deleting what the log does not record as ended would lose the record for good: the trash
+            // keeps them with their manifest, and the next start writes the end lines, then deletes.
+            auditBroken = "audit log " + pass.audit().file() + ": " + TrashBin.describe(x);
+            pass.problems().add("audit log " + pass.audit().file() + ": end lines for " + batch.size() + " eviction(s) not written ("
+                    + TrashBin.describe(x) + "); their checkpoints stay in " + pass.backend().trashName()
+                    + " until a start records them");
+            return false;
+        }
+    }
+
+    private void purge(String manifestFile, List<TrashManifest> settle, List<Integer> settleAt, Item[] out) {
+        long[] freed;
+        try {
+            freed = pass.backend().purge(manifestFile, settle);
+        } catch (PartialPurgeException x) {
+            freed = x.freed();
+            pass.problems().add("some evicted checkpoints were left in " + pass.backend().trashName() + " (" + TrashBin.describe(x)
+                    + "); the next start deletes them");
+        } catch (IOException x) {
+            freed = new long[settle.size()];
+            pass.problems().add("evicted checkpoints left in " + pass.backend().trashName() + " (" + TrashBin.describe(x)
+                    + "); the next start deletes them");
+        }
+        for (int k = 0; k < settleAt.size(); k++) {
+            Item it = out[settleAt.get(k)];
+            out[settleAt.get(k)] = new Item(it.path(), it.run(), it.bytes(), it.reason(), it.outcome(), it.detail(),
+                    Math.max(0, freed[k]));
+        }
+    }
+
+    /** The registry learns of every checkpoint the batch moved, in one write per (state, reason). */
+    private void recordGone(List<Ready> ready, List<Integer> moved, Item[] out) {
+        CheckpointState state = action == Action.OFFLOAD ? CheckpointState.OFFLOADED : CheckpointState.DELETED;
+        Map<CheckpointState, Map<String, List<String>>> groups = new EnumMap<>(CheckpointState.class);
+        Set<Integer> movedSet = new HashSet<>(moved);
+        for (Ready r : ready) {
+            if (movedSet.contains(r.index())) {
+                groups.computeIfAbsent(state, k -> new TreeMap<>())
+                        .computeIfAbsent(r.eviction().reason(), k -> new ArrayList<>()).add(r.eviction().checkpoint().key());
+            }
+        }
+        groups.forEach((s, byReason) -> byReason.forEach((reason, paths) -> {
+            try {
+                pass.registry().markGone(paths, s, pass.now(), reason);
+            } catch (RuntimeException e) {
+                pass.problems().add("registry not updated for " + paths.size() + " evicted checkpoint(s), e.g. "
+                        + paths.get(0) + ": " + e.getMessage());
+            }
+        }));
+        for (int i : moved) {
+            Item it = out[i];
+            log.info("root {}: evicted {} ({}, {} bytes){}", pass.root().name(), it.path(), it.reason(), it.bytes(),
+                    it.detail() == null ? "" : ", " + it.detail());
+        }
+    }
+
+    /** The move of one ready checkpoint, after the backend's last look that it is what its manifest says. */
+    private Result move(Ready r) throws IOException {
+        Eviction e = r.eviction();
+        Checkpoint c = e.checkpoint();
+        TrashBackend.Moved moved = pass.backend().moveToTrash(r.look(), r.manifest(), m -> pass.listener().renamed(c.path(), m));
+        if (moved.refused() != null) {
+            return skip(e, moved.refused());
+        }
+        if (moved.names().isEmpty()) {
+            return gone(e, r.registeredGone());
+        }
+        String detail = moved.names().size() < r.manifest().members().size() ? "some members were already gone" : null;
+        if (r.detail() != null) {
+            detail = detail == null ? r.detail() : r.detail() + "; " + detail;
+        }
+        return new Result(item(e, r.manifest().bytes(), EnforcementReport.OK, detail, 0), r.manifest());
+    }
+
+    /** Every check of one eviction short of the move: the refusals, a fresh look, and the step if any. */
+    private Prepared prepare(Eviction e, String id, int index) throws IOException {
+        Checkpoint c = e.checkpoint();
+        Optional<Checkpoint> row = rows != null ? Optional.ofNullable(rows.get(c.key())) : pass.registry().byPath(c.key());
+        Refusal refused = Protection.refusal(pass.root(), e, row);
+        if (refused != null) {
+            return done(skip(e, refused));
+        }
+        boolean registeredGone = row.isPresent() && !row.get().state().present();
+        TrashBackend.Look look;
+        try {
+            look = pass.backend().look(c);
+        } catch (UnsafePathException u) {
+            return done(skip(e, new Refusal("outside root", u.getMessage())));
+        }
+        if (look.refused() != null) {
+            return done(skip(e, look.refused()));
+        }
+        CheckpointEntries.Observed seen = look.observed();
+        if (seen.allMissing()) {
+            return done(gone(e, registeredGone));
+        }
+        if (registeredGone) {
+            return done(skip(e, new Refusal("not present", "the registry records it as " + row.get().state().id())));
+        }
+        String diff = seen.differenceFrom(c);
+        if (diff != null) {
+            return done(skip(e, new Refusal("changed since planned", diff)));
+        }
+        if (pass.dryRun()) {
+            return done(new Result(item(e, seen.bytes(), EnforcementReport.DRY_RUN, null, 0), null));
+        }
+        if (action == Action.REPORT) {
+            return done(new Result(item(e, seen.bytes(), EnforcementReport.REPORT, null, 0), null));
+        }
+        String detail = null;
+        if (pass.step() != null) {
+            PreMoveStep.Result r = pass.step().before(e, look);
+            if (r.stopOutcome() != null) {
+                return done(new Result(item(e, r.stopBytes(), r.stopOutcome(), r.stopDetail(), 0), null));
+            }
+            detail = r.detail();
+        }
+        TrashManifest manifest = new TrashManifest(id, pass.root().name(), c.run(), c.key(),
+                seen.where().parent().toString(), seen.entries(), seen.bytes(), e.reason(), action.id(), pass.now());
+        return new Prepared(null, new Ready(index, e, look, manifest, registeredGone, detail));
+    }
+
+    private Item failed(Eviction e, Exception x) {
+        Checkpoint c = e.checkpoint();
+        if (x instanceof CutShortException cut) {
+            log.warn("root {}: eviction of {} cut short: {}", pass.root().name(), c.location(), cut.getMessage());
+            return item(e, c.bytes(), EnforcementReport.FAILED + cut.why(), cut.getMessage(), 0);
+        }
+        String why = TrashBin.describe(x instanceof IOException io ? io : new IOException(x.toString(), x));
+        log.warn("root {}: eviction of {} failed: {}", pass.root().name(), c.location(), why);
+        return item(e, c.bytes(), EnforcementReport.FAILED + why, null, 0);
+    }
+
+    private Result gone(Eviction e, boolean registeredGone) {
+        if (!pass.dryRun() && action != Action.REPORT && !registeredGone) {
+            try {
+                pass.registry().markGone(List.of(e.checkpoint().key()), CheckpointState.DELETED, pass.now(), "gone from disk");
+            } catch (RuntimeException x) {
+                pass.problems().add("registry not updated for " + e.checkpoint().key() + ": " + x.getMessage());
+            }
+        }
+        String outcome = pass.dryRun() ? EnforcementReport.DRY_RUN
+                : action == Action.REPORT ? EnforcementReport.REPORT : EnforcementReport.OK;
+        return new Result(item(e, 0, outcome, "already gone", 0), null);
+    }
+
+    private static Result skip(Eviction e, Refusal r) {
+        return new Result(item(e, e.checkpoint().bytes(), EnforcementReport.SKIPPED + r.why(), r.detail(), 0), null);
+    }
+
+    private static Item item(Eviction e, long bytes, String outcome, String detail, long freed) {
+        Checkpoint c = e.checkpoint();
+        return new Item(c.path(), c.run(), bytes, e.reason(), outcome, detail, freed);
+    }
+
+    /** The result of deciding one eviction; {@code settle}: what to purge from the trash after the end line. */
+    private record Result(Item item, TrashManifest settle) {
+    }
+
+    /** A checkpoint that passed every check and is ready to move once its batch's manifest is stored. */
+    private record Ready(int index, Eviction eviction, TrashBackend.Look look, TrashManifest manifest,
+                         boolean registeredGone, String detail) {
+    }
+
+    /** What {@code prepare} found: a final result, or a checkpoint ready to move. */
+    private record Prepared(Result result, Ready ready) {
+    }
+
+    private static Prepared done(Result result) {
+        return new Prepared(result, null);
+    }
+}

@@ -1,0 +1,30 @@
+package dev.ckptwarden.enforce;
+
+import java.io.IOException;
+
+/**
+ * Work done for an eviction after its fresh look and before its move, inside its audit lines, supplied
+ * from outside the deletion protocol: {@code action: offload}'s verified copy ({@link OffloadStep}).
+ * The protocol knows nothing of what the step does; it only goes on or stops with the step's outcome.
+ */
+interface PreMoveStep {
+
+    /**
+     * @return go on (with words for the eviction's detail), or stop with the eviction's outcome
+     */
+    Result before(Eviction e, TrashBackend.Look look) throws IOException;
+
+    /**
+     * @param detail      words for the eviction's detail when it goes on
+     * @param stopOutcome the eviction's outcome when it stops here (nothing moved), or null to go on
+     */
+    record Result(String detail, String stopOutcome, String stopDetail, long stopBytes) {
+        static Result go(String detail) {
+            return new Result(detail, null, null, 0);
+        }
+
+        static Result stop(String outcome, String detail, long bytes) {
+            return new Result(null, outcome, detail, bytes);
+        }
+    }
+}

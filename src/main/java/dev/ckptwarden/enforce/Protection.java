@@ -1,0 +1,69 @@
+package dev.ckptwarden.enforce;
+
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.Reason;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The refusals that need no look at the disk, the same for every backend: the eviction's root, a
+ * watch-only root, a {@code protected: } reason, and the registry's row read again now (pinned,
+ * writing, corrupt, not registered, or changed since the plan).
+ */
+final class Protection {
+
+    private Protection() {
+    }
+
+    /** Why {@code e} may not be evicted whatever the disk says, or null. */
+    static Refusal refusal(RootConfig root, Eviction e, Optional<Checkpoint> row) {
+        Checkpoint c = e.checkpoint();
+        if (!root.name().equals(c.root())) {
+            return new Refusal("other root", "belongs to root " + c.root() + ", not " + root.name());
+        }
+        if (root.retention() == null && !Eviction.MANUAL.equals(e.reason())) {
+            return new Refusal("watch-only root", "root " + root.name() + " has no retention; only a manual "
+                    + "eviction removes from it");
+        }
+        for (Reason w : e.why()) {
+            if (w.isProtection()) {
+                return new Refusal("protected", w.text());
+            }
+        }
+        Refusal planned = stateRefusal(c);
+        if (planned != null) {
+            return planned;
+        }
+        if (row.isEmpty()) {
+            return new Refusal("not registered", "no registry row for " + c.key());
+        }
+        Checkpoint now = row.get();
+        if (!now.state().present()) {
+            return null; // the disk decides: gone is success, still there is refused
+        }
+        Refusal current = stateRefusal(now);
+        if (current != null) {
+            return current;
+        }
+        if (!Objects.equals(now.signature(), c.signature())) {
+            return new Refusal("changed since planned", "the registry has seen a newer version since the plan");
+        }
+        return null;
+    }
+
+    private static Refusal stateRefusal(Checkpoint c) {
+        if (c.pinned()) {
+            return new Refusal("pinned", c.pinReason());
+        }
+        if (c.state() == CheckpointState.WRITING) {
+            return new Refusal("writing", c.note());
+        }
+        if (c.state() == CheckpointState.CORRUPT) {
+            return new Refusal("corrupt", c.problems().isEmpty() ? c.note() : String.join("; ", c.problems()));
+        }
+        return null;
+    }
+}
