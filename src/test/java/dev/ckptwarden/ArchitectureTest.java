@@ -13,7 +13,6 @@ import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -34,13 +33,13 @@ class ArchitectureTest {
             .importPackages(ROOT);
 
     /**
-     * The classes that remove checkpoint files, local (the trash purge, through {@code unlinkat}) and
-     * remote. The redesign (issue 17) leaves one deletion protocol; the remote one is in this list until
-     * it joins it.
+     * The classes that remove checkpoint files: the three backends of the one deletion protocol, local
+     * (the trash purge, through {@code unlinkat}), SFTP and S3.
      */
     private static final Set<String> CHECKPOINT_DELETERS = Set.of(
             ROOT + ".enforce.TrashBin",
-            ROOT + ".enforce.RemoteEvictions");
+            ROOT + ".enforce.SftpTrash",
+            ROOT + ".enforce.S3Trash");
 
     /**
      * Classes that delete files which are never checkpoints: each deletes only files it made itself, for
@@ -54,7 +53,7 @@ class ArchitectureTest {
             ROOT + ".registry.SqliteNativeLibrary", "a partial copy of the SQLite native library it extracts",
             ROOT + ".cli.ResolveCommand", "the throw-away registry it creates in a temporary directory",
             ROOT + ".offload.Offloader", "a remote copy it made itself, when that copy is discarded",
-            ROOT + ".offload.s3.S3FileObject", "S3's FileObject.delete: what it deletes is chosen by callers this rule checks");
+            ROOT + ".remote.s3.S3FileObject", "S3's FileObject.delete: what it deletes is chosen by callers this rule checks");
 
     @Test
     void packagesFormNoCycle() {
@@ -71,8 +70,6 @@ class ArchitectureTest {
     }
 
     @Test
-    @Disabled("enabled when branch proto merges: watch reaches remote roots through the new remote package, "
-            + "no longer through offload (RemoteFiles, RemoteSettings)")
     void dependenciesFollowThePipeline() {
         layeredArchitecture().consideringOnlyDependenciesInLayers()
                 .layer("config").definedBy(ROOT + ".config..")
