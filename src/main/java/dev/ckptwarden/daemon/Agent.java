@@ -748,6 +748,7 @@ public final class Agent implements AutoCloseable {
         } catch (SchedulerException e) {
             log.warn("scheduler shutdown: {}", e.getMessage());
         }
+        reconciler.close(); // its header-reading threads; no pass runs any more
         if (lease != null) {
             lease.release(); // another agent takes over at its next renewal, not after the lease time
         }
