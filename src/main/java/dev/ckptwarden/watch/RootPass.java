@@ -118,7 +118,13 @@ final class RootPass {
         preloaded = null;
         Set<Path> notLookedAt = new HashSet<>(unscanned);
         Map<String, Checkpoint> registered = registry.present(root.name());
-        List<Checkpoint> vanished = new ArrayList<>(deferred);
+        List<Checkpoint> vanished = new ArrayList<>();
+        for (Checkpoint d : deferred) {
+            Checkpoint now = registered.get(d.key());
+            if (now != null && now.run().equals(d.run())) {
+                vanished.add(now); // not registered again under the run directory the walk found it in since
+            }
+        }
         for (Checkpoint c : registered.values()) {
             if (!visitedRuns.contains(c.run())) {
                 vanished.add(c);
