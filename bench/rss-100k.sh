@@ -7,8 +7,8 @@
 #
 # The root holds N tiny valid .safetensors checkpoints, PER_RUN per run directory (~4 KiB of disk each).
 # The agent runs with reconcile_interval PASS_S seconds; RSS (VmRSS, /proc/<pid>/status) is sampled when
-# "agent started" is logged, then every PASS_S seconds for PASSES periodic passes; the last sample is the
-# steady state, the highest the peak. The registry is filled by an untimed first agent run.
+# "agent started" is logged, then every second for PASSES x PASS_S seconds; the lowest sample is the
+# steady state between passes, the highest a pass's peak. The registry is filled by an untimed first run.
 # Environment:
 #   N=100000 PER_RUN=1000 PASS_S=15 PASSES=3
 #   VARIANTS='opts|env;opts|env'   extra runs, each "JAVA_OPTS|ENV=VALUE ..." (default: the launcher's flags only)
@@ -72,9 +72,11 @@ roots:
 EOF
 
 rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-# run LABEL OPTS [ENV=VALUE...]: prints start ms, rss at start, per pass, peak, last
+# run LABEL OPTS [ENV=VALUE...]: start ms, RSS at "agent started", then RSS sampled every second for
+# PASSES x PASS_S seconds: the lowest sample (between passes), the median and the highest (inside a pass:
+# the pass's transient memory); which of them a one-off sample shows depends on when it is taken.
 run() {
-  local label=$1 opts=$2 log=$work/agent-$1.log t0 samples=() peak=0 r
+  local label=$1 opts=$2 log=$work/agent-$1.log t0 samples=() rss0 threads
   shift 2
   rm -f -- "$log"
   t0=$(date +%s%N)
@@ -85,13 +87,14 @@ run() {
     sleep 0.05
   done
   local start_ms=$((($(date +%s%N) - t0) / 1000000))
-  samples+=("$(rss_mib "$agent_pid")")
-  for ((i = 0; i < PASSES; i++)); do sleep "$PASS_S"; samples+=("$(rss_mib "$agent_pid")"); done
-  local threads; threads=$(awk '/^Threads:/ {print $2}' "/proc/$agent_pid/status")
+  rss0=$(rss_mib "$agent_pid")
+  for ((i = 0; i < PASSES * PASS_S; i++)); do sleep 1; samples+=("$(rss_mib "$agent_pid")"); done
+  threads=$(awk '/^Threads:/ {print $2}' "/proc/$agent_pid/status")
   kill "$agent_pid"; wait "$agent_pid" 2> /dev/null || true; agent_pid=
-  for r in "${samples[@]}"; do peak=$(awk -v a="$peak" -v b="$r" 'BEGIN {print (b > a) ? b : a}'); done
-  printf '  %-58s %7s %8s %8s %8s  %s\n' "${opts:-(launcher flags)}${*:+ $*}" "$start_ms" "${samples[0]}" "$peak" \
-    "${samples[-1]}" "$threads thr; per pass: ${samples[*]:1}"
+  ((${#samples[@]})) || return 0
+  read -r lo med hi < <(printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {print a[1], a[int((NR+1)/2)], a[NR]}')
+  printf '  %-58s %7s %8s %8s %8s %8s %8s  %s\n' "${opts:-(launcher flags)}${*:+ $*}" "$start_ms" "$rss0" "$lo" "$med" "$hi" \
+    "${samples[-1]}" "$threads thr"
 }
 
 echo "rss-100k: $N checkpoints in $runs run directories; reconcile_interval ${PASS_S}s, $PASSES periodic passes sampled"
@@ -102,7 +105,7 @@ if [[ ! -s $work/state/registry.db ]]; then
   echo "filling the registry (an untimed first run)..."
   PASSES=0 run fill "" > /dev/null
 fi
-printf '  %-58s %7s %8s %8s %8s\n' "variant (on top of the launcher's flags)" "start" "rss0" "peak" "last MiB"
+printf '  %-58s %7s %8s %8s %8s %8s %8s\n' "variant (on top of the launcher's flags)" "start" "rss0" "min" "median" "max" "last MiB"
 run base ""
 n=0
 IFS=';' read -r -a variants <<< "${VARIANTS:-}"
@@ -111,5 +114,5 @@ for v in "${variants[@]}"; do
   # shellcheck disable=SC2086  # the env part is a word list on purpose
   run "v$((++n))" "${v%%|*}" ${v#*|}
 done
-echo "goal: <= $GOAL_MIB MiB steady state (last sample) with $N checkpoints registered"
+echo "goal: <= $GOAL_MIB MiB resident with $N checkpoints registered (min = between passes, max = inside one)"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -32,7 +32,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -333,35 +332,19 @@ public final class Reconciler implements AutoCloseable {
         if (!p.startsWith(rootDir) || p.equals(rootDir)) {
             return null;
         }
-        Cataloger cataloger = new Cataloger(root.layout(), settler.namesFor(root));
         List<ScanProblem> problems = new ArrayList<>();
         TreeReader reader = new TreeReader((d, m) -> problems.add(new ScanProblem(root.name(), d, m)));
-        Path dir = rootDir;
-        while (true) {
-            Cataloger.Findings f = cataloger.examine(reader.list(dir), reader);
-            String rel = dir.relativize(p).toString();
-            for (Candidate c : f.candidates()) {
-                if (c.path().equals(p) || c.members().contains(rel)) {
-                    Map<String, Checkpoint> known = new HashMap<>();
-                    for (Checkpoint k : registry.list(root.name(), runId(rootDir, dir), false)) {
-                        known.put(k.key(), k);
-                    }
-                    RunSettler.Settled settled = settler.settle(root, runId(rootDir, dir), f.candidates(), FileSource.LOCAL,
-                            known, config.agent().settleTime(), clock.instant(), floorOf(root), problems, false);
-                    return settled.checkpoints().stream().filter(k -> k.path().equals(c.path())).findFirst().orElse(null);
-                }
-            }
-            Path next = null;
-            for (Path d : f.descendInto()) {
-                if (p.startsWith(d) && !p.equals(d)) {
-                    next = d;
-                }
-            }
-            if (next == null) {
-                return null;
-            }
-            dir = next;
+        TreeWalk.Located at = TreeWalk.locate(rootDir, p, cataloger(root), reader);
+        if (at == null) {
+            return null;
         }
+        Map<String, Checkpoint> known = new HashMap<>();
+        for (Checkpoint k : registry.list(root.name(), runId(rootDir, at.dir()), false)) {
+            known.put(k.key(), k);
+        }
+        RunSettler.Settled settled = settler.settle(root, runId(rootDir, at.dir()), at.findings().candidates(),
+                FileSource.LOCAL, known, config.agent().settleTime(), clock.instant(), floorOf(root), problems, false);
+        return settled.checkpoints().stream().filter(k -> k.path().equals(at.candidate().path())).findFirst().orElse(null);
     }
 
     private static boolean isBare(Path dir) {

@@ -61,6 +61,38 @@ final class TreeWalk {
         return w;
     }
 
+    /** Where a path's checkpoint was found: the directory listed, its findings, and the candidate. */
+    record Located(Path dir, Cataloger.Findings findings, dev.ckptwarden.catalog.Candidate candidate) {
+    }
+
+    /**
+     * Finds the candidate a walk from {@code rootDir} would take {@code path} for, listing only the
+     * directories that lead down to it: the path itself, or a multi-file checkpoint it is a member of.
+     * Null when a walk would not take it for a checkpoint.
+     */
+    static Located locate(Path rootDir, Path path, Cataloger cataloger, DirectoryReader reader) throws IOException {
+        Path dir = rootDir;
+        while (true) {
+            Cataloger.Findings f = cataloger.examine(reader.list(dir), reader);
+            String rel = dir.relativize(path).toString();
+            for (dev.ckptwarden.catalog.Candidate c : f.candidates()) {
+                if (c.path().equals(path) || c.members().contains(rel)) {
+                    return new Located(dir, f, c);
+                }
+            }
+            Path next = null;
+            for (Path d : f.descendInto()) {
+                if (path.startsWith(d) && !path.equals(d)) {
+                    next = d;
+                }
+            }
+            if (next == null) {
+                return null;
+            }
+            dir = next;
+        }
+    }
+
     /** One line for an I/O failure, as scan problems and logs say it. */
     static String describe(Throwable e) {
         if (e instanceof AccessDeniedException) {
