@@ -117,6 +117,24 @@ class ReconcilerTest {
         assertThat(reconciler.reconcile(config, rootConfig).inspected()).isZero();
     }
 
+    /**
+     * A directory of split-metric saves ({@code epoch=1-step=200-val/loss=0.70.ckpt}, part of run "exp") that
+     * becomes a run directory of its own (another save lands in it) keeps its checkpoint registered: the pass
+     * that settles run "exp" must not mark it deleted when the deeper run registers it.
+     */
+    @Test
+    void aCheckpointThatMovesToADeeperRunDirectoryIsNotMarkedGone() throws IOException {
+        TreeBuilder.lightningCkpt(root.resolve("exp/epoch=0-step=100.ckpt"), 0, 100, true, T0);
+        Path split = TreeBuilder.lightningCkpt(root.resolve("exp/epoch=1-step=200-val/loss=0.70.ckpt"), 1, 200, true, T0);
+        assertThat(scan().get("exp/epoch=1-step=200-val/loss=0.70.ckpt")).isNotNull();
+        TreeBuilder.lightningCkpt(split.resolveSibling("model.ckpt"), 1, 200, true, T0);
+
+        Map<String, Checkpoint> after = scan();
+
+        assertThat(after.get("exp/epoch=1-step=200-val/loss=0.70.ckpt")).as("registered under its new run").isNotNull();
+        assertThat(registry.byPath(split.toString())).get().extracting(Checkpoint::state).isEqualTo(CheckpointState.COMPLETE);
+    }
+
     /** A pin written in this process (the HTTP API) between two passes shows in the next pass's answer. */
     @Test
     void aPinMadeBetweenPassesShowsInTheNextPass() throws IOException {
