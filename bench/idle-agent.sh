@@ -90,6 +90,7 @@ agent:
   state_dir: $3
   reconcile_interval: 5m
   settle_time: 10s
+  listen: 127.0.0.1:0
 roots:
   - path: $2
     layout: auto
@@ -224,14 +225,16 @@ if [[ $VARIANTS != 0 ]]; then
   }
   variant none ""
   variant xmx64 "-Xmx64m"
-  variant xmx32 "-Xmx32m"
   variant xss256 "-Xss256k"
-  variant cic1 "-XX:CICompilerCount=1"
-  variant xmn16 "-Xmn16m"
-  variant codecache "-XX:ReservedCodeCacheSize=16m"
+  variant xmn8 "-Xmn8m"
+  variant c1 "-XX:TieredStopAtLevel=1"
+  variant codecache "-XX:ReservedCodeCacheSize=24m"
   variant arena "" MALLOC_ARENA_MAX=2
+  # glibc keeps what C2's compiler arenas and other native work freed; trimming gives it back (JDK 17.0.9+).
+  variant trim "-XX:TrimNativeHeapInterval=10000"
+  variant arena-trim "-XX:TrimNativeHeapInterval=10000" MALLOC_ARENA_MAX=2
+  variant arena-trim-xmn8 "-Xmn8m -XX:TrimNativeHeapInterval=10000" MALLOC_ARENA_MAX=2
   variant shareoff "-Xshare:off"
-  variant xint "-Xint"
   # Application class-data sharing: one run dumps the classes it loaded at exit, the next maps them.
   measure "v-cds-dump" "$work/idle.yaml" 2 "-XX:ArchiveClassesAtExit=$work/app.jsa" || true
   if [[ -s $work/app.jsa ]]; then

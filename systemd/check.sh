@@ -44,6 +44,11 @@ done
 grep -qx 'ExecStart=/opt/ckpt-warden/bin/ckpt-warden run --config /etc/ckpt-warden/ckpt-warden.yaml' "$unit" \
   || fail "installed unit does not start /opt/ckpt-warden/bin/ckpt-warden with /etc/ckpt-warden/ckpt-warden.yaml"
 ok "install.sh --root installed program, configuration, unit, sysusers.d and tmpfiles.d files"
+# The class-data archive dumped for the installed paths, and mapped by the installed launcher.
+[[ -s "$prefix/lib/ckpt-warden.jsa" ]] || fail "install.sh dumped no class-data archive ($prefix/lib/ckpt-warden.jsa)"
+mapped=$(CKPT_WARDEN_JAVA_OPTS=-Xlog:class+load=info "$prefix/bin/ckpt-warden" --version | grep -c 'shared objects file (top)' || true)
+((mapped > 100)) || fail "the installed launcher mapped $mapped classes from lib/ckpt-warden.jsa"
+ok "install.sh dumped lib/ckpt-warden.jsa; the installed launcher maps $mapped classes from it"
 
 # The sysusers.d and tmpfiles.d entries produce the user and the state directory.
 if command -v systemd-sysusers >/dev/null && command -v systemd-tmpfiles >/dev/null; then

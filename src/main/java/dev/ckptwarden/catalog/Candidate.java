@@ -56,6 +56,11 @@ public record Candidate(
      * the same signature saw the same bytes unless something rewrote a file keeping size and mtime.
      */
     public String signature() {
+        return files.size() + ":" + Long.toHexString(signatureHash());
+    }
+
+    /** The hash part of {@link #signature()}, without building the text (a pass hashes every candidate). */
+    public long signatureHash() {
         long h = 0xcbf29ce484222325L;
         for (Entry e : files) {
             h = mix(h, e.name().hashCode());
@@ -63,7 +68,17 @@ public record Candidate(
             h = mix(h, e.mtimeMillis());
             h = mix(h, e.type().ordinal());
         }
-        return files.size() + ":" + Long.toHexString(h);
+        return h;
+    }
+
+    /**
+     * Folds this candidate (its name and signature) into a run directory's fingerprint: equal fingerprints
+     * of a run directory mean the same checkpoints with the same signatures, in the same order.
+     */
+    public long foldInto(long runFingerprint) {
+        long h = mix(runFingerprint, name.hashCode());
+        h = mix(h, files.size());
+        return mix(h, signatureHash());
     }
 
     private static long mix(long h, long v) {

@@ -339,6 +339,7 @@ public final class Agent implements AutoCloseable {
         // a long offload pass must not hold a stop for minutes.
         enforcer.stop();
         schedule.close(); // waits for the pass in progress to end
+        reconciler.close(); // its header-reading threads; no pass runs any more
         if (lease != null) {
             lease.release(); // another agent takes over at its next renewal, not after the lease time
         }

@@ -76,17 +76,18 @@ final class RemoteReconciler {
             RemoteTreeReader reader = new RemoteTreeReader(source, !s3,
                     (p, m) -> problems.add(new ScanProblem(root.name(), p, m)));
             Exception[] atRoot = new Exception[1];
-            Reconciler.Walked w = Reconciler.walk(rootPath, reader, reader::forget, cataloger, (dir, e) -> {
+            List<dev.ckptwarden.catalog.Candidate> candidates = new ArrayList<>();
+            TreeWalk.Walked w = TreeWalk.walk(rootPath, reader, reader::forget, cataloger, (dir, e) -> {
                 if (dir.equals(rootPath)) {
                     atRoot[0] = e; // the root itself: the whole root is unreachable, said once below
                 } else {
                     problems.add(new ScanProblem(root.name(), dir, describe(e)));
                 }
-            });
+            }, (dir, found) -> candidates.addAll(found.candidates()));
             if (atRoot[0] != null) {
                 return unreachable(root, rootPath, "cannot list: " + describe(atRoot[0]), problems, settle);
             }
-            return settle.apply(new RootWalk(rootPath, true, w.candidates(), w.unscanned(), Set.of(), reader.entriesRead(),
+            return settle.apply(new RootWalk(rootPath, true, candidates, w.unscanned(), Set.of(), reader.entriesRead(),
                     source));
         }
     }

@@ -95,6 +95,81 @@ class ReconcilerTest {
         assertThat(scan().get("run/epoch=1-step=10.ckpt").resumable()).isFalse();
     }
 
+    /**
+     * Issue 17: the registry is the memory. A long-running agent held every checkpoint of every root between
+     * passes (~600 bytes each, ~60 MiB resident at 100,000 checkpoints); once the caller lets go of a pass's
+     * answer, nothing of it may stay reachable from the reconciler.
+     */
+    @Test
+    void reconcilerKeepsNoCheckpointBetweenPasses() throws IOException {
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=2-step=20.ckpt"), 2, 20, true, T0);
+        reconciler.reconcile(config, rootConfig);
+        RootScan warm = reconciler.reconcile(config, rootConfig); // the agent's periodic pass
+        assertThat(warm.inspected()).isZero();
+        java.lang.ref.WeakReference<Checkpoint> held = new java.lang.ref.WeakReference<>(warm.checkpoints().get(0));
+        warm = null;
+        for (int i = 0; i < 20 && held.get() != null; i++) {
+            System.gc();
+        }
+        assertThat(held.get()).as("a checkpoint of the last pass, still reachable after the pass").isNull();
+        // ...and the next pass still knows the tree unchanged (no header read again).
+        assertThat(reconciler.reconcile(config, rootConfig).inspected()).isZero();
+    }
+
+    /**
+     * A directory of split-metric saves ({@code epoch=1-step=200-val/loss=0.70.ckpt}, part of run "exp") that
+     * becomes a run directory of its own (another save lands in it) keeps its checkpoint registered: the pass
+     * that settles run "exp" must not mark it deleted when the deeper run registers it.
+     */
+    @Test
+    void aCheckpointThatMovesToADeeperRunDirectoryIsNotMarkedGone() throws IOException {
+        TreeBuilder.lightningCkpt(root.resolve("exp/epoch=0-step=100.ckpt"), 0, 100, true, T0);
+        Path split = TreeBuilder.lightningCkpt(root.resolve("exp/epoch=1-step=200-val/loss=0.70.ckpt"), 1, 200, true, T0);
+        assertThat(scan().get("exp/epoch=1-step=200-val/loss=0.70.ckpt")).isNotNull();
+        TreeBuilder.lightningCkpt(split.resolveSibling("model.ckpt"), 1, 200, true, T0);
+
+        Map<String, Checkpoint> after = scan();
+
+        assertThat(after.get("exp/epoch=1-step=200-val/loss=0.70.ckpt")).as("registered under its new run").isNotNull();
+        assertThat(registry.byPath(split.toString())).get().extracting(Checkpoint::state).isEqualTo(CheckpointState.COMPLETE);
+    }
+
+    /** A pin written in this process (the HTTP API) between two passes shows in the next pass's answer. */
+    @Test
+    void aPinMadeBetweenPassesShowsInTheNextPass() throws IOException {
+        Path ckpt = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        scan();
+        registry.pin(ckpt.toString(), true, "keep for the paper");
+        assertThat(scan().get("run/epoch=1-step=10.ckpt").pinned()).isTrue();
+    }
+
+    /** The reconciler owns its header-reading threads: closing it ends them (an agent stopped in a JVM that lives on). */
+    @Test
+    void closingTheReconcilerEndsItsHeaderReadingThreads() throws Exception {
+        java.util.Set<Thread> before = inspectThreads();
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        assertThat(reconciler.reconcile(config, rootConfig).inspected()).isEqualTo(1);
+        java.util.Set<Thread> mine = inspectThreads();
+        mine.removeAll(before);
+        assertThat(mine).isNotEmpty();
+        reconciler.close();
+        for (Thread t : mine) {
+            t.join(10_000);
+            assertThat(t.isAlive()).as(t.getName() + " still running after close()").isFalse();
+        }
+    }
+
+    private static java.util.Set<Thread> inspectThreads() {
+        java.util.Set<Thread> out = new java.util.HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("ckpt-warden-inspect")) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
     @Test
     void freshFileIsWritingUntilItSettles() throws IOException {
         Instant now = clock.instant();

@@ -1,0 +1,206 @@
+package dev.ckptwarden.watch;
+
+import dev.ckptwarden.catalog.Aliases;
+import dev.ckptwarden.catalog.Candidate;
+import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.catalog.Inspection;
+import dev.ckptwarden.catalog.Recognition;
+import dev.ckptwarden.catalog.integrity.FileSource;
+import dev.ckptwarden.catalog.names.NameParser;
+import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/**
+ * Brings the registry in line with the checkpoints found in one run directory: inspects what is new or
+ * changed (on the reconciler's inspector threads), judges, resolves aliases, registers, and marks what
+ * vanished from the run as deleted. Holds nothing between runs but the name parsers per pattern set.
+ */
+final class RunSettler {
+    private static final Logger log = LoggerFactory.getLogger(Reconciler.class); // the reconciler's lines keep its logger name
+
+    private final Registry registry;
+    private final ExecutorService inspectors;
+    private final Map<String, NameParser> parsers = new ConcurrentHashMap<>();
+
+    RunSettler(Registry registry, ExecutorService inspectors) {
+        this.registry = registry;
+        this.inspectors = inspectors;
+    }
+
+    /**
+     * What settling a run found.
+     *
+     * @param stable true when nothing in the run can change without its files changing: every checkpoint is
+     *               complete or corrupt and every inspection succeeded (no settle timer, nothing to retry)
+     */
+    record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected, boolean stable) {
+    }
+
+    /**
+     * @param known  the run's registered checkpoints by key
+     * @param floor  the latest state-since the root has registered: a state reached now never looks older
+     * @param record false to judge only, registering nothing
+     */
+    Settled settle(RootConfig root, String run, List<Candidate> candidates, FileSource source, Map<String, Checkpoint> known,
+                   Duration settleTime, Instant now, Instant floor, List<ScanProblem> problems, boolean record) {
+        List<Checkpoint> result = new ArrayList<>(candidates.size());
+        List<Checkpoint> changed = new ArrayList<>();
+        Set<String> present = new HashSet<>();
+        int inspected = 0;
+        boolean stable = true;
+        for (Checkpoint k : known.values()) {
+            if (k.stateSince() != null && k.stateSince().isAfter(floor)) {
+                floor = k.stateSince();
+            }
+        }
+        // Header reads of new or changed checkpoints are independent of each other: on a first scan they are
+        // most of the work, so they run on the inspector threads; everything else stays in order.
+        Map<Candidate, Future<Inspection>> inspections = new IdentityHashMap<>();
+        for (Candidate c : candidates) {
+            if (!reusable(known.get(c.path().toString()), c)) {
+                inspections.put(c, inspectors.submit(c.inspector()::inspect));
+            }
+        }
+        NameParser names = namesFor(root);
+        for (Candidate c : candidates) {
+            String key = c.path().toString();
+            Checkpoint prev = known.get(key);
+            Checkpoint cp;
+            Future<Inspection> pending = inspections.get(c);
+            if (pending == null) {
+                cp = prev;
+            } else {
+                Inspection ins;
+                try {
+                    ins = await(pending);
+                    inspected++;
+                } catch (NoSuchFileException vanished) {
+                    continue;
+                } catch (IOException | RuntimeException e) {
+                    problems.add(new ScanProblem(root.name(), c.path(), "cannot inspect: " + TreeWalk.describe(e)));
+                    stable = false; // tried again on the next pass
+                    if (prev != null) {
+                        present.add(key); // keep what we knew rather than forget it
+                        result.add(prev);
+                    }
+                    continue;
+                }
+                if (ins.notACheckpoint() != null) {
+                    continue;
+                }
+                // One String per run for every checkpoint of it (the previous row's when it is the same).
+                String runId = prev != null && run.equals(prev.run()) ? prev.run() : run;
+                cp = Recognition.checkpoint(root.name(), runId, c, ins, names, prev, now, settleTime);
+                if (cp.stateSince() != null && cp.stateSince().isBefore(floor)
+                        && (prev == null || !cp.stateSince().equals(prev.stateSince()))) {
+                    // The clock went back: a state reached now must not look older than one recorded before,
+                    // or a fresh save would rank below older ones and become evictable (Recency).
+                    cp = cp.withHistory(cp.firstSeen(), floor.plusNanos(1));
+                }
+                changed.add(cp);
+                if (cp.state() == CheckpointState.CORRUPT && (prev == null || prev.state() != CheckpointState.CORRUPT)) {
+                    // Once per verdict: an unchanged corrupt checkpoint is not judged again, and the registry
+                    // remembers the verdict across restarts.
+                    log.warn("checkpoint {} is corrupt: {}", cp.path(), cp.note());
+                }
+            }
+            present.add(key);
+            result.add(cp);
+        }
+        Aliases.resolve(source, result, changed, known);
+        for (Checkpoint c : result) {
+            stable &= c.state() == CheckpointState.COMPLETE || c.state() == CheckpointState.CORRUPT;
+        }
+        if (record && !changed.isEmpty()) {
+            registry.upsert(changed);
+            if (log.isDebugEnabled()) {
+                for (Checkpoint c : changed) {
+                    log.debug("registered {} ({}{})", c.path(), c.state().id(), c.note() == null ? "" : ": " + c.note());
+                }
+            }
+        }
+        return new Settled(result, present, inspected, stable);
+    }
+
+    /**
+     * Marks deleted what was registered but is not present now, except below a directory that could not be
+     * looked at this time (not evidence of deletion) and outside the root.
+     *
+     * @return how many were marked
+     */
+    int markGone(Collection<Checkpoint> known, Path rootDir, Set<String> present, Collection<Path> unscanned, Instant now) {
+        List<String> gone = new ArrayList<>();
+        for (Checkpoint prev : known) {
+            if (!present.contains(prev.key()) && !shadowed(prev, unscanned) && prev.path().startsWith(rootDir)) {
+                gone.add(prev.key());
+            }
+        }
+        if (!gone.isEmpty()) {
+            registry.markGone(gone, CheckpointState.DELETED, now, "gone from disk");
+        }
+        return gone.size();
+    }
+
+    static boolean shadowed(Checkpoint prev, Collection<Path> unscanned) {
+        for (Path u : unscanned) {
+            if (prev.path().startsWith(u)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    NameParser namesFor(RootConfig root) {
+        return parsers.computeIfAbsent(String.join("\u0000", root.patterns()), k -> {
+            try {
+                return NameParser.withPatterns(root.patterns());
+            } catch (IllegalArgumentException e) {
+                return NameParser.standard(); // validated at load time; defensive only
+            }
+        });
+    }
+
+    /** Unchanged since a settled verdict (same sizes and times): no need to read its headers again. */
+    private static boolean reusable(Checkpoint prev, Candidate c) {
+        return prev != null && c.signature().equals(prev.signature())
+                && (prev.state() == CheckpointState.COMPLETE || prev.state() == CheckpointState.CORRUPT);
+    }
+
+    private static Inspection await(Future<Inspection> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading headers", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(cause);
+        }
+    }
+}
