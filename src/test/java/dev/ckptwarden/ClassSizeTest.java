@@ -2,7 +2,6 @@ package dev.ckptwarden;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,9 +27,6 @@ class ClassSizeTest {
     private static final Pattern ANNOTATIONS = Pattern.compile("\\s*(?:@[\\w.]+(?:\\([^)]*\\))?\\s*)*");
 
     @Test
-    @Disabled("enabled when branches proto, stream and types merge: Enforcer, TrashBin, RemoteEvictions, Offloader"
-            + " (proto), Reconciler (stream) and Agent (types) are split; PickleReader, FileLayout, AgentMetrics,"
-            + " HttpApi and RootSectionReader, which no branch owns, still need splitting or a reason")
     void noProductionClassIsLongWithoutSayingWhy() {
         assertThat(oversizedWithoutReason(Path.of("src/main/java")))
                 .as("source files over %d lines whose type's Javadoc does not say 'Why this class is long:'", MAX_LINES)

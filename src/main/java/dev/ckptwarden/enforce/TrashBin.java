@@ -39,6 +39,10 @@ import java.util.function.Consumer;
  * itself, never what it points at. An open trash holds an exclusive lock on {@code <trash>/.lock},
  * so two enforcement passes never work on one root at the same time.
  *
+ * <p>Why this class is long: every {@code unlinkat} of a local checkpoint file is in it, on purpose, so
+ * that "what can remove a checkpoint from this disk" is answered by reading one file (opening the
+ * trash is already {@link TrashDirectory}).
+ *
  * <p>A root may be writable by other users (a shared scratch directory), so nothing they can write
  * there may direct a deletion: the trash is created {@code 0700} and refused
  * ({@link UntrustedTrashException}: nothing moved, rolled forward or purged) when it is a link, not

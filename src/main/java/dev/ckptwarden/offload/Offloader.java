@@ -58,6 +58,10 @@ import java.util.function.LongSupplier;
  * is named in the message and is replaced by the next attempt, since a location without a manifest is
  * only ever an unfinished copy. A target that already holds a manifest for this path is reused when it
  * describes the same files (an earlier attempt that stopped after copying) and refused otherwise.
+ *
+ * <p>Why this class is long: the placing, the verification and the clean-up after a failure share the
+ * staging names and the manifest rule above, and are read together when a copy is in doubt (one attempt
+ * is already {@link OffloadAttempt}).
  */
 public final class Offloader {
     private static final Logger log = LoggerFactory.getLogger(Offloader.class);
