@@ -361,11 +361,11 @@ final class PickleReader {
                     persistentIds.add(id);
                     push(stack, id);
                 }
-                case 'p' -> memoize(memo, Long.parseLong(line().trim()), peek(stack)); // PUT
+                case 'p' -> memoize(memo, memoIndex(line()), peek(stack)); // PUT
                 case 'q' -> memoize(memo, (long) u8(), peek(stack)); // BINPUT
                 case 'r' -> memoize(memo, le(4).getInt() & 0xffffffffL, peek(stack)); // LONG_BINPUT
                 case 0x94 -> memoize(memo, (long) memo.size(), peek(stack)); // MEMOIZE
-                case 'g' -> push(stack, memoGet(memo, Long.parseLong(line().trim()))); // GET
+                case 'g' -> push(stack, memoGet(memo, memoIndex(line()))); // GET
                 case 'h' -> push(stack, memoGet(memo, u8())); // BINGET
                 case 'j' -> push(stack, memoGet(memo, le(4).getInt() & 0xffffffffL)); // LONG_BINGET
                 default -> throw new PickleException(String.format("unknown opcode 0x%02x at byte %d", op, pos - 1));
@@ -589,6 +589,15 @@ final class PickleReader {
 
     private static Object narrow(BigInteger v) {
         return v.bitLength() < 64 ? (Object) v.longValue() : v;
+    }
+
+    /** Protocol 0 writes PUT and GET indexes as decimal text, which a hostile pickle need not respect. */
+    private static long memoIndex(String s) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            throw new PickleException("bad memo index in PUT/GET");
+        }
     }
 
     private static Object parseIntLine(String s) {
