@@ -142,4 +142,22 @@ class ProtectedSetTest {
         assertThat(kept(d)).containsExactlyInAnyOrder("pinned.ckpt", "corrupt.ckpt", "writing.ckpt", "newest.ckpt");
         assertThat(d).filteredOn(x -> x.verdict() == Verdict.KEEP).allMatch(Decision::isProtected);
     }
+
+    /**
+     * Of two saves at the same highest step (a job restarted and saved step 200 again), only the newer is
+     * protected: the older duplicate is not "highest step" too and is evicted. Kills PIT's boundary mutant of
+     * ProtectedSet.highestStep (&gt;= instead of &gt;), which would keep every older duplicate forever.
+     */
+    @Test
+    void ofTwoSavesAtTheSameHighestStepOnlyTheNewerIsProtected() {
+        List<Checkpoint> run = List.of(
+                ckpt("step-100.ckpt").step(100).at(1).build(),
+                ckpt("first-200.ckpt").step(200).at(2).build(),
+                ckpt("again-200.ckpt").step(200).at(3).build());
+
+        List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
+
+        assertThat(byName(d).get("again-200.ckpt").reasons()).containsExactly("protected: newest complete");
+        assertThat(evicted(d)).containsExactlyInAnyOrder("first-200.ckpt", "step-100.ckpt");
+    }
 }
