@@ -160,4 +160,22 @@ class ProtectedSetTest {
         assertThat(byName(d).get("again-200.ckpt").reasons()).containsExactly("protected: newest complete");
         assertThat(evicted(d)).containsExactlyInAnyOrder("first-200.ckpt", "step-100.ckpt");
     }
+
+    /**
+     * A newest save that names no best (a weights-only or non-Trainer save) does not silence the older one that
+     * does: the most recent checkpoint that names a best is the word on it. Kills PIT's surviving mutant of
+     * ProtectedSet.reasons (the "names something" filter replaced by true), which left the named best unprotected.
+     */
+    @Test
+    void theNewestCheckpointThatNamesABestIsHonouredWhenTheNewestNamesNone() {
+        List<Checkpoint> run = List.of(
+                ckpt("checkpoint-500").step(500).at(10).build(),
+                ckpt("checkpoint-1000").step(1000).at(20).namesBest("checkpoint-500").build(),
+                ckpt("checkpoint-1500").step(1500).at(30).build());
+
+        List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
+
+        assertThat(byName(d).get("checkpoint-500").reasons()).containsExactly("protected: named best by checkpoint-1000");
+        assertThat(evicted(d)).containsExactly("checkpoint-1000");
+    }
 }
