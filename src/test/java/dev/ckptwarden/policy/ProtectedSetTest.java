@@ -142,4 +142,40 @@ class ProtectedSetTest {
         assertThat(kept(d)).containsExactlyInAnyOrder("pinned.ckpt", "corrupt.ckpt", "writing.ckpt", "newest.ckpt");
         assertThat(d).filteredOn(x -> x.verdict() == Verdict.KEEP).allMatch(Decision::isProtected);
     }
+
+    /**
+     * Of two saves at the same highest step (a job restarted and saved step 200 again), only the newer is
+     * protected: the older duplicate is not "highest step" too and is evicted. Kills PIT's boundary mutant of
+     * ProtectedSet.highestStep (&gt;= instead of &gt;), which would keep every older duplicate forever.
+     */
+    @Test
+    void ofTwoSavesAtTheSameHighestStepOnlyTheNewerIsProtected() {
+        List<Checkpoint> run = List.of(
+                ckpt("step-100.ckpt").step(100).at(1).build(),
+                ckpt("first-200.ckpt").step(200).at(2).build(),
+                ckpt("again-200.ckpt").step(200).at(3).build());
+
+        List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
+
+        assertThat(byName(d).get("again-200.ckpt").reasons()).containsExactly("protected: newest complete");
+        assertThat(evicted(d)).containsExactlyInAnyOrder("first-200.ckpt", "step-100.ckpt");
+    }
+
+    /**
+     * A newest save that names no best (a weights-only or non-Trainer save) does not silence the older one that
+     * does: the most recent checkpoint that names a best is the word on it. Kills PIT's surviving mutant of
+     * ProtectedSet.reasons (the "names something" filter replaced by true), which left the named best unprotected.
+     */
+    @Test
+    void theNewestCheckpointThatNamesABestIsHonouredWhenTheNewestNamesNone() {
+        List<Checkpoint> run = List.of(
+                ckpt("checkpoint-500").step(500).at(10).build(),
+                ckpt("checkpoint-1000").step(1000).at(20).namesBest("checkpoint-500").build(),
+                ckpt("checkpoint-1500").step(1500).at(30).build());
+
+        List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
+
+        assertThat(byName(d).get("checkpoint-500").reasons()).containsExactly("protected: named best by checkpoint-1000");
+        assertThat(evicted(d)).containsExactly("checkpoint-1000");
+    }
 }

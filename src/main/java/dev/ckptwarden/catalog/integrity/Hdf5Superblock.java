@@ -69,6 +69,9 @@ public record Hdf5Superblock(long superblockOffset, int version, long baseAddres
                 addresses = version == 0 ? 24 : 28;
             }
             case 2, 3 -> {
+                if (b.length < 10) {
+                    return cutShort(at, version);
+                }
                 offsetSize = b[9] & 0xff;
                 addresses = 12;
             }

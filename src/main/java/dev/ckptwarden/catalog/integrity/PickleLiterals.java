@@ -18,6 +18,15 @@ final class PickleLiterals {
         return v.bitLength() < 64 ? (Object) v.longValue() : v;
     }
 
+    /** Protocol 0 writes PUT and GET indexes as decimal text, which a hostile pickle need not respect. */
+    static long memoIndex(String s) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            throw new PickleException("bad memo index in PUT/GET");
+        }
+    }
+
     static Object parseIntLine(String s) {
         String t = s.trim();
         if (t.equals("01")) {

@@ -367,11 +367,11 @@ final class PickleReader {
                     persistentIds.add(id);
                     push(stack, id);
                 }
-                case 'p' -> memoize(memo, Long.parseLong(line().trim()), peek(stack)); // PUT
+                case 'p' -> memoize(memo, PickleLiterals.memoIndex(line()), peek(stack)); // PUT
                 case 'q' -> memoize(memo, (long) u8(), peek(stack)); // BINPUT
                 case 'r' -> memoize(memo, le(4).getInt() & 0xffffffffL, peek(stack)); // LONG_BINPUT
                 case 0x94 -> memoize(memo, (long) memo.size(), peek(stack)); // MEMOIZE
-                case 'g' -> push(stack, memoGet(memo, Long.parseLong(line().trim()))); // GET
+                case 'g' -> push(stack, memoGet(memo, PickleLiterals.memoIndex(line()))); // GET
                 case 'h' -> push(stack, memoGet(memo, u8())); // BINGET
                 case 'j' -> push(stack, memoGet(memo, le(4).getInt() & 0xffffffffL)); // LONG_BINGET
                 default -> throw new PickleException(String.format("unknown opcode 0x%02x at byte %d", op, pos - 1));

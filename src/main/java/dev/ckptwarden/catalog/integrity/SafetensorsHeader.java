@@ -5,6 +5,7 @@ import static dev.ckptwarden.catalog.integrity.LittleEndian.u64;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -111,6 +112,9 @@ public record SafetensorsHeader(long headerLength, Map<String, Tensor> tensors, 
             root = JSON.readTree(in.read(8, (int) n));
         } catch (JacksonException e) {
             return broken(n, size, "safetensors header is not valid JSON: " + e.getOriginalMessage());
+        } catch (CharConversionException e) {
+            // Jackson guesses the encoding from the first bytes (leading NULs look like UTF-32) and gives up
+            return broken(n, size, "safetensors header is not valid JSON: " + e.getMessage());
         }
         if (root == null || !root.isObject()) {
             return broken(n, size, "safetensors header is not a JSON object");

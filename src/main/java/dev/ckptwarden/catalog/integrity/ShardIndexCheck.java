@@ -3,6 +3,7 @@ package dev.ckptwarden.catalog.integrity;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +48,9 @@ public final class ShardIndexCheck {
                     : source.readSmall(indexJson, MAX_REMOTE_INDEX_BYTES));
         } catch (JacksonException e) {
             return new ShardIndex(List.of(), List.of(indexName + " does not parse as JSON: " + e.getOriginalMessage()));
+        } catch (CharConversionException e) {
+            // leading NULs make Jackson guess UTF-32 and fail before parsing: not JSON, not an unreadable file
+            return new ShardIndex(List.of(), List.of(indexName + " does not parse as JSON: " + e.getMessage()));
         }
         JsonNode weightMap = root == null ? null : root.get("weight_map");
         if (weightMap == null || !weightMap.isObject()) {

@@ -137,7 +137,8 @@ public record ZipCentralDirectory(long archiveStart, long centralDirectoryStart,
             return broken("zip64 end of central directory locator missing");
         }
 
-        if (cdSize < 0 || cdOffset < 0 || entryCount < 0 || cdOffset + cdSize > size) {
+        // cdOffset > size - cdSize rather than cdOffset + cdSize > size: zip64 values near 2^63 would overflow the sum
+        if (cdSize < 0 || cdOffset < 0 || entryCount < 0 || cdSize > size || cdOffset > size - cdSize) {
             return broken("zip central directory points past end of file");
         }
         long archiveStart = directoryEnd - (cdOffset + cdSize);
@@ -161,7 +162,8 @@ public record ZipCentralDirectory(long archiveStart, long centralDirectoryStart,
             Entry first = entries.stream().min((a, b) -> Long.compare(a.localHeaderOffset(), b.localHeaderOffset()))
                     .orElseThrow();
             long firstHeader = archiveStart + first.localHeaderOffset();
-            if (firstHeader != 0 && !startsWith(in.read(firstHeader, 4), 0, LOCAL_HEADER)) {
+            // a zip64 offset with its top bit set is negative here: damage, not a position to read at
+            if (firstHeader != 0 && (firstHeader < 0 || !startsWith(in.read(firstHeader, 4), 0, LOCAL_HEADER))) {
                 problems.add("zip entry '" + first.name() + "' has no local header at offset " + firstHeader);
             }
         }
@@ -240,7 +242,13 @@ public record ZipCentralDirectory(long archiveStart, long centralDirectoryStart,
         if (e.compressedSize() > maxBytes || e.size() > maxBytes) {
             return Optional.empty();
         }
+        if (e.compressedSize() < 0 || e.size() < 0) {
+            throw new ZipException("zip entry '" + e.name() + "' has a size beyond 2^63 bytes");
+        }
         long header = archiveStart + e.localHeaderOffset();
+        if (header < 0) {
+            throw new ZipException("zip entry '" + e.name() + "' has no local header at offset " + header);
+        }
         byte[] h = in.read(header, LOCAL_HEADER_LENGTH);
         if (h.length < LOCAL_HEADER_LENGTH || !startsWith(h, 0, LOCAL_HEADER)) {
             throw new ZipException("zip entry '" + e.name() + "' has no local header at offset " + header);

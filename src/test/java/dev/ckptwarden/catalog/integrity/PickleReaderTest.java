@@ -10,6 +10,7 @@ import dev.ckptwarden.catalog.integrity.PickleReader.PyGlobal;
 import dev.ckptwarden.catalog.integrity.PickleReader.PyObject;
 import dev.ckptwarden.catalog.integrity.PickleReader.PyTuple;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -134,6 +135,17 @@ class PickleReaderTest {
                 .hasMessageContaining("memo index 9");
         assertThatThrownBy(() -> new PickleReader(new byte[] {(byte) 0x80, 2, 's', '.'}).next())
                 .hasMessageContaining("stack underflow");
+    }
+
+    /** Found by PickleReaderFuzzTest: protocol 0's PUT and GET carry the memo index as text, which may be anything. */
+    @Test
+    void aProtocol0MemoIndexThatIsNotANumberIsAMalformedPickle() {
+        assertThatThrownBy(() -> new PickleReader("Npabc\n.".getBytes(StandardCharsets.ISO_8859_1)).next())
+                .isInstanceOf(PickleException.class).isNotInstanceOf(PickleTruncatedException.class)
+                .hasMessageContaining("memo index");
+        assertThatThrownBy(() -> new PickleReader("Np0\ng1x\n.".getBytes(StandardCharsets.ISO_8859_1)).next())
+                .isInstanceOf(PickleException.class).isNotInstanceOf(PickleTruncatedException.class)
+                .hasMessageContaining("memo index");
     }
 
     @Test

@@ -64,6 +64,17 @@ class SafetensorsHeaderTest {
                 .startsWith("safetensors header is not valid JSON: ");
     }
 
+    /**
+     * Found by SafetensorsHeaderFuzzTest: a header starting with NUL bytes made the JSON parser guess UTF-32 and
+     * throw an I/O error, so a corrupt file looked unreadable instead of corrupt.
+     */
+    @Test
+    void headerStartingWithNulBytesIsAProblemNotAnIoError() throws IOException {
+        SafetensorsHeader h = read("\0\0\0{\"a\":1}", 0);
+        assertThat(h.intact()).isFalse();
+        assertThat(h.problems()).singleElement().asString().startsWith("safetensors header is not valid JSON");
+    }
+
     @Test
     void unknownDtypesAreNotJudged() throws IOException {
         assertThat(read("{\"a\":{\"dtype\":\"X9\",\"shape\":[3],\"data_offsets\":[0,5]}}", 5).problems()).isEmpty();

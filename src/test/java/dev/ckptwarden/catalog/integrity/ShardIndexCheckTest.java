@@ -58,6 +58,14 @@ class ShardIndexCheckTest {
     private static final String TWO_SHARDS =
             "\"a\": \"model-00001-of-00002.safetensors\", \"b\": \"model-00002-of-00002.safetensors\"";
 
+    /** Same class as SafetensorsHeaderFuzzTest's finding: leading NULs made the JSON parser guess UTF-32 and throw. */
+    @Test
+    void indexStartingWithNulBytesDoesNotParseRatherThanFailingTheRead() throws IOException {
+        Path index = Files.write(tmp.resolve(INDEX), new byte[] {0, 0, 0, '{', '}'});
+        ShardIndex idx = ShardIndexCheck.read(index);
+        assertThat(idx.problems()).singleElement().asString().startsWith(INDEX + " does not parse as JSON");
+    }
+
     @Test
     void completeShardSetHasNoProblems() throws IOException {
         shard("model-00001-of-00002.safetensors", "a", 4);

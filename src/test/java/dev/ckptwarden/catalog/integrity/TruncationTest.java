@@ -112,6 +112,16 @@ class TruncationTest {
         assertThat(probeCut(copy(source, "model.h5"), 0).type()).isEqualTo(ContentType.EMPTY);
     }
 
+    /** Found by Hdf5SuperblockFuzzTest: a version 2/3 superblock cut right after its version byte. */
+    @Test
+    void hdf5CutJustAfterASuperblockVersion2IsCutShortNotACrash() throws IOException {
+        Path f = tmp.resolve("model.h5");
+        Files.write(f, new byte[] {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n', 2});
+        Probe p = FileProbe.probe(f);
+        assertThat(p.type()).isEqualTo(ContentType.HDF5);
+        assertThat(p.problems()).containsExactly("HDF5 superblock cut short (file truncated?)");
+    }
+
     @Test
     void truncatedLegacyTorchCheckpointIsNeverIntact() throws IOException {
         String source = "lightning/alexey-pronkin__annealed/lightning_logs/version_0/checkpoints/epoch=0.ckpt";

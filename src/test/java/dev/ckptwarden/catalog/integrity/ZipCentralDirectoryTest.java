@@ -157,4 +157,18 @@ class ZipCentralDirectoryTest {
         assertThat(FileProbe.probe(write("notes.zip", zip(Map.of("a.txt", new byte[] {'a'}), true, null))).type())
                 .isEqualTo(ContentType.ZIP);
     }
+
+    /**
+     * Found by ZipCentralDirectoryFuzzTest (the input is kept as a resource): a zip64 extra field whose local
+     * header offset has its top bit set made the reader seek to a negative position and throw
+     * IllegalArgumentException out of the probe; it is a damaged directory.
+     */
+    @Test
+    void zip64LocalHeaderOffsetBeyondLongRangeIsDamageNotAnException() throws Exception {
+        Path zip = tmp.resolve("model.pt");
+        Files.copy(Path.of(getClass().getResource("fuzz-zip64-negative-local-offset.zip").toURI()), zip);
+        ZipCentralDirectory cd = ZipCentralDirectory.read(zip);
+        assertThat(cd.intact()).isFalse();
+        assertThat(FileProbe.probe(zip).intact()).isFalse();
+    }
 }
