@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.fail;
  * world events and agent passes, each checked against the contract's invariants after every pass.
  * A failing seed is shrunk to a minimal schedule and reported with the one line that replays it.
  *
- * <p>{@code -Dsim.schedules=N} runs N seeds (default 40); {@code -Dsim.seed=S} replays one;
+ * <p>{@code -Dsim.schedules=N} runs N seeds (default 16: about a minute on two busy cores); {@code -Dsim.seed=S} replays one;
  * {@code -Dsim.first=S} starts the range elsewhere (CI can walk new seeds each run); {@code -Dsim.minutes=M}
  * runs new seeds for M minutes and reports every kind of violation found (bench/sim-campaign.sh). The summary
  * line gives schedules explored and faults injected by kind.
@@ -34,7 +34,7 @@ class SimulationCampaignTest {
         SaveProtocols protocols = new SaveProtocols(scratch);
         String one = System.getProperty("sim.seed");
         long first = one != null ? Long.parseLong(one) : Long.getLong("sim.first", 1);
-        long n = one != null ? 1 : Long.getLong("sim.schedules", 40);
+        long n = one != null ? 1 : Long.getLong("sim.schedules", 16);
         // -Dsim.minutes=M: a campaign bounded by time instead of count (bench/sim-campaign.sh), which goes on past
         // a failure so that one run reports every kind of violation it finds, each with its first seed.
         double minutes = Double.parseDouble(System.getProperty("sim.minutes", "0"));
@@ -118,11 +118,12 @@ class SimulationCampaignTest {
 
     /**
      * Removes steps while the schedule still fails the same way: halves, then ever smaller chunks, down to single
-     * steps (delta debugging, the way jqwik shrinks a list). Bounded, so a report never takes minutes.
+     * steps (delta debugging, the way jqwik shrinks a list). Bounded ({@code -Dsim.shrink=N} replays, 300 by
+     * default), so a report never takes long.
      */
     private Schedule shrink(Schedule failing, String kind) throws IOException {
         Schedule current = failing;
-        int budget = 300;
+        int budget = Integer.getInteger("sim.shrink", 300);
         for (int chunk = Math.max(1, current.steps().size() / 2); chunk >= 1 && budget > 0; chunk /= 2) {
             boolean progress = true;
             while (progress && budget > 0) {
