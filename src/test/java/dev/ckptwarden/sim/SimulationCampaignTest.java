@@ -64,6 +64,8 @@ class SimulationCampaignTest {
         faults.forEach((k, v) -> summary.append(String.format("  %6d  %s%n", v, k)));
         skipped.forEach((k, why) -> summary.append("  not effective here: ").append(k).append(": ").append(why).append('\n'));
         summary.append(failures.isEmpty() ? "no violation\n" : failures.size() + " kind(s) of violation\n");
+        failures.values().forEach(summary::append);
+        summary.append("end of simulation campaign\n");
         System.out.print(summary);
         if (!failures.isEmpty()) {
             fail(String.join("\n", failures.values()));
