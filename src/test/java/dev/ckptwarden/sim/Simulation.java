@@ -71,6 +71,9 @@ final class Simulation implements AutoCloseable {
     private final boolean[] pinned;
     private final boolean[] removedByWriter;
     private final boolean[] removedByAgent;
+    /** Which check found each save removed by the agent: saves removed in one pass were all present when it planned. */
+    private final long[] removedInCheck;
+    private long checks;
     private long seq;
     /** Every path a writer made and has not moved or removed itself, and the save it belongs to. */
     private final Map<Path, Integer> created = new HashMap<>();
@@ -93,6 +96,7 @@ final class Simulation implements AutoCloseable {
         pinned = new boolean[n];
         removedByWriter = new boolean[n];
         removedByAgent = new boolean[n];
+        removedInCheck = new long[n];
         // Bait outside the root, and a link to it from inside: neither may ever be touched.
         Files.writeString(outside.resolve("victim.ckpt"), "not yours");
         Path firstRun = Files.createDirectories(root.resolve(schedule.saves().isEmpty() ? "empty"
@@ -422,6 +426,7 @@ final class Simulation implements AutoCloseable {
 
     /** The invariants that hold after every pass. */
     private String checkPass() throws IOException {
+        checks++;
         if (!Files.isRegularFile(outside.resolve("victim.ckpt"))) {
             return "a file outside the root was removed";
         }
@@ -443,6 +448,7 @@ final class Simulation implements AutoCloseable {
             }
             onDisk[k] = false;
             removedByAgent[k] = true;
+            removedInCheck[k] = checks;
             if (!complete(k)) {
                 return "the agent removed " + s.path() + ", a save still being written (" + done[k] + " of " + s.ops()
                         + " steps)";
@@ -456,6 +462,10 @@ final class Simulation implements AutoCloseable {
             if (s.step() == highestByRun.get(s.run()) && completedSeq[k] == newestOfStep(s.run(), s.step())) {
                 // Of several saves of the highest step (a resumed job saving a step again), the newest is protected.
                 return "the agent removed " + s.path() + ", the save with the highest step of " + s.run();
+            }
+            if (amongLast(k)) {
+                return "the agent removed " + s.path() + ", one of the " + Schedule.KEEP_LAST
+                        + " most recently completed saves of " + s.run() + " that keep_last keeps";
             }
             String audited = audited(p);
             if (audited != null) {
@@ -524,6 +534,22 @@ final class Simulation implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /**
+     * Whether save {@code k} (just removed) was among the {@link Schedule#KEEP_LAST} most recently completed saves of
+     * its run that were on disk: keep_last keeps those, whatever else happens.
+     */
+    private boolean amongLast(int k) {
+        String run = schedule.saves().get(k).run();
+        int newer = 0;
+        for (int j = 0; j < onDisk.length; j++) {
+            if (j != k && (onDisk[j] || removedInCheck[j] == checks) && complete(j) && schedule.saves().get(j).run().equals(run)
+                    && completedSeq[j] > completedSeq[k]) {
+                newer++;
+            }
+        }
+        return newer < Schedule.KEEP_LAST;
     }
 
     /** The completion sequence of the most recently completed save of {@code run} at {@code step} still on disk. */
