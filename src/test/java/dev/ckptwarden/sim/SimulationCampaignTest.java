@@ -86,7 +86,8 @@ class SimulationCampaignTest {
         for (int i = 0; i < small.steps().size(); i++) {
             report.append(String.format("  %3d  %s%n", i, small.steps().get(i)));
         }
-        report.append("replay: mvn -o -Dtest=SimulationCampaignTest -Dsim.seed=").append(seed).append(" test\n");
+        report.append("replay: mvn -o -Dtest=SimulationCampaignTest -Dsim.seed=").append(seed)
+                .append(Schedule.CLOCK_BACK ? " -Dsim.clockBack=true" : "").append(" test\n");
         return report.toString();
     }
 
