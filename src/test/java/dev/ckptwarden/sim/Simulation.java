@@ -482,6 +482,9 @@ final class Simulation implements AutoCloseable {
             if (k >= 0 && removedByAgent[k] && e.getKey().startsWith(root.resolve(schedule.saves().get(k).path()))) {
                 continue;
             }
+            if (k < 0 && insideRemovedSave(e.getKey())) {
+                continue; // written into a save after it completed (Orbax's commit_success.txt): it went with the save
+            }
             return "the agent removed " + root.relativize(e.getKey()) + (k < 0 ? "" : ", part of save " + k + " ("
                     + Math.max(0, done[k]) + " of " + schedule.saves().get(k).ops() + " steps done)");
         }
@@ -534,6 +537,15 @@ final class Simulation implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    private boolean insideRemovedSave(Path p) {
+        for (int k = 0; k < onDisk.length; k++) {
+            if (removedByAgent[k] && p.startsWith(root.resolve(schedule.saves().get(k).path()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
