@@ -62,6 +62,14 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
             }
         }
 
+        /** A write that follows save {@code save} only if it completed (Orbax's {@code commit_success.txt}). */
+        record Commit(int save, SaveProtocols.Op op) implements Step {
+            @Override
+            public String toString() {
+                return "after save " + save + ": " + op;
+            }
+        }
+
         /** A user removes a whole run directory ({@code rm -rf run}) while its job may still be saving. */
         record RemoveRun(String run) implements Step {
             @Override
@@ -241,7 +249,9 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                     }
                 }
                 if (latestAfter == ops.size() && upTo == ops.size()) {
-                    steps.add(new Step.Writer(-1, latest));
+                    // After the save: DeepSpeed's latest (after the barrier), Orbax's commit_success.txt (only if the
+                    // save succeeded: finalize runs after every write returned).
+                    steps.add(kind == 7 ? new Step.Commit(id, latest) : new Step.Writer(-1, latest));
                 }
                 if (topK > 0 && mine.size() > topK) {
                     // save_top_k / save_total_limit rotation: the writer removes its oldest save.

@@ -192,6 +192,10 @@ final class Simulation implements AutoCloseable {
             pin(p.pick());
         } else if (step instanceof Schedule.Step.UserRemove u) {
             userRemove(u.pick());
+        } else if (step instanceof Schedule.Step.Commit c) {
+            if (complete(c.save())) {
+                write(new Schedule.Step.Writer(-1, c.op()));
+            }
         } else if (step instanceof Schedule.Step.Pause p) {
             clock.advance(Duration.ofSeconds(p.seconds()));
         } else if (step instanceof Schedule.Step.ClockJump j) {
