@@ -1,6 +1,7 @@
 package dev.ckptwarden.daemon;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Drives an {@link Agent}'s passes by hand from tests outside this package (the simulation campaign):
@@ -24,5 +25,19 @@ public final class AgentDriver {
     public static void event(Agent agent, String root, Path dir, int n) {
         agent.dirty(root, dir);
         agent.run(PassKind.EVENT);
+    }
+
+    /** The watcher saw the kernel's queue overflow (an OVERFLOW event): anything under the root may have changed. */
+    public static void overflow(Agent agent, String root, int n) {
+        agent.dirty(root, null);
+        agent.onTrigger("event@" + n);
+    }
+
+    /** A burst of {@code events} watch events spread over {@code dirs}, then the one event pass they coalesce into. */
+    public static void flood(Agent agent, String root, List<Path> dirs, int events, int n) {
+        for (int i = 0; i < events && !dirs.isEmpty(); i++) {
+            agent.dirty(root, dirs.get(i % dirs.size()));
+        }
+        agent.onTrigger("event@" + n);
     }
 }

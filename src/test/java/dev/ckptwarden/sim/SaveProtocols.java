@@ -172,6 +172,163 @@ public final class SaveProtocols {
     }
 
     /**
+     * torch.distributed.checkpoint {@code FileSystemWriter}: every rank writes its {@code __<rank>_0.distcp}, then the
+     * coordinator's {@code finish} ({@code torch/distributed/checkpoint/filesystem.py}, {@code _FileSystemWriter.finish})
+     * pickles the {@code Metadata} into {@code .metadata.tmp} and renames it to {@code .metadata}: the save is
+     * complete only with that rename. The bytes are a real two-rank save from the corpus, whose {@code .metadata}
+     * names both shards and their lengths. Null when the corpus is absent.
+     */
+    Save dcp(Path runDir, long step) {
+        byte[][] files = dcpFiles();
+        if (files == null) {
+            return null;
+        }
+        Path dir = runDir.resolve("step-" + step);
+        List<Op> ops = new ArrayList<>();
+        ops.add(new Op.Mkdir(dir));
+        ops.addAll(halves(dir.resolve("__0_0.distcp"), files[0]));
+        ops.addAll(halves(dir.resolve("__1_0.distcp"), files[1]));
+        ops.addAll(halves(dir.resolve(".metadata.tmp"), files[2]));
+        ops.add(new Op.Rename(dir.resolve(".metadata.tmp"), dir.resolve(".metadata")));
+        return new Save(dir, step, ops);
+    }
+
+    /**
+     * Orbax with atomic rename ({@code orbax/checkpoint/_src/path/atomicity.py}: {@code AtomicRenameTemporaryPath.create}
+     * makes {@code <step>.orbax-checkpoint-tmp-<n>/} and writes {@code _CHECKPOINT_METADATA} with
+     * {@code init_timestamp_nsecs}; the handlers write {@code _METADATA}, {@code _sharding}, {@code manifest.ocdbt};
+     * {@code finalize} updates {@code _CHECKPOINT_METADATA} with {@code commit_timestamp_nsecs} and renames the
+     * directory to {@code <step>/}).
+     */
+    Save orbaxRename(Path runDir, long step) {
+        Path tmp = runDir.resolve(step + ".orbax-checkpoint-tmp-" + (1_700_000_000L + step));
+        Path dir = runDir.resolve(Long.toString(step));
+        List<Op> ops = new ArrayList<>(orbaxFiles(tmp, step));
+        ops.add(write(tmp.resolve("_CHECKPOINT_METADATA"), orbaxMetadata(step, true)));
+        ops.add(new Op.Rename(tmp, dir));
+        return new Save(dir, step, ops);
+    }
+
+    /**
+     * Orbax with a commit file, on file systems without atomic rename ({@code CommitFileTemporaryPath}: the same
+     * files written straight into {@code <step>/}; {@code finalize} updates {@code _CHECKPOINT_METADATA} with the
+     * commit timestamp, then writes {@code commit_success.txt}). The save counts as complete once the commit
+     * timestamp is in: every byte of data is written by then, and that is the signal a reader of a local copy has.
+     * {@code commit_success.txt} follows as an extra step that is not part of the save (see {@link OrbaxCommit}).
+     */
+    OrbaxCommit orbaxCommitFile(Path runDir, long step) {
+        Path dir = runDir.resolve(Long.toString(step));
+        List<Op> ops = new ArrayList<>(orbaxFiles(dir, step));
+        ops.add(write(dir.resolve("_CHECKPOINT_METADATA"), orbaxMetadata(step, true)));
+        byte[] ok = ("Checkpoint commit was successful to " + dir).getBytes(StandardCharsets.UTF_8);
+        return new OrbaxCommit(new Save(dir, step, ops), write(dir.resolve("commit_success.txt"), ok));
+    }
+
+    /** An Orbax commit-file save and its {@code commit_success.txt} write. */
+    record OrbaxCommit(Save save, Op commitFile) {
+    }
+
+    private List<Op> orbaxFiles(Path dir, long step) {
+        byte[] sharding = "{\"params.w\": {\"sharding_type\": \"SingleDeviceSharding\"}}".getBytes(StandardCharsets.UTF_8);
+        byte[] meta = ("{\"tree_metadata\": {\"('params', 'w')\": {\"key_metadata\": [], \"value_metadata\": "
+                + "{\"value_type\": \"jax.Array\"}}}, \"step\": " + step + "}").getBytes(StandardCharsets.UTF_8);
+        byte[] manifest = new byte[113];
+        java.util.Arrays.fill(manifest, (byte) step);
+        return List.of(new Op.Mkdir(dir),
+                write(dir.resolve("_CHECKPOINT_METADATA"), orbaxMetadata(step, false)),
+                write(dir.resolve("_sharding"), sharding),
+                write(dir.resolve("manifest.ocdbt"), manifest),
+                write(dir.resolve("_METADATA"), meta));
+    }
+
+    private static byte[] orbaxMetadata(long step, boolean committed) {
+        long init = 1_700_000_000_000_000_000L + step;
+        return ("{\"item_handlers\": \"orbax.checkpoint._src.handlers.pytree_checkpoint_handler.PyTreeCheckpointHandler\", "
+                + "\"metrics\": {\"loss\": 0.5}, \"init_timestamp_nsecs\": " + init + ", \"commit_timestamp_nsecs\": "
+                + (committed ? Long.toString(init + 1000) : "null") + ", \"custom_metadata\": {}}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * NeMo 2 {@code ModelCheckpoint._save_checkpoint} ({@code nemo/lightning/pytorch/callbacks/model_checkpoint.py}):
+     * {@code set_checkpoint_unfinished_marker} touches {@code <name>-unfinished} beside the checkpoint, the trainer
+     * writes the directory ({@code weights/} as a DCP save, {@code context/}), then
+     * {@code remove_checkpoint_unfinished_marker} removes the marker: only then is the save complete. Null when
+     * the corpus is absent.
+     */
+    Save nemo(Path runDir, long step) {
+        byte[][] files = dcpFiles();
+        if (files == null) {
+            return null;
+        }
+        String name = String.format(java.util.Locale.ROOT, "megatron_gpt--val_loss=%.2f-step=%d-consumed_samples=%d.0",
+                2.0 - step / 1000.0, step, step * 8);
+        Path dir = runDir.resolve(name);
+        Path marker = runDir.resolve(name + "-unfinished");
+        Path weights = dir.resolve("weights");
+        byte[] io = ("{\"root\": {\"type\": \"ref\", \"key\": \"trainer_context_1\"}, \"step\": " + step + "}")
+                .getBytes(StandardCharsets.UTF_8);
+        List<Op> ops = new ArrayList<>();
+        ops.add(write(marker, new byte[0]));
+        ops.add(new Op.Mkdir(dir));
+        ops.add(new Op.Mkdir(weights));
+        ops.addAll(halves(weights.resolve("__0_0.distcp"), files[0]));
+        ops.add(write(weights.resolve("__1_0.distcp"), files[1]));
+        ops.add(write(weights.resolve(".metadata"), files[2]));
+        ops.add(new Op.Mkdir(dir.resolve("context")));
+        ops.add(write(dir.resolve("context").resolve("io.json"), io));
+        ops.add(new Op.Remove(marker));
+        return new Save(dir, step, ops);
+    }
+
+    /**
+     * Plain {@code torch.save(state, "checkpoint_step_N.pt")} in place ({@code torch/serialization.py}: {@code save}
+     * streams the zip through {@code _open_zipfile_writer} straight into the final name, central directory last).
+     */
+    Save torchSave(Path runDir, long step) {
+        Path file = runDir.resolve("checkpoint_step_" + step + ".pt");
+        byte[] bytes = file("plain-" + step, p -> SampleFiles.torchZip(p, null, step, false, true));
+        int third = bytes.length / 3;
+        return new Save(file, step, List.of(new Op.Write(file, bytes, 0, third), new Op.Write(file, bytes, third, 2 * third),
+                new Op.Write(file, bytes, 2 * third, bytes.length)));
+    }
+
+    /** False for a kind of job whose bytes come from the corpus when the corpus is absent. */
+    boolean available(int kind) {
+        return (kind != 5 && kind != 8) || dcpFiles() != null;
+    }
+
+    private byte[][] dcpCache;
+
+    /** The corpus's real two-rank DCP save: {@code __0_0.distcp}, {@code __1_0.distcp}, {@code .metadata}. */
+    private byte[][] dcpFiles() {
+        if (dcpCache == null) {
+            try {
+                Path dir;
+                try (var s = Files.list(dev.ckptwarden.testing.Corpus.root().resolve("dcp/Lightning-AI__pytorch-lightning"))) {
+                    dir = s.findFirst().orElse(null);
+                }
+                if (dir == null) {
+                    return null;
+                }
+                dcpCache = new byte[][]{Files.readAllBytes(dir.resolve("__0_0.distcp")),
+                        Files.readAllBytes(dir.resolve("__1_0.distcp")), Files.readAllBytes(dir.resolve(".metadata"))};
+            } catch (IOException | org.opentest4j.TestAbortedException absent) {
+                return null;
+            }
+        }
+        return dcpCache;
+    }
+
+    private static Op write(Path file, byte[] content) {
+        return new Op.Write(file, content, 0, content.length);
+    }
+
+    private static List<Op> halves(Path file, byte[] content) {
+        int half = content.length / 2;
+        return List.of(new Op.Write(file, content, 0, half), new Op.Write(file, content, half, content.length));
+    }
+
+    /**
      * Keeps {@code created} (every path a writer made and has not moved or removed itself, and the save it belongs
      * to, -1 for none) in step with an applied writer step.
      */
@@ -223,7 +380,12 @@ public final class SaveProtocols {
             Files.setLastModifiedTime(f.getParent(), now);
         } else if (op instanceof Op.Mkdir m) {
             Path d = root.resolve(m.dir());
-            Files.createDirectories(d.getParent());
+            if (!Files.isDirectory(d.getParent())) {
+                if (!d.getParent().getParent().equals(root)) {
+                    return false; // the directory it goes in is gone (removed, or never made)
+                }
+                Files.createDirectories(d.getParent()); // a run directory: frameworks create it
+            }
             Files.createDirectory(d);
             Files.setLastModifiedTime(d, now);
         } else if (op instanceof Op.Rename r) {

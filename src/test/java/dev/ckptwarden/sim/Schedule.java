@@ -62,6 +62,93 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
             }
         }
 
+        /** A write that follows save {@code save} only if it completed (Orbax's {@code commit_success.txt}). */
+        record Commit(int save, SaveProtocols.Op op) implements Step {
+            @Override
+            public String toString() {
+                return "after save " + save + ": " + op;
+            }
+        }
+
+        /** A user removes a whole run directory ({@code rm -rf run}) while its job may still be saving. */
+        record RemoveRun(String run) implements Step {
+            @Override
+            public String toString() {
+                return "user: rm -rf " + run;
+            }
+        }
+
+        /** A pause inside a save longer than {@code settle_time} (a slow or stalled writer). */
+        record Pause(long seconds) implements Step {
+            @Override
+            public String toString() {
+                return "fault: writer pauses " + seconds + "s mid-save";
+            }
+        }
+
+        /** The clock jumps (NTP step, a VM resumed): negative is backwards. Files written after it carry the new time. */
+        record ClockJump(long seconds) implements Step {
+            @Override
+            public String toString() {
+                return "fault: clock jumps " + (seconds < 0 ? "back " : "forward ") + Math.abs(seconds) + "s";
+            }
+        }
+
+        /** {@code chmod 000} on a run directory, a periodic pass, resolve, then the mode restored. */
+        record Unreadable(String run) implements Step {
+            @Override
+            public String toString() {
+                return "fault: " + run + " unreadable (chmod 000) for a pass";
+            }
+        }
+
+        /** The root disappears (unmounted, renamed) for {@code passes} periodic passes, then comes back. */
+        record RootAway(int passes) implements Step {
+            @Override
+            public String toString() {
+                return "fault: root gone for " + passes + " pass(es), then back";
+            }
+        }
+
+        /** The checkpoint file system fills up (ENOSPC): writers' writes fail until {@link DiskFree}. */
+        record DiskFull() implements Step {
+            @Override
+            public String toString() {
+                return "fault: checkpoint file system full (ENOSPC)";
+            }
+        }
+
+        record DiskFree() implements Step {
+            @Override
+            public String toString() {
+                return "checkpoint file system has space again";
+            }
+        }
+
+        /** {@code state_dir} is full (ENOSPC) for one pass (registry and audit log cannot grow). */
+        record StateFull() implements Step {
+            @Override
+            public String toString() {
+                return "fault: state_dir full (ENOSPC) for a pass";
+            }
+        }
+
+        /** The kernel's event queue overflows: the watcher signals OVERFLOW, the agent looks at the whole root. */
+        record Overflow() implements Step {
+            @Override
+            public String toString() {
+                return "fault: inotify queue overflow";
+            }
+        }
+
+        /** A burst of {@code events} watch events (every directory of the root, repeatedly) before one event pass. */
+        record Flood(int events) implements Step {
+            @Override
+            public String toString() {
+                return "fault: flood of " + events + " watch events";
+            }
+        }
+
         /** A user pins the {@code pick}-th (modulo how many there are) complete checkpoint on disk. */
         record Pin(int pick) implements Step {
             @Override
@@ -78,15 +165,32 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
         List<SaveInfo> saves = new ArrayList<>();
         List<List<Step>> perRun = new ArrayList<>();
         int runs = 1 + rnd.nextInt(3);
+        int prevKind = -1;
+        String prevRun = null;
         for (int r = 0; r < runs; r++) {
-            int kind = rnd.nextInt(5);
+            int kind = rnd.nextInt(KINDS);
             String run = switch (kind) {
                 case 0 -> "lt-inplace-" + r;
                 case 1 -> "lt-atomic-" + r;
                 case 2 -> "hf-staged-" + r;
                 case 3 -> "hf-inplace-" + r;
-                default -> "deepspeed-" + r;
+                case 4 -> "deepspeed-" + r;
+                case 5 -> "dcp-" + r;
+                case 6 -> "orbax-" + r;
+                case 7 -> "orbax-commit-" + r;
+                case 8 -> "nemo-" + r;
+                default -> "torch-" + r;
             };
+            if (r > 0 && rnd.nextInt(3) == 0 && (kind == 9) != (prevKind == 9) && (kind <= 1 || kind == 9)
+                    && (prevKind <= 1 || prevKind == 9)) {
+                run = prevRun; // two jobs in one run directory: a Lightning job and a plain torch.save job
+            }
+            if (!protocols.available(kind)) {
+                kind = 1; // the corpus (real DCP bytes) is absent: a Lightning job instead
+                run = "lt-atomic-" + r;
+            }
+            prevKind = kind;
+            prevRun = run;
             Path runDir = Path.of(run);
             List<Step> steps = new ArrayList<>();
             int count = 3 + rnd.nextInt(4);
@@ -109,14 +213,25 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                     latest = ds.latest();
                     latestAfter = ds.latestAfter();
                 } else {
-                    s = switch (kind) {
-                        case 0 -> protocols.lightningInPlace(runDir, epoch, step, suffix);
-                        case 1 -> protocols.lightningAtomic(runDir, epoch, step, suffix);
-                        case 2 -> protocols.hfStaged(runDir, step);
-                        default -> protocols.hfInPlace(runDir, step);
-                    };
+                    if (kind == 7) {
+                        SaveProtocols.OrbaxCommit oc = protocols.orbaxCommitFile(runDir, step);
+                        latest = oc.commitFile(); // commit_success.txt: written after the save counts as complete
+                        latestAfter = oc.save().ops().size();
+                        s = oc.save();
+                    } else {
+                        s = switch (kind) {
+                            case 0 -> protocols.lightningInPlace(runDir, epoch, step, suffix);
+                            case 1 -> protocols.lightningAtomic(runDir, epoch, step, suffix);
+                            case 2 -> protocols.hfStaged(runDir, step);
+                            case 3 -> protocols.hfInPlace(runDir, step);
+                            case 5 -> protocols.dcp(runDir, step);
+                            case 6 -> protocols.orbaxRename(runDir, step);
+                            case 8 -> protocols.nemo(runDir, step);
+                            default -> protocols.torchSave(runDir, step);
+                        };
+                    }
                 }
-                if (kind >= 2 && kind <= 3 && saves.stream().anyMatch(o -> o.path().equals(s.path()))) {
+                if (kind >= 2 && saves.stream().anyMatch(o -> o.path().equals(s.path()))) {
                     continue;
                 }
                 int id = saves.size();
@@ -130,11 +245,13 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                     }
                     steps.add(new Step.Writer(id, ops.get(i)));
                     if (rnd.nextInt(8) == 0) {
-                        steps.add(new Step.Advance(30 + rnd.nextInt(60))); // a pause inside a save, past settle_time
+                        steps.add(new Step.Pause(30 + rnd.nextInt(60))); // a pause inside a save, past settle_time
                     }
                 }
                 if (latestAfter == ops.size() && upTo == ops.size()) {
-                    steps.add(new Step.Writer(-1, latest));
+                    // After the save: DeepSpeed's latest (after the barrier), Orbax's commit_success.txt (only if the
+                    // save succeeded: finalize runs after every write returned).
+                    steps.add(kind == 7 ? new Step.Commit(id, latest) : new Step.Writer(-1, latest));
                 }
                 if (topK > 0 && mine.size() > topK) {
                     // save_top_k / save_total_limit rotation: the writer removes its oldest save.
@@ -145,6 +262,7 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
         }
         List<Step> out = new ArrayList<>();
         int[] next = new int[runs];
+        boolean full = false;
         int n = 0;
         while (true) {
             List<Integer> open = new ArrayList<>();
@@ -171,10 +289,88 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                 out.add(new Step.Pin(rnd.nextInt(1000)));
             } else if (dice < 55) {
                 out.add(new Step.UserRemove(rnd.nextInt(1000)));
+            } else if (dice < 56) {
+                out.add(new Step.RemoveRun(saves.get(Math.max(0, lastSave(s))).run()));
+            } else if (dice < 58) {
+                boolean back = rnd.nextBoolean();
+                long seconds = back ? 60 + rnd.nextInt(7200) : 3600 + rnd.nextInt(86400);
+                out.add(new Step.ClockJump(back && CLOCK_BACK ? -seconds : seconds));
+            } else if (dice < 60 && !saves.isEmpty()) {
+                out.add(new Step.Unreadable(saves.get(Math.max(0, lastSave(s))).run()));
+            } else if (dice < 61) {
+                out.add(new Step.RootAway(1 + rnd.nextInt(2)));
+            } else if (dice < 63) {
+                out.add(full ? new Step.DiskFree() : new Step.DiskFull());
+                full = !full;
+            } else if (dice < 64) {
+                out.add(new Step.StateFull());
+            } else if (dice < 66) {
+                out.add(new Step.Overflow());
+            } else if (dice < 67) {
+                out.add(new Step.Flood(50 + rnd.nextInt(500)));
             }
             n++;
         }
+        if (full) {
+            out.add(new Step.DiskFree());
+        }
         return new Schedule(seed, saves, out);
+    }
+
+    /**
+     * Whether the clock may jump backwards ({@code -Dsim.clockBack=true}; bench/sim-campaign.sh sets it). Off in the
+     * default run while the finding it leads to is open: "newest" (most recently completed) is judged by the wall
+     * clock, so saves completed after a backward jump look older than those before it and keep_last evicts them
+     * (seeds 14 and 500072). Without it the same draw jumps forward.
+     */
+    static final boolean CLOCK_BACK = Boolean.getBoolean("sim.clockBack");
+
+    /** How many kinds of training job {@link #generate} chooses from. */
+    static final int KINDS = 10;
+
+    private static int lastSave(Step s) {
+        return s instanceof Step.Writer w ? w.save() : 0;
+    }
+
+    private static String faultKind(Step s) {
+        if (s instanceof Step.Pause) {
+            return "slow write past settle_time";
+        } else if (s instanceof Step.ClockJump j) {
+            return j.seconds() < 0 ? "clock jumps back" : "clock jumps forward";
+        } else if (s instanceof Step.Unreadable) {
+            return "unreadable directory";
+        } else if (s instanceof Step.RootAway) {
+            return "root gone and back";
+        } else if (s instanceof Step.DiskFull) {
+            return "ENOSPC on the checkpoint file system";
+        } else if (s instanceof Step.StateFull) {
+            return "ENOSPC on state_dir";
+        } else if (s instanceof Step.Overflow) {
+            return "inotify overflow";
+        } else if (s instanceof Step.Flood) {
+            return "watch event flood";
+        } else if (s instanceof Step.Restart) {
+            return "agent restart";
+        } else if (s instanceof Step.RemoveRun) {
+            return "rm -rf of a run";
+        } else if (s instanceof Step.UserRemove) {
+            return "user deletes a checkpoint";
+        } else if (s instanceof Step.Pin) {
+            return "user pins a checkpoint";
+        }
+        return null;
+    }
+
+    /** The faults this schedule injects, by kind (what the campaign reports). */
+    public java.util.Map<String, Integer> faults() {
+        java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+        for (Step s : steps) {
+            String kind = faultKind(s);
+            if (kind != null) {
+                out.merge(kind, 1, Integer::sum);
+            }
+        }
+        return out;
     }
 
     /** This schedule without the steps in [from, to). */

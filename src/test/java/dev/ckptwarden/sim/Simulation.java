@@ -51,6 +51,12 @@ final class Simulation implements AutoCloseable {
     private final Path state;
     private final Path configFile;
     private final MutableClock clock = new MutableClock(T0);
+    /** The tmpfs mounts holding the root and state_dir (null: not mounted), and whether the former is full now. */
+    private final Path rootFs;
+    private final Path stateFs;
+    private boolean diskFull;
+    /** Faults that could not be injected here, by kind and why (e.g. no mount), for the campaign's report. */
+    final Map<String, String> skipped = new java.util.TreeMap<>();
 
     private Config config;
     private SqliteRegistry registry;
@@ -65,6 +71,9 @@ final class Simulation implements AutoCloseable {
     private final boolean[] pinned;
     private final boolean[] removedByWriter;
     private final boolean[] removedByAgent;
+    /** Which check found each save removed by the agent: saves removed in one pass were all present when it planned. */
+    private final long[] removedInCheck;
+    private long checks;
     private long seq;
     /** Every path a writer made and has not moved or removed itself, and the save it belongs to. */
     private final Map<Path, Integer> created = new HashMap<>();
@@ -72,9 +81,14 @@ final class Simulation implements AutoCloseable {
     Simulation(Schedule schedule, Path dir) throws IOException {
         this.schedule = schedule;
         this.dir = dir;
-        this.root = Files.createDirectories(dir.resolve("root")).toRealPath();
+        boolean diskFaults = schedule.steps().stream().anyMatch(st -> st instanceof Schedule.Step.DiskFull);
+        boolean stateFaults = schedule.steps().stream().anyMatch(st -> st instanceof Schedule.Step.StateFull);
+        // ENOSPC is real: the checkpoint file system and state_dir are small tmpfs mounts when the schedule fills them.
+        this.rootFs = diskFaults ? TinyFileSystem.mount(Files.createDirectories(dir.resolve("fs"))) : null;
+        this.root = Files.createDirectories((rootFs != null ? rootFs : dir).resolve("root")).toRealPath();
         this.outside = Files.createDirectories(dir.resolve("outside")).toRealPath();
         this.state = dir.resolve("state");
+        this.stateFs = stateFaults ? TinyFileSystem.mount(Files.createDirectories(state)) : null;
         int n = schedule.saves().size();
         done = new int[n];
         completedSeq = new long[n];
@@ -82,6 +96,7 @@ final class Simulation implements AutoCloseable {
         pinned = new boolean[n];
         removedByWriter = new boolean[n];
         removedByAgent = new boolean[n];
+        removedInCheck = new long[n];
         // Bait outside the root, and a link to it from inside: neither may ever be touched.
         Files.writeString(outside.resolve("victim.ckpt"), "not yours");
         Path firstRun = Files.createDirectories(root.resolve(schedule.saves().isEmpty() ? "empty"
@@ -138,6 +153,10 @@ final class Simulation implements AutoCloseable {
                 return Optional.of("after step " + i + " (" + s + "): " + v);
             }
         }
+        if (diskFull) {
+            TinyFileSystem.free(rootFs);
+            diskFull = false;
+        }
         clock.advance(Duration.ofHours(2));
         AgentDriver.periodic(agent);
         AgentDriver.periodic(agent);
@@ -169,8 +188,130 @@ final class Simulation implements AutoCloseable {
             pin(p.pick());
         } else if (step instanceof Schedule.Step.UserRemove u) {
             userRemove(u.pick());
+        } else if (step instanceof Schedule.Step.Commit c) {
+            if (complete(c.save())) {
+                write(new Schedule.Step.Writer(-1, c.op()));
+            }
+        } else if (step instanceof Schedule.Step.Pause p) {
+            clock.advance(Duration.ofSeconds(p.seconds()));
+        } else if (step instanceof Schedule.Step.ClockJump j) {
+            clock.set(clock.instant().plusSeconds(j.seconds()));
+        } else if (step instanceof Schedule.Step.RemoveRun r) {
+            removeRun(r.run());
+        } else if (step instanceof Schedule.Step.Unreadable u) {
+            return unreadable(u.run());
+        } else if (step instanceof Schedule.Step.RootAway a) {
+            return rootAway(a.passes());
+        } else if (step instanceof Schedule.Step.DiskFull) {
+            if (rootFs == null) {
+                skipped.put("ENOSPC on the checkpoint file system", TinyFileSystem.why());
+            } else if (!diskFull) {
+                TinyFileSystem.fill(rootFs);
+                diskFull = true;
+            }
+        } else if (step instanceof Schedule.Step.DiskFree) {
+            if (diskFull) {
+                TinyFileSystem.free(rootFs);
+                diskFull = false;
+            }
+        } else if (step instanceof Schedule.Step.StateFull) {
+            if (stateFs == null) {
+                skipped.put("ENOSPC on state_dir", TinyFileSystem.why());
+                return null;
+            }
+            TinyFileSystem.fill(stateFs);
+            try {
+                AgentDriver.periodic(agent);
+                passes++;
+            } finally {
+                TinyFileSystem.free(stateFs);
+            }
+            return checkPass();
+        } else if (step instanceof Schedule.Step.Overflow) {
+            AgentDriver.overflow(agent, root.toString(), ++passes);
+            return checkPass();
+        } else if (step instanceof Schedule.Step.Flood f) {
+            List<Path> dirs = new ArrayList<>();
+            try (var walk = Files.walk(root, 2)) {
+                walk.filter(Files::isDirectory).forEach(dirs::add);
+            }
+            AgentDriver.flood(agent, root.toString(), dirs, f.events(), ++passes);
+            return checkPass();
         }
         return null;
+    }
+
+    /**
+     * {@code chmod 000} on a run directory for one periodic pass, asking resolve meanwhile; the mode is restored
+     * before the answers and the disk are judged. As root (CAP_DAC_OVERRIDE) the mode binds nobody: the fault is
+     * injected but has no effect, and the campaign says so.
+     */
+    private String unreadable(String run) throws IOException {
+        Path d = root.resolve(run);
+        if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        if (!TinyFileSystem.permissionsBind()) {
+            skipped.put("unreadable directory", "running with CAP_DAC_OVERRIDE (root): chmod 000 binds nobody; "
+                    + "bench/sim-campaign.sh drops the capability");
+        }
+        var mode = Files.getPosixFilePermissions(d);
+        List<Answer> answers;
+        Files.setPosixFilePermissions(d, java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class));
+        try {
+            AgentDriver.periodic(agent);
+            passes++;
+            answers = resolveAll();
+        } finally {
+            Files.setPosixFilePermissions(d, mode);
+        }
+        String v = judge(answers);
+        return v != null ? v + " (asked while " + run + " was unreadable)" : checkPass();
+    }
+
+    /** The root is renamed away (as an unmount would hide it) for some passes, then comes back. */
+    private String rootAway(int n) throws IOException {
+        Path away = root.resolveSibling(root.getFileName() + ".away");
+        Files.move(root, away, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        try {
+            for (int i = 0; i < n; i++) {
+                clock.advance(Duration.ofSeconds(5));
+                AgentDriver.periodic(agent);
+                passes++;
+                for (Answer a : resolveAll()) {
+                    return "resolve --run " + a.run() + " latest" + (a.resumable() ? " --resumable" : "") + " answered "
+                            + a.path() + " while the root is gone";
+                }
+            }
+        } finally {
+            Files.move(away, root, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        AgentDriver.periodic(agent);
+        passes++;
+        return checkPass();
+    }
+
+    /** A user removes a run directory whole; saves in it that were still being written can never complete. */
+    private void removeRun(String run) throws IOException {
+        Path d = root.resolve(run);
+        if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        SaveProtocols.Op rm = new SaveProtocols.Op.Remove(Path.of(run));
+        applyOp(rm);
+        track(rm, -1);
+        for (int k = 0; k < onDisk.length; k++) {
+            if (!schedule.saves().get(k).run().equals(run)) {
+                continue;
+            }
+            if (onDisk[k]) {
+                onDisk[k] = false;
+                removedByWriter[k] = true;
+            }
+            if (!complete(k) && done[k] > 0) {
+                done[k] = -1_000;
+            }
+        }
     }
 
     private void write(Schedule.Step.Writer w) throws IOException {
@@ -178,11 +319,27 @@ final class Simulation implements AutoCloseable {
         // shrunk schedule (without its clock steps) must not make two saves indistinguishable by time.
         clock.advance(Duration.ofSeconds(1));
         SaveProtocols.Op op = w.op();
+        if (w.save() >= 0 && done[w.save()] < 0) {
+            return; // that save already failed (ENOSPC, its run removed, a step that could not happen): the job gave it up
+        }
         boolean applied;
         try {
             applied = applyOp(op);
         } catch (NoSuchFileException | java.nio.file.FileAlreadyExistsException impossible) {
             applied = false; // a step whose earlier steps were shrunk away, or whose save the agent removed
+        } catch (IOException e) {
+            if (!diskFull) {
+                throw e;
+            }
+            // ENOSPC: the framework's save raises and leaves what it wrote so far; that save never completes.
+            applied = false;
+            Path touched = op instanceof SaveProtocols.Op.Write wr ? root.resolve(wr.file())
+                    : op instanceof SaveProtocols.Op.Mkdir m ? root.resolve(m.dir()) : null;
+            if (touched != null && Files.exists(touched, LinkOption.NOFOLLOW_LINKS)) {
+                created.put(touched, w.save());
+                // The failed write still changed the file (created, maybe part-written) at the simulated now.
+                Files.setLastModifiedTime(touched, FileTime.from(clock.instant()));
+            }
         }
         if (w.save() < 0) {
             if (applied) {
@@ -269,6 +426,7 @@ final class Simulation implements AutoCloseable {
 
     /** The invariants that hold after every pass. */
     private String checkPass() throws IOException {
+        checks++;
         if (!Files.isRegularFile(outside.resolve("victim.ckpt"))) {
             return "a file outside the root was removed";
         }
@@ -290,6 +448,7 @@ final class Simulation implements AutoCloseable {
             }
             onDisk[k] = false;
             removedByAgent[k] = true;
+            removedInCheck[k] = checks;
             if (!complete(k)) {
                 return "the agent removed " + s.path() + ", a save still being written (" + done[k] + " of " + s.ops()
                         + " steps)";
@@ -303,6 +462,10 @@ final class Simulation implements AutoCloseable {
             if (s.step() == highestByRun.get(s.run()) && completedSeq[k] == newestOfStep(s.run(), s.step())) {
                 // Of several saves of the highest step (a resumed job saving a step again), the newest is protected.
                 return "the agent removed " + s.path() + ", the save with the highest step of " + s.run();
+            }
+            if (amongLast(k)) {
+                return "the agent removed " + s.path() + ", one of the " + Schedule.KEEP_LAST
+                        + " most recently completed saves of " + s.run() + " that keep_last keeps";
             }
             String audited = audited(p);
             if (audited != null) {
@@ -319,6 +482,9 @@ final class Simulation implements AutoCloseable {
             if (k >= 0 && removedByAgent[k] && e.getKey().startsWith(root.resolve(schedule.saves().get(k).path()))) {
                 continue;
             }
+            if (k < 0 && insideRemovedSave(e.getKey())) {
+                continue; // written into a save after it completed (Orbax's commit_success.txt): it went with the save
+            }
             return "the agent removed " + root.relativize(e.getKey()) + (k < 0 ? "" : ", part of save " + k + " ("
                     + Math.max(0, done[k]) + " of " + schedule.saves().get(k).ops() + " steps done)");
         }
@@ -330,31 +496,72 @@ final class Simulation implements AutoCloseable {
      * names a complete save that is on disk, per the writer model.
      */
     private String checkResolve() {
-        Set<String> runs = new HashSet<>();
+        return judge(resolveAll());
+    }
+
+    /** One answer of {@code resolve --run RUN latest [--resumable]}. */
+    private record Answer(String run, boolean resumable, Path path) {
+    }
+
+    private List<Answer> resolveAll() {
+        Set<String> runs = new java.util.TreeSet<>();
         schedule.saves().forEach(s -> runs.add(s.run()));
         DiskResolver resolver = new DiskResolver(registry, new Reconciler(registry, clock));
+        List<Answer> out = new ArrayList<>();
         for (String run : runs) {
             for (boolean resumable : new boolean[]{false, true}) {
                 Checkpoint answer = resolver.resolve(config, null, run, "latest", resumable, null, false).checkpoint();
-                if (answer == null) {
-                    continue;
-                }
-                Path p = answer.path();
-                String asked = "resolve --run " + run + " latest" + (resumable ? " --resumable" : "");
-                int k = saveAt(p);
-                if (k < 0) {
-                    return asked + " answered " + p + ", which no writer saved";
-                }
-                if (!complete(k)) {
-                    return asked + " answered " + p + ", a save still being written (" + Math.max(0, done[k]) + " of "
-                            + schedule.saves().get(k).ops() + " steps)";
-                }
-                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                    return asked + " answered " + p + ", which is gone from disk";
+                if (answer != null) {
+                    out.add(new Answer(run, resumable, answer.path()));
                 }
             }
         }
+        return out;
+    }
+
+    /** Each answer names a complete save that is on disk, per the writer model. */
+    private String judge(List<Answer> answers) {
+        for (Answer a : answers) {
+            Path p = a.path();
+            String asked = "resolve --run " + a.run() + " latest" + (a.resumable() ? " --resumable" : "");
+            int k = saveAt(p);
+            if (k < 0) {
+                return asked + " answered " + p + ", which no writer saved";
+            }
+            if (!complete(k)) {
+                return asked + " answered " + p + ", a save still being written (" + Math.max(0, done[k]) + " of "
+                        + schedule.saves().get(k).ops() + " steps)";
+            }
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                return asked + " answered " + p + ", which is gone from disk";
+            }
+        }
         return null;
+    }
+
+    private boolean insideRemovedSave(Path p) {
+        for (int k = 0; k < onDisk.length; k++) {
+            if (removedByAgent[k] && p.startsWith(root.resolve(schedule.saves().get(k).path()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether save {@code k} (just removed) was among the {@link Schedule#KEEP_LAST} most recently completed saves of
+     * its run that were on disk: keep_last keeps those, whatever else happens.
+     */
+    private boolean amongLast(int k) {
+        String run = schedule.saves().get(k).run();
+        int newer = 0;
+        for (int j = 0; j < onDisk.length; j++) {
+            if (j != k && (onDisk[j] || removedInCheck[j] == checks) && complete(j) && schedule.saves().get(j).run().equals(run)
+                    && completedSeq[j] > completedSeq[k]) {
+                newer++;
+            }
+        }
+        return newer < Schedule.KEEP_LAST;
     }
 
     /** The completion sequence of the most recently completed save of {@code run} at {@code step} still on disk. */
@@ -404,6 +611,9 @@ final class Simulation implements AutoCloseable {
             if (complete(k) && (row == null || row.state() != CheckpointState.COMPLETE)) {
                 return s.path() + " is complete and on disk but registered as " + (row == null ? "nothing" : row.state().id());
             }
+            if (pinned[k] && (row == null || !row.pinned())) {
+                return "the pin on " + s.path() + " was lost";
+            }
             if (complete(k)) {
                 byRun.computeIfAbsent(s.run(), r -> new ArrayList<>()).add(k);
             }
@@ -428,6 +638,12 @@ final class Simulation implements AutoCloseable {
     @Override
     public void close() throws IOException {
         stop();
+        if (stateFs != null) {
+            TinyFileSystem.unmount(stateFs);
+        }
+        if (rootFs != null) {
+            TinyFileSystem.unmount(rootFs);
+        }
         SaveProtocols.deleteTree(dir);
     }
 }

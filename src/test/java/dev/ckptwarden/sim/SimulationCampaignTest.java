@@ -6,9 +6,10 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.fail;
 
@@ -17,8 +18,10 @@ import static org.assertj.core.api.Assertions.fail;
  * world events and agent passes, each checked against the contract's invariants after every pass.
  * A failing seed is shrunk to a minimal schedule and reported with the one line that replays it.
  *
- * <p>{@code -Dsim.schedules=N} runs N seeds (default 40, a few seconds); {@code -Dsim.seed=S} replays
- * one; {@code -Dsim.first=S} starts the range elsewhere (CI can walk new seeds each run).
+ * <p>{@code -Dsim.schedules=N} runs N seeds (default 16: about a minute on two busy cores); {@code -Dsim.seed=S} replays one;
+ * {@code -Dsim.first=S} starts the range elsewhere (CI can walk new seeds each run); {@code -Dsim.minutes=M}
+ * runs new seeds for M minutes and reports every kind of violation found (bench/sim-campaign.sh). The summary
+ * line gives schedules explored and faults injected by kind.
  */
 class SimulationCampaignTest {
 
@@ -29,42 +32,74 @@ class SimulationCampaignTest {
     void everyScheduleKeepsTheContractsInvariants() throws IOException {
         Path scratch = Files.createDirectories(dir.resolve("scratch"));
         SaveProtocols protocols = new SaveProtocols(scratch);
-        List<Long> seeds = new ArrayList<>();
         String one = System.getProperty("sim.seed");
-        if (one != null) {
-            seeds.add(Long.parseLong(one));
-        } else {
-            long first = Long.getLong("sim.first", 1);
-            long n = Long.getLong("sim.schedules", 40);
-            for (long s = first; s < first + n; s++) {
-                seeds.add(s);
-            }
-        }
-        for (long seed : seeds) {
+        long first = one != null ? Long.parseLong(one) : Long.getLong("sim.first", 1);
+        long n = one != null ? 1 : Long.getLong("sim.schedules", 16);
+        // -Dsim.minutes=M: a campaign bounded by time instead of count (bench/sim-campaign.sh), which goes on past
+        // a failure so that one run reports every kind of violation it finds, each with its first seed.
+        double minutes = Double.parseDouble(System.getProperty("sim.minutes", "0"));
+        long deadline = minutes > 0 ? System.nanoTime() + (long) (minutes * 60e9) : Long.MAX_VALUE;
+        long started = System.nanoTime();
+        Map<String, Integer> faults = new TreeMap<>();
+        Map<String, String> failures = new LinkedHashMap<>();
+        long explored = 0;
+        long steps = 0;
+        for (long seed = first; minutes > 0 ? System.nanoTime() < deadline : seed < first + n; seed++) {
             Schedule schedule = Schedule.generate(seed, protocols);
+            explored++;
+            steps += schedule.steps().size();
+            schedule.faults().forEach((k, v) -> faults.merge(k, v, Integer::sum));
             Optional<String> violation = play(schedule);
-            if (violation.isPresent()) {
-                Schedule small = shrink(schedule, kind(violation.get()));
-                Optional<String> smallViolation = play(small);
-                StringBuilder report = new StringBuilder();
-                report.append("seed ").append(seed).append(": ").append(violation.get()).append('\n');
-                report.append("shrunk from ").append(schedule.steps().size()).append(" to ").append(small.steps().size())
-                        .append(" steps: ").append(smallViolation.orElse("(the shrunk schedule passes; the full one is above)"))
-                        .append('\n');
-                for (int i = 0; i < small.steps().size(); i++) {
-                    report.append(String.format("  %3d  %s%n", i, small.steps().get(i)));
+            if (violation.isPresent() && !failures.containsKey(kind(violation.get()))) {
+                failures.put(kind(violation.get()), report(seed, schedule, violation.get()));
+                if (minutes <= 0) {
+                    break;
                 }
-                report.append("replay: mvn -o -Dtest=SimulationCampaignTest -Dsim.seed=").append(seed).append(" test");
-                fail(report.toString());
             }
         }
+        StringBuilder summary = new StringBuilder();
+        summary.append(String.format("simulation campaign: %d schedule(s) explored (seeds %d..%d), %d steps, %.1f s%n",
+                explored, first, first + explored - 1, steps, (System.nanoTime() - started) / 1e9));
+        summary.append("faults injected by kind:\n");
+        faults.forEach((k, v) -> summary.append(String.format("  %6d  %s%n", v, k)));
+        skipped.forEach((k, why) -> summary.append("  not effective here: ").append(k).append(": ").append(why).append('\n'));
+        summary.append(failures.isEmpty() ? "no violation\n" : failures.size() + " kind(s) of violation\n");
+        failures.values().forEach(summary::append);
+        summary.append("end of simulation campaign\n");
+        System.out.print(summary);
+        if (!failures.isEmpty()) {
+            fail(String.join("\n", failures.values()));
+        }
+    }
+
+    /** Faults that could not take effect in this environment (no mount, root's CAP_DAC_OVERRIDE), and why. */
+    private final Map<String, String> skipped = new TreeMap<>();
+
+    private String report(long seed, Schedule schedule, String violation) throws IOException {
+        Schedule small = shrink(schedule, kind(violation));
+        Optional<String> smallViolation = play(small);
+        StringBuilder report = new StringBuilder();
+        report.append("seed ").append(seed).append(": ").append(violation).append('\n');
+        report.append("shrunk from ").append(schedule.steps().size()).append(" to ").append(small.steps().size())
+                .append(" steps: ").append(smallViolation.orElse("(the shrunk schedule passes; the full one is above)"))
+                .append('\n');
+        for (int i = 0; i < small.steps().size(); i++) {
+            report.append(String.format("  %3d  %s%n", i, small.steps().get(i)));
+        }
+        report.append("replay: mvn -o -Dtest=SimulationCampaignTest -Dsim.seed=").append(seed)
+                .append(Schedule.CLOCK_BACK ? " -Dsim.clockBack=true" : "").append(" test\n");
+        return report.toString();
     }
 
     private int runs;
 
     private Optional<String> play(Schedule schedule) throws IOException {
         try (Simulation sim = new Simulation(schedule, Files.createDirectories(dir.resolve("run-" + runs++)))) {
-            return sim.play();
+            try {
+                return sim.play();
+            } finally {
+                skipped.putAll(sim.skipped);
+            }
         }
     }
 
@@ -86,11 +121,12 @@ class SimulationCampaignTest {
 
     /**
      * Removes steps while the schedule still fails the same way: halves, then ever smaller chunks, down to single
-     * steps (delta debugging, the way jqwik shrinks a list). Bounded, so a report never takes minutes.
+     * steps (delta debugging, the way jqwik shrinks a list). Bounded ({@code -Dsim.shrink=N} replays, 300 by
+     * default), so a report never takes long.
      */
     private Schedule shrink(Schedule failing, String kind) throws IOException {
         Schedule current = failing;
-        int budget = 300;
+        int budget = Integer.getInteger("sim.shrink", 300);
         for (int chunk = Math.max(1, current.steps().size() / 2); chunk >= 1 && budget > 0; chunk /= 2) {
             boolean progress = true;
             while (progress && budget > 0) {

@@ -120,6 +120,25 @@ class IncompleteSaveTest {
         assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
     }
 
+    /**
+     * Found by the fault campaign (seed 14, ENOSPC): the disk filled as rank 0 opened its model-states file, which
+     * stayed empty; with no header to read and no rank gap, the tag counted as complete and resolve answered it.
+     */
+    @Test
+    void deepSpeedSaveWhoseModelStatesFileIsEmptyAfterADiskFullIsCorruptNotComplete() throws IOException {
+        Path ds = root.resolve("ds");
+        Path intact = TreeBuilder.deepSpeedTag(ds.resolve("global_step200"), 200, 2, 1, false, LONG_AGO);
+        Path full = Files.createDirectories(ds.resolve("global_step300"));
+        TreeBuilder.touch(Files.write(full.resolve("mp_rank_00_model_states.pt"), new byte[0]), LONG_AGO.plusSeconds(60));
+
+        Map<String, Checkpoint> m = scan();
+
+        Checkpoint broken = m.get("ds/global_step300");
+        assertThat(broken.state()).isEqualTo(CheckpointState.CORRUPT);
+        assertThat(broken.problems()).anySatisfy(p -> assertThat(p).startsWith("mp_rank_00_model_states.pt: empty"));
+        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
+    }
+
     /** Found by the simulation campaign (seed 2): both ranks killed before any optimizer shard was written. */
     @Test
     void zeroSaveWithItsModelStatesButNoOptimizerShardAtAllIsCorrupt() throws IOException {

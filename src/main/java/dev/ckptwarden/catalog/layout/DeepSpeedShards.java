@@ -66,8 +66,9 @@ final class DeepSpeedShards {
         for (String n : shardNames) {
             // Each shard is a torch.save zip: one cut short (a rank killed mid-write, or still writing) has no
             // central directory. Legacy pickles and other bytes carry no such signal and pass on settle time.
+            // An empty one is what ENOSPC (or a rank killed as it opened the file) leaves: no bytes are no shard.
             Probe probe = FileProbe.probe(source, tag.resolve(n));
-            if (isZip(probe.type()) && !probe.intact()) {
+            if (isZip(probe.type()) && !probe.intact() || probe.type() == ContentType.EMPTY) {
                 out.add(n + ": " + probe.problems().get(0));
             }
             if (n.equals(modelStates) && probe.torch() != null) {
