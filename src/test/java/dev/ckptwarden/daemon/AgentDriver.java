@@ -30,7 +30,7 @@ public final class AgentDriver {
     /** The watcher saw the kernel's queue overflow (an OVERFLOW event): anything under the root may have changed. */
     public static void overflow(Agent agent, String root, int n) {
         agent.dirty(root, null);
-        agent.onTrigger("event@" + n);
+        agent.run(PassKind.EVENT);
     }
 
     /** A burst of {@code events} watch events spread over {@code dirs}, then the one event pass they coalesce into. */
@@ -38,6 +38,6 @@ public final class AgentDriver {
         for (int i = 0; i < events && !dirs.isEmpty(); i++) {
             agent.dirty(root, dirs.get(i % dirs.size()));
         }
-        agent.onTrigger("event@" + n);
+        agent.run(PassKind.EVENT);
     }
 }

@@ -157,7 +157,7 @@ class ProtectedSetTest {
 
         List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
 
-        assertThat(byName(d).get("again-200.ckpt").reasons()).containsExactly("protected: newest complete");
+        assertThat(byName(d).get("again-200.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: newest complete");
         assertThat(evicted(d)).containsExactlyInAnyOrder("first-200.ckpt", "step-100.ckpt");
     }
 
@@ -175,7 +175,7 @@ class ProtectedSetTest {
 
         List<Decision> d = RetentionPolicy.decide(run, KEEP_NOTHING, NOW);
 
-        assertThat(byName(d).get("checkpoint-500").reasons()).containsExactly("protected: named best by checkpoint-1000");
+        assertThat(byName(d).get("checkpoint-500").reasons()).extracting(Reason::text).containsExactly("protected: named best by checkpoint-1000");
         assertThat(evicted(d)).containsExactly("checkpoint-1000");
     }
 }
