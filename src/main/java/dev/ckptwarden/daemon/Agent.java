@@ -278,7 +278,12 @@ public final class Agent implements AutoCloseable {
                 lastPass = now;
                 return;
             }
-            log.error("reconcile pass ({}) failed: {}", kind.word(), e.toString(), e);
+            if (e instanceof RegistryException) {
+                // Its message is the one line a user acts on (a full disk, a locked database): no stack trace.
+                log.error("reconcile pass ({}) failed: {}", kind.word(), e.getMessage());
+            } else {
+                log.error("reconcile pass ({}) failed: {}", kind.word(), e.toString(), e);
+            }
         }
     }
 

@@ -159,6 +159,33 @@ public final class SqliteRegistry extends JdbcRegistry {
         return connection;
     }
 
+    /** Below this much free space where the database lives, a write SQLite rolled back is put down to a full disk. */
+    private static final long NEARLY_FULL = 1 << 20;
+
+    /**
+     * As {@link #describe(Exception)}, for an error during a write: SQLite rolls a transaction back by itself
+     * after SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY or SQLITE_NOMEM in a statement (sqlite.org/lang_transaction.html),
+     * and the commit that follows then says only "cannot commit - no transaction is active". Which of them it
+     * was is no longer known; free space where {@code database} lives tells the likely one.
+     */
+    private static String describe(Exception e, Path database) {
+        if (e.getMessage() != null && e.getMessage().contains("no transaction is active")) {
+            long free;
+            try {
+                free = Files.getFileStore(database.toAbsolutePath().getParent()).getUsableSpace();
+            } catch (IOException | RuntimeException unknown) {
+                free = -1;
+            }
+            if (free >= 0 && free < NEARLY_FULL) {
+                return "the disk holding the database is full (" + free + " bytes free); SQLite rolled the write back: "
+                        + "free space there";
+            }
+            return "SQLite rolled the write back after an I/O error, a full disk or a lock held too long; nothing of it "
+                    + "was written";
+        }
+        return describe(e);
+    }
+
     /** A one-line account of a database error that a user can act on. */
     private static String describe(Exception e) {
         if (e instanceof SQLiteException sqlite) {
@@ -319,7 +346,7 @@ public final class SqliteRegistry extends JdbcRegistry {
             ensureOpen();
             return work.run(connection);
         } catch (SQLException e) {
-            throw new RegistryException(database, what + " failed: " + describe(e), e);
+            throw new RegistryException(database, what + " failed: " + describe(e, database), e);
         } finally {
             lock.unlock();
         }

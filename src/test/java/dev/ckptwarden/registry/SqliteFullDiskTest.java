@@ -10,6 +10,10 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import dev.ckptwarden.catalog.Checkpoint;
+import java.util.ArrayList;
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -73,5 +77,28 @@ class SqliteFullDiskTest {
         assertThat(e).as("opening a registry on a full disk must fail").isNotNull();
         assertThat(e.getMessage()).doesNotContain("\n").containsAnyOf("full", "no space");
         assertThat(e.getMessage()).doesNotStartWith("[SQLITE");
+    }
+
+    /**
+     * Found by the simulation campaign (ENOSPC on state_dir mid-run): SQLite rolls a transaction back itself
+     * when a write fails for want of space, and the commit that followed then said only "cannot commit - no
+     * transaction is active", with a stack trace in the agent's log, hiding that the disk was full.
+     */
+    @Test
+    void aWriteThatFillsTheDiskWhileTheAgentRunsSaysTheDiskIsFull() throws IOException {
+        List<Checkpoint> batch = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            batch.add(Checkpoints.complete("r", "run-" + (i % 20), "epoch=" + i + "-step=" + i + ".ckpt", (long) i));
+        }
+        try (SqliteRegistry registry = SqliteRegistry.open(stateDir)) {
+            registry.upsert(batch.subList(0, 10));
+            fill();
+
+            RegistryException e = catchThrowableOfType(() -> registry.upsert(batch), RegistryException.class);
+
+            assertThat(e).as("a write on a full disk must fail").isNotNull();
+            assertThat(e.getMessage()).doesNotContain("\n").doesNotContain("no transaction is active")
+                    .containsAnyOf("full", "no space");
+        }
     }
 }
