@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileType;
@@ -25,31 +24,10 @@ import java.util.function.Consumer;
  * purge deletes the manifest. A start finds a manifest left by a crash and deletes what is left of the
  * checkpoint, object by object, only where the object is no newer than the manifest recorded.
  */
-final class S3Trash implements TrashBackend {
-    private final RemoteEntries entries;
+final class S3Trash extends RemoteTrash {
 
     S3Trash(RemoteEntries entries) {
-        this.entries = entries;
-    }
-
-    @Override
-    public int batchSize() {
-        return 1;
-    }
-
-    @Override
-    public Path shown() {
-        return entries.rootPath();
-    }
-
-    @Override
-    public String trashName() {
-        return entries.trashName();
-    }
-
-    @Override
-    public Look look(Checkpoint c) throws IOException {
-        return entries.look(c);
+        super(entries);
     }
 
     @Override

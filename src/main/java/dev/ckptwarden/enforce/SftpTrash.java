@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileType;
@@ -28,35 +27,14 @@ import java.util.function.Consumer;
  * server's close). The purge deletes only what a verified manifest names: a shared server's trash may
  * hold what another user put there, and nothing another user can write may direct a deletion.
  */
-final class SftpTrash implements TrashBackend {
+final class SftpTrash extends RemoteTrash {
     private static final Logger log = LoggerFactory.getLogger(SftpTrash.class);
 
-    private final RemoteEntries entries;
     /** Members that could not be put back: never purged. */
     private final Set<String> kept = new HashSet<>();
 
     SftpTrash(RemoteEntries entries) {
-        this.entries = entries;
-    }
-
-    @Override
-    public int batchSize() {
-        return 1;
-    }
-
-    @Override
-    public Path shown() {
-        return entries.rootPath();
-    }
-
-    @Override
-    public String trashName() {
-        return entries.trashName();
-    }
-
-    @Override
-    public Look look(Checkpoint c) throws IOException {
-        return entries.look(c);
+        super(entries);
     }
 
     @Override
