@@ -10,7 +10,7 @@
 #   FIRST=<seed>     first seed (default: 1000 + the current epoch hour, so each run walks new seeds;
 #                    the default test run covers seeds 1..16)
 #   SHRINK=300       replays allowed to shrink each failing schedule
-#   CLOCK_BACK=true  the clock may jump backwards (off in the default test run while its finding is open)
+#   CLOCK_BACK=true  the clock may jump backwards (also the default of the test run; false turns it off)
 #   DROP_DAC=1       run the JVM as root without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH (setpriv), so that
 #                    the "unreadable directory" fault (chmod 000) binds; mount still works (CAP_SYS_ADMIN
 #                    kept) for the ENOSPC faults. DROP_DAC=0 keeps the capabilities.

@@ -15,6 +15,15 @@ public final class Recognition {
      */
     public static Checkpoint checkpoint(String rootName, String runId, Candidate c, Inspection ins, NameParser names,
                                         Checkpoint prev, Instant now, Duration settle) {
+        return checkpoint(rootName, runId, c, ins, names, prev, now, settle, Instant.ofEpochMilli(c.modifiedMillis()));
+    }
+
+    /**
+     * @param changed when the candidate last changed, for the settle time: its modification time, unless the
+     *                caller knows better (a time ahead of the clock says nothing about how long ago it changed)
+     */
+    public static Checkpoint checkpoint(String rootName, String runId, Candidate c, Inspection ins, NameParser names,
+                                        Checkpoint prev, Instant now, Duration settle, Instant changed) {
         ParsedName parsed = names.parse(c.name());
         if (!c.members().isEmpty()) {
             // A multi-file checkpoint's name is a prefix (TensorFlow's "training-3000"); its member names
@@ -23,7 +32,7 @@ public final class Recognition {
         }
         parsed = parsed.orElse(ins.content());
         Instant modified = Instant.ofEpochMilli(c.modifiedMillis());
-        StateJudge.Judgement j = StateJudge.judge(ins, modified, now, settle);
+        StateJudge.Judgement j = StateJudge.judge(ins, changed, now, settle);
         Framework fw = ins.framework() != null && ins.framework() != Framework.UNKNOWN ? ins.framework() : c.framework();
         Instant since = prev != null && prev.state() == j.state() ? prev.stateSince() : now;
         Instant first = prev != null && prev.state().present() ? prev.firstSeen() : now;

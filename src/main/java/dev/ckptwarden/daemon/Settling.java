@@ -50,6 +50,10 @@ final class Settling {
                 Instant t = StateJudge.verdictDue(c, settle).plusMillis(50);
                 if (t.isBefore(now)) {
                     t = now.plus(settle); // clock stepped back: try again one settle time from now
+                } else if (c.modified().isAfter(now)) {
+                    // The clock stepped back after the last write: the reconciler measures the quiet from when it
+                    // first saw these files (RunSettler), so look again one settle time from now, not an hour later.
+                    t = now.plus(settle).plusMillis(50);
                 }
                 due = earliest(due, t);
             }

@@ -41,6 +41,19 @@ final class RunSettler {
     private final Registry registry;
     private final ExecutorService inspectors;
     private final Map<String, NameParser> parsers = new ConcurrentHashMap<>();
+    /**
+     * Checkpoints whose modification time is ahead of the clock (it stepped back after their last write), by
+     * key: their signature and when this settler first saw it. Such a time cannot say how long the files have
+     * been quiet, and waiting for the clock to catch up kept a finished save writing for as long as the step
+     * (an hour for an hour), so it completed after saves written later and ranked as the newest of its run
+     * (Recency): keep_last evicted a save it should keep. The agent's own observation measures the quiet
+     * instead: unchanged for the settle time since first seen. Only checkpoints ahead of the clock are held,
+     * and only while they are; after a restart they are seen afresh (later, never too early).
+     */
+    private final Map<String, Seen> ahead = new ConcurrentHashMap<>();
+
+    private record Seen(String signature, Instant at) {
+    }
 
     RunSettler(Registry registry, ExecutorService inspectors) {
         this.registry = registry;
@@ -110,12 +123,16 @@ final class RunSettler {
                 }
                 // One String per run for every checkpoint of it (the previous row's when it is the same).
                 String runId = prev != null && run.equals(prev.run()) ? prev.run() : run;
-                cp = Recognition.checkpoint(root.name(), runId, c, ins, names, prev, now, settleTime);
+                cp = Recognition.checkpoint(root.name(), runId, c, ins, names, prev, now, settleTime,
+                        changed(key, c, now, record));
                 if (cp.stateSince() != null && cp.stateSince().isBefore(floor)
                         && (prev == null || !cp.stateSince().equals(prev.stateSince()))) {
                     // The clock went back: a state reached now must not look older than one recorded before,
                     // or a fresh save would rank below older ones and become evictable (Recency).
                     cp = cp.withHistory(cp.firstSeen(), floor.plusNanos(1));
+                }
+                if (cp.state() == CheckpointState.COMPLETE || cp.state() == CheckpointState.CORRUPT) {
+                    ahead.remove(key); // a verdict: not inspected again unless it changes, and then seen afresh
                 }
                 changed.add(cp);
                 if (cp.state() == CheckpointState.CORRUPT && (prev == null || prev.state() != CheckpointState.CORRUPT)) {
@@ -156,6 +173,7 @@ final class RunSettler {
             }
         }
         if (!gone.isEmpty()) {
+            gone.forEach(ahead::remove);
             registry.markGone(gone, CheckpointState.DELETED, now, "gone from disk");
         }
         return gone.size();
@@ -178,6 +196,26 @@ final class RunSettler {
                 return NameParser.standard(); // validated at load time; defensive only
             }
         });
+    }
+
+    /**
+     * When a candidate last changed for its settle time: its modification time, or when its content was first
+     * seen if that time is ahead of {@code now} (see {@link #ahead}). A judging-only settle does not remember.
+     */
+    private Instant changed(String key, Candidate c, Instant now, boolean record) {
+        Instant modified = Instant.ofEpochMilli(c.modifiedMillis());
+        if (!modified.isAfter(now)) {
+            ahead.remove(key);
+            return modified;
+        }
+        Seen seen = ahead.get(key);
+        if (seen == null || !seen.signature().equals(c.signature())) {
+            seen = new Seen(c.signature(), now);
+            if (record) {
+                ahead.put(key, seen);
+            }
+        }
+        return seen.at();
     }
 
     /** Unchanged since a settled verdict (same sizes and times): no need to read its headers again. */

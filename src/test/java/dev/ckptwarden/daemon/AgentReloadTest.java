@@ -149,4 +149,21 @@ class AgentReloadTest {
         assertThat(Settling.due(java.util.List.of(c), Duration.ofSeconds(10), now))
                 .isEqualTo(modified.plusSeconds(10).plusMillis(50));
     }
+
+    /**
+     * A file time ahead of the clock (it stepped back after the last write) says nothing about when the save
+     * settles: the agent looks again one settle time from now (when it has seen it quiet that long), not when
+     * the clock catches up with the file an hour later.
+     */
+    @Test
+    void settlingCheckpointAheadOfTheClockIsLookedAtAgainOneSettleTimeLater() {
+        Instant now = T0.plus(Duration.ofHours(1));
+        var writing = dev.ckptwarden.catalog.CheckpointState.WRITING;
+        var c = new dev.ckptwarden.catalog.Checkpoint("r", "run", "x.ckpt", Path.of("/r/run/x.ckpt"), java.util.List.of(),
+                dev.ckptwarden.catalog.Framework.LIGHTNING, dev.ckptwarden.catalog.CheckpointKind.FILE, writing, null, null,
+                Map.of(), 1, now.plus(Duration.ofHours(1)), null, null, java.util.List.of(), false, null, java.util.List.of(), "s",
+                now, now, "changed 0s ago (settle time 10s)");
+        assertThat(Settling.due(java.util.List.of(c), Duration.ofSeconds(10), now))
+                .isEqualTo(now.plusSeconds(10).plusMillis(50));
+    }
 }

@@ -318,12 +318,12 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
     }
 
     /**
-     * Whether the clock may jump backwards ({@code -Dsim.clockBack=true}; bench/sim-campaign.sh sets it). Off in the
-     * default run while the finding it leads to is open: "newest" (most recently completed) is judged by the wall
-     * clock, so saves completed after a backward jump look older than those before it and keep_last evicts them
-     * (seeds 14 and 500072). Without it the same draw jumps forward.
+     * Whether the clock may jump backwards: on unless {@code -Dsim.clockBack=false}. It was off while backward jumps
+     * made keep_last evict a save it should keep (seeds 14, 500072, 600032: a save finished just before the jump
+     * stayed writing until the clock caught up with its files' times, then completed after later saves and
+     * outranked them). With it off the same draw jumps forward.
      */
-    static final boolean CLOCK_BACK = Boolean.getBoolean("sim.clockBack");
+    static final boolean CLOCK_BACK = Boolean.parseBoolean(System.getProperty("sim.clockBack", "true"));
 
     /** How many kinds of training job {@link #generate} chooses from. */
     static final int KINDS = 10;

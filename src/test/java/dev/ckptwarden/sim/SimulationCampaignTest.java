@@ -87,7 +87,7 @@ class SimulationCampaignTest {
             report.append(String.format("  %3d  %s%n", i, small.steps().get(i)));
         }
         report.append("replay: mvn -o -Dtest=SimulationCampaignTest -Dsim.seed=").append(seed)
-                .append(Schedule.CLOCK_BACK ? " -Dsim.clockBack=true" : "").append(" test\n");
+                .append(Schedule.CLOCK_BACK ? "" : " -Dsim.clockBack=false").append(" test\n");
         return report.toString();
     }
 

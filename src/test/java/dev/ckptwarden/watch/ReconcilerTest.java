@@ -76,6 +76,36 @@ class ReconcilerTest {
         assertThat(dev.ckptwarden.catalog.Recency.newestFirst(m.values()).get(0)).isEqualTo(later);
     }
 
+    /**
+     * The clock steps back an hour right after a save's last write, so its file's time is ahead of the clock.
+     * The agent sees it unchanged for the settle time and calls it complete then, not when the clock catches up
+     * with the file an hour later: a save written and completed after the step must stay the newer one, the one
+     * keep_last 1 keeps and resolve latest names.
+     */
+    @Test
+    void aSaveFinishedJustBeforeTheClockSteppedBackDoesNotOvertakeTheSavesAfterIt() throws IOException {
+        Instant written = clock.instant();
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=0-step=100.ckpt"), 0, 100, true, written);
+        clock.set(written.minus(Duration.ofHours(1)));
+        assertThat(scan().get("run/epoch=0-step=100.ckpt").state()).isEqualTo(CheckpointState.WRITING);
+        clock.advance(SETTLE.plusSeconds(1));
+        scan();
+        TreeBuilder.lightningCkpt(root.resolve("run/epoch=0-step=200.ckpt"), 0, 200, true, clock.instant());
+        clock.advance(SETTLE.plusSeconds(1));
+        scan();
+        clock.set(written.plus(Duration.ofMinutes(5))); // the clock has caught up with the first file's time
+        Map<String, Checkpoint> m = scan();
+
+        assertThat(m.values()).extracting(Checkpoint::state).containsOnly(CheckpointState.COMPLETE);
+        List<Checkpoint> run = List.copyOf(m.values());
+        assertThat(dev.ckptwarden.registry.Resolver.resolve(run, "latest", false, null)).get()
+                .extracting(Checkpoint::name).isEqualTo("epoch=0-step=200.ckpt");
+        assertThat(dev.ckptwarden.policy.RetentionPolicy.decide(run, new dev.ckptwarden.config.Retention(1, null, null, null),
+                clock.instant()))
+                .filteredOn(dev.ckptwarden.policy.Decision::evictsNow).extracting(d -> d.checkpoint().name())
+                .containsExactly("epoch=0-step=100.ckpt");
+    }
+
     @Test
     void unchangedTreeIsNotInspectedAgain() throws IOException {
         TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
