@@ -3,27 +3,24 @@ package dev.ckptwarden.export;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.catalog.Checkpoint;
-import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.PolicyChangeFile;
+import dev.ckptwarden.enforce.RetentionPlan;
 import dev.ckptwarden.export.HttpApi.ApiError;
 import dev.ckptwarden.export.HttpApi.Response;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.PolicyChange;
-import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.Resolver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -146,14 +143,8 @@ final class RegistryRoutes {
         PolicyChange change = policyChange(cfg);
         List<Decision> decisions = new ArrayList<>();
         for (RootConfig root : roots) {
-            Map<String, List<Checkpoint>> byRun = new LinkedHashMap<>();
-            for (Checkpoint c : registry.list(root.name(), query.get("run"), false)) {
-                byRun.computeIfAbsent(c.run(), k -> new ArrayList<>()).add(c);
-            }
-            // A symbolic link is protected; lstat is the only I/O here and it reads no content.
-            byRun.forEach((run, list) -> decisions.addAll(change.apply(RetentionPolicy.decide(list,
-                    RetentionPolicy.effectiveRetention(root, run), now,
-                    c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path())), now)));
+            // The planner that `plan` and enforcement use: the API answers what they answer.
+            decisions.addAll(RetentionPlan.of(registry, root, query.get("run"), now, change).decisions());
         }
         return Response.json(200, CheckpointJson.plan(decisions));
     }
