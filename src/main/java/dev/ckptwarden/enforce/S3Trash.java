@@ -107,31 +107,6 @@ final class S3Trash extends RemoteTrash {
         return freed;
     }
 
-    @Override
-    public List<String> manifestFiles() throws IOException {
-        FileObject trash = entries.trash(false);
-        List<String> out = new ArrayList<>();
-        if (trash != null) {
-            trash.refresh();
-            for (FileObject ch : trash.getChildren()) {
-                String name = ch.getName().getBaseName();
-                if (name.endsWith(TrashBin.MANIFEST_SUFFIX) && ch.getType() == FileType.FILE) {
-                    out.add(name);
-                }
-            }
-        }
-        return out;
-    }
-
-    @Override
-    public byte[] readManifest(String name) throws IOException {
-        FileObject f = RemoteEntries.child(entries.trash(false), name);
-        if (f == null) {
-            throw new IOException(trashName() + "/" + name + ": gone while being read");
-        }
-        return RemoteEntries.read(f);
-    }
-
     /** The checkpoint's members in place now, or null when the manifest's parent is not a directory below the root. */
     private FileObject parentOf(TrashManifest m) throws IOException {
         return entries.directory(entries.rootPath().getFileSystem().getPath(m.parent()));

@@ -153,31 +153,6 @@ final class SftpTrash extends RemoteTrash {
         return freed;
     }
 
-    @Override
-    public List<String> manifestFiles() throws IOException {
-        FileObject trash = entries.trash(false);
-        List<String> out = new ArrayList<>();
-        if (trash != null) {
-            trash.refresh();
-            for (FileObject ch : trash.getChildren()) {
-                String name = ch.getName().getBaseName();
-                if (name.endsWith(TrashBin.MANIFEST_SUFFIX) && ch.getType() == FileType.FILE) {
-                    out.add(name);
-                }
-            }
-        }
-        return out;
-    }
-
-    @Override
-    public byte[] readManifest(String name) throws IOException {
-        FileObject f = RemoteEntries.child(entries.trash(false), name);
-        if (f == null) {
-            throw new IOException(trashName() + "/" + name + ": gone while being read");
-        }
-        return RemoteEntries.read(f);
-    }
-
     /** Members still in place and exactly as the manifest recorded them follow those already in the trash. */
     @Override
     public Recovered rollForward(TrashManifest m) throws IOException {
