@@ -15,7 +15,34 @@ import java.nio.file.Path;
 public record ConfigError(Path file, int line, int column, String key, String message) {
 
     public ConfigError {
-        key = key == null ? "" : key;
+        // Messages and keys quote what the user wrote, which may hold line breaks (a quoted key, a file that
+        // is one long text): an error stays one line, the line a user greps for.
+        key = key == null ? "" : oneLine(key);
+        message = message == null ? null : oneLine(message);
+    }
+
+    /** {@code text} with control characters written as escapes ({@code \n}, {@code \x1b}). */
+    static String oneLine(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= 0x20 && c != 0x7f) {
+                if (out != null) {
+                    out.append(c);
+                }
+                continue;
+            }
+            if (out == null) {
+                out = new StringBuilder(text.length() + 8).append(text, 0, i);
+            }
+            switch (c) {
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> out.append(String.format("\\x%02x", (int) c));
+            }
+        }
+        return out == null ? text : out.toString();
     }
 
     /** {@code conf/ckpt-warden.yaml:12:7: roots[0].retention.keep_lst: unknown key (did you mean keep_last?)} */

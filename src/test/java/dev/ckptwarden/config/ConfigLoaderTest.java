@@ -230,4 +230,17 @@ class ConfigLoaderTest {
     private static Config parse(String yaml) throws ConfigException {
         return ConfigLoader.parse(yaml, Path.of("test.yaml"), Map.of());
     }
+
+    /**
+     * Found by fuzzing (ConfigFuzzTest, crash-02ca77a7): a file that is one multi-line text instead of a mapping
+     * was quoted whole into its error, so the "one line per error" a user greps for split in two.
+     */
+    @Test
+    void anErrorQuotingMultiLineTextStaysOneLine() {
+        assertThatThrownBy(() -> ConfigLoader.parse("?# ckpt-warden config is complete\n\norder the roots\n",
+                Path.of("ckpt-warden.yaml"), Map.of()))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.errors()).isNotEmpty()
+                        .allSatisfy(error -> assertThat(error.toString()).doesNotContain("\n").doesNotContain("\r")
+                                .contains("ckpt-warden.yaml:1:1:")));
+    }
 }
