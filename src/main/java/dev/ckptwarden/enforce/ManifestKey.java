@@ -4,11 +4,14 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributes;
@@ -23,13 +26,16 @@ import java.util.Set;
  * The secret that authenticates trash manifests: {@code <state_dir>/trash.key}, 32 random bytes,
  * created {@code 0600} and never opened through a link. A manifest line carries an HMAC-SHA256 of
  * its JSON under this key, so a manifest planted in a root's trash by anyone who cannot read the
- * state directory is refused instead of steering a move.
+ * state directory is refused instead of steering a move. The file is published whole (temporary file, fsync,
+ * {@code link(2)}), so an agent killed during its first start never leaves a key that refuses every later start.
  */
 public final class ManifestKey {
     /** The key file's name inside {@code state_dir}. */
     public static final String FILE_NAME = "trash.key";
     private static final int LENGTH = 32;
     private static final String ALGORITHM = "HmacSHA256";
+    private static final String TEMP_INFIX = ".new-";
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ManifestKey.class);
 
     private final SecretKeySpec key;
 
@@ -63,21 +69,40 @@ public final class ManifestKey {
      */
     public static ManifestKey open(Path stateDir) throws IOException {
         Path file = stateDir.resolve(FILE_NAME);
-        byte[] fresh = new byte[LENGTH];
-        new SecureRandom().nextBytes(fresh);
-        try (SeekableByteChannel ch = Files.newByteChannel(file,
-                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-            ByteBuffer b = ByteBuffer.wrap(fresh);
-            while (b.hasRemaining()) {
-                ch.write(b);
+        removeStaleTemporaries(stateDir);
+        for (int attempt = 0; ; attempt++) {
+            byte[] existing = readExisting(file);
+            if (existing == null) {
+                ManifestKey made = create(stateDir, file);
+                if (made != null) {
+                    return made;
+                }
+                continue; // another start published one first: read that
             }
-            ((java.nio.channels.FileChannel) ch).force(true);
-            return new ManifestKey(fresh);
-        } catch (FileAlreadyExistsException exists) {
-            // Made by an earlier start: read it, below.
+            if (existing.length == 0 && attempt == 0) {
+                // A key file with nothing in it is what a kill -9 left between creating it and writing it (before
+                // keys were published by link). No manifest can have been signed with bytes never written, so a
+                // new key loses nothing.
+                log.warn("{}: empty (an earlier start was killed while creating it); making a new one", file);
+                Files.delete(file);
+                continue;
+            }
+            if (existing.length != LENGTH) {
+                throw new IOException(file + ": not a manifest key (" + existing.length + " bytes, expected " + LENGTH
+                        + "); remove it to have a new one made (interrupted evictions then stay in their trash)");
+            }
+            return new ManifestKey(existing);
         }
-        PosixFileAttributes a = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** The key file's bytes (up to one more than a key), or {@code null} when there is none. */
+    private static byte[] readExisting(Path file) throws IOException {
+        PosixFileAttributes a;
+        try {
+            a = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException none) {
+            return null;
+        }
         String why = AgentOwned.whyNot(file.getFileSystem(), a, true);
         if (why != null) {
             throw new IOException(file + ": refused: " + why);
@@ -88,11 +113,58 @@ public final class ManifestKey {
                 // read until full or end of file
             }
         }
-        if (b.position() != LENGTH) {
-            throw new IOException(file + ": not a manifest key (" + b.position() + " bytes, expected " + LENGTH
-                    + "); remove it to have a new one made (interrupted evictions then stay in their trash)");
+        return java.util.Arrays.copyOf(b.array(), b.position());
+    }
+
+    /**
+     * Writes a fresh key to a temporary file, forces it to disk, then publishes it with {@code link(2)}, which
+     * never replaces an existing key: the key file is either absent or whole, whenever the agent is killed.
+     * Returns {@code null} when another start published its key first.
+     */
+    private static ManifestKey create(Path stateDir, Path file) throws IOException {
+        byte[] fresh = new byte[LENGTH];
+        new SecureRandom().nextBytes(fresh);
+        Path temp = stateDir.resolve(FILE_NAME + TEMP_INFIX + ProcessHandle.current().pid() + "-"
+                + Long.toUnsignedString(new SecureRandom().nextLong(), 36));
+        try {
+            try (FileChannel ch = FileChannel.open(temp,
+                    Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                ByteBuffer b = ByteBuffer.wrap(fresh);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                ch.force(true);
+            }
+            try {
+                Files.createLink(file, temp);
+            } catch (FileAlreadyExistsException lost) {
+                return null;
+            }
+            forceDirectory(stateDir);
+            return new ManifestKey(fresh);
+        } finally {
+            Files.deleteIfExists(temp);
         }
-        return new ManifestKey(java.util.Arrays.copyOf(b.array(), LENGTH));
+    }
+
+    /** Removes what a start killed before it published its key left behind. */
+    private static void removeStaleTemporaries(Path stateDir) throws IOException {
+        try (DirectoryStream<Path> stale = Files.newDirectoryStream(stateDir, FILE_NAME + TEMP_INFIX + "*")) {
+            for (Path p : stale) {
+                Files.deleteIfExists(p);
+            }
+        } catch (NoSuchFileException noStateDir) {
+            // created by the first write below, or reported there
+        }
+    }
+
+    private static void forceDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException notSupported) {
+            // Some file systems cannot sync a directory; the link is then as durable as the file system makes it.
+        }
     }
 
     /** The HMAC of {@code text} in lower-case hex. */
