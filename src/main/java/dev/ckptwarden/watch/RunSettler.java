@@ -89,8 +89,12 @@ final class RunSettler {
         // Header reads of new or changed checkpoints are independent of each other: on a first scan they are
         // most of the work, so they run on the inspector threads; everything else stays in order.
         Map<Candidate, Future<Inspection>> inspections = new IdentityHashMap<>();
+        Set<Path> here = new HashSet<>();
         for (Candidate c : candidates) {
-            if (!reusable(known.get(c.path().toString()), c)) {
+            here.add(c.path());
+        }
+        for (Candidate c : candidates) {
+            if (!reusable(known.get(c.path().toString()), c, here)) {
                 inspections.put(c, inspectors.submit(c.inspector()::inspect));
             }
         }
@@ -218,10 +222,18 @@ final class RunSettler {
         return seen.at();
     }
 
-    /** Unchanged since a settled verdict (same sizes and times): no need to read its headers again. */
-    private static boolean reusable(Checkpoint prev, Candidate c) {
-        return prev != null && c.signature().equals(prev.signature())
-                && (prev.state() == CheckpointState.COMPLETE || prev.state() == CheckpointState.CORRUPT);
+    /**
+     * Unchanged since a settled verdict (same sizes and times): no need to read its headers again. Except an
+     * alias whose target is not among the run's checkpoints now, or was not when it was judged: a link does not
+     * change when what it names is removed or written again, so its verdict is only as good as its target's
+     * presence (a {@code last.ckpt} left dangling by a deletion must not stay "complete, resumable").
+     */
+    private static boolean reusable(Checkpoint prev, Candidate c, Set<Path> here) {
+        if (prev == null || !c.signature().equals(prev.signature())
+                || (prev.state() != CheckpointState.COMPLETE && prev.state() != CheckpointState.CORRUPT)) {
+            return false;
+        }
+        return prev.aliasOf() == null || (here.contains(prev.aliasOf()) && prev.state() == CheckpointState.COMPLETE);
     }
 
     private static Inspection await(Future<Inspection> f) throws IOException {
