@@ -14,7 +14,14 @@ import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
+import dev.ckptwarden.config.DurationText;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -44,6 +51,12 @@ final class EnforceJob {
     private final Set<String> unresolved = new TreeSet<>();
     /** Roots in a pressure episode (evicting for quota or free space, or unable to), so that it is logged once. */
     private final Set<String> underPressure = new TreeSet<>();
+    /** Roots whose enforcement fails as a whole, so that a failure lasting many passes is one line, not one each. */
+    private final Map<String, Failing> failing = new HashMap<>();
+
+    /** A root's run of failed enforcement passes: what it says, since when, how many. */
+    private record Failing(String why, Instant since, int passes) {
+    }
 
     EnforceJob(Enforcer enforcer, AgentMetrics metrics, Reconciler reconciler, PolicyChangeGrace policyChange) {
         this.enforcer = enforcer;
@@ -154,13 +167,44 @@ final class EnforceJob {
                 }
             }
             reconciler.forget(r.name(), removed);
+            Failing was = failing.remove(r.name());
+            if (was != null) {
+                log.info("root {}: enforcement works again after {} failed pass(es) over {}", r.name(), was.passes(),
+                        DurationText.format(Duration.between(was.since(), now)));
+            }
             return report;
         } catch (EnforcementBusyException e) {
             log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
         } catch (IOException | RuntimeException e) {
-            log.error("root {}: enforcement failed: {}", r.name(), e.getMessage());
+            // Every eviction this pass planned failed: counted, so that the failures alert fires while it lasts.
+            for (int i = 0; i < evictions.size(); i++) {
+                metrics.recordEvictionFailure(r.name());
+            }
+            String why = describe(e);
+            Failing was = failing.get(r.name());
+            if (was == null || !was.why().equals(why)) {
+                log.error("root {}: enforcement failing: {}; {} eviction(s) wait, nothing is removed until it works",
+                        r.name(), why, evictions.size());
+            }
+            failing.put(r.name(), new Failing(why, was == null ? now : was.since(), was == null ? 1 : was.passes() + 1));
         }
         return null;
+    }
+
+    /** One line for what stopped a root's enforcement: the file it concerns and what is wrong with it. */
+    private static String describe(Exception e) {
+        if (e instanceof FileSystemException x && x.getFile() != null) {
+            String what = x.getReason();
+            if (what == null) {
+                what = e instanceof FileAlreadyExistsException || e instanceof NotDirectoryException
+                        ? "exists and is not a directory the agent made"
+                        : e instanceof NoSuchFileException ? "does not exist"
+                        : e instanceof AccessDeniedException ? "permission denied"
+                        : e.getClass().getSimpleName();
+            }
+            return x.getFile() + ": " + what;
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     /**

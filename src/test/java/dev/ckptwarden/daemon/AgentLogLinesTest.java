@@ -89,4 +89,56 @@ class AgentLogLinesTest {
                     "INFO root " + root + ": pressure resolved");
         }
     }
+
+    @Test
+    void aRootWhoseEnforcementKeepsFailingIsOneLineAndCountsItsEvictionsAsFailures() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("data")).toRealPath();
+        for (int s = 1; s <= 3; s++) {
+            TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true,
+                    T0.plusSeconds(s));
+        }
+        // What a read-only mount or a foreign file where the trash goes does: no eviction of the root can start.
+        Path blocker = Files.writeString(root.resolve(".ckpt-warden-trash"), "not a directory");
+        Path file = dir.resolve("ckpt-warden.yaml");
+        Files.writeString(file, "agent:\n  state_dir: " + dir.resolve("state") + "\n  reconcile_interval: 1h\n"
+                + "  settle_time: 10s\n  listen: 127.0.0.1:0\nroots:\n  - path: " + root
+                + "\n    retention:\n      keep_last: 1\n");
+        Config cfg = ConfigLoader.load(file, Map.of());
+        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
+        try (AgentMetrics metrics = new AgentMetrics("test");
+             SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
+             AuditLog audit = AuditLog.open(dir.resolve("state"));
+             Agent agent = new Agent(cfg, null, Map.of(), registry, new Enforcer(registry, audit), metrics, clock);
+             LogLines logs = LogLines.capture()) {
+            agent.run(PassKind.STARTUP);
+            for (int pass = 0; pass < 3; pass++) {
+                clock.advance(Duration.ofMinutes(1));
+                agent.run(PassKind.PERIODIC);
+            }
+            assertThat(root.resolve("run/epoch=1-step=10.ckpt")).exists();
+            assertThat(logs.lines()).filteredOn(l -> l.contains("enforcement")).singleElement().asString()
+                    .isEqualTo("ERROR root " + root + ": enforcement failing: " + blocker
+                            + ": exists and is not a directory the agent made; 2 eviction(s) wait, nothing is removed until it works");
+            // Two evictions planned in each of four passes: the alert on failures fires and keeps firing.
+            assertThat(failures(metrics)).isEqualTo(8.0);
+
+            Files.delete(blocker);
+            clock.advance(Duration.ofMinutes(1));
+            agent.run(PassKind.PERIODIC);
+            assertThat(root.resolve("run/epoch=1-step=10.ckpt")).doesNotExist();
+            assertThat(logs.lines()).filteredOn(l -> l.contains("enforcement")).last().asString()
+                    .isEqualTo("INFO root " + root + ": enforcement works again after 4 failed pass(es) over 4m");
+        }
+    }
+
+    private static double failures(AgentMetrics metrics) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        metrics.scrape("text/plain", out);
+        for (String line : out.toString(java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+            if (line.startsWith("ckpt_warden_eviction_failures_total{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return 0;
+    }
 }
