@@ -63,6 +63,7 @@ public final class Reconciler implements AutoCloseable {
     private final RunSettler settler;
     /** Per root name, what the last passes left to go on; replaced when another process wrote to the registry. */
     private final Map<String, RootMemory> memory = new ConcurrentHashMap<>();
+    private final RootReachability reachability = new RootReachability();
     /** Held by every pass that writes the registry, so that a run looked at on request never writes beside one. */
     private final ReentrantLock passes = new ReentrantLock();
 
@@ -127,8 +128,11 @@ public final class Reconciler implements AutoCloseable {
         if (!root.isLocal()) {
             return remote.reconcile(root, cataloger(root), problems, walk -> {
                 if (!walk.reachable()) {
+                    reachability.unreachable(root, root.path(), problems.isEmpty() ? "not reachable"
+                            : problems.get(problems.size() - 1).message(), now);
                     return unreachable(root, walk.rootDir(), problems, started);
                 }
+                reachability.reachable(root, root.path(), now);
                 RootPass pass = new RootPass(registry, settler, root, walk.rootDir(), walk.source(),
                         memoryFor(root, walk.rootDir()), settleTime, now, problems);
                 Map<Path, List<Candidate>> byRun = new LinkedHashMap<>();
@@ -147,9 +151,10 @@ public final class Reconciler implements AutoCloseable {
             }
         } catch (IOException e) {
             problems.add(new ScanProblem(root.name(), rootDir, TreeWalk.describe(e)));
-            log.warn("root {} ({}) not scanned: {}", root.name(), rootDir, TreeWalk.describe(e));
+            reachability.unreachable(root, rootDir.toString(), TreeWalk.describe(e), now);
             return unreachable(root, rootDir, problems, started);
         }
+        reachability.reachable(root, rootDir.toString(), now);
         RootMemory m = memoryFor(root, rootDir);
         RootPass pass = new RootPass(registry, settler, root, rootDir, FileSource.LOCAL, m, settleTime, now, problems);
         TreeReader reader = new TreeReader((p, msg) -> problems.add(new ScanProblem(root.name(), p, msg)));

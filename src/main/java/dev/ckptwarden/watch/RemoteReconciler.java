@@ -7,8 +7,6 @@ import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.remote.RemoteSettings;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileType;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.URI;
@@ -28,7 +26,6 @@ import java.util.function.Supplier;
  * closed when the pass is done.
  */
 final class RemoteReconciler {
-    private static final Logger log = LoggerFactory.getLogger(RemoteReconciler.class);
 
     private final Supplier<RemoteSettings> settings;
 
@@ -94,8 +91,7 @@ final class RemoteReconciler {
 
     private static RootScan unreachable(RootConfig root, Path rootPath, String why, List<ScanProblem> problems,
                                         Function<RootWalk, RootScan> settle) {
-        problems.add(new ScanProblem(root.name(), rootPath, why));
-        log.warn("remote root {} ({}) not scanned: {}", root.name(), root.path(), why);
+        problems.add(new ScanProblem(root.name(), rootPath, why)); // logged by the reconciler, once per episode
         return settle.apply(RootWalk.unreachable(rootPath));
     }
 
