@@ -286,6 +286,7 @@ class EnforcerCrashTest {
             Map<String, Integer> ends = new HashMap<>();
             List<AuditRecord> lines = site.auditLines();
             lines.stream().filter(a -> a.phase().equals(AuditRecord.END)).forEach(a -> ends.merge(a.eviction(), 1, Integer::sum));
+            assertThat(ends).as(round + ": end lines per eviction").allSatisfy((id, n) -> assertThat(n).as(id).isEqualTo(1));
             for (AuditRecord begin : lines) {
                 if (begin.phase().equals(AuditRecord.BEGIN) && !ends.containsKey(begin.eviction())) {
                     // Killed between the begin line and its manifest: nothing can have moved.
