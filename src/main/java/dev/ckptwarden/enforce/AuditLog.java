@@ -219,9 +219,9 @@ public final class AuditLog implements Closeable {
     /**
      * Which of {@code evictions} already have an {@code end} line in the current file. A start asks before it
      * finishes what a killed pass left in a trash: a pass killed after its end lines, before its purge, has
-     * ended those evictions, and finishing them again would record each twice. (A pass's end lines are in the
-     * current file: a rotation happens before lines are written, and the start asks before it appends any.)
-     * Lines that do not parse are skipped.
+     * ended those evictions, and finishing them again would record each twice. Only the current file is read:
+     * a rotation happens before lines are written, so a killed pass's end lines are there unless a later start
+     * appended a whole file's worth ({@link #DEFAULT_MAX_BYTES}) before asking. Lines that do not parse are skipped.
      */
     public synchronized Set<String> ended(Collection<String> evictions) throws IOException {
         Set<String> wanted = new HashSet<>(evictions);
