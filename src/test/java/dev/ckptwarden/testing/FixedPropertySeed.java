@@ -25,6 +25,12 @@ public final class FixedPropertySeed implements AroundPropertyHook {
         return PropagationMode.ALL_DESCENDANTS;
     }
 
+    /** Outermost: hooks of a property itself see the seed this sets. */
+    @Override
+    public int aroundPropertyProximity() {
+        return -100;
+    }
+
     @Override
     public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
         String seed = System.getProperty("ckptwarden.jqwik.seed", DEFAULT_SEED).strip();
