@@ -48,7 +48,7 @@ class ArchitectureTest {
      */
     private static final Map<String, String> OWN_FILE_DELETERS = Map.of(
             ROOT + ".enforce.PolicyChangeFile", "its own file in state_dir and that file's temporary copy",
-            ROOT + ".enforce.ManifestKey", "its own trash.key in state_dir when empty, and that key's temporary copy",
+            ROOT + ".enforce.ManifestKey", "its own key file in state_dir when it is empty, and that file's temporary copies",
             ROOT + ".registry.RegistryExport", "the temporary file of an export it writes",
             ROOT + ".registry.JournaledRegistry", "the registry.lost hold file in state_dir",
             ROOT + ".registry.SqliteNativeLibrary", "a partial copy of the SQLite native library it extracts",

@@ -6,6 +6,7 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.concurrent.Callable;
@@ -13,7 +14,8 @@ import java.util.concurrent.Callable;
 /**
  * {@code demo}: creates a small example checkpoint tree (a Lightning run and a Hugging Face run) for
  * the example configuration to watch. Files are tiny but real formats: torch zip archives with a
- * pickled header, safetensors, trainer_state.json. Leaves an existing directory untouched.
+ * pickled header, safetensors, trainer_state.json. Leaves an existing directory untouched; the tree appears
+ * whole (built beside it, then renamed into place).
  */
 @Command(name = "demo", description = "Create a small example checkpoint tree (default demo/checkpoints) if it does not exist.",
         footerHeading = "%nExample:%n", footer = {"  ckpt-warden demo --dir /tmp/demo/checkpoints"})
@@ -27,6 +29,22 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println(TerminalText.escape(dir) + " already exists; left as it is");
             return ExitCode.OK;
         }
+        // Built beside it and renamed into place: an existing directory is left as it is, so a demo interrupted
+        // part-way (Ctrl-C) must not leave half a tree there for every later demo to keep.
+        Path target = dir.toAbsolutePath().normalize();
+        Path parent = Files.createDirectories(target.getParent());
+        Path building = parent.resolve("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid());
+        for (int i = 1; Files.exists(building, java.nio.file.LinkOption.NOFOLLOW_LINKS); i++) {
+            // left by an interrupted demo whose pid this process now has
+            building = parent.resolve("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid() + "-" + i);
+        }
+        write(building);
+        Files.move(building, target, StandardCopyOption.ATOMIC_MOVE);
+        System.out.println("created " + TerminalText.escape(dir) + " with a Lightning run (5 checkpoints + last.ckpt) and a Hugging Face run (3 checkpoints)");
+        return ExitCode.OK;
+    }
+
+    private static void write(Path dir) throws IOException {
         Instant t0 = Instant.now().minusSeconds(3600);
         Path lightning = Files.createDirectories(dir.resolve("mnist-lightning"));
         double[] losses = {0.91, 0.52, 0.38, 0.41, 0.35};
@@ -56,7 +74,5 @@ final class DemoCommand implements Callable<Integer> {
                 Files.setLastModifiedTime(p, FileTime.from(t0.plusSeconds(900L * i)));
             }
         }
-        System.out.println("created " + TerminalText.escape(dir) + " with a Lightning run (5 checkpoints + last.ckpt) and a Hugging Face run (3 checkpoints)");
-        return ExitCode.OK;
     }
 }

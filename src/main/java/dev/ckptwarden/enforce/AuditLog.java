@@ -6,9 +6,11 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,7 +21,10 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The audit log: {@code <state_dir>/audit.jsonl}, one JSON object per line, appended, never
@@ -209,6 +214,41 @@ public final class AuditLog implements Closeable {
     /** How many times lines were forced to disk through this instance (tests check the begin line was). */
     synchronized long forces() {
         return forces;
+    }
+
+    /**
+     * Which of {@code evictions} already have an {@code end} line in the current file. A start asks before it
+     * finishes what a killed pass left in a trash: a pass killed after its end lines, before its purge, has
+     * ended those evictions, and finishing them again would record each twice. Only the current file is read:
+     * a rotation happens before lines are written, so a killed pass's end lines are there unless a later start
+     * appended a whole file's worth ({@link #DEFAULT_MAX_BYTES}) before asking. Lines that do not parse are skipped.
+     */
+    public synchronized Set<String> ended(Collection<String> evictions) throws IOException {
+        Set<String> wanted = new HashSet<>(evictions);
+        Set<String> found = new HashSet<>();
+        if (wanted.isEmpty()) {
+            return found;
+        }
+        try (BufferedReader in = new BufferedReader(Channels.newReader(FileChannel.open(file, StandardOpenOption.READ,
+                LinkOption.NOFOLLOW_LINKS), StandardCharsets.UTF_8))) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                if (!line.contains("\"phase\":\"" + AuditRecord.END + "\"")) {
+                    continue;
+                }
+                JsonNode n;
+                try {
+                    n = JSON.readTree(line);
+                } catch (IOException notARecord) {
+                    continue;
+                }
+                if (n != null && AuditRecord.END.equals(text(n, "phase")) && wanted.contains(text(n, "eviction"))) {
+                    found.add(text(n, "eviction"));
+                }
+            }
+        } catch (NoSuchFileException absent) {
+            return found;
+        }
+        return found;
     }
 
     /** Every record of an audit log file, oldest first; an absent file has none. */

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * What a start does first for each root, the same for every backend: finishes the evictions a crash
@@ -42,11 +43,10 @@ final class TrashRecovery {
     void recover(TrashBackend trash, Instant now, List<Item> items, List<String> problems) throws IOException {
         List<String> verified = new ArrayList<>();
         List<TrashManifest> recovered = new ArrayList<>();
-        boolean unrecorded = false;
+        List<TrashManifest> all = new ArrayList<>();
         for (String file : trash.manifestFiles()) {
-            List<TrashManifest> batch;
             try {
-                batch = TrashManifest.parseAll(trash.readManifest(file), key);
+                all.addAll(TrashManifest.parseAll(trash.readManifest(file), key));
             } catch (IOException unreadable) {
                 // Ours are complete before any member moves, and signed: anything else moves nothing.
                 String line = "unreadable manifest " + trash.trashName() + "/" + file + " (" + unreadable.getMessage()
@@ -56,11 +56,20 @@ final class TrashRecovery {
                 continue;
             }
             verified.add(file);
-            for (TrashManifest m : batch) {
-                TrashBackend.Recovered r = pinnedNow(m.path()) ? trash.putBack(m) : trash.rollForward(m);
-                recovered.add(m);
-                unrecorded |= !record(r, now, items, problems);
+        }
+        // Asked before this recovery appends anything: a pass killed after its end lines, before its purge,
+        // ended its evictions; they are purged, not finished (and recorded) a second time.
+        Set<String> ended = all.isEmpty() ? Set.of() : audit.ended(all.stream().map(TrashManifest::id).toList());
+        boolean unrecorded = false;
+        for (TrashManifest m : all) {
+            recovered.add(m);
+            if (ended.contains(m.id())) {
+                log.info("root {}: eviction {} of {} had ended before the agent stopped; purging what it left in the trash",
+                        root.name(), m.id(), m.path());
+                continue;
             }
+            TrashBackend.Recovered r = pinnedNow(m.path()) ? trash.putBack(m) : trash.rollForward(m);
+            unrecorded |= !record(r, now, items, problems);
         }
         if (unrecorded) {
             // Purging would forget evictions whose end the log lacks: the next start finishes them.

@@ -73,7 +73,9 @@ public final class JournaledRegistry implements Registry {
         Path dir = stateDir.toAbsolutePath().normalize();
         Path hold = dir.resolve(HOLD_FILE);
         try {
-            Files.createDirectories(dir);
+            // Private, as run and enforce require of state_dir (StateDirectory), whatever the umask.
+            Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
             boolean kept = PinJournal.kept(dir);
             if (startFresh) {
                 if (Files.deleteIfExists(hold)) {

@@ -107,7 +107,10 @@ public final class SqliteRegistry extends JdbcRegistry {
 
     private static void prepareDirectory(Path dir, Path database) {
         try {
-            Files.createDirectories(dir);
+            // Private, as run and enforce require of state_dir (StateDirectory): made group-writable under a umask
+            // of 002 by the first command that opens the registry (scan, ls), it refused every later start.
+            Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         } catch (FileAlreadyExistsException e) {
             throw new RegistryException(dir, "state directory exists but is not a directory", e);
         } catch (FileSystemException e) {

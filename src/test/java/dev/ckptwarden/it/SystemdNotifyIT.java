@@ -60,9 +60,10 @@ class SystemdNotifyIT {
                         .contains("READY=1").contains("STATUS=watching 1 root(s)").contains("WATCHDOG=1");
                 assertThat(got.indexOf("READY=1")).isLessThan(got.indexOf("WATCHDOG=1"));
                 new ProcessBuilder("kill", "-TERM", Long.toString(agent.pid())).start().waitFor();
-                assertThat(agent.waitFor(10, TimeUnit.SECONDS)).isTrue();
+                // Bounds on waiting, not the behaviour (a clean stop, then STOPPING=1), wide for a loaded CI machine.
+                assertThat(agent.waitFor(60, TimeUnit.SECONDS)).isTrue();
                 assertThat(agent.exitValue()).isZero();
-                long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 while (System.nanoTime() < until && !Files.readString(received).contains("STOPPING=1")) {
                     listener.waitFor(100, TimeUnit.MILLISECONDS); // the listener writes asynchronously; bounded
                 }
