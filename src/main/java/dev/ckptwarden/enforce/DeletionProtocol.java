@@ -242,7 +242,7 @@ final class DeletionProtocol {
                     + "); the next start deletes them");
         }
         for (int k = 0; k < settleAt.size(); k++) {
-            out[settleAt.get(k)] = out[settleAt.get(k)].freed(Math.max(0, freed[k]));
+            out[settleAt.get(k)] = out[settleAt.get(k)].withFreed(Math.max(0, freed[k]));
         }
     }
 

@@ -67,7 +67,7 @@ public record EnforcementReport(String root, Path rootDir, Action action, boolea
         }
 
         /** The same item with {@code freed} bytes released. */
-        Item freed(long freed) {
+        Item withFreed(long freed) {
             return new Item(path, run, bytes, cause, result, freed);
         }
     }
