@@ -147,15 +147,15 @@ public record Outcome(Kind kind, Skip skip, Failure failure, OffloadException.Ki
 
     /** The outcome as the audit log, the CLI and the JSON write it; the detail is not part of it. */
     public String words() {
-        switch (kind) {
-            case SKIPPED:
-                return kind.words + skip.words;
-            case FAILED:
-                return kind.words + (failure == Failure.OFFLOAD ? failure.words + " " + offload.words()
-                        : failure == Failure.IO ? message : failure.words);
-            default:
-                return kind.words;
-        }
+        return switch (kind) {
+            case SKIPPED -> kind.words + skip.words;
+            case FAILED -> kind.words + switch (failure) {
+                case OFFLOAD -> failure.words + " " + offload.words();
+                case IO -> message;
+                default -> failure.words;
+            };
+            default -> kind.words;
+        };
     }
 
     @Override
