@@ -7,6 +7,7 @@ import dev.ckptwarden.export.CheckpointJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.catalog.RemoteLocation;
+import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.AuditLog;
@@ -177,8 +178,7 @@ final class EnforceCommand implements Callable<Integer> {
         for (RootPass p : passes) {
             if (p.recovered() != null) {
                 for (EnforcementReport.Item i : p.recovered().items()) {
-                    t.row(p.root().name(), relative(p.recovered(), i), ByteSize.format(i.bytes()), i.reason(),
-                            "recovered " + i.outcome(), i.detail());
+                    t.row(cells(p.root().name(), p.recovered(), i, true));
                 }
                 p.recovered().problems().forEach(x -> System.err.println(TerminalText.escape("ckpt-warden: " + p.root().name() + ": " + x)));
             }
@@ -188,8 +188,7 @@ final class EnforceCommand implements Callable<Integer> {
                 continue;
             }
             for (EnforcementReport.Item i : e.items()) {
-                t.row(p.root().name(), relative(e, i), ByteSize.format(i.bytes()), i.reason(),
-                        i.outcome(), i.detail());
+                t.row(cells(p.root().name(), e, i, false));
             }
             e.problems().forEach(x -> System.err.println(TerminalText.escape("ckpt-warden: " + p.root().name() + ": " + x)));
             long removed = e.items().stream().filter(EnforcementReport.Item::removed).count();
@@ -197,7 +196,7 @@ final class EnforceCommand implements Callable<Integer> {
             long skipped = e.items().stream().filter(EnforcementReport.Item::skipped).count();
             long failed = e.items().stream().filter(EnforcementReport.Item::failed).count();
             summary.add(TerminalText.escape("root " + p.root().name()) + ": "
-                    + (dryRun || "report".equals(e.action())
+                    + (dryRun || e.action() == Action.REPORT
                     ? "would remove " + would + " checkpoint(s), " + ByteSize.format(e.wouldFreeBytes())
                     + (dryRun ? " (dry run)" : " (action: report)")
                     : "removed " + removed + " checkpoint(s), freed " + ByteSize.format(e.freedBytes()))
@@ -207,6 +206,12 @@ final class EnforceCommand implements Callable<Integer> {
             t.print(System.out);
         }
         summary.forEach(System.out::println);
+    }
+
+    /** One row of the table: ROOT, PATH, SIZE, REASON, OUTCOME, DETAIL; a recovered item's outcome says so. */
+    static Object[] cells(String root, EnforcementReport r, EnforcementReport.Item i, boolean recovered) {
+        return new Object[] {root, relative(r, i), ByteSize.format(i.bytes()), i.cause().id(),
+                (recovered ? "recovered " : "") + i.outcome(), i.detail()};
     }
 
     /** The item's path relative to its root, as the table shows it. */
@@ -240,7 +245,8 @@ final class EnforceCommand implements Callable<Integer> {
         return out;
     }
 
-    private static void items(ArrayNode arr, EnforcementReport r) {
+    /** The items of {@code r} as {@code --json} shows them (nothing for a null report). */
+    static void items(ArrayNode arr, EnforcementReport r) {
         if (r == null) {
             return;
         }
@@ -249,7 +255,7 @@ final class EnforceCommand implements Callable<Integer> {
             n.put("path", RemoteLocation.text(i.path()));
             n.put("run", i.run());
             n.put("bytes", i.bytes());
-            n.put("reason", i.reason());
+            n.put("reason", i.cause().id());
             n.put("outcome", i.outcome());
             n.put("detail", i.detail());
             n.put("freed_bytes", i.freed());

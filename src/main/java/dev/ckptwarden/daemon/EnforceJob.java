@@ -11,6 +11,7 @@ import dev.ckptwarden.enforce.EvictionPlan;
 import dev.ckptwarden.enforce.OffloadShortfall;
 import dev.ckptwarden.enforce.PolicyChangeGrace;
 import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
@@ -127,8 +128,8 @@ final class EnforceJob {
     private void notePressure(String root, String unresolvedWhy, EvictionPlan plan) {
         Set<String> kinds = new TreeSet<>();
         for (Eviction e : plan.evictions(root)) {
-            if (!e.reason().equals(Eviction.POLICY)) {
-                kinds.add(e.reason().replace('_', ' '));
+            if (e.cause() != EvictionCause.POLICY) {
+                kinds.add(e.cause().words());
             }
         }
         boolean pressed = unresolvedWhy != null || !kinds.isEmpty();
@@ -161,7 +162,7 @@ final class EnforceJob {
                 if (item.removed()) {
                     removed.add(item.path().toString());
                     evicted.computeIfAbsent(r.name(), k -> new LinkedHashSet<>()).add(item.path().getParent());
-                    metrics.recordEviction(r.name(), report.action(), item.reason(), item.bytes());
+                    metrics.recordEviction(r.name(), report.action(), item.cause(), item.bytes());
                 } else if (item.failed()) {
                     metrics.recordEvictionFailure(r.name());
                 }

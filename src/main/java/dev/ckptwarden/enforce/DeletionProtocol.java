@@ -5,6 +5,7 @@ import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementReport.Item;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -92,10 +92,10 @@ final class DeletionProtocol {
         }
     }
 
-    private List<Item> all(List<Eviction> batch, String outcome, String detail) {
+    private List<Item> all(List<Eviction> batch, Outcome outcome) {
         List<Item> out = new ArrayList<>(batch.size());
         for (Eviction e : batch) {
-            out.add(item(e, e.checkpoint().bytes(), outcome, detail, 0));
+            out.add(item(e, e.checkpoint().bytes(), outcome));
         }
         return out;
     }
@@ -103,7 +103,7 @@ final class DeletionProtocol {
     /** One batch, as the class comment says. */
     private List<Item> evictBatch(List<Eviction> batch) {
         if (pass.stopping().getAsBoolean()) {
-            return all(batch, EnforcementReport.SKIPPED + Enforcer.STOPPING, null);
+            return all(batch, Outcome.skipped(Outcome.Skip.AGENT_STOPPING, null));
         }
         // The lease may be lost between batches (another agent took over): ask again each time.
         String why = pass.refusal().get();
@@ -112,7 +112,7 @@ final class DeletionProtocol {
             if (!pass.problems().contains(line)) {
                 pass.problems().add(line);
             }
-            return all(batch, EnforcementReport.FAILED + Enforcer.NOT_ALLOWED, why);
+            return all(batch, Outcome.failed(Outcome.Failure.NOT_ALLOWED, why));
         }
         String[] idOf = new String[batch.size()];
         if (auditBroken == null) {
@@ -122,7 +122,7 @@ final class DeletionProtocol {
                 Checkpoint c = e.checkpoint();
                 idOf[i] = pass.ids().next(pass.now());
                 begins.add(new AuditRecord(pass.now(), AuditRecord.BEGIN, idOf[i], c.key(), pass.root().name(), c.run(), c.bytes(),
-                        e.reason(), action.id(), Reason.texts(e.why()), null, null));
+                        e.cause().id(), action.id(), Reason.texts(e.why()), null, null));
             }
             try {
                 pass.audit().appendAll(begins);
@@ -132,7 +132,7 @@ final class DeletionProtocol {
             }
         }
         if (auditBroken != null) {
-            return all(batch, EnforcementReport.FAILED + "audit log unavailable", auditBroken);
+            return all(batch, Outcome.failed(Outcome.Failure.AUDIT_LOG_UNAVAILABLE, auditBroken));
         }
         Item[] out = new Item[batch.size()];
         List<TrashManifest> settle = new ArrayList<>();
@@ -212,7 +212,7 @@ final class DeletionProtocol {
         for (int i = 0; i < batch.size(); i++) {
             Checkpoint c = batch.get(i).checkpoint();
             ends.add(new AuditRecord(pass.now(), AuditRecord.END, idOf[i], c.key(), pass.root().name(), c.run(), out[i].bytes(),
-                    batch.get(i).reason(), action.id(), List.of(), out[i].outcome(), out[i].detail()));
+                    batch.get(i).cause().id(), action.id(), List.of(), out[i].outcome(), out[i].detail()));
         }
         try {
             pass.audit().appendAll(ends);
@@ -242,26 +242,24 @@ final class DeletionProtocol {
                     + "); the next start deletes them");
         }
         for (int k = 0; k < settleAt.size(); k++) {
-            Item it = out[settleAt.get(k)];
-            out[settleAt.get(k)] = new Item(it.path(), it.run(), it.bytes(), it.reason(), it.outcome(), it.detail(),
-                    Math.max(0, freed[k]));
+            out[settleAt.get(k)] = out[settleAt.get(k)].withFreed(Math.max(0, freed[k]));
         }
     }
 
-    /** The registry learns of every checkpoint the batch moved, in one write per (state, reason). */
+    /** The registry learns of every checkpoint the batch moved, in one write per (state, cause). */
     private void recordGone(List<Ready> ready, List<Integer> moved, Item[] out) {
         CheckpointState state = action == Action.OFFLOAD ? CheckpointState.OFFLOADED : CheckpointState.DELETED;
-        Map<CheckpointState, Map<String, List<String>>> groups = new EnumMap<>(CheckpointState.class);
+        Map<CheckpointState, Map<EvictionCause, List<String>>> groups = new EnumMap<>(CheckpointState.class);
         Set<Integer> movedSet = new HashSet<>(moved);
         for (Ready r : ready) {
             if (movedSet.contains(r.index())) {
-                groups.computeIfAbsent(state, k -> new TreeMap<>())
-                        .computeIfAbsent(r.eviction().reason(), k -> new ArrayList<>()).add(r.eviction().checkpoint().key());
+                groups.computeIfAbsent(state, k -> new EnumMap<>(EvictionCause.class))
+                        .computeIfAbsent(r.eviction().cause(), k -> new ArrayList<>()).add(r.eviction().checkpoint().key());
             }
         }
-        groups.forEach((s, byReason) -> byReason.forEach((reason, paths) -> {
+        groups.forEach((s, byCause) -> byCause.forEach((cause, paths) -> {
             try {
-                pass.registry().markGone(paths, s, pass.now(), reason);
+                pass.registry().markGone(paths, s, pass.now(), cause.id());
             } catch (RuntimeException e) {
                 pass.problems().add("registry not updated for " + paths.size() + " evicted checkpoint(s), e.g. "
                         + paths.get(0) + ": " + e.getMessage());
@@ -269,7 +267,7 @@ final class DeletionProtocol {
         }));
         for (int i : moved) {
             Item it = out[i];
-            log.info("root {}: evicted {} ({}, {} bytes){}", pass.root().name(), it.path(), it.reason(), it.bytes(),
+            log.info("root {}: evicted {} ({}, {} bytes){}", pass.root().name(), it.path(), it.cause().id(), it.bytes(),
                     it.detail() == null ? "" : ", " + it.detail());
         }
     }
@@ -289,7 +287,7 @@ final class DeletionProtocol {
         if (r.detail() != null) {
             detail = detail == null ? r.detail() : r.detail() + "; " + detail;
         }
-        return new Result(item(e, r.manifest().bytes(), EnforcementReport.OK, detail, 0), r.manifest());
+        return new Result(item(e, r.manifest().bytes(), Outcome.removed(detail)), r.manifest());
     }
 
     /** Every check of one eviction short of the move: the refusals, a fresh look, and the step if any. */
@@ -305,7 +303,7 @@ final class DeletionProtocol {
         try {
             look = pass.backend().look(c);
         } catch (UnsafePathException u) {
-            return done(skip(e, new Refusal("outside root", u.getMessage())));
+            return done(skip(e, new Refusal(Outcome.Skip.OUTSIDE_ROOT, u.getMessage())));
         }
         if (look.refused() != null) {
             return done(skip(e, look.refused()));
@@ -315,28 +313,29 @@ final class DeletionProtocol {
             return done(gone(e, registeredGone));
         }
         if (registeredGone) {
-            return done(skip(e, new Refusal("not present", "the registry records it as " + row.get().state().id())));
+            return done(skip(e, new Refusal(Outcome.Skip.NOT_PRESENT,
+                    "the registry records it as " + row.get().state().id())));
         }
         String diff = seen.differenceFrom(c);
         if (diff != null) {
-            return done(skip(e, new Refusal("changed since planned", diff)));
+            return done(skip(e, new Refusal(Outcome.Skip.CHANGED_SINCE_PLANNED, diff)));
         }
         if (pass.dryRun()) {
-            return done(new Result(item(e, seen.bytes(), EnforcementReport.DRY_RUN, null, 0), null));
+            return done(new Result(item(e, seen.bytes(), Outcome.dryRun(null)), null));
         }
         if (action == Action.REPORT) {
-            return done(new Result(item(e, seen.bytes(), EnforcementReport.REPORT, null, 0), null));
+            return done(new Result(item(e, seen.bytes(), Outcome.report(null)), null));
         }
         String detail = null;
         if (pass.step() != null) {
             PreMoveStep.Result r = pass.step().before(e, look);
-            if (r.stopOutcome() != null) {
-                return done(new Result(item(e, r.stopBytes(), r.stopOutcome(), r.stopDetail(), 0), null));
+            if (r.stop() != null) {
+                return done(new Result(item(e, r.stopBytes(), r.stop()), null));
             }
             detail = r.detail();
         }
         TrashManifest manifest = new TrashManifest(id, pass.root().name(), c.run(), c.key(),
-                seen.where().parent().toString(), seen.entries(), seen.bytes(), e.reason(), action.id(), pass.now());
+                seen.where().parent().toString(), seen.entries(), seen.bytes(), e.cause(), action, pass.now());
         return new Prepared(null, new Ready(index, e, look, manifest, registeredGone, detail));
     }
 
@@ -344,11 +343,11 @@ final class DeletionProtocol {
         Checkpoint c = e.checkpoint();
         if (x instanceof CutShortException cut) {
             log.warn("root {}: eviction of {} cut short: {}", pass.root().name(), c.location(), cut.getMessage());
-            return item(e, c.bytes(), EnforcementReport.FAILED + cut.why(), cut.getMessage(), 0);
+            return item(e, c.bytes(), Outcome.failed(Outcome.Failure.DELETE_CUT_SHORT, cut.getMessage()));
         }
         String why = TrashBin.describe(x instanceof IOException io ? io : new IOException(x.toString(), x));
         log.warn("root {}: eviction of {} failed: {}", pass.root().name(), c.location(), why);
-        return item(e, c.bytes(), EnforcementReport.FAILED + why, null, 0);
+        return item(e, c.bytes(), Outcome.ioFailed(why, null));
     }
 
     private Result gone(Eviction e, boolean registeredGone) {
@@ -359,18 +358,19 @@ final class DeletionProtocol {
                 pass.problems().add("registry not updated for " + e.checkpoint().key() + ": " + x.getMessage());
             }
         }
-        String outcome = pass.dryRun() ? EnforcementReport.DRY_RUN
-                : action == Action.REPORT ? EnforcementReport.REPORT : EnforcementReport.OK;
-        return new Result(item(e, 0, outcome, "already gone", 0), null);
+        String detail = "already gone";
+        Outcome outcome = pass.dryRun() ? Outcome.dryRun(detail)
+                : action == Action.REPORT ? Outcome.report(detail) : Outcome.removed(detail);
+        return new Result(item(e, 0, outcome), null);
     }
 
     private static Result skip(Eviction e, Refusal r) {
-        return new Result(item(e, e.checkpoint().bytes(), EnforcementReport.SKIPPED + r.why(), r.detail(), 0), null);
+        return new Result(item(e, e.checkpoint().bytes(), r.outcome()), null);
     }
 
-    private static Item item(Eviction e, long bytes, String outcome, String detail, long freed) {
+    private static Item item(Eviction e, long bytes, Outcome outcome) {
         Checkpoint c = e.checkpoint();
-        return new Item(c.path(), c.run(), bytes, e.reason(), outcome, detail, freed);
+        return new Item(c.path(), c.run(), bytes, e.cause(), outcome, 0);
     }
 
     /** The result of deciding one eviction; {@code settle}: what to purge from the trash after the end line. */

@@ -1,28 +1,25 @@
 package dev.ckptwarden.enforce;
 
+import dev.ckptwarden.config.Action;
+import dev.ckptwarden.policy.EvictionCause;
+
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * What one enforcement pass over one root did, or in a dry run would do: one item per eviction, in
  * the order given, and what went wrong beside the evictions themselves.
  *
- * @param action   the root's action ({@code delete}, {@code report}, {@code offload})
+ * @param action   the root's action
  * @param problems failures outside any one eviction's outcome (a trash entry left behind, an audit
  *                 end line that could not be written, a registry update that failed)
  */
-public record EnforcementReport(String root, Path rootDir, String action, boolean dryRun, List<Item> items,
+public record EnforcementReport(String root, Path rootDir, Action action, boolean dryRun, List<Item> items,
                                 List<String> problems) {
-    /** The checkpoint was removed (or was already gone). */
-    public static final String OK = "ok";
-    /** {@code --dry-run}: it would have been removed. */
-    public static final String DRY_RUN = "dry-run";
-    /** {@code action: report}: it would be removed if the action were {@code delete}. */
-    public static final String REPORT = "report";
-    public static final String SKIPPED = "skipped:";
-    public static final String FAILED = "failed:";
 
     public EnforcementReport {
+        Objects.requireNonNull(action, "action");
         items = List.copyOf(items);
         problems = List.copyOf(problems);
     }
@@ -30,29 +27,48 @@ public record EnforcementReport(String root, Path rootDir, String action, boolea
     /**
      * One eviction's outcome.
      *
-     * @param bytes   the checkpoint's size (as found just before acting, else as planned)
-     * @param reason  the eviction's reason ({@code policy}, {@code quota}, ...)
-     * @param outcome {@value #OK}, {@value #DRY_RUN}, {@value #REPORT}, {@code skipped:<why>} or {@code failed:<why>}
-     * @param detail  more words on the outcome, or null
-     * @param freed   bytes actually released on disk by this eviction (0 unless it was removed here)
+     * @param bytes  the checkpoint's size (as found just before acting, else as planned)
+     * @param cause  why it was to be removed
+     * @param result what happened to it
+     * @param freed  bytes actually released on disk by this eviction (0 unless it was removed here)
      */
-    public record Item(Path path, String run, long bytes, String reason, String outcome, String detail, long freed) {
+    public record Item(Path path, String run, long bytes, EvictionCause cause, Outcome result, long freed) {
+
+        public Item {
+            Objects.requireNonNull(cause, "cause");
+            Objects.requireNonNull(result, "result");
+        }
+
+        /** The outcome in words, as the audit log, the CLI and the JSON show it ({@link Outcome#words()}). */
+        public String outcome() {
+            return result.words();
+        }
+
+        /** More words on the outcome, or null. */
+        public String detail() {
+            return result.detail();
+        }
 
         public boolean removed() {
-            return OK.equals(outcome);
+            return result.kind() == Outcome.Kind.REMOVED;
         }
 
         public boolean skipped() {
-            return outcome.startsWith(SKIPPED);
+            return result.kind() == Outcome.Kind.SKIPPED;
         }
 
         public boolean failed() {
-            return outcome.startsWith(FAILED);
+            return result.kind() == Outcome.Kind.FAILED;
         }
 
-        /** True for {@value #DRY_RUN} and {@value #REPORT}: it would go if the pass were real. */
+        /** True for a dry run and {@code action: report}: it would go if the pass were real. */
         public boolean wouldRemove() {
-            return DRY_RUN.equals(outcome) || REPORT.equals(outcome);
+            return result.wouldRemove();
+        }
+
+        /** The same item with {@code freed} bytes released. */
+        Item withFreed(long freed) {
+            return new Item(path, run, bytes, cause, result, freed);
         }
     }
 

@@ -34,11 +34,9 @@ import java.util.Optional;
  * a fresh look, the signed manifest, the move into the trash, the registry, the audit {@code end} lines
  * and the purge. At a start, {@link #recover} finishes what a crash interrupted ({@link TrashRecovery}).
  *
- * <p>Outcomes: {@code ok}; {@code dry-run} and {@code report} (nothing touched, nothing written to
- * the audit log or registry); {@code skipped:<why>} with why one of {@code pinned}, {@code writing},
- * {@code corrupt}, {@code protected}, {@code outside root}, {@code symbolic link},
- * {@code changed since planned}, {@code not registered}, {@code not present}, {@code watch-only root},
- * {@code other root}; {@code failed:<why>}.
+ * <p>Each eviction ends with an {@link Outcome}: removed ({@code ok}); {@code dry-run} and {@code report}
+ * (nothing touched, nothing written to the audit log or registry); skipped, with an
+ * {@link Outcome.Skip} saying why; or failed, with an {@link Outcome.Failure}.
  *
  * <p>{@code action: offload} adds a step before each move, inside the eviction's audit lines
  * ({@link OffloadStep}): the copy to the root's offload target, verified, and recorded in the registry;
@@ -91,10 +89,8 @@ public final class Enforcer {
         this.offloadListener = Objects.requireNonNull(offloadListener, "offloadListener");
     }
 
-    static final String NOT_ALLOWED = "not allowed to delete";
     /** Item detail while the registry holds deletions ({@link Registry#deletionHold()}). */
     static final String HELD = "registry lost: deleting nothing until it is rebuilt or started fresh";
-    static final String STOPPING = "agent stopping";
     private volatile boolean stopping;
 
     /**
@@ -166,7 +162,7 @@ public final class Enforcer {
             throw new IllegalStateException("deleting needs an audit log");
         }
         if (!root.isLocal() && evictions.isEmpty()) {
-            return new EnforcementReport(root.name(), RemoteLocation.path(root.path()), root.action().id(), dryRun,
+            return new EnforcementReport(root.name(), RemoteLocation.path(root.path()), root.action(), dryRun,
                     List.of(), problems);
         }
         // Nothing to remove opens no trash: a pass with nothing to do leaves the root as it was.
@@ -177,7 +173,7 @@ public final class Enforcer {
             List<Item> items = new DeletionProtocol(new DeletionProtocol.Pass(root, registry, audit, listener,
                     opened.backend(), opensTrash ? manifestKey() : null, ids, offload, dryRun, now, problems,
                     () -> stopping, () -> refusal(root))).run(evictions);
-            return new EnforcementReport(root.name(), opened.backend().shown(), root.action().id(), dryRun, items,
+            return new EnforcementReport(root.name(), opened.backend().shown(), root.action(), dryRun, items,
                     problems);
         }
     }
@@ -207,13 +203,14 @@ public final class Enforcer {
         String detail = hold.isPresent() ? HELD : refused;
         List<Item> items = new ArrayList<>(evictions.size());
         for (Eviction e : evictions) {
-            Item item = new Item(e.checkpoint().path(), e.checkpoint().run(), e.checkpoint().bytes(), e.reason(),
-                    stopping ? EnforcementReport.SKIPPED + STOPPING : EnforcementReport.FAILED + NOT_ALLOWED, detail, 0);
+            Item item = new Item(e.checkpoint().path(), e.checkpoint().run(), e.checkpoint().bytes(), e.cause(),
+                    stopping ? Outcome.skipped(Outcome.Skip.AGENT_STOPPING, detail)
+                            : Outcome.failed(Outcome.Failure.NOT_ALLOWED, detail), 0);
             items.add(item);
             listener.finished(item);
         }
         Path shown = root.isLocal() ? rootDir : RemoteLocation.path(root.path());
-        return new EnforcementReport(root.name(), shown, root.action().id(), false, items, problems);
+        return new EnforcementReport(root.name(), shown, root.action(), false, items, problems);
     }
 
     /**
@@ -236,7 +233,7 @@ public final class Enforcer {
             try (Opened opened = open(root, null, true)) {
                 recovery.recover(opened.backend(), now, items, problems);
             }
-            return new EnforcementReport(root.name(), RemoteLocation.path(root.path()), root.action().id(), false, items,
+            return new EnforcementReport(root.name(), RemoteLocation.path(root.path()), root.action(), false, items,
                     problems);
         }
         Path shown;
@@ -250,14 +247,14 @@ public final class Enforcer {
                     // Someone else's trash: nothing in it is rolled forward or purged.
                     log.warn("root {}: {}", root.name(), refused.getMessage());
                     problems.add(refused.getMessage());
-                    return new EnforcementReport(root.name(), shown, root.action().id(), false, items, problems);
+                    return new EnforcementReport(root.name(), shown, root.action(), false, items, problems);
                 }
                 try (trash; LocalTrash backend = new LocalTrash(dir, trash)) {
                     recovery.recover(backend, now, items, problems);
                 }
             }
         }
-        return new EnforcementReport(root.name(), shown, root.action().id(), false, items, problems);
+        return new EnforcementReport(root.name(), shown, root.action(), false, items, problems);
     }
 
     /** A root's backend and what it holds open, closed together. */

@@ -128,7 +128,7 @@ public final class EvictionPlan {
             long next = PressurePlanner.nextSaveBytes(all, now, ACTIVE_RUN);
             PressurePlanner.Plan p = PressurePlanner.plan(inputs, size, free, next);
             for (PressurePlanner.Planned e : p.evictions()) {
-                plan.evictions.get(rootOf(group.getValue(), e.checkpoint())).add(new Eviction(e.checkpoint(), e.reason(), e.why()));
+                plan.evictions.get(rootOf(group.getValue(), e.checkpoint())).add(new Eviction(e.checkpoint(), e.cause(), e.why()));
             }
             plan.unresolved.putAll(p.unresolved());
             plan.filesystems.put(store.name(), new Filesystem(store, size, free, next,

@@ -1,6 +1,7 @@
 package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.enforce.Outcome.Skip;
 
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -61,26 +62,26 @@ final class LocalTrash implements TrashBackend {
             return new LocalLook(null, new CheckpointEntries.Observed(where,
                     Arrays.asList(new EntrySnapshot[where.names().size()])), null, dir.path());
         } catch (UnsafePathException u) {
-            return refused("symbolic link", dir.path().resolve(u.where()) + ": " + u.why());
+            return refused(Skip.SYMBOLIC_LINK, dir.path().resolve(u.where()) + ": " + u.why());
         } catch (NotDirectoryException nd) {
-            return refused("changed since planned", dir.path().resolve(nd.getFile()) + " is no longer a directory");
+            return refused(Skip.CHANGED_SINCE_PLANNED, dir.path().resolve(nd.getFile()) + " is no longer a directory");
         }
         CheckpointEntries.Observed seen;
         try {
             seen = where.observe(parent);
         } catch (UnsafePathException u) {
-            return refused("symbolic link", dir.path().resolve(where.parent()).resolve(u.where()) + ": " + u.why());
+            return refused(Skip.SYMBOLIC_LINK, dir.path().resolve(where.parent()).resolve(u.where()) + ": " + u.why());
         } catch (NotDirectoryException nd) {
-            return refused("changed since planned", nd.getFile() + " is no longer a directory");
+            return refused(Skip.CHANGED_SINCE_PLANNED, nd.getFile() + " is no longer a directory");
         }
         String link = seen.symbolicLink();
         if (link != null) {
-            return refused("symbolic link", dir.path().resolve(where.parent()).resolve(link) + " is a symbolic link");
+            return refused(Skip.SYMBOLIC_LINK, dir.path().resolve(where.parent()).resolve(link) + " is a symbolic link");
         }
         return new LocalLook(null, seen, parent, dir.path());
     }
 
-    private static LocalLook refused(String why, String detail) {
+    private static LocalLook refused(Skip why, String detail) {
         return new LocalLook(new Refusal(why, detail), null, null, null);
     }
 
@@ -118,15 +119,15 @@ final class LocalTrash implements TrashBackend {
         try {
             again = where.observe(l.parent());
         } catch (UnsafePathException u) {
-            return Moved.refused("symbolic link", dir.path().resolve(where.parent()).resolve(u.where()) + ": " + u.why());
+            return Moved.refused(Skip.SYMBOLIC_LINK, dir.path().resolve(where.parent()).resolve(u.where()) + ": " + u.why());
         } catch (NotDirectoryException nd) {
-            return Moved.refused("changed since planned", nd.getFile() + " is no longer a directory");
+            return Moved.refused(Skip.CHANGED_SINCE_PLANNED, nd.getFile() + " is no longer a directory");
         }
         if (again.allMissing()) {
             return new Moved(List.of(), null);
         }
         if (!again.entries().equals(l.observed().entries())) {
-            return Moved.refused("changed since planned", "changed after its last look, before the rename");
+            return Moved.refused(Skip.CHANGED_SINCE_PLANNED, "changed after its last look, before the rename");
         }
         return new Moved(trash.moveMembers(l.parent(), manifest, moved), null);
     }

@@ -5,6 +5,7 @@ import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.ByteSize;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.PressureCandidate;
 import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.policy.RetentionPolicy;
@@ -132,7 +133,7 @@ public final class OffloadShortfall {
             }
             List<EnforcementReport.Item> left = new ArrayList<>();
             for (EnforcementReport.Item item : report.items()) {
-                if (!Eviction.POLICY.equals(item.reason()) && !item.removed()) {
+                if (item.cause() != EvictionCause.POLICY && !item.removed()) {
                     left.add(item);
                 }
             }
@@ -144,7 +145,7 @@ public final class OffloadShortfall {
             long want = 0;
             for (String root : fs.getValue().roots()) {
                 for (EnforcementReport.Item item : s.undone.getOrDefault(root, List.of())) {
-                    if (Eviction.DISK_PRESSURE.equals(item.reason())) {
+                    if (item.cause() == EvictionCause.DISK_PRESSURE) {
                         want += item.bytes();
                     }
                 }
@@ -176,7 +177,7 @@ public final class OffloadShortfall {
                 continue;
             }
             makeUp.computeIfAbsent(c.root(), k -> new ArrayList<>())
-                    .add(new Eviction(c, Eviction.DISK_PRESSURE, List.of(Reason.pressure(why), Reason.pressureTier(pc))));
+                    .add(new Eviction(c, EvictionCause.DISK_PRESSURE, List.of(Reason.pressure(why), Reason.pressureTier(pc))));
             got += c.bytes();
         }
     }
@@ -212,7 +213,7 @@ public final class OffloadShortfall {
             long pressure = 0;
             long quota = 0;
             for (EnforcementReport.Item item : e.getValue()) {
-                if (Eviction.DISK_PRESSURE.equals(item.reason())) {
+                if (item.cause() == EvictionCause.DISK_PRESSURE) {
                     pressure += item.bytes();
                 } else {
                     quota += item.bytes();

@@ -27,7 +27,7 @@ import java.util.function.BooleanSupplier;
  * the descriptors of the protocol's look; then looked at again (a checkpoint rewritten during the copy
  * is kept, and the copy removed). The registry gets a history event {@value OffloadReceipt#EVENT} with
  * the remote URI and checksum before the move, so a crash after it leaves a trash entry that recovery
- * marks offloaded. A failed copy moves nothing: outcome {@code failed:offload <what>} and a history event
+ * marks offloaded. A failed copy moves nothing: {@link Outcome#offloadFailed} and a history event
  * {@value OffloadReceipt#FAILED_EVENT} saying why.
  */
 final class OffloadStep implements PreMoveStep, Closeable {
@@ -59,15 +59,16 @@ final class OffloadStep implements PreMoveStep, Closeable {
         Checkpoint c = e.checkpoint();
         CheckpointEntries.Observed seen = look.observed();
         if (stopping.getAsBoolean()) {
-            return Result.stop(EnforcementReport.SKIPPED + Enforcer.STOPPING, "not copied: the agent is stopping", c.bytes());
+            return Result.stop(Outcome.skipped(Outcome.Skip.AGENT_STOPPING, "not copied: the agent is stopping"),
+                    c.bytes());
         }
         if (!(look instanceof LocalTrash.LocalLook local)) {
-            return Result.stop(EnforcementReport.FAILED + "offload from a remote root not supported",
-                    "action: offload applies to local roots; nothing was touched", seen.bytes());
+            return Result.stop(Outcome.failed(Outcome.Failure.OFFLOAD_FROM_REMOTE_ROOT,
+                    "action: offload applies to local roots; nothing was touched"), seen.bytes());
         }
         if (root.offload() == null) {
-            return Result.stop(EnforcementReport.FAILED + "offload no target",
-                    "action: offload without an offload: target; nothing was touched", seen.bytes());
+            return Result.stop(Outcome.failed(Outcome.Failure.OFFLOAD_NO_TARGET,
+                    "action: offload without an offload: target; nothing was touched"), seen.bytes());
         }
         CheckpointEntries where = seen.where();
         String rel = local.rootPath().relativize(c.path()).toString().replace(java.io.File.separatorChar, '/');
@@ -78,11 +79,10 @@ final class OffloadStep implements PreMoveStep, Closeable {
             history(c.key(), OffloadReceipt.FAILED_EVENT, x.getMessage());
             log.warn("root {}: offload of {} failed: {}", root.name(), c.path(), x.getMessage());
             return switch (x.kind()) {
-                case UNSAFE -> Result.stop(EnforcementReport.SKIPPED + "symbolic link", x.getMessage(), c.bytes());
-                case LOCAL_CHANGED -> Result.stop(EnforcementReport.SKIPPED + "changed since planned", x.getMessage(),
+                case UNSAFE -> Result.stop(Outcome.skipped(Outcome.Skip.SYMBOLIC_LINK, x.getMessage()), c.bytes());
+                case LOCAL_CHANGED -> Result.stop(Outcome.skipped(Outcome.Skip.CHANGED_SINCE_PLANNED, x.getMessage()),
                         c.bytes());
-                default -> Result.stop(EnforcementReport.FAILED + "offload " + x.kind().words(), x.getMessage(),
-                        seen.bytes());
+                default -> Result.stop(Outcome.offloadFailed(x.kind(), x.getMessage()), seen.bytes());
             };
         }
         // A training job that rewrote the checkpoint during the copy keeps it; the stale copy goes.
@@ -103,8 +103,8 @@ final class OffloadStep implements PreMoveStep, Closeable {
                 removed = "; the copy at " + receipt.uri() + " could not be removed: " + x.getMessage();
             }
             history(c.key(), OffloadReceipt.FAILED_EVENT, "changed during the copy: " + changed + removed);
-            return Result.stop(EnforcementReport.SKIPPED + "changed since planned",
-                    "changed during the copy: " + changed + removed, c.bytes());
+            return Result.stop(Outcome.skipped(Outcome.Skip.CHANGED_SINCE_PLANNED,
+                    "changed during the copy: " + changed + removed), c.bytes());
         }
         // Recorded before the move: a crash after it leaves a trash entry recovery marks offloaded.
         registry.recordEvent(new HistoryEvent(c.key(), now, OffloadReceipt.EVENT, receipt.detail()));

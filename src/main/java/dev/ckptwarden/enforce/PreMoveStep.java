@@ -15,16 +15,17 @@ interface PreMoveStep {
     Result before(Eviction e, TrashBackend.Look look) throws IOException;
 
     /**
-     * @param detail      words for the eviction's detail when it goes on
-     * @param stopOutcome the eviction's outcome when it stops here (nothing moved), or null to go on
+     * @param detail    words for the eviction's detail when it goes on
+     * @param stop      the eviction's outcome when it stops here (nothing moved), or null to go on
+     * @param stopBytes the checkpoint's size to report when it stops
      */
-    record Result(String detail, String stopOutcome, String stopDetail, long stopBytes) {
+    record Result(String detail, Outcome stop, long stopBytes) {
         static Result go(String detail) {
-            return new Result(detail, null, null, 0);
+            return new Result(detail, null, 0);
         }
 
-        static Result stop(String outcome, String detail, long bytes) {
-            return new Result(null, outcome, detail, bytes);
+        static Result stop(Outcome outcome, long bytes) {
+            return new Result(null, outcome, bytes);
         }
     }
 }

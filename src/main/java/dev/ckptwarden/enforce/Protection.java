@@ -3,6 +3,7 @@ package dev.ckptwarden.enforce;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
 
 import java.util.Objects;
@@ -22,15 +23,15 @@ final class Protection {
     static Refusal refusal(RootConfig root, Eviction e, Optional<Checkpoint> row) {
         Checkpoint c = e.checkpoint();
         if (!root.name().equals(c.root())) {
-            return new Refusal("other root", "belongs to root " + c.root() + ", not " + root.name());
+            return new Refusal(Outcome.Skip.OTHER_ROOT, "belongs to root " + c.root() + ", not " + root.name());
         }
-        if (root.retention() == null && !Eviction.MANUAL.equals(e.reason())) {
-            return new Refusal("watch-only root", "root " + root.name() + " has no retention; only a manual "
+        if (root.retention() == null && e.cause() != EvictionCause.MANUAL) {
+            return new Refusal(Outcome.Skip.WATCH_ONLY_ROOT, "root " + root.name() + " has no retention; only a manual "
                     + "eviction removes from it");
         }
         for (Reason w : e.why()) {
             if (w.isProtection()) {
-                return new Refusal("protected", w.text());
+                return new Refusal(Outcome.Skip.PROTECTED, w.text());
             }
         }
         Refusal planned = stateRefusal(c);
@@ -38,7 +39,7 @@ final class Protection {
             return planned;
         }
         if (row.isEmpty()) {
-            return new Refusal("not registered", "no registry row for " + c.key());
+            return new Refusal(Outcome.Skip.NOT_REGISTERED, "no registry row for " + c.key());
         }
         Checkpoint now = row.get();
         if (!now.state().present()) {
@@ -49,20 +50,20 @@ final class Protection {
             return current;
         }
         if (!Objects.equals(now.signature(), c.signature())) {
-            return new Refusal("changed since planned", "the registry has seen a newer version since the plan");
+            return new Refusal(Outcome.Skip.CHANGED_SINCE_PLANNED, "the registry has seen a newer version since the plan");
         }
         return null;
     }
 
     private static Refusal stateRefusal(Checkpoint c) {
         if (c.pinned()) {
-            return new Refusal("pinned", c.pinReason());
+            return new Refusal(Outcome.Skip.PINNED, c.pinReason());
         }
         if (c.state() == CheckpointState.WRITING) {
-            return new Refusal("writing", c.note());
+            return new Refusal(Outcome.Skip.WRITING, c.note());
         }
         if (c.state() == CheckpointState.CORRUPT) {
-            return new Refusal("corrupt", c.problems().isEmpty() ? c.note() : String.join("; ", c.problems()));
+            return new Refusal(Outcome.Skip.CORRUPT, c.problems().isEmpty() ? c.note() : String.join("; ", c.problems()));
         }
         return null;
     }

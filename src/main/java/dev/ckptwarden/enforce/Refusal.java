@@ -1,5 +1,14 @@
 package dev.ckptwarden.enforce;
 
-/** Why an eviction is not carried out: the words after {@code skipped:} and the detail. */
-record Refusal(String why, String detail) {
+import java.util.Objects;
+
+/** Why an eviction is not carried out, and more words on it (the detail). */
+record Refusal(Outcome.Skip why, String detail) {
+    Refusal {
+        Objects.requireNonNull(why, "why");
+    }
+
+    Outcome outcome() {
+        return Outcome.skipped(why, detail);
+    }
 }

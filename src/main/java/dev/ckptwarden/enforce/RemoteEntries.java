@@ -81,7 +81,7 @@ final class RemoteEntries {
         try {
             parent = directory(where.parent());
         } catch (UnsafePathException u) {
-            return new RemoteLook(new Refusal("symbolic link", u.getMessage()), null, null);
+            return new RemoteLook(new Refusal(Outcome.Skip.SYMBOLIC_LINK, u.getMessage()), null, null);
         }
         List<EntrySnapshot> seen = new ArrayList<>();
         for (Path n : where.names()) {

@@ -4,6 +4,7 @@ import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.policy.Verdict;
@@ -84,7 +85,7 @@ public record RetentionPlan(String root, List<Decision> decisions) {
         List<Eviction> out = new ArrayList<>();
         for (Decision d : decisions) {
             if (d.evictsNow()) {
-                out.add(new Eviction(d.checkpoint(), Eviction.POLICY, d.reasons()));
+                out.add(new Eviction(d.checkpoint(), EvictionCause.POLICY, d.reasons()));
             }
         }
         return out;

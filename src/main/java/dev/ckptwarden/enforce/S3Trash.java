@@ -64,7 +64,7 @@ final class S3Trash extends RemoteTrash {
             return new Moved(List.of(), null);
         }
         if (!seen.equals(l.observed().entries())) {
-            return Moved.refused("changed since planned", "changed after its last look, before the deletion");
+            return Moved.refused(Outcome.Skip.CHANGED_SINCE_PLANNED, "changed after its last look, before the deletion");
         }
         List<FileObject> order = objects(l.parent(), m.members());
         order.sort(RemoteEntries.markersFirst());
@@ -78,7 +78,7 @@ final class S3Trash extends RemoteTrash {
                 if (deleted == 0) {
                     throw new IOException(detail, x);
                 }
-                throw new CutShortException("delete cut short", detail, x);
+                throw new CutShortException(detail, x);
             }
             deleted++;
             if (deleted == 1) {

@@ -64,7 +64,7 @@ final class SftpTrash extends RemoteTrash {
             return new Moved(List.of(), null);
         }
         if (!seen.equals(l.observed().entries())) {
-            return Moved.refused("changed since planned", "changed after its last look, before the rename");
+            return Moved.refused(Outcome.Skip.CHANGED_SINCE_PLANNED, "changed after its last look, before the rename");
         }
         FileObject trash = entries.trash(true);
         // A multi-file checkpoint's index (written last by its framework) goes first.

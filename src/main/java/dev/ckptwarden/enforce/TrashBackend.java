@@ -97,7 +97,7 @@ interface TrashBackend extends Closeable {
 
     /** What a move did: the names moved (empty: all were already gone), or why it was refused at the last look. */
     record Moved(List<String> names, Refusal refused) {
-        static Moved refused(String why, String detail) {
+        static Moved refused(Outcome.Skip why, String detail) {
             return new Moved(List.of(), new Refusal(why, detail));
         }
     }

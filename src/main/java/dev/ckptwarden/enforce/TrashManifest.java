@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckptwarden.catalog.Entry;
+import dev.ckptwarden.config.Action;
+import dev.ckptwarden.policy.EvictionCause;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -38,8 +40,8 @@ record TrashManifest(
         String parent,
         List<EntrySnapshot> members,
         long bytes,
-        String reason,
-        String action,
+        EvictionCause reason,
+        Action action,
         Instant started) {
 
     private static final ObjectMapper JSON = JsonMapper.builder().build();
@@ -76,8 +78,8 @@ record TrashManifest(
             }
         }
         n.put("bytes", bytes);
-        n.put("reason", reason);
-        n.put("action", action);
+        n.put("reason", reason.id());
+        n.put("action", action.id());
         n.put("started", started.toString());
         return JSON.writeValueAsString(n);
     }
@@ -148,8 +150,9 @@ record TrashManifest(
         }
         try {
             return new TrashManifest(required(n, "id"), required(n, "root"), n.path("run").asText(null),
-                    required(n, "path"), required(n, "parent"), members, n.path("bytes").asLong(), required(n, "reason"),
-                    required(n, "action"), Instant.parse(required(n, "started")));
+                    required(n, "path"), required(n, "parent"), members, n.path("bytes").asLong(),
+                    EvictionCause.ofId(required(n, "reason")),
+                    Action.valueOf(required(n, "action").toUpperCase(Locale.ROOT)), Instant.parse(required(n, "started")));
         } catch (RuntimeException e) {
             throw new IOException("bad trash manifest: " + e.getMessage(), e);
         }

@@ -82,14 +82,13 @@ final class TrashRecovery {
     /** The registry and the audit log learn of one recovered eviction; false when its end line could not be written. */
     private boolean record(TrashBackend.Recovered r, Instant now, List<Item> items, List<String> problems) {
         TrashManifest m = r.manifest();
-        String outcome = r.removed() ? EnforcementReport.OK
-                : EnforcementReport.SKIPPED + (r.pinned() ? "pinned" : "interrupted before rename");
+        Outcome outcome = r.removed() ? Outcome.removed(r.detail())
+                : Outcome.skipped(r.pinned() ? Outcome.Skip.PINNED : Outcome.Skip.INTERRUPTED_BEFORE_RENAME, r.detail());
         if (r.removed()) {
             // An offload's trash entry exists only once its remote copy was verified and recorded.
-            CheckpointState state = Action.OFFLOAD.id().equals(m.action()) ? CheckpointState.OFFLOADED
-                    : CheckpointState.DELETED;
+            CheckpointState state = m.action() == Action.OFFLOAD ? CheckpointState.OFFLOADED : CheckpointState.DELETED;
             try {
-                registry.markGone(List.of(m.path()), state, now, m.reason());
+                registry.markGone(List.of(m.path()), state, now, m.reason().id());
             } catch (RuntimeException e) {
                 problems.add("registry not updated for " + m.path() + ": " + e.getMessage());
             }
@@ -97,13 +96,12 @@ final class TrashRecovery {
         boolean written = true;
         try {
             audit.append(new AuditRecord(now, AuditRecord.END, m.id(), m.path(), m.root(), m.run(), m.bytes(),
-                    m.reason(), m.action(), List.of(), outcome, r.detail()));
+                    m.reason().id(), m.action().id(), List.of(), outcome.words(), outcome.detail()));
         } catch (IOException e) {
             written = false;
             problems.add("audit log " + audit.file() + ": " + TrashBin.describe(e));
         }
-        items.add(new Item(Path.of(m.path()), m.run(), m.bytes(), m.reason(), outcome, r.detail(),
-                r.removed() ? m.bytes() : 0));
+        items.add(new Item(Path.of(m.path()), m.run(), m.bytes(), m.reason(), outcome, r.removed() ? m.bytes() : 0));
         log.info("root {}: recovered interrupted eviction of {}: {}", root.name(), m.path(), r.detail());
         return written;
     }

@@ -1,10 +1,12 @@
 package dev.ckptwarden.export;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.OffloadException;
 import dev.ckptwarden.offload.OffloadListener;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.watch.RootScan;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -276,11 +278,11 @@ public final class AgentMetrics implements AutoCloseable {
     /**
      * Counts one finished eviction.
      *
-     * @param action {@code delete} or {@code offload}
-     * @param reason {@code policy}, {@code quota}, {@code run_quota} or {@code disk_pressure}
+     * @param action {@code delete} or {@code offload}: the {@code action} label
+     * @param cause  its {@link EvictionCause#id()} is the {@code reason} label
      */
-    public void recordEviction(String root, String action, String reason, long bytes) {
-        evictionMeters.recordEviction(root, action, reason, bytes);
+    public void recordEviction(String root, Action action, EvictionCause cause, long bytes) {
+        evictionMeters.recordEviction(root, action, cause, bytes);
     }
 
     /** Counts one eviction that failed (nothing or not everything was removed). */

@@ -4,6 +4,7 @@ import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.OffloadException;
 import dev.ckptwarden.offload.OffloadListener;
+import dev.ckptwarden.policy.EvictionCause;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -23,11 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Safe from any thread.
  */
 final class EvictionMeters {
-    /** Eviction reasons (SPEC "Retention semantics"), registered at 0 for every root that may evict. */
     private static final String EVICTIONS = "ckpt_warden_evictions_total";
     private static final String EVICTED_BYTES = "ckpt_warden_evicted_bytes_total";
     private static final String EVICTION_FAILURES = "ckpt_warden_eviction_failures_total";
-    static final List<String> REASONS = List.of("policy", "quota", "run_quota", "disk_pressure");
     /** Offload metrics: not in the contract's table yet, named in its style. */
     static final String OFFLOADED_BYTES = "ckpt_warden_offload_bytes_total";
     static final String OFFLOAD_DURATION = "ckpt_warden_offload_duration_seconds";
@@ -47,10 +46,11 @@ final class EvictionMeters {
         // Counters exist from the start at 0: increase() cannot see a series whose first sample is already 1.
         evictionFailures(r.name());
         if (r.retention() != null && r.action() != Action.REPORT) {
-            for (String reason : REASONS) {
-                evictions(r.name(), r.action().id(), reason);
+            // The causes the agent evicts for on its own (SPEC "Retention semantics"); manual evictions are the CLI's.
+            for (EvictionCause cause : EvictionCause.PLANNED) {
+                evictions(r.name(), r.action(), cause);
             }
-            evictedBytes(r.name(), r.action().id());
+            evictedBytes(r.name(), r.action());
         }
         if (r.retention() != null && r.action() == Action.OFFLOAD) {
             offloadedBytes(r.name());
@@ -77,8 +77,8 @@ final class EvictionMeters {
     }
 
     /** See {@link AgentMetrics#recordEviction}. */
-    void recordEviction(String root, String action, String reason, long bytes) {
-        evictions(root, action, reason).increment();
+    void recordEviction(String root, Action action, EvictionCause cause, long bytes) {
+        evictions(root, action, cause).increment();
         evictedBytes(root, action).increment(bytes);
     }
 
@@ -111,14 +111,14 @@ final class EvictionMeters {
         };
     }
 
-    private Counter evictions(String root, String action, String reason) {
+    private Counter evictions(String root, Action action, EvictionCause cause) {
         return Counter.builder(EVICTIONS).description("Checkpoints evicted, by action and reason")
-                .tags("root", root, "action", action, "reason", reason).register(registry);
+                .tags("root", root, "action", action.id(), "reason", cause.id()).register(registry);
     }
 
-    private Counter evictedBytes(String root, String action) {
+    private Counter evictedBytes(String root, Action action) {
         return Counter.builder(EVICTED_BYTES).description("Bytes evicted, by action")
-                .tags("root", root, "action", action).register(registry);
+                .tags("root", root, "action", action.id()).register(registry);
     }
 
     private Counter evictionFailures(String root) {

@@ -29,12 +29,6 @@ import java.util.Set;
  * out before the target is met, the plan says so: {@link Plan#unresolved}.
  */
 public final class PressurePlanner {
-    /** Eviction reasons, as written to the audit log and the metrics. */
-    public static final String POLICY = "policy";
-    public static final String QUOTA = "quota";
-    public static final String RUN_QUOTA = "run_quota";
-    public static final String DISK_PRESSURE = "disk_pressure";
-
     private PressurePlanner() {
     }
 
@@ -43,7 +37,7 @@ public final class PressurePlanner {
     }
 
     /** A checkpoint to remove and why. */
-    public record Planned(Checkpoint checkpoint, String reason, List<Reason> why) {
+    public record Planned(Checkpoint checkpoint, EvictionCause cause, List<Reason> why) {
     }
 
     /**
@@ -80,7 +74,7 @@ public final class PressurePlanner {
                 // An eviction waiting out a configuration change's grace is still on disk: it counts
                 // towards usage and is the first pressure candidate, but policy does not remove it yet.
                 if (d.evictsNow() && chosen.add(c.path())) {
-                    out.add(new Planned(c, POLICY, d.reasons()));
+                    out.add(new Planned(c, EvictionCause.POLICY, d.reasons()));
                     freed += c.bytes();
                     total -= c.bytes();
                     runBytes.get(root).merge(c.run(), -c.bytes(), Long::sum);
@@ -104,7 +98,7 @@ public final class PressurePlanner {
                     continue;
                 }
                 List<Decision> ofRun = in.decisions().stream().filter(d -> d.checkpoint().run().equals(run.getKey())).toList();
-                long got = take(RetentionPolicy.pressureOrder(ofRun), over, RUN_QUOTA,
+                long got = take(RetentionPolicy.pressureOrder(ofRun), over, EvictionCause.RUN_QUOTA,
                         "run " + run.getKey() + " over run_max_bytes " + q.runMaxBytes(), chosen, out);
                 rootBytes.merge(root, -got, Long::sum);
                 freed += got;
@@ -124,7 +118,7 @@ public final class PressurePlanner {
             if (over <= 0) {
                 continue;
             }
-            long got = take(RetentionPolicy.pressureOrder(in.decisions()), over, QUOTA,
+            long got = take(RetentionPolicy.pressureOrder(in.decisions()), over, EvictionCause.QUOTA,
                     "root over max_bytes " + q.maxBytes(), chosen, out);
             freed += got;
             if (got < over) {
@@ -147,7 +141,7 @@ public final class PressurePlanner {
             long headroom = nextSaveBytes > 0 ? nextSaveBytes + WORKING_SPACE : 0;
             long short_ = required + headroom - (fsFree + freed);
             if (short_ > 0) {
-                long got = take(RetentionPolicy.pressureOrder(all), short_, DISK_PRESSURE, "free space below "
+                long got = take(RetentionPolicy.pressureOrder(all), short_, EvictionCause.DISK_PRESSURE, "free space below "
                         + required + " bytes + " + headroom + " for the next save", chosen, out);
                 if (got < short_) {
                     for (RootInput in : roots) {
@@ -163,7 +157,7 @@ public final class PressurePlanner {
         return new Plan(out, unresolved);
     }
 
-    private static long take(List<PressureCandidate> order, long need, String reason, String why, Set<Path> chosen,
+    private static long take(List<PressureCandidate> order, long need, EvictionCause reason, String why, Set<Path> chosen,
                              List<Planned> out) {
         long got = 0;
         for (PressureCandidate pc : order) {

@@ -1,6 +1,7 @@
 package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.policy.EvictionCause;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -30,7 +31,7 @@ public final class CrashChild {
         try (Site site = new Site(Path.of(args[0]), Path.of(args[1]))) {
             List<Eviction> all = new ArrayList<>();
             for (Checkpoint c : site.registry.list(site.rootConfig.name(), null, false)) {
-                all.add(new Eviction(c, Eviction.MANUAL, List.of()));
+                all.add(new Eviction(c, EvictionCause.MANUAL, List.of()));
             }
             Enforcer enforcer = new Enforcer(site.registry, site.audit, new EnforcementListener() {
                 @Override

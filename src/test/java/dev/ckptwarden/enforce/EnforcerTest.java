@@ -4,6 +4,7 @@ import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointKind;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.HistoryEvent;
 import dev.ckptwarden.testing.TreeBuilder;
@@ -122,7 +123,7 @@ class EnforcerTest {
             assertThat(i.outcome()).isEqualTo("ok");
             assertThat(i.bytes()).isEqualTo(bytes);
             assertThat(i.freed()).isEqualTo(bytes);
-            assertThat(i.reason()).isEqualTo("policy");
+            assertThat(i.cause().id()).isEqualTo("policy");
         });
         assertThat(report.freedBytes()).isEqualTo(bytes);
         assertThat(renamedWhileInTrash).containsExactly("epoch=1-step=10.ckpt");
@@ -379,8 +380,8 @@ class EnforcerTest {
                 root.resolve("run/../../" + outside.getFileName() + "/epoch=1-step=10.ckpt")));
         site.registry.upsert(List.of(dotted));
 
-        EnforcementReport r = site.enforce(false, new Eviction(site.registered(elsewhere), "manual", List.of()),
-                new Eviction(site.registered(dotted.path()), "manual", List.of()));
+        EnforcementReport r = site.enforce(false, new Eviction(site.registered(elsewhere), EvictionCause.MANUAL, List.of()),
+                new Eviction(site.registered(dotted.path()), EvictionCause.MANUAL, List.of()));
 
         assertThat(r.items()).extracting(EnforcementReport.Item::outcome)
                 .containsExactly("skipped:outside root", "skipped:outside root");
@@ -397,7 +398,7 @@ class EnforcerTest {
         ckpt("run/epoch=1-step=20.ckpt", 20);
         site.reconcile();
 
-        EnforcementReport.Item item = site.enforceOne(new Eviction(site.registered(link), "manual", List.of()));
+        EnforcementReport.Item item = site.enforceOne(new Eviction(site.registered(link), EvictionCause.MANUAL, List.of()));
 
         assertThat(item.outcome()).isEqualTo("skipped:symbolic link");
         assertThat(Files.isSymbolicLink(link)).isTrue();
@@ -471,8 +472,8 @@ class EnforcerTest {
         assertThat(site.registered(fresh).state()).isEqualTo(CheckpointState.WRITING);
         assertThat(site.registered(broken).state()).isEqualTo(CheckpointState.CORRUPT);
 
-        EnforcementReport r = site.enforce(false, new Eviction(site.registered(fresh), "manual", List.of()),
-                new Eviction(site.registered(broken), "manual", List.of()));
+        EnforcementReport r = site.enforce(false, new Eviction(site.registered(fresh), EvictionCause.MANUAL, List.of()),
+                new Eviction(site.registered(broken), EvictionCause.MANUAL, List.of()));
 
         assertThat(r.items()).extracting(EnforcementReport.Item::outcome)
                 .containsExactly("skipped:writing", "skipped:corrupt");
@@ -485,7 +486,7 @@ class EnforcerTest {
         Path old = ckpt("run/epoch=1-step=10.ckpt", 10);
         site.reconcile();
 
-        EnforcementReport.Item item = site.enforceOne(new Eviction(site.registered(old), "quota",
+        EnforcementReport.Item item = site.enforceOne(new Eviction(site.registered(old), EvictionCause.QUOTA,
                 List.of(Reason.protection("newest complete"))));
 
         assertThat(item.outcome()).isEqualTo("skipped:protected");
@@ -586,7 +587,7 @@ class EnforcerTest {
 
         EnforcementReport r = site.enforce(false, site.eviction(old), site.eviction(set.get(set.size() - 1)));
 
-        assertThat(r.action()).isEqualTo("report");
+        assertThat(r.action().id()).isEqualTo("report");
         assertThat(r.items()).extracting(EnforcementReport.Item::outcome).containsExactly("report", "report");
         assertThat(Trees.listing(root)).isEqualTo(before);
         assertThat(site.registered(old).state()).isEqualTo(CheckpointState.COMPLETE);
@@ -611,7 +612,7 @@ class EnforcerTest {
         site.reconcile();
         site.configure(Action.DELETE, null);
 
-        EnforcementReport r = site.enforce(false, site.eviction(a), new Eviction(site.registered(b), "manual", List.of()));
+        EnforcementReport r = site.enforce(false, site.eviction(a), new Eviction(site.registered(b), EvictionCause.MANUAL, List.of()));
 
         assertThat(r.items()).extracting(EnforcementReport.Item::outcome)
                 .containsExactly("skipped:watch-only root", "ok");
@@ -644,7 +645,7 @@ class EnforcerTest {
         Checkpoint c = site.registered(old);
         Checkpoint foreign = Copies.with(c, Map.of("root", "other"));
 
-        assertThat(site.enforceOne(new Eviction(foreign, "manual", List.of())).outcome()).isEqualTo("skipped:other root");
+        assertThat(site.enforceOne(new Eviction(foreign, EvictionCause.MANUAL, List.of())).outcome()).isEqualTo("skipped:other root");
         assertThat(old).exists();
     }
 

@@ -11,9 +11,10 @@ import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.OffloadReceipt;
-import dev.ckptwarden.remote.RemoteSettings;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.registry.HistoryEvent;
 import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TinyCheckpoints;
 import dev.ckptwarden.watch.Reconciler;
@@ -165,7 +166,7 @@ class OffloadShortfallTest {
         assertThat(s2).exists();
         long given = pass.reports().stream().filter(r -> r.root().equals("scratch"))
                 .flatMap(r -> r.items().stream()).filter(EnforcementReport.Item::removed)
-                .peek(i -> assertThat(i.reason()).isEqualTo(Eviction.DISK_PRESSURE))
+                .peek(i -> assertThat(i.cause()).isEqualTo(EvictionCause.DISK_PRESSURE))
                 .mapToLong(EnforcementReport.Item::bytes).sum();
         assertThat(given).isGreaterThanOrEqualTo(need);
         assertThat(pass.unresolved()).as("covered by the delete root").doesNotContainKey("archive");

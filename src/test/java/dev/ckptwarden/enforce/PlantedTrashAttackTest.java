@@ -3,6 +3,8 @@ package dev.ckptwarden.enforce;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Entry;
+import dev.ckptwarden.config.Action;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -83,7 +85,7 @@ class PlantedTrashAttackTest {
         List<EntrySnapshot> all = new java.util.ArrayList<>();
         all.add(new EntrySnapshot("planted", Entry.Type.FILE, 4, 0, null));
         all.addAll(members);
-        TrashManifest m = new TrashManifest(id, "data", "run", path, parent, all, 1, "policy", "delete", Site.T0);
+        TrashManifest m = new TrashManifest(id, "data", "run", path, parent, all, 1, EvictionCause.POLICY, Action.DELETE, Site.T0);
         Files.createDirectories(trash);
         Files.write(trash.resolve(id + TrashBin.MANIFEST_SUFFIX), m.json().getBytes(StandardCharsets.UTF_8));
         Files.writeString(trash.resolve(id + ".0"), "bait");
@@ -191,13 +193,13 @@ class PlantedTrashAttackTest {
     void aManifestWhoseMembersAreNotPlainNamesIsRefused() throws IOException {
         for (String bad : List.of("../../victim/file", "/etc/passwd", "a/b", "..", ".", "", "nul\0byte")) {
             TrashManifest m = new TrashManifest("1-2-3", "data", "run", "/x", "",
-                    List.of(new EntrySnapshot(bad, Entry.Type.FILE, 1, 0, null)), 1, "policy", "delete", Site.T0);
+                    List.of(new EntrySnapshot(bad, Entry.Type.FILE, 1, 0, null)), 1, EvictionCause.POLICY, Action.DELETE, Site.T0);
             assertThatThrownBy(() -> TrashManifest.parse(m.json().getBytes(StandardCharsets.UTF_8)))
                     .as(bad).isInstanceOf(IOException.class);
         }
         for (String parent : List.of("..", "../outside", "/etc", "run/../../x", "./run")) {
             TrashManifest m = new TrashManifest("1-2-3", "data", "run", "/x", parent,
-                    List.of(new EntrySnapshot("ok", Entry.Type.FILE, 1, 0, null)), 1, "policy", "delete", Site.T0);
+                    List.of(new EntrySnapshot("ok", Entry.Type.FILE, 1, 0, null)), 1, EvictionCause.POLICY, Action.DELETE, Site.T0);
             assertThatThrownBy(() -> TrashManifest.parse(m.json().getBytes(StandardCharsets.UTF_8)))
                     .as(parent).isInstanceOf(IOException.class);
         }

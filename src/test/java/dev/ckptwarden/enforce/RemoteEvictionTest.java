@@ -12,10 +12,11 @@ import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
-import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.offload.S3TestServer;
 import dev.ckptwarden.offload.SftpTestServer;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TreeBuilder;
 import dev.ckptwarden.watch.Reconciler;
@@ -108,7 +109,7 @@ class RemoteEvictionTest {
             String key = item.path().toString();
             assertThat(lines).filteredOn(l -> l.path().equals(key)).extracting(AuditRecord::phase, AuditRecord::outcome)
                     .containsExactly(org.assertj.core.groups.Tuple.tuple(AuditRecord.BEGIN, null),
-                            org.assertj.core.groups.Tuple.tuple(AuditRecord.END, EnforcementReport.OK));
+                            org.assertj.core.groups.Tuple.tuple(AuditRecord.END, "ok"));
             assertThat(registry.byPath(key).orElseThrow().state()).isEqualTo(CheckpointState.DELETED);
         }
         assertThat(registry.present(uri)).hasSize(4);
@@ -183,14 +184,14 @@ class RemoteEvictionTest {
 
             EnforcementReport.Item cut = report.items().stream().filter(i -> i.path().endsWith("checkpoint-100"))
                     .findFirst().orElseThrow();
-            assertThat(cut.outcome()).isEqualTo(EnforcementReport.FAILED + "delete cut short");
+            assertThat(cut.outcome()).isEqualTo("failed:delete cut short");
             assertThat(cut.detail()).startsWith("1 of 3 objects deleted");
             assertThat(s3.keys()).filteredOn(k -> k.contains("checkpoint-100/")).containsExactly(
                     "ckpt/hf/checkpoint-100/model.safetensors", "ckpt/hf/checkpoint-100/optimizer.pt");
             assertThat(AuditLog.read(audit.file())).filteredOn(l -> l.path().equals(cut.path().toString()))
                     .extracting(AuditRecord::phase, AuditRecord::outcome).containsExactly(
                             org.assertj.core.groups.Tuple.tuple(AuditRecord.BEGIN, null),
-                            org.assertj.core.groups.Tuple.tuple(AuditRecord.END, EnforcementReport.FAILED + "delete cut short"));
+                            org.assertj.core.groups.Tuple.tuple(AuditRecord.END, "failed:delete cut short"));
             // What is left lacks trainer_state.json: the next scan sees a save in progress, never a complete one.
             Config config = new Config(null, AgentSettings.defaults(tmp.resolve("state")), List.of(root));
             new Reconciler(registry, clock, s3::settings).reconcile(config, root);
@@ -291,7 +292,7 @@ class RemoteEvictionTest {
             EnforcementReport report = new Enforcer(registry, audit, EnforcementListener.NONE, server.settings())
                     .enforce(root, null, plan.evictions(root.name()), true, clock.instant());
 
-            assertThat(report.items()).hasSize(3).allSatisfy(i -> assertThat(i.outcome()).isEqualTo(EnforcementReport.DRY_RUN));
+            assertThat(report.items()).hasSize(3).allSatisfy(i -> assertThat(i.outcome()).isEqualTo("dry-run"));
             assertThat(dir.resolve("lit/epoch=1-step=10.ckpt")).isRegularFile();
             assertThat(dir.resolve("hf/checkpoint-100")).isDirectory();
             assertThat(AuditLog.read(audit.file())).isEmpty();
@@ -318,10 +319,10 @@ class RemoteEvictionTest {
             registry.upsert(List.of(escaped));
 
             EnforcementReport report = new Enforcer(registry, audit, EnforcementListener.NONE, server.settings())
-                    .enforce(root, null, List.of(new Eviction(escaped, Eviction.MANUAL, List.of())), false, clock.instant());
+                    .enforce(root, null, List.of(new Eviction(escaped, EvictionCause.MANUAL, List.of())), false, clock.instant());
 
             assertThat(report.items()).singleElement().satisfies(i -> {
-                assertThat(i.outcome()).isEqualTo(EnforcementReport.SKIPPED + "outside root");
+                assertThat(i.outcome()).isEqualTo("skipped:outside root");
                 assertThat(i.detail()).contains("outside the root " + server.uri("/ckpt"));
             });
             assertThat(outside.resolve("epoch=9-step=90.ckpt")).isRegularFile();

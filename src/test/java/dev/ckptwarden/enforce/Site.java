@@ -9,6 +9,7 @@ import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
@@ -62,7 +63,7 @@ final class Site implements AutoCloseable {
     }
 
     Eviction eviction(Path p) {
-        return new Eviction(registered(p), Eviction.POLICY, List.of(Reason.EVICTABLE));
+        return new Eviction(registered(p), EvictionCause.POLICY, List.of(Reason.EVICTABLE));
     }
 
     Enforcer enforcer() {

@@ -2,6 +2,8 @@ package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.config.Action;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,7 +59,7 @@ class TrashBinTest {
              SecureDirectoryStream<Path> parent = dir.openDirectory(where.parent())) {
             CheckpointEntries.Observed seen = where.observe(parent);
             m = new TrashManifest(new EvictionIds().next(site.clock.instant()), "data", c.run(), c.key(),
-                    where.parent().toString(), seen.entries(), seen.bytes(), "policy", "delete", site.clock.instant());
+                    where.parent().toString(), seen.entries(), seen.bytes(), EvictionCause.POLICY, Action.DELETE, site.clock.instant());
         }
         Files.createDirectories(trash);
         Files.write(trash.resolve(m.id() + TrashBin.MANIFEST_SUFFIX), m.toBytes(ManifestKey.open(stateDir)));

@@ -1,12 +1,14 @@
 package dev.ckptwarden.export;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.DiskWatermark;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.watch.RootScan;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -100,8 +102,8 @@ class AgentMetricsTest {
         metrics.update(cfg, present);
         String mount = MountUsage.of(rootDir).mount();
         metrics.setFullForecast(mount, 7200);
-        metrics.recordEviction("main", "delete", "policy", 4096);
-        metrics.recordEviction("main", "delete", "policy", 1024);
+        metrics.recordEviction("main", Action.DELETE, EvictionCause.POLICY, 4096);
+        metrics.recordEviction("main", Action.DELETE, EvictionCause.POLICY, 1024);
         metrics.recordEvictionFailure("main");
         metrics.setPressureUnresolved("main", true);
         metrics.bindWatcher(() -> 42, () -> 2);

@@ -370,7 +370,7 @@ class SimulationRealProcessIT {
                 audit.stream().filter(r -> r.phase().equals(AuditRecord.BEGIN) && p.toString().equals(r.path()))
                         .forEach(r -> begun.add(r.eviction()));
                 List<AuditRecord> ends = audit.stream().filter(r -> r.phase().equals(AuditRecord.END)
-                        && p.toString().equals(r.path()) && EnforcementReport.OK.equals(r.outcome())).toList();
+                        && p.toString().equals(r.path()) && "ok".equals(r.outcome())).toList();
                 if (ends.isEmpty()) {
                     v.add("the removal of " + s.path + " has no audit end line with outcome ok");
                 } else if (ends.stream().noneMatch(r -> begun.contains(r.eviction()))) {
@@ -385,7 +385,7 @@ class SimulationRealProcessIT {
                             + " no end line after recovery"));
             // And the other way: what the audit log says was removed is gone (no path here is ever saved twice).
             for (AuditRecord r : audit) {
-                if (r.phase().equals(AuditRecord.END) && EnforcementReport.OK.equals(r.outcome())
+                if (r.phase().equals(AuditRecord.END) && "ok".equals(r.outcome())
                         && Files.exists(Path.of(r.path()), LinkOption.NOFOLLOW_LINKS)) {
                     v.add("the audit log says " + r.path() + " was removed (eviction " + r.eviction() + "); it is on disk");
                 }

@@ -1,9 +1,10 @@
 package dev.ckptwarden.offload;
 
-import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.enforce.EnforcementListener;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.enforce.Eviction;
+import dev.ckptwarden.policy.EvictionCause;
+import dev.ckptwarden.remote.RemoteSettings;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -29,7 +30,7 @@ public final class OffloadCrashChild {
                 Runtime.getRuntime().halt(HALTED);
             }
         }, settings);
-        Eviction e = new Eviction(site.registered(site.lit(0)), Eviction.POLICY, List.of());
+        Eviction e = new Eviction(site.registered(site.lit(0)), EvictionCause.POLICY, List.of());
         enforcer.enforce(site.rootConfig, site.root, List.of(e), false, site.clock.instant());
         System.exit(0);
     }

@@ -12,6 +12,7 @@ import dev.ckptwarden.config.Offload;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.enforce.AuditLog;
 import dev.ckptwarden.enforce.AuditRecord;
@@ -142,7 +143,7 @@ final class OffloadSite implements AutoCloseable {
     private EnforcementReport offload(RootConfig rootConfig, Path... paths) throws IOException {
         List<Eviction> evictions = new ArrayList<>();
         for (Path p : paths) {
-            evictions.add(new Eviction(registered(p), Eviction.POLICY, List.of(Reason.EVICTABLE)));
+            evictions.add(new Eviction(registered(p), EvictionCause.POLICY, List.of(Reason.EVICTABLE)));
         }
         return new Enforcer(registry, audit, EnforcementListener.NONE, settings)
                 .enforce(rootConfig, root, evictions, false, clock.instant());

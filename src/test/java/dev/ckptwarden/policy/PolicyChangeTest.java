@@ -112,7 +112,7 @@ class PolicyChangeTest {
         PressurePlanner.Plan p = PressurePlanner.plan(List.of(new PressurePlanner.RootInput(root, decisions)),
                 10_000, 10_000, 0);
         // 300 bytes on disk, 250 allowed: the oldest goes now for the quota; the other waits.
-        assertThat(p.evictions()).extracting(e -> e.checkpoint().name() + ":" + e.reason())
+        assertThat(p.evictions()).extracting(e -> e.checkpoint().name() + ":" + e.cause().id())
                 .containsExactly("step=1.ckpt:quota");
     }
 

@@ -40,17 +40,17 @@ class PressurePlannerTest {
         return new PressurePlanner.RootInput(root, RetentionPolicy.decide(cks, root.retention(), NOW));
     }
 
-    private static List<String> names(PressurePlanner.Plan p, String reason) {
-        return p.evictions().stream().filter(e -> e.reason().equals(reason)).map(e -> e.checkpoint().name()).toList();
+    private static List<String> names(PressurePlanner.Plan p, EvictionCause cause) {
+        return p.evictions().stream().filter(e -> e.cause() == cause).map(e -> e.checkpoint().name()).toList();
     }
 
     @Test
     void rootQuotaEvictsOldestKeptBeyondPolicyUntilUnder() {
         RootConfig r = root("a", KEEP_LAST_5, 350L, null, null);
         PressurePlanner.Plan p = PressurePlanner.plan(List.of(input(r, saves("a", "run", 8, 100, 0))), 10_000, 10_000, 0);
-        assertThat(names(p, PressurePlanner.POLICY)).containsExactlyInAnyOrder("step=1.ckpt", "step=2.ckpt", "step=3.ckpt");
+        assertThat(names(p, EvictionCause.POLICY)).containsExactlyInAnyOrder("step=1.ckpt", "step=2.ckpt", "step=3.ckpt");
         // 500 bytes left after policy, 350 allowed: two more of the keep_last tier, oldest first.
-        assertThat(names(p, PressurePlanner.QUOTA)).containsExactly("step=4.ckpt", "step=5.ckpt");
+        assertThat(names(p, EvictionCause.QUOTA)).containsExactly("step=4.ckpt", "step=5.ckpt");
         assertThat(p.unresolved()).isEmpty();
     }
 
@@ -63,7 +63,7 @@ class PressurePlannerTest {
         d.addAll(RetentionPolicy.decide(cks.subList(0, 4), KEEP_LAST_5, NOW));
         d.addAll(RetentionPolicy.decide(cks.subList(4, 6), KEEP_LAST_5, NOW));
         PressurePlanner.Plan p = PressurePlanner.plan(List.of(new PressurePlanner.RootInput(r, d)), 10_000, 10_000, 0);
-        assertThat(p.evictions()).extracting(e -> e.checkpoint().run() + "/" + e.checkpoint().name() + ":" + e.reason())
+        assertThat(p.evictions()).extracting(e -> e.checkpoint().run() + "/" + e.checkpoint().name() + ":" + e.cause().id())
                 .containsExactly("big/step=1.ckpt:run_quota", "big/step=2.ckpt:run_quota");
     }
 
@@ -73,12 +73,12 @@ class PressurePlannerTest {
         // 1000 free above the agent's working space, watermark 1000: fine now, but the next 300-byte save would cross it.
         long ws = PressurePlanner.WORKING_SPACE;
         PressurePlanner.Plan p = PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 1_000_000, 1000 + ws, 300);
-        assertThat(names(p, PressurePlanner.DISK_PRESSURE)).containsExactly("step=1.ckpt");
+        assertThat(names(p, EvictionCause.DISK_PRESSURE)).containsExactly("step=1.ckpt");
         // Room for the save and the working space: nothing to do; one byte less: one eviction.
         assertThat(PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 1_000_000, 1300 + ws, 300)
                 .evictions()).isEmpty();
         assertThat(names(PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 1_000_000, 1299 + ws, 300),
-                PressurePlanner.DISK_PRESSURE)).containsExactly("step=1.ckpt");
+                EvictionCause.DISK_PRESSURE)).containsExactly("step=1.ckpt");
         assertThat(PressurePlanner.plan(List.of(input(r, saves("a", "run", 5, 300, 0))), 100_000, 1000, 0).evictions()).isEmpty();
     }
 
@@ -87,8 +87,8 @@ class PressurePlannerTest {
         RootConfig r = root("a", new Retention(1, null, null, null), 50L, null, null);
         List<Checkpoint> cks = saves("a", "run", 2, 100, 0);
         PressurePlanner.Plan p = PressurePlanner.plan(List.of(input(r, cks)), 10_000, 10_000, 0);
-        assertThat(names(p, PressurePlanner.POLICY)).containsExactly("step=1.ckpt");
-        assertThat(names(p, PressurePlanner.QUOTA)).isEmpty();
+        assertThat(names(p, EvictionCause.POLICY)).containsExactly("step=1.ckpt");
+        assertThat(names(p, EvictionCause.QUOTA)).isEmpty();
         assertThat(p.unresolved()).containsKey("a");
         assertThat(p.unresolved().get("a")).contains("protected");
     }
