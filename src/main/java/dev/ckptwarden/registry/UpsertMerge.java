@@ -27,7 +27,7 @@ import java.util.TreeMap;
  */
 final class UpsertMerge {
 
-    /** Batches larger than this look up stored rows per root rather than per path. */
+    /** Batches larger than this look up their stored rows {@value #PATHS_PER_QUERY} paths a query rather than one by one. */
     static final int BULK_LOOKUP = 64;
 
     /** The stored columns a merge needs. */
