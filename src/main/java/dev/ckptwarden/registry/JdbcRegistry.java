@@ -202,7 +202,7 @@ abstract class JdbcRegistry implements Registry {
             List<PendingEvent> events = new ArrayList<>();
             try (PreparedStatement find = c.prepareStatement(UpsertMerge.FIND);
                  PreparedStatement upsert = c.prepareStatement(CheckpointRows.UPSERT)) {
-                // A big batch (a cold scan) reads the stored rows of its roots in one query, not one per row.
+                // A big batch (a run directory of a first pass) reads its stored rows 500 paths a query, not one per row.
                 Map<String, UpsertMerge.Stored> known = byPath.size() > UpsertMerge.BULK_LOOKUP
                         ? UpsertMerge.storedByRoot(c, byPath.values()) : null;
                 for (Checkpoint incoming : byPath.values()) {

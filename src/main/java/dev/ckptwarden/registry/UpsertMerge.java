@@ -7,12 +7,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 
 /**
  * What an upsert keeps of the row it replaces, and the history it writes. An existing row keeps its
@@ -27,7 +27,7 @@ import java.util.TreeSet;
  */
 final class UpsertMerge {
 
-    /** Batches larger than this look up stored rows per root rather than per path. */
+    /** Batches larger than this look up their stored rows {@value #PATHS_PER_QUERY} paths a query rather than one by one. */
     static final int BULK_LOOKUP = 64;
 
     /** The stored columns a merge needs. */
@@ -52,21 +52,38 @@ final class UpsertMerge {
     private UpsertMerge() {
     }
 
-    /** The stored rows of the roots of {@code batch}, by path: one query per root instead of one per row. */
+    /** Paths looked up per query by {@link #storedByRoot}: well below SQLite's and PostgreSQL's bound on parameters. */
+    static final int PATHS_PER_QUERY = 500;
+
+    /**
+     * The stored rows of {@code batch}'s checkpoints that are registered under the checkpoint's own root, by
+     * path: one query per {@value #PATHS_PER_QUERY} paths instead of one per row. Only the batch's own paths
+     * are read: a pass registers a root run by run, and reading every row of the root for each run made a
+     * first pass quadratic in the root's size.
+     */
     static Map<String, Stored> storedByRoot(Connection c, Collection<Checkpoint> batch) throws SQLException {
-        // A checkpoint without a root finds no stored row here and fails the insert (NOT NULL).
-        Set<String> roots = new TreeSet<>();
+        Map<String, List<String>> pathsByRoot = new TreeMap<>();
         for (Checkpoint cp : batch) {
-            roots.add(cp.root());
+            pathsByRoot.computeIfAbsent(cp.root(), k -> new ArrayList<>()).add(cp.key());
         }
         Map<String, Stored> out = new HashMap<>();
-        try (PreparedStatement select = c.prepareStatement(
-                "SELECT path, " + STORED_COLUMNS + " FROM checkpoints WHERE root = ?")) {
-            for (String root : roots) {
-                select.setString(1, root);
-                try (ResultSet rs = select.executeQuery()) {
-                    while (rs.next()) {
-                        out.put(rs.getString(1), Stored.read(rs, 2));
+        for (Map.Entry<String, List<String>> root : pathsByRoot.entrySet()) {
+            List<String> paths = root.getValue();
+            for (int from = 0; from < paths.size(); from += PATHS_PER_QUERY) {
+                List<String> chunk = paths.subList(from, Math.min(paths.size(), from + PATHS_PER_QUERY));
+                // By primary key only: with "root = ?" in the query SQLite may walk the root's index instead.
+                String sql = "SELECT path, root, " + STORED_COLUMNS + " FROM checkpoints WHERE path IN ("
+                        + "?,".repeat(chunk.size() - 1) + "?)";
+                try (PreparedStatement select = c.prepareStatement(sql)) {
+                    for (int i = 0; i < chunk.size(); i++) {
+                        select.setString(i + 1, chunk.get(i));
+                    }
+                    try (ResultSet rs = select.executeQuery()) {
+                        while (rs.next()) {
+                            if (root.getKey().equals(rs.getString(2))) {
+                                out.put(rs.getString(1), Stored.read(rs, 3));
+                            }
+                        }
                     }
                 }
             }

@@ -39,6 +39,11 @@ final class RootPass {
     private final List<ScanProblem> problems;
     /** The first pass over a root reads the registry once instead of once per run; emptied as runs are settled. */
     private Map<String, Map<String, Checkpoint>> preloaded;
+    /**
+     * The root's registered checkpoints as that first read found them, while this pass has written nothing:
+     * then {@link #finish} needs no second read of the root (a one-shot scan of an unchanged tree read it twice).
+     */
+    private Map<String, Checkpoint> unwritten;
     private final Set<String> visitedRuns = new HashSet<>();
     /** Registered checkpoints not found where the walk has yet to look (or could not): judged at the end. */
     private final List<Checkpoint> deferred = new ArrayList<>();
@@ -58,7 +63,8 @@ final class RootPass {
         this.problems = problems;
         if (memory.runs.isEmpty()) {
             preloaded = new HashMap<>();
-            for (Checkpoint c : registry.present(root.name()).values()) {
+            unwritten = registry.present(root.name());
+            for (Checkpoint c : unwritten.values()) {
                 preloaded.computeIfAbsent(c.run(), k -> new HashMap<>()).put(c.key(), c);
                 memory.raiseFloor(c.stateSince());
             }
@@ -86,6 +92,9 @@ final class RootPass {
         RunSettler.Settled settled = settler.settle(root, run, candidates, source, known, settleTime, now,
                 memory.floor == null ? Instant.MIN : memory.floor, problems, true);
         inspected += settled.inspected();
+        if (settled.registered()) {
+            unwritten = null;
+        }
         settled.checkpoints().forEach(c -> memory.raiseFloor(c.stateSince()));
         List<Checkpoint> missing = new ArrayList<>();
         for (Checkpoint k : known.values()) {
@@ -93,7 +102,11 @@ final class RootPass {
                 (RunSettler.shadowed(k, notYet) ? deferred : missing).add(k);
             }
         }
-        gone += settler.markGone(missing, rootDir, settled.present(), List.of(), now);
+        int marked = settler.markGone(missing, rootDir, settled.present(), List.of(), now);
+        if (marked > 0) {
+            unwritten = null;
+        }
+        gone += marked;
         memory.runs.put(runDir, new RootMemory.Run(fingerprint, settled.stable()));
     }
 
@@ -117,7 +130,12 @@ final class RootPass {
     RootScan finish(Set<Path> unscanned, long entries, long started) {
         preloaded = null;
         Set<Path> notLookedAt = new HashSet<>(unscanned);
-        Map<String, Checkpoint> registered = registry.present(root.name());
+        // The first read still holds unless this pass wrote since, or another process may have (the counter
+        // moved, or cannot be told: -1).
+        long version = registry.externalChangeCounter();
+        Map<String, Checkpoint> registered = unwritten != null && version != -1 && version == memory.version
+                ? unwritten : registry.present(root.name());
+        unwritten = null;
         List<Checkpoint> vanished = new ArrayList<>();
         for (Checkpoint d : deferred) {
             Checkpoint now = registered.get(d.key());

@@ -65,8 +65,9 @@ final class RunSettler {
      *
      * @param stable true when nothing in the run can change without its files changing: every checkpoint is
      *               complete or corrupt and every inspection succeeded (no settle timer, nothing to retry)
+     * @param registered true when the registry was written (something new or changed was registered)
      */
-    record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected, boolean stable) {
+    record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected, boolean stable, boolean registered) {
     }
 
     /**
@@ -152,7 +153,8 @@ final class RunSettler {
         for (Checkpoint c : result) {
             stable &= c.state() == CheckpointState.COMPLETE || c.state() == CheckpointState.CORRUPT;
         }
-        if (record && !changed.isEmpty()) {
+        boolean registered = record && !changed.isEmpty();
+        if (registered) {
             registry.upsert(changed);
             if (log.isDebugEnabled()) {
                 for (Checkpoint c : changed) {
@@ -160,7 +162,7 @@ final class RunSettler {
                 }
             }
         }
-        return new Settled(result, present, inspected, stable);
+        return new Settled(result, present, inspected, stable, registered);
     }
 
     /**
