@@ -44,6 +44,11 @@ public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     /** While the registry does not answer, how often it is asked again (a full pass follows its return). */
     static final Duration REGISTRY_RETRY = Duration.ofSeconds(5);
+    /**
+     * Cluster mode: when the lease holder's pass found a root's trash held by another pass (the previous
+     * holder's last batch), how soon it runs again: the other one ends within a batch or so.
+     */
+    static final Duration TRASH_BUSY_RETRY = Duration.ofSeconds(2);
     /** How long a reload request waits for more: an editor's save bursts are one reload. */
     static final Duration RELOAD_COALESCE = WatchEvents.COALESCE;
 
@@ -250,13 +255,20 @@ public final class Agent implements AutoCloseable {
         long started = System.nanoTime();
         try {
             ReconcileJob.Reconciled found = reconcile.run(cfg, kind, scopes, now);
+            boolean recoveryBusy = false;
             if (lease == null ? kind == PassKind.STARTUP : recoveryPending && lease.held()) {
                 recoveryPending = false;
-                enforce.recover(found.local(), found.reached(), now);
+                recoveryBusy = !enforce.recover(found.local(), found.reached(), now);
             }
             settling.set(found.settling());
             Map<String, Set<Path>> evicted = enforce.run(cfg, found.enforced(), found.reached(), found.scans(),
                     lease == null || lease.held(), now);
+            if (lease != null && (recoveryBusy || enforce.trashBusy()) && lease.held()) {
+                // The previous holder's last pass still holds a trash: go on when it has ended, not at the
+                // next periodic pass (minutes with what it left in the trash unfinished and nothing deleted).
+                recoveryPending |= recoveryBusy;
+                schedule.once(PassKind.TAKEOVER, now.plus(TRASH_BUSY_RETRY));
+            }
             metrics.updateFromScans(cfg, enforce.rescanAfterEnforcement(cfg, found.scans(), evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (kind.forecasts()) {
