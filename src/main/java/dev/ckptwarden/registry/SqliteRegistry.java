@@ -15,7 +15,9 @@ import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -57,14 +59,20 @@ public final class SqliteRegistry extends JdbcRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(SqliteRegistry.class);
 
     private final Path database;
-    private final Connection connection;
+    /** Replaced only by {@link #reopenIfReplaced()}; used under {@link #lock}. */
+    private Connection connection;
+    /** The identity on disk (device and inode) of the file {@link #connection} has open. */
+    private Object fileKey;
+    /** Set when the file was found replaced and reopened, until {@link #takeReplacement()}; under {@link #lock}. */
+    private String replacement;
     private final ReentrantLock lock = new ReentrantLock();
     private boolean closed;
 
-    private SqliteRegistry(Path database, Clock clock, Connection connection) {
+    private SqliteRegistry(Path database, Clock clock, Connection connection, Object fileKey) {
         super(clock);
         this.database = database;
         this.connection = connection;
+        this.fileKey = fileKey;
     }
 
     /** Opens (creating if needed) {@code <stateDir>/registry.db} and migrates it to the current schema. */
@@ -81,7 +89,7 @@ public final class SqliteRegistry extends JdbcRegistry {
         Connection connection = connect(database);
         try {
             Schema.upgrade(connection, database);
-            return new SqliteRegistry(database, clock, connection);
+            return new SqliteRegistry(database, clock, connection, fileKey(database));
         } catch (SQLException | RuntimeException e) {
             try {
                 connection.close();
@@ -98,6 +106,81 @@ public final class SqliteRegistry extends JdbcRegistry {
     /** The database file. */
     public Path database() {
         return database;
+    }
+
+    /** Device and inode of the file at {@code database} now, or null when there is none. */
+    private static Object fileKey(Path database) {
+        try {
+            return Files.readAttributes(database, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * When the name {@code registry.db} no longer leads to the file this registry has open (another file was
+     * renamed over it, or it was moved or deleted away), closes the old file and opens, migrating or creating
+     * it, the one that has the name now: an open SQLite connection keeps reading and writing the inode it
+     * opened, unlinked or not, and would never see that it was replaced. {@link RegistryIdentity} then tells
+     * whether the file now there is the same registry (a copy of it restored) or another.
+     *
+     * <p>Asked before every unit of work (one {@code stat}), so that nothing the agent learns after the swap
+     * goes to the unlinked file; what happened waits in {@link #takeReplacement()} for the next deletion batch's
+     * identity check, which says it in one line.
+     *
+     * @throws RegistryException when the file now there cannot be opened as a registry
+     */
+    private void reopenIfReplaced() {
+        Object now = fileKey(database);
+        if (now != null && now.equals(fileKey)) {
+            return;
+        }
+        String what = now == null ? "the registry file " + database + " was removed while this agent ran"
+                : "the registry file " + database + " was replaced on disk while this agent ran (another file has its name)";
+        // The old file's write-ahead log has the name the new file's will have, and SQLite does not always
+        // remove it when an unlinked file is closed: left with frames, it would be read as the new file's
+        // pages. Emptied first, it holds nothing for the new file to read.
+        try (Statement s = connection.isClosed() ? null : connection.createStatement();
+             ResultSet rs = s == null ? null : s.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
+            if (rs != null && rs.next() && rs.getInt(1) != 0) {
+                throw new RegistryException(database, what + "; not reopened yet: another process still reads the"
+                        + " replaced file's write-ahead log");
+            }
+        } catch (SQLException e) {
+            throw new RegistryException(database, what + "; not reopened: " + describe(e), e);
+        }
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            LOG.debug("closing the replaced registry file: {}", e.getMessage());
+        }
+        Connection reopened = connect(database);
+        try {
+            Schema.upgrade(reopened, database);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                reopened.close();
+            } catch (SQLException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e instanceof RegistryException r ? r : new RegistryException(database, what + "; it cannot be opened: "
+                    + describe(e), e);
+        }
+        connection = reopened;
+        fileKey = fileKey(database);
+        replacement = replacement == null ? what : replacement;
+    }
+
+    /** What happened to the file since the last call (it was replaced or removed, and reopened), or null. */
+    String takeReplacement() {
+        lock.lock();
+        try {
+            String what = replacement;
+            replacement = null;
+            return what;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The schema version this build creates and understands. */
@@ -344,6 +427,7 @@ public final class SqliteRegistry extends JdbcRegistry {
         lock.lock();
         try {
             ensureOpen();
+            reopenIfReplaced();
             return work.run(connection);
         } catch (SQLException e) {
             throw new RegistryException(database, what + " failed: " + describe(e, database), e);
