@@ -46,7 +46,7 @@ public final class Agent implements AutoCloseable {
     static final Duration REGISTRY_RETRY = Duration.ofSeconds(5);
     /**
      * Cluster mode: when the lease holder's pass found a root's trash held by another pass (the previous
-     * holder's last batch), how soon it runs again: the other one ends within a batch or so.
+     * holder's last batch), how soon it runs again at first: the other one ends within a batch or so.
      */
     static final Duration TRASH_BUSY_RETRY = Duration.ofSeconds(2);
     /** How long a reload request waits for more: an editor's save bursts are one reload. */
@@ -77,6 +77,8 @@ public final class Agent implements AutoCloseable {
     private volatile LeaseJob leaseJob;
     /** Cluster mode: the lease was just taken, so the trash a previous holder left is to be recovered. */
     private volatile boolean recoveryPending;
+    /** How soon the next takeover pass runs after this one found a trash busy; doubles while it stays busy. */
+    private Duration busyRetry = TRASH_BUSY_RETRY;
     /** The schedule runs passes: set by {@link #start()} once the startup pass is done. */
     private volatile boolean scheduling;
     private final RegistryHealth registryHealth;
@@ -266,8 +268,14 @@ public final class Agent implements AutoCloseable {
             if (lease != null && (recoveryBusy || enforce.trashBusy()) && lease.held()) {
                 // The previous holder's last pass still holds a trash: go on when it has ended, not at the
                 // next periodic pass (minutes with what it left in the trash unfinished and nothing deleted).
+                // A holder that does not let go (stopped, not dead) is asked less and less often: each retry
+                // is a full pass, and waiting for it must not walk a large tree every two seconds.
                 recoveryPending |= recoveryBusy;
-                schedule.once(PassKind.TAKEOVER, now.plus(TRASH_BUSY_RETRY));
+                schedule.once(PassKind.TAKEOVER, now.plus(busyRetry));
+                Duration next = busyRetry.multipliedBy(2);
+                busyRetry = next.compareTo(cfg.agent().reconcileInterval()) < 0 ? next : cfg.agent().reconcileInterval();
+            } else {
+                busyRetry = TRASH_BUSY_RETRY;
             }
             metrics.updateFromScans(cfg, enforce.rescanAfterEnforcement(cfg, found.scans(), evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));

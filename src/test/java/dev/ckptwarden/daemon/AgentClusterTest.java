@@ -222,16 +222,24 @@ class AgentClusterTest {
                 agentB.run(PassKind.TAKEOVER);
 
                 assertThat(oldest).as("the trash was busy").exists();
+                Instant taken = clock.instant();
                 assertThat(takeovers(schedule)).as("asked again, soon")
-                        .containsExactly(clock.instant(), clock.instant().plus(Agent.TRASH_BUSY_RETRY));
+                        .containsExactly(taken, taken.plus(Agent.TRASH_BUSY_RETRY));
+                clock.advance(Agent.TRASH_BUSY_RETRY);
+
+                agentB.run(PassKind.TAKEOVER);
+
+                assertThat(takeovers(schedule)).as("a holder that does not let go is asked less and less often")
+                        .containsExactly(taken, taken.plus(Agent.TRASH_BUSY_RETRY),
+                                clock.instant().plus(Agent.TRASH_BUSY_RETRY.multipliedBy(2)));
             }
-            clock.advance(Agent.TRASH_BUSY_RETRY);
+            clock.advance(Agent.TRASH_BUSY_RETRY.multipliedBy(2));
 
             agentB.run(PassKind.TAKEOVER);
 
             assertThat(oldest).as("the retried takeover pass deleted").doesNotExist();
             assertThat(root.resolve("run/epoch=2-step=20.ckpt")).exists();
-            assertThat(takeovers(schedule)).as("nothing more to retry").hasSize(2);
+            assertThat(takeovers(schedule)).as("nothing more to retry").hasSize(3);
         } finally {
             metricsB.close();
         }
