@@ -8,8 +8,6 @@ import dev.ckptwarden.catalog.Framework;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteErrorCode;
-import org.sqlite.SQLiteException;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -99,7 +97,7 @@ public final class SqliteRegistry extends JdbcRegistry {
             if (e instanceof RegistryException registryException) {
                 throw registryException;
             }
-            throw new RegistryException(database, describe(e), e);
+            throw new RegistryException(database, SqliteErrors.describe(e), e);
         }
     }
 
@@ -147,7 +145,7 @@ public final class SqliteRegistry extends JdbcRegistry {
                         + " replaced file's write-ahead log");
             }
         } catch (SQLException e) {
-            throw new RegistryException(database, what + "; not reopened: " + describe(e), e);
+            throw new RegistryException(database, what + "; not reopened: " + SqliteErrors.describe(e), e);
         }
         try {
             connection.close();
@@ -164,7 +162,7 @@ public final class SqliteRegistry extends JdbcRegistry {
                 e.addSuppressed(closing);
             }
             throw e instanceof RegistryException r ? r : new RegistryException(database, what + "; it cannot be opened: "
-                    + describe(e), e);
+                    + SqliteErrors.describe(e), e);
         }
         connection = reopened;
         fileKey = fileKey(database);
@@ -221,7 +219,7 @@ public final class SqliteRegistry extends JdbcRegistry {
         try {
             connection = config.createConnection("jdbc:sqlite:" + database);
         } catch (SQLException e) {
-            throw new RegistryException(database, describe(e), e);
+            throw new RegistryException(database, SqliteErrors.describe(e), e);
         }
         try (Statement statement = connection.createStatement();
              ResultSet rs = statement.executeQuery("PRAGMA journal_mode")) {
@@ -237,70 +235,9 @@ public final class SqliteRegistry extends JdbcRegistry {
             } catch (SQLException closing) {
                 e.addSuppressed(closing);
             }
-            throw new RegistryException(database, describe(e), e);
+            throw new RegistryException(database, SqliteErrors.describe(e), e);
         }
         return connection;
-    }
-
-    /** Below this much free space where the database lives, a write SQLite rolled back is put down to a full disk. */
-    private static final long NEARLY_FULL = 1 << 20;
-
-    /**
-     * As {@link #describe(Exception)}, for an error during a write: SQLite rolls a transaction back by itself
-     * after SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY or SQLITE_NOMEM in a statement (sqlite.org/lang_transaction.html),
-     * and the commit that follows then says only "cannot commit - no transaction is active". Which of them it
-     * was is no longer known; free space where {@code database} lives tells the likely one.
-     */
-    private static String describe(Exception e, Path database) {
-        if (e.getMessage() != null && e.getMessage().contains("no transaction is active")) {
-            long free;
-            try {
-                free = Files.getFileStore(database.toAbsolutePath().getParent()).getUsableSpace();
-            } catch (IOException | RuntimeException unknown) {
-                free = -1;
-            }
-            if (free >= 0 && free < NEARLY_FULL) {
-                return "the disk holding the database is full (" + free + " bytes free); SQLite rolled the write back: "
-                        + "free space there";
-            }
-            return "SQLite rolled the write back after an I/O error, a full disk or a lock held too long; nothing of it "
-                    + "was written";
-        }
-        return describe(e);
-    }
-
-    /** A one-line account of a database error that a user can act on. */
-    private static String describe(Exception e) {
-        if (e instanceof SQLiteException sqlite) {
-            int extended = sqlite.getResultCode().code;
-            if (extended == SQLiteErrorCode.SQLITE_IOERR_SHMSIZE.code || extended == SQLiteErrorCode.SQLITE_IOERR_WRITE.code
-                    || extended == SQLiteErrorCode.SQLITE_IOERR_FSYNC.code || extended == SQLiteErrorCode.SQLITE_IOERR_TRUNCATE.code
-                    || e.getMessage() != null && e.getMessage().contains("No space left on device")) {
-                // On a full disk SQLite fails to grow its -shm or -wal file: say that, not its error code.
-                return "cannot write the database files (" + SQLiteErrorCode.getErrorCode(extended).name()
-                        + "): the disk holding state_dir is full or failing; free space there";
-            }
-            SQLiteErrorCode code = SQLiteErrorCode.getErrorCode(extended & 0xff);
-            switch (code) {
-                case SQLITE_NOTADB:
-                    return "not a SQLite database (move it away or point state_dir elsewhere)";
-                case SQLITE_CORRUPT:
-                    return "the SQLite database is corrupt";
-                case SQLITE_CANTOPEN:
-                    return "cannot open the database file";
-                case SQLITE_READONLY:
-                case SQLITE_PERM:
-                    return "the database is read-only";
-                case SQLITE_BUSY:
-                case SQLITE_LOCKED:
-                    return "the database stayed locked by another process for " + BUSY_TIMEOUT.toSeconds() + " s";
-                case SQLITE_FULL:
-                    return "the disk holding the database is full";
-                default:
-                    break;
-            }
-        }
-        return Schema.oneLine(e.getMessage());
     }
 
     /** SQLite's {@code PRAGMA data_version}: changes on commits by other connections only. */
@@ -416,7 +353,7 @@ public final class SqliteRegistry extends JdbcRegistry {
                 connection.close();
             }
         } catch (SQLException e) {
-            throw new RegistryException(database, "closing failed: " + describe(e), e);
+            throw new RegistryException(database, "closing failed: " + SqliteErrors.describe(e), e);
         } finally {
             lock.unlock();
         }
@@ -430,7 +367,7 @@ public final class SqliteRegistry extends JdbcRegistry {
             reopenIfReplaced();
             return work.run(connection);
         } catch (SQLException e) {
-            throw new RegistryException(database, what + " failed: " + describe(e, database), e);
+            throw new RegistryException(database, what + " failed: " + SqliteErrors.describe(e, database), e);
         } finally {
             lock.unlock();
         }
