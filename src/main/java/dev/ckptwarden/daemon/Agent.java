@@ -44,6 +44,11 @@ public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     /** While the registry does not answer, how often it is asked again (a full pass follows its return). */
     static final Duration REGISTRY_RETRY = Duration.ofSeconds(5);
+    /**
+     * Cluster mode: when the lease holder's pass found a root's trash held by another pass (the previous
+     * holder's last batch), how soon it runs again at first: the other one ends within a batch or so.
+     */
+    static final Duration TRASH_BUSY_RETRY = Duration.ofSeconds(2);
     /** How long a reload request waits for more: an editor's save bursts are one reload. */
     static final Duration RELOAD_COALESCE = WatchEvents.COALESCE;
 
@@ -72,6 +77,8 @@ public final class Agent implements AutoCloseable {
     private volatile LeaseJob leaseJob;
     /** Cluster mode: the lease was just taken, so the trash a previous holder left is to be recovered. */
     private volatile boolean recoveryPending;
+    /** How soon the next takeover pass runs after this one found a trash busy; doubles while it stays busy. */
+    private Duration busyRetry = TRASH_BUSY_RETRY;
     /** The schedule runs passes: set by {@link #start()} once the startup pass is done. */
     private volatile boolean scheduling;
     private final RegistryHealth registryHealth;
@@ -250,13 +257,26 @@ public final class Agent implements AutoCloseable {
         long started = System.nanoTime();
         try {
             ReconcileJob.Reconciled found = reconcile.run(cfg, kind, scopes, now);
+            boolean recoveryBusy = false;
             if (lease == null ? kind == PassKind.STARTUP : recoveryPending && lease.held()) {
                 recoveryPending = false;
-                enforce.recover(found.local(), found.reached(), now);
+                recoveryBusy = !enforce.recover(found.local(), found.reached(), now);
             }
             settling.set(found.settling());
             Map<String, Set<Path>> evicted = enforce.run(cfg, found.enforced(), found.reached(), found.scans(),
                     lease == null || lease.held(), now);
+            if (lease != null && (recoveryBusy || enforce.trashBusy()) && lease.held()) {
+                // The previous holder's last pass still holds a trash: go on when it has ended, not at the
+                // next periodic pass (minutes with what it left in the trash unfinished and nothing deleted).
+                // A holder that does not let go (stopped, not dead) is asked less and less often: each retry
+                // is a full pass, and waiting for it must not walk a large tree every two seconds.
+                recoveryPending |= recoveryBusy;
+                schedule.once(PassKind.TAKEOVER, now.plus(busyRetry));
+                Duration next = busyRetry.multipliedBy(2);
+                busyRetry = next.compareTo(cfg.agent().reconcileInterval()) < 0 ? next : cfg.agent().reconcileInterval();
+            } else {
+                busyRetry = TRASH_BUSY_RETRY;
+            }
             metrics.updateFromScans(cfg, enforce.rescanAfterEnforcement(cfg, found.scans(), evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (kind.forecasts()) {

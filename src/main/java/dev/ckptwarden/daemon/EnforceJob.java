@@ -50,6 +50,10 @@ final class EnforceJob {
     private final PolicyChangeGrace policyChange;
     /** Roots whose pressure could not be relieved, so that the error is logged once per episode. */
     private final Set<String> unresolved = new TreeSet<>();
+    /** Roots whose trash another pass held when last tried, so that the wait is logged once. */
+    private final Set<String> busy = new TreeSet<>();
+    /** A root's trash was held by another pass during this pass (passes never overlap, so one flag serves). */
+    private boolean busyThisPass;
     /** Roots in a pressure episode (evicting for quota or free space, or unable to), so that it is logged once. */
     private final Set<String> underPressure = new TreeSet<>();
     /** Roots whose enforcement fails as a whole, so that a failure lasting many passes is one line, not one each. */
@@ -66,15 +70,39 @@ final class EnforceJob {
         this.policyChange = policyChange;
     }
 
-    /** Finishes evictions a crash interrupted (whole in the trash, or whole in place) and empties the trash. */
-    void recover(List<RootConfig> roots, Map<String, Path> dirs, Instant now) {
+    /**
+     * Finishes evictions a crash interrupted (whole in the trash, or whole in place) and empties the trash.
+     *
+     * @return false when another pass held a root's trash, so that what is in it is still to be finished
+     */
+    boolean recover(List<RootConfig> roots, Map<String, Path> dirs, Instant now) {
+        boolean done = true;
         for (RootConfig r : roots) {
             try {
                 enforcer.recover(r, dirs.get(r.name()), now);
+                busy.remove(r.name());
+            } catch (EnforcementBusyException e) {
+                done = false;
+                noteBusy(r.name(), e);
             } catch (IOException | RuntimeException e) {
                 log.error("root {}: trash recovery failed: {}", r.name(), e.getMessage());
             }
         }
+        return done;
+    }
+
+    /** One log line when another pass starts holding a root's trash up, not one per retry. */
+    private void noteBusy(String root, EnforcementBusyException e) {
+        if (busy.add(root)) {
+            log.info("root {}: another enforcement pass is running ({}); this agent goes on when it ends", root,
+                    e.getMessage());
+        }
+        busyThisPass = true;
+    }
+
+    /** True when the last {@link #run} or {@link #recover} found a root's trash held by another pass. */
+    boolean trashBusy() {
+        return busyThisPass;
     }
 
     /**
@@ -84,6 +112,7 @@ final class EnforceJob {
     Map<String, Set<Path>> run(Config cfg, List<RootConfig> roots, Map<String, Path> dirs, List<RootScan> scans,
                                boolean mayDelete, Instant now) {
         Map<String, Set<Path>> evicted = new HashMap<>();
+        busyThisPass = false;
         Map<String, List<Checkpoint>> present = new HashMap<>();
         for (RootScan scan : scans) {
             if (roots.stream().anyMatch(r -> r.name().equals(scan.root()))) {
@@ -173,9 +202,10 @@ final class EnforceJob {
                 log.info("root {}: enforcement works again after {} failed pass(es) over {}", r.name(), was.passes(),
                         DurationText.format(Duration.between(was.since(), now)));
             }
+            busy.remove(r.name());
             return report;
         } catch (EnforcementBusyException e) {
-            log.info("root {}: another enforcement pass is running ({}); skipped this time", r.name(), e.getMessage());
+            noteBusy(r.name(), e);
         } catch (IOException | RuntimeException e) {
             // Every eviction this pass planned failed: counted, so that the failures alert fires while it lasts.
             for (int i = 0; i < evictions.size(); i++) {

@@ -60,21 +60,27 @@ abstract class JdbcRegistry implements Registry {
     final <T> T write(String what, Work<T> work) {
         return read(what, c -> {
             c.setAutoCommit(false);
+            T result;
             try {
                 beginWrite(c);
-                T result = work.run(c);
+                result = work.run(c);
                 c.commit();
-                return result;
             } catch (SQLException | RuntimeException e) {
                 try {
                     c.rollback();
                 } catch (SQLException rollback) {
                     e.addSuppressed(rollback);
                 }
+                try {
+                    c.setAutoCommit(true);
+                } catch (SQLException restoring) {
+                    // A broken connection fails here too: what broke it is the error to report, not this.
+                    e.addSuppressed(restoring);
+                }
                 throw e;
-            } finally {
-                c.setAutoCommit(true);
             }
+            c.setAutoCommit(true);
+            return result;
         });
     }
 

@@ -196,13 +196,76 @@ public final class PostgresRegistry extends JdbcRegistry {
         pool.close();
     }
 
+    /**
+     * Runs {@code work} on a pooled connection; when that connection breaks under it (the server restarted or
+     * ended the session, the network dropped it), once more on a fresh one. The pool hands out a connection
+     * used in the last half second without asking whether it still works, so after a restart the next unit of
+     * work meets a dead one: without the second try, the registry would not learn what a deletion batch had
+     * just removed, and the next pass would record those checkpoints as merely gone from disk, their eviction
+     * reason (and an offload's state) lost. Every unit of work here can run twice: its writes are one
+     * transaction, rolled back when the connection broke before the commit, and they leave the same rows when
+     * the commit had already happened ({@code markGone} changes only rows not yet in the state, upsert merges
+     * with what is stored); at worst a pin's history row is written twice. A connection that cannot be had at
+     * all is not tried again: the pool already waited {@link #CONNECT_TIMEOUT} for one.
+     */
     @Override
     <T> T read(String what, Work<T> work) {
         ensureOpen();
-        try (Connection c = pool.getConnection()) {
-            return work.run(c);
+        try {
+            try {
+                return attempt(work);
+            } catch (Broken first) {
+                // Its siblings in the pool broke with it: hand out new ones rather than meet each dead one in turn.
+                pool.getHikariPoolMXBean().softEvictConnections();
+                try {
+                    return attempt(work);
+                } catch (Broken second) {
+                    second.error.addSuppressed(first.error);
+                    throw second.error;
+                }
+            }
         } catch (SQLException e) {
             throw new RegistryException(location, what + " failed: " + describe(e, null), e);
+        }
+    }
+
+    /** One try of {@code work}; {@link Broken} when the connection it had broke under it. */
+    private <T> T attempt(Work<T> work) throws SQLException, Broken {
+        try (Connection c = pool.getConnection()) {
+            try {
+                return work.run(c);
+            } catch (SQLException e) {
+                if (broken(e, c)) {
+                    throw new Broken(e);
+                }
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The connection, not the statement, failed: SQLSTATE class 08 (connection exception), 57P01-57P03 (the
+     * server is shutting down, crashed or restarting), or the driver has closed it.
+     */
+    private static boolean broken(SQLException e, Connection c) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (state.startsWith("08") || state.startsWith("57P0")) {
+            return true;
+        }
+        try {
+            return c.isClosed();
+        } catch (SQLException closed) {
+            return true;
+        }
+    }
+
+    /** A unit of work's connection broke: the work may be run again on another. */
+    private static final class Broken extends Exception {
+        final SQLException error;
+
+        Broken(SQLException error) {
+            super(error.getMessage(), error, false, false);
+            this.error = error;
         }
     }
 

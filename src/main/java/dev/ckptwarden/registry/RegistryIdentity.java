@@ -1,5 +1,8 @@
 package dev.ckptwarden.registry;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -16,6 +19,7 @@ import java.sql.Statement;
  * {@link #changed()}, is synchronized, so that a replacement is reported once.
  */
 final class RegistryIdentity {
+    private static final Logger LOG = LoggerFactory.getLogger(RegistryIdentity.class);
     private static final String SELECT = "SELECT id FROM registry_identity";
     /** What is remembered of a database without an id row, and of one without the table. */
     private static final String NONE = "none";
@@ -53,6 +57,7 @@ final class RegistryIdentity {
      * @throws RegistryException when the database cannot be asked (an outage, not a replacement)
      */
     String changed() {
+        // A SQLite file renamed over: the open connection still sees the old file, so look at the name first.
         String now;
         try {
             now = read(registry);
@@ -62,8 +67,13 @@ final class RegistryIdentity {
             }
             now = GONE;
         }
+        // A SQLite file renamed over is reopened by the registry at its next use (the read above at the latest).
+        String swapped = registry instanceof SqliteRegistry sqlite ? sqlite.takeReplacement() : null;
         String before = remembered;
         if (now.equals(before)) {
+            if (swapped != null) {
+                LOG.warn("{}; it is the same registry (identity {}), now reopened", swapped, now);
+            }
             return null;
         }
         remembered = now;
@@ -71,8 +81,9 @@ final class RegistryIdentity {
             return "the registry " + where + " was emptied while this agent ran (its tables are gone):"
                     + " pins, history and the lease are lost";
         }
-        return "the registry " + where + " was replaced while this agent ran (identity " + before
-                + " when opened, " + now + " now): what it held (pins, history, the cluster lease) started over";
+        return (swapped != null ? swapped + ", and " : "") + "the registry " + where + " was replaced while this agent ran"
+                + " (identity " + before + " when opened, " + now + " now): what it held (pins, history, the cluster lease)"
+                + " started over";
     }
 
     private static String read(JdbcRegistry registry) {

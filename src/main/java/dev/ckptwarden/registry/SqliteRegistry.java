@@ -8,14 +8,14 @@ import dev.ckptwarden.catalog.Framework;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteErrorCode;
-import org.sqlite.SQLiteException;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -57,14 +57,20 @@ public final class SqliteRegistry extends JdbcRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(SqliteRegistry.class);
 
     private final Path database;
-    private final Connection connection;
+    /** Replaced only by {@link #reopenIfReplaced()}; used under {@link #lock}. */
+    private Connection connection;
+    /** The identity on disk (device and inode) of the file {@link #connection} has open. */
+    private Object fileKey;
+    /** Set when the file was found replaced and reopened, until {@link #takeReplacement()}; under {@link #lock}. */
+    private String replacement;
     private final ReentrantLock lock = new ReentrantLock();
     private boolean closed;
 
-    private SqliteRegistry(Path database, Clock clock, Connection connection) {
+    private SqliteRegistry(Path database, Clock clock, Connection connection, Object fileKey) {
         super(clock);
         this.database = database;
         this.connection = connection;
+        this.fileKey = fileKey;
     }
 
     /** Opens (creating if needed) {@code <stateDir>/registry.db} and migrates it to the current schema. */
@@ -81,7 +87,7 @@ public final class SqliteRegistry extends JdbcRegistry {
         Connection connection = connect(database);
         try {
             Schema.upgrade(connection, database);
-            return new SqliteRegistry(database, clock, connection);
+            return new SqliteRegistry(database, clock, connection, fileKey(database));
         } catch (SQLException | RuntimeException e) {
             try {
                 connection.close();
@@ -91,13 +97,88 @@ public final class SqliteRegistry extends JdbcRegistry {
             if (e instanceof RegistryException registryException) {
                 throw registryException;
             }
-            throw new RegistryException(database, describe(e), e);
+            throw new RegistryException(database, SqliteErrors.describe(e), e);
         }
     }
 
     /** The database file. */
     public Path database() {
         return database;
+    }
+
+    /** Device and inode of the file at {@code database} now, or null when there is none. */
+    private static Object fileKey(Path database) {
+        try {
+            return Files.readAttributes(database, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * When the name {@code registry.db} no longer leads to the file this registry has open (another file was
+     * renamed over it, or it was moved or deleted away), closes the old file and opens, migrating or creating
+     * it, the one that has the name now: an open SQLite connection keeps reading and writing the inode it
+     * opened, unlinked or not, and would never see that it was replaced. {@link RegistryIdentity} then tells
+     * whether the file now there is the same registry (a copy of it restored) or another.
+     *
+     * <p>Asked before every unit of work (one {@code stat}), so that nothing the agent learns after the swap
+     * goes to the unlinked file; what happened waits in {@link #takeReplacement()} for the next deletion batch's
+     * identity check, which says it in one line.
+     *
+     * @throws RegistryException when the file now there cannot be opened as a registry
+     */
+    private void reopenIfReplaced() {
+        Object now = fileKey(database);
+        if (now != null && now.equals(fileKey)) {
+            return;
+        }
+        String what = now == null ? "the registry file " + database + " was removed while this agent ran"
+                : "the registry file " + database + " was replaced on disk while this agent ran (another file has its name)";
+        // The old file's write-ahead log has the name the new file's will have, and SQLite does not always
+        // remove it when an unlinked file is closed: left with frames, it would be read as the new file's
+        // pages. Emptied first, it holds nothing for the new file to read.
+        try (Statement s = connection.isClosed() ? null : connection.createStatement();
+             ResultSet rs = s == null ? null : s.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
+            if (rs != null && rs.next() && rs.getInt(1) != 0) {
+                throw new RegistryException(database, what + "; not reopened yet: another process still reads the"
+                        + " replaced file's write-ahead log");
+            }
+        } catch (SQLException e) {
+            throw new RegistryException(database, what + "; not reopened: " + SqliteErrors.describe(e), e);
+        }
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            LOG.debug("closing the replaced registry file: {}", e.getMessage());
+        }
+        Connection reopened = connect(database);
+        try {
+            Schema.upgrade(reopened, database);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                reopened.close();
+            } catch (SQLException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e instanceof RegistryException r ? r : new RegistryException(database, what + "; it cannot be opened: "
+                    + SqliteErrors.describe(e), e);
+        }
+        connection = reopened;
+        fileKey = fileKey(database);
+        replacement = replacement == null ? what : replacement;
+    }
+
+    /** What happened to the file since the last call (it was replaced or removed, and reopened), or null. */
+    String takeReplacement() {
+        lock.lock();
+        try {
+            String what = replacement;
+            replacement = null;
+            return what;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The schema version this build creates and understands. */
@@ -141,7 +222,7 @@ public final class SqliteRegistry extends JdbcRegistry {
         try {
             connection = config.createConnection("jdbc:sqlite:" + database);
         } catch (SQLException e) {
-            throw new RegistryException(database, describe(e), e);
+            throw new RegistryException(database, SqliteErrors.describe(e), e);
         }
         try (Statement statement = connection.createStatement();
              ResultSet rs = statement.executeQuery("PRAGMA journal_mode")) {
@@ -157,70 +238,9 @@ public final class SqliteRegistry extends JdbcRegistry {
             } catch (SQLException closing) {
                 e.addSuppressed(closing);
             }
-            throw new RegistryException(database, describe(e), e);
+            throw new RegistryException(database, SqliteErrors.describe(e), e);
         }
         return connection;
-    }
-
-    /** Below this much free space where the database lives, a write SQLite rolled back is put down to a full disk. */
-    private static final long NEARLY_FULL = 1 << 20;
-
-    /**
-     * As {@link #describe(Exception)}, for an error during a write: SQLite rolls a transaction back by itself
-     * after SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY or SQLITE_NOMEM in a statement (sqlite.org/lang_transaction.html),
-     * and the commit that follows then says only "cannot commit - no transaction is active". Which of them it
-     * was is no longer known; free space where {@code database} lives tells the likely one.
-     */
-    private static String describe(Exception e, Path database) {
-        if (e.getMessage() != null && e.getMessage().contains("no transaction is active")) {
-            long free;
-            try {
-                free = Files.getFileStore(database.toAbsolutePath().getParent()).getUsableSpace();
-            } catch (IOException | RuntimeException unknown) {
-                free = -1;
-            }
-            if (free >= 0 && free < NEARLY_FULL) {
-                return "the disk holding the database is full (" + free + " bytes free); SQLite rolled the write back: "
-                        + "free space there";
-            }
-            return "SQLite rolled the write back after an I/O error, a full disk or a lock held too long; nothing of it "
-                    + "was written";
-        }
-        return describe(e);
-    }
-
-    /** A one-line account of a database error that a user can act on. */
-    private static String describe(Exception e) {
-        if (e instanceof SQLiteException sqlite) {
-            int extended = sqlite.getResultCode().code;
-            if (extended == SQLiteErrorCode.SQLITE_IOERR_SHMSIZE.code || extended == SQLiteErrorCode.SQLITE_IOERR_WRITE.code
-                    || extended == SQLiteErrorCode.SQLITE_IOERR_FSYNC.code || extended == SQLiteErrorCode.SQLITE_IOERR_TRUNCATE.code
-                    || e.getMessage() != null && e.getMessage().contains("No space left on device")) {
-                // On a full disk SQLite fails to grow its -shm or -wal file: say that, not its error code.
-                return "cannot write the database files (" + SQLiteErrorCode.getErrorCode(extended).name()
-                        + "): the disk holding state_dir is full or failing; free space there";
-            }
-            SQLiteErrorCode code = SQLiteErrorCode.getErrorCode(extended & 0xff);
-            switch (code) {
-                case SQLITE_NOTADB:
-                    return "not a SQLite database (move it away or point state_dir elsewhere)";
-                case SQLITE_CORRUPT:
-                    return "the SQLite database is corrupt";
-                case SQLITE_CANTOPEN:
-                    return "cannot open the database file";
-                case SQLITE_READONLY:
-                case SQLITE_PERM:
-                    return "the database is read-only";
-                case SQLITE_BUSY:
-                case SQLITE_LOCKED:
-                    return "the database stayed locked by another process for " + BUSY_TIMEOUT.toSeconds() + " s";
-                case SQLITE_FULL:
-                    return "the disk holding the database is full";
-                default:
-                    break;
-            }
-        }
-        return Schema.oneLine(e.getMessage());
     }
 
     /** SQLite's {@code PRAGMA data_version}: changes on commits by other connections only. */
@@ -336,7 +356,7 @@ public final class SqliteRegistry extends JdbcRegistry {
                 connection.close();
             }
         } catch (SQLException e) {
-            throw new RegistryException(database, "closing failed: " + describe(e), e);
+            throw new RegistryException(database, "closing failed: " + SqliteErrors.describe(e), e);
         } finally {
             lock.unlock();
         }
@@ -347,9 +367,10 @@ public final class SqliteRegistry extends JdbcRegistry {
         lock.lock();
         try {
             ensureOpen();
+            reopenIfReplaced();
             return work.run(connection);
         } catch (SQLException e) {
-            throw new RegistryException(database, what + " failed: " + describe(e, database), e);
+            throw new RegistryException(database, what + " failed: " + SqliteErrors.describe(e, database), e);
         } finally {
             lock.unlock();
         }

@@ -186,6 +186,76 @@ class AgentClusterTest {
         }
     }
 
+    /**
+     * The agent takes the lease over while the previous holder's last pass still holds the root's trash: its
+     * takeover pass can neither finish what is left in the trash nor delete. It asks its schedule for the
+     * takeover pass again a moment later, and that one does both, instead of waiting for the next periodic
+     * pass (an hour here) with the trash unfinished until then. The passes run on the injected clock.
+     */
+    @Test
+    void aTakeoverThatFindsTheTrashBusyRunsAgainSoonNotAtTheNextPeriodicPass() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String url = server.freshDatabase();
+        Path root = Files.createDirectories(dir.resolve("shared")).toRealPath();
+        for (int s = 1; s <= 3; s++) {
+            TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true, T0);
+        }
+        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
+        Duration ttl = Duration.ofMinutes(10);
+        AgentScheduleTest.RecordingSchedule schedule = new AgentScheduleTest.RecordingSchedule();
+        AgentMetrics metricsB = new AgentMetrics("test");
+        try (PostgresRegistry registryA = PostgresRegistry.open(url, server.env(), clock);
+             PostgresRegistry registryB = PostgresRegistry.open(url, server.env(), clock);
+             AuditLog auditB = AuditLog.open(dir.resolve("b"));
+             Agent agentB = new Agent(config(root, url, "b"), null, Map.of(), registryB, new Enforcer(registryB, auditB),
+                     metricsB, clock, passes -> schedule)) {
+            Lease holderA = registryA.lease(Lease.ENFORCEMENT, "host-a:1:t0", ttl);
+            assertThat(holderA.acquire()).isTrue();
+            agentB.coordinateWith(registryB.lease(Lease.ENFORCEMENT, "host-b:2:t0", ttl));
+            agentB.start();
+            Path oldest = root.resolve("run/epoch=1-step=10.ckpt");
+            holderA.release();
+            try (dev.ckptwarden.enforce.TrashBin aStillEnforcing = dev.ckptwarden.enforce.TrashBin.open(root, null)) {
+                agentB.renewLease();
+                assertThat(takeovers(schedule)).as("taken over: a takeover pass at once").containsExactly(clock.instant());
+
+                agentB.run(PassKind.TAKEOVER);
+
+                assertThat(oldest).as("the trash was busy").exists();
+                Instant taken = clock.instant();
+                assertThat(takeovers(schedule)).as("asked again, soon")
+                        .containsExactly(taken, taken.plus(Agent.TRASH_BUSY_RETRY));
+                clock.advance(Agent.TRASH_BUSY_RETRY);
+
+                agentB.run(PassKind.TAKEOVER);
+
+                assertThat(takeovers(schedule)).as("a holder that does not let go is asked less and less often")
+                        .containsExactly(taken, taken.plus(Agent.TRASH_BUSY_RETRY),
+                                clock.instant().plus(Agent.TRASH_BUSY_RETRY.multipliedBy(2)));
+            }
+            clock.advance(Agent.TRASH_BUSY_RETRY.multipliedBy(2));
+
+            agentB.run(PassKind.TAKEOVER);
+
+            assertThat(oldest).as("the retried takeover pass deleted").doesNotExist();
+            assertThat(root.resolve("run/epoch=2-step=20.ckpt")).exists();
+            assertThat(takeovers(schedule)).as("nothing more to retry").hasSize(3);
+        } finally {
+            metricsB.close();
+        }
+    }
+
+    /** When the takeover passes asked of {@code schedule} are to run (the watcher asks for event passes besides). */
+    private static java.util.List<Instant> takeovers(AgentScheduleTest.RecordingSchedule schedule) {
+        java.util.List<Instant> at = new java.util.ArrayList<>();
+        for (int i = 0; i < schedule.kinds.size(); i++) {
+            if (schedule.kinds.get(i) == PassKind.TAKEOVER) {
+                at.add(schedule.times.get(i));
+            }
+        }
+        return at;
+    }
+
     @Test
     void aHolderCutOffFromTheDatabaseStopsDeletingAndTheOtherTakesOverAfterTheLeaseTime() throws Exception {
         PostgresServer server = PostgresServer.shared();

@@ -32,8 +32,8 @@ class AgentScheduleTest {
     @TempDir
     Path dir;
 
-    /** A schedule that runs nothing and remembers every one-off pass asked of it. */
-    private static final class RecordingSchedule implements PassSchedule {
+    /** A schedule that runs nothing and remembers every one-off pass asked of it (also used by AgentClusterTest). */
+    static final class RecordingSchedule implements PassSchedule {
         final List<PassKind> kinds = new ArrayList<>();
         final List<Instant> times = new ArrayList<>();
         Duration period;

@@ -350,4 +350,44 @@ class ClusterEnforcementTest {
             }
         }
     }
+
+    /**
+     * The registry's connections break (the database restarted, a proxy or firewall dropped them) after a batch
+     * has moved its checkpoints and just before the registry is told. The write is made again on a fresh
+     * connection, so the registry records each of them as the eviction did (deleted, for its reason), not as a
+     * checkpoint that vanished from disk, which is all the next pass could say of it.
+     */
+    @Test
+    void aBatchWhoseRegistryConnectionBreaksRecordsItsEvictionsWithTheirReason() throws Exception {
+        Path s10 = ckpt(10);
+        Path s20 = ckpt(20);
+        ckpt(30);
+        assertThat(a.lease.acquire()).isTrue();
+        java.util.concurrent.atomic.AtomicInteger renamed = new java.util.concurrent.atomic.AtomicInteger();
+        a.hear = new EnforcementListener() {
+            @Override
+            public void renamed(Path checkpoint, String member) {
+                if (renamed.incrementAndGet() == 2) { // the batch's last move: the registry write comes next
+                    server.execute(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            + " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+                }
+            }
+        };
+
+        EnforcementReport interrupted = a.pass();
+
+        assertThat(interrupted.items()).hasSize(2).allSatisfy(i -> assertThat(i.outcome()).isEqualTo("ok"));
+        assertThat(interrupted.problems()).as("the registry was told").isEmpty();
+        a.pass(); // what the next pass says of them changes nothing
+        for (Path evicted : List.of(s10, s20)) {
+            assertThat(a.registry.byPath(evicted.toString()).orElseThrow()).satisfies(c -> {
+                assertThat(c.state()).isEqualTo(CheckpointState.DELETED);
+                assertThat(c.note()).isEqualTo(Eviction.POLICY);
+            });
+            assertThat(a.registry.history(evicted.toString())).last().satisfies(h -> {
+                assertThat(h.event()).isEqualTo(CheckpointState.DELETED.id());
+                assertThat(h.detail()).isEqualTo(Eviction.POLICY);
+            });
+        }
+    }
 }

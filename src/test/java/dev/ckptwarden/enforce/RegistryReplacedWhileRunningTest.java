@@ -179,4 +179,90 @@ class RegistryReplacedWhileRunningTest {
             assertThat(registry.deletionHold()).get().asString().contains("replaced").contains(db.toString());
         }
     }
+
+    /** The checkpoints a registry file holds, as a fresh open of it reads them (not the running agent's connection). */
+    private List<String> registeredIn(Path stateDir) {
+        try (SqliteRegistry fresh = SqliteRegistry.open(stateDir, clock)) {
+            return fresh.list("shared", null, true).stream()
+                    .map(c -> c.path().getFileName() + " " + c.state().id()).sorted().toList();
+        }
+    }
+
+    /**
+     * Another database file is renamed over registry.db while the agent runs (a restore, another process's
+     * fresh database): the agent's connection still reads and writes the old, unlinked file, whose identity has
+     * not changed. The next batch sees that the path names another file, holds deletions as for a registry
+     * replaced in place (one log line), and from then on the agent registers into the file that has the name.
+     */
+    @Test
+    void aSqliteRegistryFileReplacedByRenameUnderTheRunningAgentStopsItsDeletions() throws Exception {
+        Path root = tree.toRealPath();
+        ckpt(root, 10);
+        ckpt(root, 20);
+        Path db = state.resolve(SqliteRegistry.FILE_NAME);
+        try (LogLines log = LogLines.capture();
+             JournaledRegistry registry = JournaledRegistry.open(SqliteRegistry.open(state, clock), state, clock, false);
+             AuditLog audit = AuditLog.open(state, clock)) {
+            Enforcer enforcer = new Enforcer(registry, audit);
+            assertThat(pass(registry, enforcer, root).items()).singleElement()
+                    .satisfies(i -> assertThat(i.outcome()).isEqualTo("ok"));
+
+            Path elsewhere = Files.createDirectories(tree.resolveSibling(tree.getFileName() + "-other"));
+            SqliteRegistry.open(elsewhere, clock).close(); // a blank registry of its own identity
+            Files.move(elsewhere.resolve(SqliteRegistry.FILE_NAME), db, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            ckpt(root, 30);
+
+            EnforcementReport afterSwap = pass(registry, enforcer, root);
+
+            assertThat(afterSwap.items()).isNotEmpty().allSatisfy(i ->
+                    assertThat(i.outcome()).isEqualTo("failed:not allowed to delete"));
+            assertThat(onDisk(root)).containsExactly("epoch=1-step=20.ckpt", "epoch=1-step=30.ckpt");
+            assertThat(registry.deletionHold()).get().asString().contains("replaced").contains(db.toString());
+            assertThat(registry.held()).as("what ckpt_warden_deletions_held reads").isTrue();
+
+            pass(registry, enforcer, root);
+
+            assertThat(registeredIn(state)).as("the agent registers into the file named registry.db")
+                    .containsExactly("epoch=1-step=20.ckpt complete", "epoch=1-step=30.ckpt complete");
+            assertThat(log.lines()).filteredOn(l -> l.contains("replaced")).as("one line").hasSize(1);
+            assertThat(log.withStackTraces()).isEmpty();
+        }
+    }
+
+    /**
+     * A copy of the registry itself is renamed over registry.db (a backup restored, or the file copied away and
+     * back): the same registry, so nothing is held; the agent reopens the file that has the name, deletes as
+     * before and writes what it learns there, not into the unlinked file it had open.
+     */
+    @Test
+    void aSqliteRegistryFileReplacedByACopyOfItselfIsReopenedAndDeletionsGoOn() throws Exception {
+        Path root = tree.toRealPath();
+        ckpt(root, 10);
+        ckpt(root, 20);
+        Path db = state.resolve(SqliteRegistry.FILE_NAME);
+        try (JournaledRegistry registry = JournaledRegistry.open(SqliteRegistry.open(state, clock), state, clock, false);
+             AuditLog audit = AuditLog.open(state, clock)) {
+            Enforcer enforcer = new Enforcer(registry, audit);
+            assertThat(pass(registry, enforcer, root).items()).singleElement()
+                    .satisfies(i -> assertThat(i.outcome()).isEqualTo("ok"));
+
+            Path copy = tree.resolveSibling(tree.getFileName() + "-copy.db");
+            try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement()) {
+                s.execute("VACUUM INTO '" + copy + "'");
+            }
+            Files.move(copy, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            ckpt(root, 30);
+
+            EnforcementReport afterRestore = pass(registry, enforcer, root);
+
+            assertThat(afterRestore.items()).singleElement().satisfies(i -> assertThat(i.outcome()).isEqualTo("ok"));
+            assertThat(registry.deletionHold()).isEmpty();
+            assertThat(onDisk(root)).containsExactly("epoch=1-step=30.ckpt");
+            assertThat(registeredIn(state)).as("what the agent wrote is in the file named registry.db")
+                    .containsExactly("epoch=1-step=10.ckpt deleted", "epoch=1-step=20.ckpt deleted",
+                            "epoch=1-step=30.ckpt complete");
+        }
+    }
 }
