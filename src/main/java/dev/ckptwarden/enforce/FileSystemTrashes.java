@@ -72,12 +72,10 @@ final class FileSystemTrashes implements Closeable {
                 unavailable.put(mount, refused);
                 throw refused;
             } catch (IOException e) {
-                IOException line = new IOException(dir.path().resolve(parent) + " is on another file system than the root "
-                        + dir.path() + " (mounted at " + dir.path().resolve(mount) + "), and that file system's own trash "
-                        + dir.path().resolve(mount).resolve(TrashBin.DIR_NAME) + " cannot be made (" + TrashBin.describe(e)
-                        + "): make " + dir.path().resolve(mount) + " writable by the agent's user (remount it read-write),"
-                        + " or configure it as a root of its own with action: report",
-                        e);
+                Path at = dir.path().resolve(mount);
+                IOException line = new IOException("another file system is mounted at " + at + " and its trash "
+                        + TrashBin.DIR_NAME + " there cannot be made (" + TrashBin.describe(e) + "): remount it read-write"
+                        + " for the agent's user, or make it a root of its own with action: report", e);
                 unavailable.put(mount, line);
                 throw line;
             }
@@ -94,9 +92,9 @@ final class FileSystemTrashes implements Closeable {
      */
     IOException explain(IOException e, Path parent, TrashBin bin) {
         if (e instanceof FileSystemException fse && "Invalid cross-device link".equals(fse.getReason())) {
-            return new IOException(dir.path().resolve(parent) + " is on another mount than its trash " + bin.path()
-                    + " (a bind mount of the same file system inside the root?), so it cannot be renamed into it:"
-                    + " configure that mount point as a root of its own, or leave it out of retention", e);
+            return new IOException(dir.path().resolve(parent) + " is on another mount than the trash " + bin.path()
+                    + " (a bind mount inside the root?) and cannot be renamed into it: make that mount point a root"
+                    + " of its own", e);
         }
         return e;
     }

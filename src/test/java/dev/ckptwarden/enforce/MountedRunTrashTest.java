@@ -204,6 +204,24 @@ class MountedRunTrashTest {
     }
 
     @Test
+    void aCheckpointOnABindMountInsideTheRootFailsWithOneLineNamingTheMount() throws IOException {
+        // The same device mounted a second time: st_dev does not change, rename(2) still cannot cross.
+        Path source = Files.createDirectory(root.resolve("source"));
+        Path bound = Files.createDirectory(root.resolve("bound"));
+        String said = run("mount", "--bind", source.toString(), bound.toString());
+        assumeTrue(said == null, () -> "bind mounts are not permitted here: " + said);
+        mounted.add(bound);
+        Path ckpt = ckpt(Files.createDirectory(bound.resolve("run3")), 1);
+        site.reconcile();
+
+        EnforcementReport.Item item = site.enforceOne(site.eviction(ckpt));
+
+        assertThat(ckpt).exists();
+        assertThat(item.outcome()).startsWith("failed:").doesNotContain("cross-device").doesNotContain("\n")
+                .contains(bound.resolve("run3").toString()).contains("another mount");
+    }
+
+    @Test
     void nothingInAMountsTrashIsEverCountedAsACheckpoint() throws IOException {
         Path old = ckpt(run, 1);
         ckpt(run, 2);
