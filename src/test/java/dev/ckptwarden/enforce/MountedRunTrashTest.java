@@ -105,16 +105,31 @@ class MountedRunTrashTest {
 
     @Test
     void anEvictionKilledBetweenItsPhasesOnAMountIsFinishedAtTheNextStart() throws IOException {
-        Path old = ckpt(run, 1);
+        assertKilledEvictionIsFinishedAtRestart(run);
+    }
+
+    @Test
+    void aMountPointWhoseNameTheMountTableEscapesIsFoundAtTheNextStart() throws IOException {
+        // /proc/self/mountinfo writes a space as \040 and a backslash as \134.
+        Path odd = Files.createDirectory(root.resolve("run two\\x"));
+        mount(odd, "size=20m,mode=0755");
+        assertKilledEvictionIsFinishedAtRestart(odd);
+    }
+
+    /** Leaves what a kill right after the first phase leaves in {@code runDir}'s own trash, then starts again. */
+    private void assertKilledEvictionIsFinishedAtRestart(Path runDir) throws IOException {
+        Path old = ckpt(runDir, 1);
         site.reconcile();
-        Files.createDirectory(nested, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        Path trash = Files.createDirectory(runDir.resolve(TrashBin.DIR_NAME),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         String id = "1767268800000-77-1";
-        TrashManifest m = new TrashManifest(id, "data", "run1", old.toString(), "run1",
-                List.of(snapshot("run1", old.getFileName().toString())), Files.size(old), "policy", "delete", Site.T0);
+        String parent = root.relativize(runDir).toString();
+        TrashManifest m = new TrashManifest(id, "data", parent, old.toString(), parent,
+                List.of(snapshot(parent, old.getFileName().toString())), Files.size(old), "policy", "delete", Site.T0);
         ManifestKey key = ManifestKey.forRegistry(site.registry, stateDir);
-        Files.write(nested.resolve(id + TrashBin.MANIFEST_SUFFIX), m.toBytes(key));
-        Files.move(old, nested.resolve(id + ".0")); // the kill came right after the first phase
+        Files.write(trash.resolve(id + TrashBin.MANIFEST_SUFFIX), m.toBytes(key));
+        Files.move(old, trash.resolve(id + ".0"));
 
         EnforcementReport r = site.enforcer().recover(site.rootConfig, root, site.clock.instant());
 
@@ -124,8 +139,8 @@ class MountedRunTrashTest {
             assertThat(i.outcome()).isEqualTo("ok");
         });
         assertThat(site.registered(old).state()).isEqualTo(CheckpointState.DELETED);
-        assertThat(nested.resolve(id + ".0")).doesNotExist();
-        assertThat(nested.resolve(id + TrashBin.MANIFEST_SUFFIX)).doesNotExist();
+        assertThat(trash.resolve(id + ".0")).doesNotExist();
+        assertThat(trash.resolve(id + TrashBin.MANIFEST_SUFFIX)).doesNotExist();
         assertThat(site.auditLines()).singleElement().satisfies(a -> {
             assertThat(a.eviction()).isEqualTo(id);
             assertThat(a.outcome()).isEqualTo("ok");
