@@ -141,7 +141,7 @@ final class LocalTrash implements TrashBackend {
             }
             // A line is "<hmac> <json>": the JSON says which directory the checkpoint leaves.
             int space = start;
-            while (signedLines[space] != ' ') {
+            while (space < i && signedLines[space] != ' ') {
                 space++;
             }
             TrashManifest m = TrashManifest.parse(Arrays.copyOfRange(signedLines, space + 1, i));
