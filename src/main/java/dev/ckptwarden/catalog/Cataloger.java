@@ -27,7 +27,10 @@ import java.util.List;
  * (by layout), file checkpoints (by extension and content), and which sub-directories to descend into.
  */
 public final class Cataloger {
-    /** Name of the trash directory inside each root; never catalogued. */
+    /**
+     * Name of the enforcer's trash directories: the root's, and one at each mount point of another file
+     * system inside the root. Never catalogued, at any depth.
+     */
     public static final String TRASH_DIR = ".ckpt-warden-trash";
 
     private static final DirectoryLayout STAGING = new StagingLayout();

@@ -15,7 +15,9 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -216,7 +218,9 @@ public final class Enforcer {
     /**
      * What a start does first for each root: finishes evictions a crash interrupted from their signed
      * manifests ({@link TrashRecovery}), records them in the registry and with an audit {@code end} line,
-     * then purges the trash. A local root without a trash directory is left as it is.
+     * then purges the trash. A local root without a trash directory is left as it is. For a local root the
+     * same is done in the trash of each file system mounted inside it ({@code <mount point>/.ckpt-warden-trash},
+     * mount points from the kernel's table, never from anything written in the root).
      *
      * @return one item per interrupted eviction ({@code ok}, or {@code skipped:interrupted before rename}
      *         when it had moved nothing and the checkpoint is whole in place); {@code freed} counts the
@@ -240,21 +244,37 @@ public final class Enforcer {
         try (RootDirectory dir = RootDirectory.open(rootDir)) {
             shown = dir.path();
             if (hasTrash(dir)) {
-                TrashBin trash;
-                try {
-                    trash = TrashBin.open(dir, manifestKey());
-                } catch (UntrustedTrashException refused) {
-                    // Someone else's trash: nothing in it is rolled forward or purged.
-                    log.warn("root {}: {}", root.name(), refused.getMessage());
-                    problems.add(refused.getMessage());
-                    return new EnforcementReport(root.name(), shown, root.action(), false, items, problems);
-                }
-                try (trash; LocalTrash backend = new LocalTrash(dir, trash)) {
-                    recovery.recover(backend, now, items, problems);
+                recoverLocal(root, dir, () -> TrashBin.open(dir, manifestKey()), recovery, now, items, problems);
+            }
+            // The trash of each file system mounted inside the root, found from the kernel's mount table.
+            for (Path mount : MountPoints.inside(rootDir.toRealPath())) {
+                if (hasTrash(dir, mount)) {
+                    recoverLocal(root, dir, () -> TrashBin.openAt(dir, mount, manifestKey()), recovery, now, items, problems);
                 }
             }
         }
         return new EnforcementReport(root.name(), shown, root.action(), false, items, problems);
+    }
+
+    /** Opens one local trash; {@link UntrustedTrashException} when it is not the agent's. */
+    private interface TrashOpener {
+        TrashBin open() throws IOException;
+    }
+
+    private void recoverLocal(RootConfig root, RootDirectory dir, TrashOpener opener, TrashRecovery recovery, Instant now,
+                              List<Item> items, List<String> problems) throws IOException {
+        TrashBin trash;
+        try {
+            trash = opener.open();
+        } catch (UntrustedTrashException refused) {
+            // Someone else's trash: nothing in it is rolled forward or purged.
+            log.warn("root {}: {}", root.name(), refused.getMessage());
+            problems.add(refused.getMessage());
+            return;
+        }
+        try (trash; LocalTrash backend = new LocalTrash(dir, trash)) {
+            recovery.recover(backend, now, items, problems);
+        }
     }
 
     /** A root's backend and what it holds open, closed together. */
@@ -315,6 +335,16 @@ public final class Enforcer {
             return true;
         } catch (NoSuchFileException absent) {
             return false;
+        }
+    }
+
+    /** Whether the directory {@code base} of the root (reached without following a link) has a trash. */
+    private static boolean hasTrash(RootDirectory dir, Path base) throws IOException {
+        try (SecureDirectoryStream<Path> s = dir.openDirectory(base)) {
+            RootDirectory.lstat(s, dir.name(TrashBin.DIR_NAME));
+            return true;
+        } catch (NoSuchFileException | UnsafePathException | NotDirectoryException absent) {
+            return false; // not reachable inside the root without a link: not a trash of it
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.ckptwarden.enforce;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.enforce.Outcome.Skip;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -11,25 +12,41 @@ import java.nio.file.SecureDirectoryStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
  * The deletion protocol's backend for a local root: looks through directory descriptors opened with
  * {@code O_NOFOLLOW} from the root's ({@link RootDirectory}), moves by {@code renameat} into the root's
- * {@link TrashBin}, which is the one class that removes checkpoint files from a local disk.
+ * {@link TrashBin}, which is the one class that removes checkpoint files from a local disk. A checkpoint
+ * on another file system mounted inside the root goes into that file system's own trash
+ * ({@link FileSystemTrashes}); a batch's manifest file is then stored in each trash its checkpoints go
+ * to, holding the lines of those checkpoints only, so that each trash recovers on its own.
+ *
+ * <p>For recovery a backend is opened per trash (the root's, or one mount point's): rolling forward,
+ * putting back and purging work on that trash only.
  */
 final class LocalTrash implements TrashBackend {
     private final RootDirectory dir;
     /** Null for a dry run or {@code action: report}: nothing is moved, and no trash is opened. */
     private final TrashBin trash;
+    /** The trash of each file system of the root; null when {@code trash} is. */
+    private final FileSystemTrashes trashes;
+    /** The trash each eviction of the current batch's manifest goes to, by eviction id, until the purge. */
+    private final Map<String, TrashBin> trashOf = new HashMap<>();
+    /** The trashes holding the current batch's manifest file. */
+    private final Set<TrashBin> holding = new LinkedHashSet<>();
     /** The run directories the current batch looks into, each opened once and shared by its checkpoints. */
     private final Map<Path, SecureDirectoryStream<Path>> parents = new HashMap<>();
 
     LocalTrash(RootDirectory dir, TrashBin trash) {
         this.dir = dir;
         this.trash = trash;
+        this.trashes = trash == null ? null : new FileSystemTrashes(dir, trash);
     }
 
     /** A look through the parent's descriptor, kept open until the batch ends. */
@@ -49,7 +66,7 @@ final class LocalTrash implements TrashBackend {
 
     @Override
     public String trashName() {
-        return dir.path().resolve(TrashBin.DIR_NAME).toString();
+        return (trash != null ? trash.path() : dir.path().resolve(TrashBin.DIR_NAME)).toString();
     }
 
     @Override
@@ -77,6 +94,9 @@ final class LocalTrash implements TrashBackend {
         String link = seen.symbolicLink();
         if (link != null) {
             return refused(Skip.SYMBOLIC_LINK, dir.path().resolve(where.parent()).resolve(link) + " is a symbolic link");
+        }
+        if (trashes != null && !seen.allMissing()) {
+            trashes.forDirectory(where.parent(), parent); // fails here, before a manifest names it, when it has no trash
         }
         return new LocalLook(null, seen, parent, dir.path());
     }
@@ -106,9 +126,52 @@ final class LocalTrash implements TrashBackend {
         parents.clear();
     }
 
+    /**
+     * Stores each line in the trash its checkpoint goes to (one file of the same name per trash); when one
+     * cannot be stored, the files already stored are forgotten again and nothing of the batch moves.
+     */
     @Override
     public String storeManifest(String fileId, byte[] signedLines) throws IOException {
-        return trash.writeManifestFile(fileId, signedLines).toString();
+        trashOf.clear();
+        holding.clear();
+        Map<TrashBin, ByteArrayOutputStream> lines = new LinkedHashMap<>();
+        int start = 0;
+        for (int i = 0; i < signedLines.length; i++) {
+            if (signedLines[i] != '\n') {
+                continue;
+            }
+            // A line is "<hmac> <json>": the JSON says which directory the checkpoint leaves.
+            int space = start;
+            while (space < i && signedLines[space] != ' ') {
+                space++;
+            }
+            TrashManifest m = TrashManifest.parse(Arrays.copyOfRange(signedLines, space + 1, i));
+            TrashBin bin = trashes.chosen(dir.path().getFileSystem().getPath(m.parent()));
+            trashOf.put(m.id(), bin);
+            lines.computeIfAbsent(bin, b -> new ByteArrayOutputStream()).write(signedLines, start, i + 1 - start);
+            start = i + 1;
+        }
+        if (lines.isEmpty()) {
+            lines.put(trash, new ByteArrayOutputStream());
+        }
+        Path name = null;
+        try {
+            for (Map.Entry<TrashBin, ByteArrayOutputStream> e : lines.entrySet()) {
+                name = e.getKey().writeManifestFile(fileId, e.getValue().toByteArray());
+                holding.add(e.getKey());
+            }
+        } catch (IOException | RuntimeException x) {
+            for (TrashBin b : holding) {
+                try {
+                    b.forget(name);
+                } catch (IOException ignored) {
+                    // a manifest whose members never moved: the next start finds them whole in place
+                }
+            }
+            holding.clear();
+            throw x;
+        }
+        return name.toString();
     }
 
     @Override
@@ -129,12 +192,55 @@ final class LocalTrash implements TrashBackend {
         if (!again.entries().equals(l.observed().entries())) {
             return Moved.refused(Skip.CHANGED_SINCE_PLANNED, "changed after its last look, before the rename");
         }
-        return new Moved(trash.moveMembers(l.parent(), manifest, moved), null);
+        TrashBin bin = trashOf.getOrDefault(manifest.id(), trash);
+        try {
+            return new Moved(bin.moveMembers(l.parent(), manifest, moved), null);
+        } catch (IOException e) {
+            throw trashes.explain(e, where.parent(), bin);
+        }
     }
 
+    /** Settles the batch in each trash that holds its manifest file, with the evictions that went there. */
     @Override
     public long[] purge(String manifestFile, List<TrashManifest> moved) throws IOException {
-        return trash.settle(dir.name(manifestFile), moved);
+        if (holding.size() <= 1) {
+            TrashBin only = holding.isEmpty() ? trash : holding.iterator().next();
+            trashOf.clear();
+            holding.clear();
+            return only.settle(dir.name(manifestFile), moved);
+        }
+        long[] freed = new long[moved.size()];
+        IOException failed = null;
+        for (TrashBin bin : holding) {
+            List<Integer> at = new ArrayList<>();
+            List<TrashManifest> here = new ArrayList<>();
+            for (int k = 0; k < moved.size(); k++) {
+                if (trashOf.getOrDefault(moved.get(k).id(), trash) == bin) {
+                    at.add(k);
+                    here.add(moved.get(k));
+                }
+            }
+            long[] f;
+            try {
+                f = bin.settle(dir.name(manifestFile), here);
+            } catch (PartialPurgeException x) {
+                f = x.freed();
+                failed = x;
+            } catch (IOException x) {
+                f = new long[here.size()];
+                Arrays.fill(f, -1);
+                failed = x;
+            }
+            for (int j = 0; j < at.size(); j++) {
+                freed[at.get(j)] = f[j];
+            }
+        }
+        trashOf.clear();
+        holding.clear();
+        if (failed != null) {
+            throw new PartialPurgeException(freed, failed);
+        }
+        return freed;
     }
 
     @Override
@@ -258,7 +364,10 @@ final class LocalTrash implements TrashBackend {
     }
 
     @Override
-    public void close() {
+    public void close() throws IOException {
         endBatch();
+        if (trashes != null) {
+            trashes.close();
+        }
     }
 }

@@ -87,6 +87,20 @@ final class RootDirectory implements Closeable {
     }
 
     /**
+     * The device ({@code st_dev}) of the directory open as {@code dir}, read from its descriptor; null
+     * where the platform does not tell (then every directory counts as on the root's file system).
+     */
+    static String device(SecureDirectoryStream<Path> dir) throws IOException {
+        Object key = dir.getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey();
+        // The JDK's Unix file key prints as "(dev=<hex>,ino=<n>)"; it offers st_dev in no other way
+        // that works on a descriptor.
+        String k = key == null ? "" : key.toString();
+        int at = k.indexOf("dev=");
+        int end = k.indexOf(',', at);
+        return at < 0 || end < 0 ? null : k.substring(at + 4, end);
+    }
+
+    /**
      * Opens the directory {@code rel} (relative to the root; empty or null for the root itself) without
      * following any link. The caller closes the returned stream.
      *

@@ -49,6 +49,11 @@ import java.util.function.Consumer;
  * owned by the agent's user, or writable by group or others ({@link TrashDirectory}); and a manifest is used only when it
  * carries a valid HMAC under the state directory's {@link ManifestKey} and its names stay inside
  * their directory ({@link TrashManifest}).
+ *
+ * <p>A directory inside the root that is the mount point of another file system (a run on its own
+ * disk) cannot rename into the root's trash; its checkpoints go through a trash of the same kind at
+ * that mount point, {@code <mount point>/.ckpt-warden-trash/} ({@link #openAt}, {@link FileSystemTrashes}),
+ * held to the same rules, its manifests naming their parents relative to the root as everywhere.
  */
 public final class TrashBin implements Closeable {
     /** The trash directory's name inside each root (the catalog never descends into it). */
@@ -63,6 +68,8 @@ public final class TrashBin implements Closeable {
     private static final Set<OpenOption> READ = Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
 
     private final RootDirectory root;
+    /** The directory the trash is in, relative to the root: empty for the root's own trash. */
+    private final Path base;
     private final boolean ownsRoot;
     /** Signs and verifies manifests; null for a trash used only as a staging area (no manifests). */
     private final ManifestKey key;
@@ -72,9 +79,10 @@ public final class TrashBin implements Closeable {
     private final FileChannel lockChannel;
     private final FileLock lock;
 
-    private TrashBin(RootDirectory root, boolean ownsRoot, ManifestKey key, SecureDirectoryStream<Path> trash,
+    private TrashBin(RootDirectory root, Path base, boolean ownsRoot, ManifestKey key, SecureDirectoryStream<Path> trash,
                      FileChannel lockChannel, FileLock lock) {
         this.root = root;
+        this.base = base;
         this.ownsRoot = ownsRoot;
         this.key = key;
         this.trash = trash;
@@ -109,12 +117,37 @@ public final class TrashBin implements Closeable {
 
     private static TrashBin open(RootDirectory root, boolean ownsRoot, ManifestKey key) throws IOException {
         TrashDirectory.Locked t = TrashDirectory.openLocked(root, DIR_NAME, LOCK_NAME);
-        return new TrashBin(root, ownsRoot, key, t.trash(), t.lockChannel(), t.lock());
+        return new TrashBin(root, root.name(""), ownsRoot, key, t.trash(), t.lockChannel(), t.lock());
     }
 
-    /** {@code <root>/.ckpt-warden-trash}. */
+    /**
+     * Opens (creating if needed) the trash of the directory {@code base} of an opened root (relative to
+     * it, reached without following a link): the trash of another file system mounted there. Closing
+     * it leaves the root open.
+     *
+     * @throws EnforcementBusyException when another pass holds its lock
+     * @throws UntrustedTrashException  when it is a link, another user's, or writable by others
+     */
+    static TrashBin openAt(RootDirectory root, Path base, ManifestKey key) throws IOException {
+        try (SecureDirectoryStream<Path> dir = root.openDirectory(base)) {
+            TrashDirectory.Locked t = TrashDirectory.openLocked(dir, root.path().resolve(base), DIR_NAME, LOCK_NAME);
+            return new TrashBin(root, base, false, key, t.trash(), t.lockChannel(), t.lock());
+        }
+    }
+
+    /** {@code <root>/.ckpt-warden-trash}, or {@code <mount point>/.ckpt-warden-trash} for a file system mounted inside the root. */
     public Path path() {
-        return root.path().resolve(DIR_NAME);
+        return root.path().resolve(base).resolve(DIR_NAME);
+    }
+
+    /** The directory this trash is in, relative to the root (empty for the root's own trash). */
+    Path base() {
+        return base;
+    }
+
+    /** The key this trash signs and verifies manifests with (null for a staging area). */
+    ManifestKey key() {
+        return key;
     }
 
     /** The trash name of member {@code index} of eviction {@code id}. */
@@ -255,6 +288,11 @@ public final class TrashBin implements Closeable {
             throw new IllegalArgumentException("not an entry of the trash: " + name);
         }
         return deleteEntry(trash, root.name(name));
+    }
+
+    /** Forgets a manifest file that was stored for a batch that then moved nothing here. */
+    void forget(Path manifestFile) throws IOException {
+        deleteIfPresent(manifestFile);
     }
 
     private void deleteIfPresent(Path name) throws IOException {

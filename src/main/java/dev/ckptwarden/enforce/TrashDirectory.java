@@ -34,22 +34,37 @@ final class TrashDirectory {
      * @throws UntrustedTrashException  when the trash is a link, another user's, or writable by others
      */
     static Locked openLocked(RootDirectory root, String dirName, String lockName) throws IOException {
-        Path name = root.name(dirName);
-        Path shown = root.path().resolve(dirName);
+        return openLocked(root.stream(), root.path(), dirName, lockName);
+    }
+
+    /**
+     * Opens the trash {@code dirName} of the directory {@code base} (a root, or the mount point of
+     * another file system inside one), shown as {@code shownBase} in messages.
+     *
+     * @throws EnforcementBusyException when another pass holds the lock
+     * @throws UntrustedTrashException  when the trash is a link, another user's, or writable by others
+     */
+    static Locked openLocked(SecureDirectoryStream<Path> base, Path shownBase, String dirName, String lockName)
+            throws IOException {
+        Path name = shownBase.getFileSystem().getPath(dirName);
+        Path shown = shownBase.resolve(dirName);
         SecureDirectoryStream<Path> trash;
         try {
-            trash = openTrusted(root, name, shown);
+            trash = openTrusted(base, name, shown);
         } catch (NoSuchFileException absent) {
             try {
                 Files.createDirectory(shown, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             } catch (FileAlreadyExistsException raced) {
                 // Someone created it first; the open below checks whose it is.
             }
-            trash = openTrusted(root, name, shown);
+            // Created by path (there is no mkdirat here): if a name on the way was swapped for a link
+            // meanwhile, the directory lands elsewhere, and the open through base's descriptor below
+            // finds none or checks whose it is.
+            trash = openTrusted(base, name, shown);
         }
         FileChannel lockChannel = null;
         try {
-            lockChannel = (FileChannel) trash.newByteChannel(root.name(lockName),
+            lockChannel = (FileChannel) trash.newByteChannel(shownBase.getFileSystem().getPath(lockName),
                     Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
             FileLock lock;
             try {
@@ -74,10 +89,11 @@ final class TrashDirectory {
      * Opens the trash without following a link and checks, on the opened descriptor (so a swap after
      * the check changes nothing), that only the agent's user can have written it.
      */
-    private static SecureDirectoryStream<Path> openTrusted(RootDirectory root, Path name, Path shown) throws IOException {
+    private static SecureDirectoryStream<Path> openTrusted(SecureDirectoryStream<Path> base, Path name, Path shown)
+            throws IOException {
         SecureDirectoryStream<Path> trash;
         try {
-            trash = RootDirectory.openChild(root.stream(), name, shown);
+            trash = RootDirectory.openChild(base, name, shown);
         } catch (UnsafePathException link) {
             throw new UntrustedTrashException(shown, "a symbolic link");
         }

@@ -51,6 +51,33 @@ class DirectoryWatcherTest {
         }
     }
 
+    @Test
+    void aTrashInsideARunDirectoryIsNeitherWatchedNorHeard() throws Exception {
+        // A run directory that is the mount point of another file system has a trash of its own.
+        Path root = tmp.toRealPath();
+        Path run = Files.createDirectories(root.resolve("run"));
+        Path trash = Files.createDirectory(run.resolve(Cataloger.TRASH_DIR));
+        Files.createDirectory(trash.resolve("1-1-1.0"));
+        BlockingQueue<Change> heard = new LinkedBlockingQueue<>();
+        try (DirectoryWatcher w = new DirectoryWatcher((r, where) -> heard.add(new Change(r, where)))) {
+            assertThat(w.watchRoot("data", root)).isEqualTo(2);
+            w.start();
+
+            Files.writeString(trash.resolve("1-1-2.0"), "evicted");
+            Files.writeString(trash.resolve("1-1-1.0/model.safetensors"), "evicted");
+            Path run2 = Files.createDirectory(root.resolve("run2"));
+            await(heard, new Change("data", run2));
+            Path later = Files.createDirectory(run2.resolve(Cataloger.TRASH_DIR));
+            Files.writeString(later.resolve("1-1-3.0"), "evicted");
+            Files.writeString(run.resolve("epoch=2-step=20.ckpt"), "save");
+            await(heard, new Change("data", run));
+            Files.writeString(run2.resolve("epoch=1-step=10.ckpt"), "save");
+            await(heard, new Change("data", run2));
+
+            assertThat(seen).allSatisfy(c -> assertThat(c.where().toString()).doesNotContain(Cataloger.TRASH_DIR));
+        }
+    }
+
     private final java.util.List<Change> seen = new java.util.ArrayList<>();
 
     /**
