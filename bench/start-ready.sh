@@ -95,7 +95,7 @@ start() {
   CPU_MS=$(($(sed 's/^.*) //' "/proc/$agent_pid/stat" | awk '{print $12 + $13}') * 1000 / hz))
   PHASES=$(awk -v l=$((launch / 1000000)) '$1 ~ /^[0-9]+$/ && !/stopping|stopped/ {
       t = $1; $1 = $2 = ""; sub(/^ +/, ""); printf "    +%5d ms  %s\n", t - l, $0 }' "$log")
-  kill "$agent_pid"; wait "$agent_pid" 2> /dev/null || true; agent_pid=
+  kill "$agent_pid" 2> /dev/null || true; wait "$agent_pid" 2> /dev/null || true; agent_pid=
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
