@@ -127,7 +127,7 @@ trap - EXIT
 # launcher maps lib/ckpt-warden.jsa when it is there; a JVM that cannot use it (a JDK upgraded since:
 # re-run install.sh) ignores it silently. Training run: the agent on the demo tree up to its first
 # /healthz 200 (cds-train.sh, as in the build). Measured (bench/README.md, "JVM flags"): CPU to /healthz
-# 200 2.96 -> 2.40 s and idle RSS 89 -> 87 MiB against the archive of a scan.
+# 200 2.98 -> 2.38 s and idle RSS 89.9 -> 88.7 MiB against the archive of a scan.
 cds=$(mktemp -d)
 if "$src/cds-train.sh" "$dest/bin/ckpt-warden" "$dest/lib/ckpt-warden.jsa" "$cds" > /dev/null 2>&1; then
   chmod 0644 "$dest/lib/ckpt-warden.jsa"
