@@ -48,6 +48,33 @@ class ClassDataArchiveIT {
         assertThat(Files.readString(log)).as("classes mapped from the archive").contains("dev.ckptwarden.cli.Main source: shared objects file (top)");
     }
 
+    /**
+     * The agent's start maps from the archive what only the agent loads (its schedule, its metrics, the
+     * HTTP server), not just what a one-shot scan loads: those classes are most of its start-up CPU.
+     */
+    @Test
+    void theAgentStartsOnClassesFromTheBuildsArchive() throws Exception {
+        Path home = AgentProcess.home();
+        Path tree = tmp.resolve("tree");
+        assertThat(AgentProcess.run("demo", "--dir", tree.toString()).exit()).isZero();
+        Path conf = tmp.resolve("agent.yaml");
+        Files.writeString(conf, "agent:\n  state_dir: " + tmp.resolve("state") + "\n  listen: 127.0.0.1:0\n"
+                + "roots:\n  - path: " + tree + "\n    layout: auto\n");
+        Path log = tmp.resolve("class-load.log");
+        try (AgentProcess agent = AgentProcess.start(java.util.Map.of("CKPT_WARDEN_JAVA_OPTS", "-Xlog:class+load:file=" + log),
+                "run", "--config", conf.toString())) {
+            agent.awaitLine("agent started", 0, java.time.Duration.ofMinutes(5));
+            agent.signal("TERM");
+            assertThat(agent.awaitExit(java.time.Duration.ofMinutes(1))).isZero();
+        }
+        String loaded = Files.readString(log);
+        assertThat(loaded).as("classes mapped from %s", home.resolve("target/ckpt-warden.jsa"))
+                .contains("dev.ckptwarden.daemon.Agent source: shared objects file (top)")
+                .contains("org.quartz.impl.StdSchedulerFactory source: shared objects file (top)")
+                .contains("io.micrometer.prometheusmetrics.PrometheusMeterRegistry source: shared objects file (top)")
+                .contains("sun.net.httpserver.ServerImpl source: shared objects file (top)");
+    }
+
     /** A copy of the built layout elsewhere: its classpath differs from the archive's, and then a broken archive. */
     @Test
     void anArchiveThatDoesNotMatchIsIgnoredWithNothingOnStdout() throws Exception {
