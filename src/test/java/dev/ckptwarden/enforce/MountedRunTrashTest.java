@@ -2,6 +2,8 @@ package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Entry;
+import dev.ckptwarden.config.Action;
+import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -126,7 +128,7 @@ class MountedRunTrashTest {
         String id = "1767268800000-77-1";
         String parent = root.relativize(runDir).toString();
         TrashManifest m = new TrashManifest(id, "data", parent, old.toString(), parent,
-                List.of(snapshot(parent, old.getFileName().toString())), Files.size(old), "policy", "delete", Site.T0);
+                List.of(snapshot(parent, old.getFileName().toString())), Files.size(old), EvictionCause.POLICY, Action.DELETE, Site.T0);
         ManifestKey key = ManifestKey.forRegistry(site.registry, stateDir);
         Files.write(trash.resolve(id + TrashBin.MANIFEST_SUFFIX), m.toBytes(key));
         Files.move(old, trash.resolve(id + ".0"));
@@ -156,7 +158,7 @@ class MountedRunTrashTest {
         String id = "1767268800000-77-2";
         List<EntrySnapshot> members = List.of(new EntrySnapshot("planted", Entry.Type.FILE, 4, 0, null),
                 snapshot("run1", ckpt.getFileName().toString()));
-        TrashManifest m = new TrashManifest(id, "data", "run1", ckpt.toString(), "run1", members, 1, "policy", "delete",
+        TrashManifest m = new TrashManifest(id, "data", "run1", ckpt.toString(), "run1", members, 1, EvictionCause.POLICY, Action.DELETE,
                 Site.T0);
         Files.write(nested.resolve(id + TrashBin.MANIFEST_SUFFIX), m.json().getBytes(StandardCharsets.UTF_8));
         Files.writeString(nested.resolve(id + ".0"), "bait");
