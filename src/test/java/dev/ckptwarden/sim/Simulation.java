@@ -80,6 +80,8 @@ final class Simulation implements AutoCloseable {
 
     /** Cluster mode: the lease lasts longer than any schedule; it runs out only where the schedule pauses a holder. */
     private static final Duration LEASE = Duration.ofHours(1);
+    /** How long a paused holder stays frozen, by the agents' clock (its lease runs out by the database's). */
+    private static final Duration PAUSE = Duration.ofSeconds(45);
     private final boolean cluster;
     /** Cluster mode: the database, A's way to it (cut-able), and the second agent; null for one agent. */
     private PostgresServer server;
@@ -399,8 +401,8 @@ final class Simulation implements AutoCloseable {
 
     /**
      * The lease holder is frozen past its lease (its lease runs out by the database's clock), the other agent takes
-     * over and runs a pass, then the frozen one wakes still believing it holds the lease (its own clock stood still)
-     * and runs a pass: the fencing check must stop it from beginning any eviction.
+     * it over, then the frozen one wakes still believing it holds the lease (its own clock stood still) and runs a
+     * pass: the fencing check must stop it from beginning any eviction. Then the new holder passes.
      */
     private String holderPaused() throws IOException {
         boolean aHolds = leaseA.held();
@@ -410,14 +412,11 @@ final class Simulation implements AutoCloseable {
         Agent paused = aHolds ? agent : agentB;
         Agent other = aHolds ? agentB : agent;
         AuditLog pausedLog = aHolds ? audit : auditB;
+        // Paused for longer than a lease (30 s by default): saves finished before the pause have settled by its end.
+        clock.advance(PAUSE);
         SimulatedLeases.expireNow(server, url);
         AgentDriver.renew(other);
-        AgentDriver.periodic(other);
-        passes++;
-        String v = checkPass();
-        if (v != null) {
-            return v;
-        }
+        // It wakes before the new holder's first pass: what it would evict is still there to evict.
         long before = begins(pausedLog);
         effective.merge("lease holder paused and overtaken: woke after a takeover", 1, Integer::sum);
         AgentDriver.periodic(paused);
@@ -427,7 +426,13 @@ final class Simulation implements AutoCloseable {
             return "agent " + (aHolds ? "A" : "B") + ", paused past its lease and overtaken, began " + (after - before)
                     + " eviction(s) when it woke";
         }
+        String v = checkPass();
+        if (v != null) {
+            return v;
+        }
         AgentDriver.renew(paused); // and learns that it lost the lease
+        AgentDriver.periodic(other);
+        passes++;
         return checkPass();
     }
 
