@@ -212,6 +212,8 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
         Random clusterRnd = new Random(~seed);
         List<SaveInfo> saves = new ArrayList<>();
         List<List<Step>> perRun = new ArrayList<>();
+        // The last step of each save: a holder paused right after one has an eviction to attempt when it wakes.
+        java.util.Set<Step> completing = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         int runs = 1 + rnd.nextInt(3);
         int prevKind = -1;
         String prevRun = null;
@@ -299,6 +301,9 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                         steps.add(new Step.Writer(-1, latest)); // DeepSpeed's tag file: an alias, not the save
                     }
                     steps.add(new Step.Writer(id, ops.get(i)));
+                    if (i == ops.size() - 1) {
+                        completing.add(steps.get(steps.size() - 1));
+                    }
                     if (rnd.nextInt(8) == 0) {
                         steps.add(new Step.Pause(30 + rnd.nextInt(60))); // a pause inside a save, past settle_time
                     }
@@ -382,7 +387,7 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                     out.add(new Step.Renew(clusterRnd.nextInt(2)));
                 } else if (c < 33) {
                     out.add(new Step.DatabaseCut(clusterRnd.nextInt(CUT_BYTES)));
-                } else if (c < 35) {
+                } else if (c < 35 || (completing.contains(s) && c < 60)) {
                     out.add(new Step.HolderPaused());
                 }
             }
