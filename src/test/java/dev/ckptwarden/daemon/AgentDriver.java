@@ -16,6 +16,11 @@ public final class AgentDriver {
         agent.run(PassKind.STARTUP);
     }
 
+    /** Cluster mode: the lease renewal the schedule runs every {@code agent.lease_renewal}. */
+    public static void renew(Agent agent) {
+        agent.renewLease();
+    }
+
     /** A full periodic pass. */
     public static void periodic(Agent agent) {
         agent.run(PassKind.PERIODIC);

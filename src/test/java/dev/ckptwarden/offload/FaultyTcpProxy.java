@@ -38,7 +38,7 @@ public final class FaultyTcpProxy implements AutoCloseable {
     }
 
     /** Cut everything once the client has sent {@code bytes} in total; refuse new connections until healed. */
-    void cutAfter(long bytes) {
+    public void cutAfter(long bytes) {
         cutAfter = upstream.get() + bytes;
     }
 
@@ -57,13 +57,15 @@ public final class FaultyTcpProxy implements AutoCloseable {
         return downstream.get();
     }
 
-    void heal() {
+    /** Connections are accepted again, and no cut or bit flip is pending. */
+    public void heal() {
         broken = false;
         cutAfter = Long.MAX_VALUE;
         flipAt = -1;
     }
 
-    boolean wasCut() {
+    /** Whether a cut happened (and the proxy has not been healed since). */
+    public boolean wasCut() {
         return broken;
     }
 

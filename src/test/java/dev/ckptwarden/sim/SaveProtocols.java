@@ -263,7 +263,7 @@ public final class SaveProtocols {
         String name = String.format(java.util.Locale.ROOT, "megatron_gpt--val_loss=%.2f-step=%d-consumed_samples=%d.0",
                 2.0 - step / 1000.0, step, step * 8);
         Path dir = runDir.resolve(name);
-        Path marker = runDir.resolve(name + "-unfinished");
+        Path marker = nemoMarker(dir);
         Path weights = dir.resolve("weights");
         byte[] io = ("{\"root\": {\"type\": \"ref\", \"key\": \"trainer_context_1\"}, \"step\": " + step + "}")
                 .getBytes(StandardCharsets.UTF_8);
@@ -278,6 +278,32 @@ public final class SaveProtocols {
         ops.add(write(dir.resolve("context").resolve("io.json"), io));
         ops.add(new Op.Remove(marker));
         return new Save(dir, step, ops);
+    }
+
+    /**
+     * NeMo's own rotation of an older save ({@code save_top_k}): {@code ModelCheckpoint._remove_checkpoint}
+     * ({@code nemo/lightning/pytorch/callbacks/model_checkpoint.py}) first touches {@code <name>-unfinished}
+     * ({@code set_checkpoint_unfinished_marker}), then removes the directory ({@code shutil.rmtree}, file by file: a
+     * job killed in between leaves part of it), then removes the marker. From the marker on, the save is on its way
+     * out: nothing may answer it.
+     */
+    static List<Op> nemoRemove(Path save) {
+        Path marker = nemoMarker(save);
+        return List.of(write(marker, new byte[0]), new Op.Remove(save.resolve("weights").resolve("__0_0.distcp")),
+                new Op.Remove(save), new Op.Remove(marker));
+    }
+
+    /**
+     * NeMo's cleanup when a job starts again ({@code ModelCheckpoint.setup} calls {@code _remove_unfinished_checkpoints}
+     * on rank 0): every checkpoint directory with an {@code -unfinished} marker beside it is removed, then the markers.
+     */
+    static List<Op> nemoRestartCleanup(Path unfinished) {
+        return List.of(new Op.Remove(unfinished), new Op.Remove(nemoMarker(unfinished)));
+    }
+
+    /** {@code format_checkpoint_unfinished_marker_path}: the marker beside a NeMo checkpoint. */
+    static Path nemoMarker(Path save) {
+        return save.resolveSibling(save.getFileName() + "-unfinished");
     }
 
     /**

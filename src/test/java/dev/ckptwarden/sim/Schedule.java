@@ -149,6 +149,44 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
             }
         }
 
+        /** Cluster mode: the second agent (B, on the same tree and database) runs a periodic pass. */
+        record OtherPass() implements Step {
+            @Override
+            public String toString() {
+                return "agent B: periodic pass";
+            }
+        }
+
+        /** Cluster mode: agent {@code agent} (0 is A, 1 is B) takes or renews the lease. */
+        record Renew(int agent) implements Step {
+            @Override
+            public String toString() {
+                return "agent " + (agent == 0 ? "A" : "B") + ": lease renewal";
+            }
+        }
+
+        /**
+         * Cluster mode: agent A's connections to the database are cut once A has sent {@code bytes} more bytes
+         * (inside the pass that follows, at a seeded point), for one periodic pass of A; then the network heals.
+         */
+        record DatabaseCut(int bytes) implements Step {
+            @Override
+            public String toString() {
+                return "fault: A's database connections cut after " + bytes + " bytes, for a pass";
+            }
+        }
+
+        /**
+         * Cluster mode: the lease holder is paused (SIGSTOP, a VM frozen) past its lease; the other agent takes the
+         * lease over and runs a pass; the paused one wakes still believing it holds the lease and runs a pass.
+         */
+        record HolderPaused() implements Step {
+            @Override
+            public String toString() {
+                return "fault: the lease holder paused past its lease, overtaken, then wakes";
+            }
+        }
+
         /** A user pins the {@code pick}-th (modulo how many there are) complete checkpoint on disk. */
         record Pin(int pick) implements Step {
             @Override
@@ -161,9 +199,21 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
     public static final int KEEP_LAST = 2;
 
     public static Schedule generate(long seed, SaveProtocols protocols) {
+        return generate(seed, protocols, false);
+    }
+
+    /**
+     * @param cluster two agents on one tree and one PostgreSQL database (cluster mode): their passes, lease renewals,
+     *                database cuts and a paused holder join the schedule, from their own draws (the writers' steps of
+     *                a seed are the same in both modes)
+     */
+    public static Schedule generate(long seed, SaveProtocols protocols, boolean cluster) {
         Random rnd = new Random(seed);
+        Random clusterRnd = new Random(~seed);
         List<SaveInfo> saves = new ArrayList<>();
         List<List<Step>> perRun = new ArrayList<>();
+        // The last step of each save: a holder paused right after one has an eviction to attempt when it wakes.
+        java.util.Set<Step> completing = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         int runs = 1 + rnd.nextInt(3);
         int prevKind = -1;
         String prevRun = null;
@@ -198,9 +248,14 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
             boolean killLast = rnd.nextInt(5) == 0;
             int topK = kind <= 1 ? (rnd.nextBoolean() ? -1 : 3) : (rnd.nextBoolean() ? -1 : 3);
             List<Integer> mine = new ArrayList<>();
+            // A NeMo job killed mid-save and started again: its own draws, so that other jobs' schedules stay as they were.
+            Random nemoRnd = new Random(seed * 31 + r);
+            int nemoKillAt = kind == 8 && count > 2 && nemoRnd.nextInt(3) == 0 ? 1 + nemoRnd.nextInt(count - 2) : -1;
+            Path cleaned = null;
             for (int k = 0; k < count; k++) {
                 boolean restarted = restartAt >= 0 && k >= restartAt;
-                int epoch = restarted ? k - restartAt : k;
+                // After NeMo's restart the job resumes from its last complete save and saves the killed step again.
+                int epoch = restarted ? k - restartAt : nemoKillAt >= 0 && k > nemoKillAt ? k - 1 : k;
                 long step = 100L * (epoch + 1);
                 // Lightning names a save whose name exists "-v1" (ModelCheckpoint's version suffix).
                 String suffix = restarted && epoch < restartAt ? "-v1" : "";
@@ -231,19 +286,24 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                         };
                     }
                 }
-                if (kind >= 2 && saves.stream().anyMatch(o -> o.path().equals(s.path()))) {
+                if (kind >= 2 && !s.path().equals(cleaned) && saves.stream().anyMatch(o -> o.path().equals(s.path()))) {
                     continue;
                 }
+                cleaned = null;
                 int id = saves.size();
                 saves.add(new SaveInfo(run, s.path(), s.step(), s.ops().size()));
                 mine.add(id);
                 List<SaveProtocols.Op> ops = s.ops();
-                int upTo = killLast && k == count - 1 ? rnd.nextInt(ops.size()) : ops.size();
+                int upTo = killLast && k == count - 1 ? rnd.nextInt(ops.size())
+                        : k == nemoKillAt ? 1 + nemoRnd.nextInt(ops.size() - 1) : ops.size();
                 for (int i = 0; i < upTo; i++) {
                     if (i == latestAfter) {
                         steps.add(new Step.Writer(-1, latest)); // DeepSpeed's tag file: an alias, not the save
                     }
                     steps.add(new Step.Writer(id, ops.get(i)));
+                    if (i == ops.size() - 1) {
+                        completing.add(steps.get(steps.size() - 1));
+                    }
                     if (rnd.nextInt(8) == 0) {
                         steps.add(new Step.Pause(30 + rnd.nextInt(60))); // a pause inside a save, past settle_time
                     }
@@ -253,9 +313,19 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
                     // save succeeded: finalize runs after every write returned).
                     steps.add(kind == 7 ? new Step.Commit(id, latest) : new Step.Writer(-1, latest));
                 }
+                if (k == nemoKillAt) {
+                    // The job is killed mid-save and started again: NeMo's setup removes what its marker says is unfinished.
+                    mine.remove(Integer.valueOf(id));
+                    SaveProtocols.nemoRestartCleanup(s.path()).forEach(op -> steps.add(new Step.Writer(-1, op)));
+                    cleaned = s.path();
+                    continue;
+                }
                 if (topK > 0 && mine.size() > topK) {
-                    // save_top_k / save_total_limit rotation: the writer removes its oldest save.
-                    steps.add(new Step.Writer(-1, new SaveProtocols.Op.Remove(saves.get(mine.remove(0)).path())));
+                    // save_top_k / save_total_limit rotation: the writer removes its oldest save (NeMo behind its marker).
+                    Path oldest = saves.get(mine.remove(0)).path();
+                    List<SaveProtocols.Op> rotation = kind == 8 ? SaveProtocols.nemoRemove(oldest)
+                            : List.of(new SaveProtocols.Op.Remove(oldest));
+                    rotation.forEach(op -> steps.add(new Step.Writer(-1, op)));
                 }
             }
             perRun.add(steps);
@@ -309,6 +379,18 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
             } else if (dice < 67) {
                 out.add(new Step.Flood(50 + rnd.nextInt(500)));
             }
+            if (cluster) {
+                int c = clusterRnd.nextInt(100);
+                if (c < 20) {
+                    out.add(new Step.OtherPass());
+                } else if (c < 30) {
+                    out.add(new Step.Renew(clusterRnd.nextInt(2)));
+                } else if (c < 33) {
+                    out.add(new Step.DatabaseCut(clusterRnd.nextInt(CUT_BYTES)));
+                } else if (c < 35 || (completing.contains(s) && c < 60)) {
+                    out.add(new Step.HolderPaused());
+                }
+            }
             n++;
         }
         if (full) {
@@ -324,6 +406,9 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
      * outranked them). With it off the same draw jumps forward.
      */
     static final boolean CLOCK_BACK = Boolean.parseBoolean(System.getProperty("sim.clockBack", "true"));
+
+    /** Database cuts fall within this many bytes of A's traffic: about what one pass of a small tree sends. */
+    static final int CUT_BYTES = 8_000;
 
     /** How many kinds of training job {@link #generate} chooses from. */
     static final int KINDS = 10;
@@ -357,6 +442,10 @@ public record Schedule(long seed, List<SaveInfo> saves, List<Step> steps) {
             return "user deletes a checkpoint";
         } else if (s instanceof Step.Pin) {
             return "user pins a checkpoint";
+        } else if (s instanceof Step.DatabaseCut) {
+            return "database unreachable mid-pass";
+        } else if (s instanceof Step.HolderPaused) {
+            return "lease holder paused and overtaken";
         }
         return null;
     }

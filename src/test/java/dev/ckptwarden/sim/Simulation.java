@@ -11,8 +11,15 @@ import dev.ckptwarden.enforce.AuditRecord;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.export.DiskResolver;
+import dev.ckptwarden.offload.FaultyTcpProxy;
+import dev.ckptwarden.registry.Lease;
+import dev.ckptwarden.registry.PostgresRegistry;
+import dev.ckptwarden.registry.PostgresServer;
+import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.registry.SimulatedLeases;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.registry.SqliteRegistry;
+import dev.ckptwarden.catalog.Cataloger;
 import dev.ckptwarden.testing.MutableClock;
 
 import java.io.IOException;
@@ -39,6 +46,10 @@ import java.util.Set;
  * removes only complete, unpinned saves that are not their run's newest or highest step, only inside
  * the root, and audits each removal; after a quiet end the registry equals the disk and retention has
  * converged.
+ *
+ * <p>In cluster mode two agents (A and B) share the tree and one PostgreSQL database, A's connections through a
+ * proxy that can cut them mid-pass; only the lease holder deletes. Then also: no checkpoint is evicted twice, a
+ * holder overtaken while paused begins no eviction when it wakes, and nothing is left in a trash at the quiet end.
  */
 final class Simulation implements AutoCloseable {
     private static final Instant T0 = Instant.parse("2026-03-01T00:00:00Z");
@@ -57,12 +68,33 @@ final class Simulation implements AutoCloseable {
     private boolean diskFull;
     /** Faults that could not be injected here, by kind and why (e.g. no mount), for the campaign's report. */
     final Map<String, String> skipped = new java.util.TreeMap<>();
+    /** Faults that took effect, by kind, where a schedule's fault may miss (a cut armed past the pass's traffic). */
+    final Map<String, Integer> effective = new java.util.TreeMap<>();
 
     private Config config;
-    private SqliteRegistry registry;
+    private Registry registry;
     private AuditLog audit;
     private Agent agent;
+    private AgentMetrics metrics;
     private int passes;
+
+    /** Cluster mode: the lease lasts longer than any schedule; it runs out only where the schedule pauses a holder. */
+    private static final Duration LEASE = Duration.ofHours(1);
+    /** How long a paused holder stays frozen, by the agents' clock (its lease runs out by the database's). */
+    private static final Duration PAUSE = Duration.ofSeconds(45);
+    private final boolean cluster;
+    /** Cluster mode: the database, A's way to it (cut-able), and the second agent; null for one agent. */
+    private PostgresServer server;
+    private String url;
+    private FaultyTcpProxy network;
+    private Lease leaseA;
+    private Lease leaseB;
+    private PostgresRegistry registryB;
+    private AuditLog auditB;
+    private Agent agentB;
+    private AgentMetrics metricsB;
+    /** How many times agent A was started: a restarted process is a new lease holder. */
+    private int generation;
 
     /** What the writers did to each save: steps applied, whether complete, when, and whether it is still there. */
     private final int[] done;
@@ -71,6 +103,8 @@ final class Simulation implements AutoCloseable {
     private final boolean[] pinned;
     private final boolean[] removedByWriter;
     private final boolean[] removedByAgent;
+    /** Saves whose writer has begun removing them behind a marker (NeMo's rotation): no answer may name them any more. */
+    private final boolean[] removing;
     /** Which check found each save removed by the agent: saves removed in one pass were all present when it planned. */
     private final long[] removedInCheck;
     private long checks;
@@ -79,7 +113,13 @@ final class Simulation implements AutoCloseable {
     private final Map<Path, Integer> created = new HashMap<>();
 
     Simulation(Schedule schedule, Path dir) throws IOException {
+        this(schedule, dir, false);
+    }
+
+    /** @param cluster two agents on the tree and one PostgreSQL database (skips the calling test without one) */
+    Simulation(Schedule schedule, Path dir, boolean cluster) throws IOException {
         this.schedule = schedule;
+        this.cluster = cluster;
         this.dir = dir;
         boolean diskFaults = schedule.steps().stream().anyMatch(st -> st instanceof Schedule.Step.DiskFull);
         boolean stateFaults = schedule.steps().stream().anyMatch(st -> st instanceof Schedule.Step.StateFull);
@@ -96,6 +136,7 @@ final class Simulation implements AutoCloseable {
         pinned = new boolean[n];
         removedByWriter = new boolean[n];
         removedByAgent = new boolean[n];
+        removing = new boolean[n];
         removedInCheck = new long[n];
         // Bait outside the root, and a link to it from inside: neither may ever be touched.
         Files.writeString(outside.resolve("victim.ckpt"), "not yours");
@@ -103,33 +144,80 @@ final class Simulation implements AutoCloseable {
                 : schedule.saves().get(0).run()));
         Files.createSymbolicLink(firstRun.resolve("epoch=99-step=99999.ckpt"), outside.resolve("victim.ckpt"));
         configFile = dir.resolve("ckpt-warden.yaml");
-        Files.writeString(configFile, """
+        String clusterKeys = "";
+        if (cluster) {
+            server = PostgresServer.shared();
+            url = server.freshDatabase();
+            network = new FaultyTcpProxy(server.port());
+            clusterKeys = "  registry_url: " + url + "\n  cluster: true\n";
+        }
+        Files.writeString(configFile, configText(state, clusterKeys));
+        if (cluster) {
+            Path fileB = dir.resolve("ckpt-warden-b.yaml");
+            Files.writeString(fileB, configText(dir.resolve("state-b"), clusterKeys));
+            registryB = PostgresRegistry.open(url, server.env(), clock);
+            auditB = AuditLog.open(dir.resolve("state-b"));
+            metricsB = new AgentMetrics("sim");
+            agentB = new Agent(load(fileB), fileB, Map.of(), registryB, new Enforcer(registryB, auditB), metricsB, clock);
+            leaseB = SimulatedLeases.frozen(registryB, "host-b:1:t0", LEASE);
+            agentB.coordinateWith(leaseB);
+        }
+        start();
+        if (cluster) {
+            AgentDriver.renew(agentB); // A took the lease first: B registers and does not delete
+            AgentDriver.startup(agentB);
+            passes++;
+        }
+    }
+
+    private String configText(Path stateDir, String clusterKeys) {
+        return """
                 agent:
                   state_dir: %s
                   listen: 127.0.0.1:0
                   reconcile_interval: 1h
                   settle_time: %ds
-                roots:
+                %sroots:
                   - path: %s
                     retention:
                       keep_last: %d
                     action: delete
-                """.formatted(state, SETTLE.toSeconds(), root, Schedule.KEEP_LAST));
-        start();
+                """.formatted(stateDir, SETTLE.toSeconds(), clusterKeys, root, Schedule.KEEP_LAST);
     }
 
-    private void start() throws IOException {
-        Config cfg;
+    private static Config load(Path file) throws IOException {
         try {
-            cfg = ConfigLoader.load(configFile, Map.of());
-            config = cfg;
+            return ConfigLoader.load(file, Map.of());
         } catch (dev.ckptwarden.config.ConfigException e) {
             throw new IOException(e);
         }
-        registry = SqliteRegistry.open(state);
+    }
+
+    /** The registry the oracle, pins and resolve use: in cluster mode B's, whose way to the database is never cut. */
+    private Registry shared() {
+        return cluster ? registryB : registry;
+    }
+
+    private void start() throws IOException {
+        Config cfg = load(configFile);
+        config = cfg;
+        PostgresRegistry viaNetwork = null;
+        if (cluster) {
+            viaNetwork = PostgresRegistry.open(url.replace(":" + server.port() + "/", ":" + network.port() + "/"),
+                    server.env(), clock);
+            registry = viaNetwork;
+        } else {
+            registry = SqliteRegistry.open(state);
+        }
         audit = AuditLog.open(state);
-        agent = new Agent(cfg, configFile, Map.of(), registry, new Enforcer(registry, audit), new AgentMetrics("sim"),
-                clock);
+        metrics = new AgentMetrics("sim");
+        agent = new Agent(cfg, configFile, Map.of(), registry, new Enforcer(registry, audit), metrics, clock);
+        if (cluster) {
+            // A restarted agent is another process: another holder, which takes the lease only if it is free.
+            leaseA = SimulatedLeases.frozen(viaNetwork, "host-a:" + ++generation + ":t0", LEASE);
+            agent.coordinateWith(leaseA);
+            AgentDriver.renew(agent);
+        }
         AgentDriver.startup(agent);
         passes++;
     }
@@ -138,6 +226,7 @@ final class Simulation implements AutoCloseable {
         agent.close();
         audit.close();
         registry.close();
+        metrics.close();
     }
 
     /** Plays the schedule; returns the first violation, naming the step after which it was seen. */
@@ -158,12 +247,25 @@ final class Simulation implements AutoCloseable {
             diskFull = false;
         }
         clock.advance(Duration.ofHours(2));
+        if (cluster) {
+            AgentDriver.renew(agent);
+            AgentDriver.renew(agentB);
+            AgentDriver.periodic(agentB);
+            passes++;
+        }
         AgentDriver.periodic(agent);
         AgentDriver.periodic(agent);
         passes += 2;
+        if (cluster) {
+            AgentDriver.periodic(agentB);
+            passes++;
+        }
         String v = checkPass();
         if (v == null) {
             v = checkQuiet();
+        }
+        if (v == null) {
+            v = checkTrashEmpty();
         }
         return Optional.ofNullable(v).map(m -> "after the quiet end: " + m);
     }
@@ -227,6 +329,34 @@ final class Simulation implements AutoCloseable {
                 TinyFileSystem.free(stateFs);
             }
             return checkPass();
+        } else if (step instanceof Schedule.Step.OtherPass) {
+            if (cluster) {
+                AgentDriver.periodic(agentB);
+                passes++;
+                return checkPass();
+            }
+        } else if (step instanceof Schedule.Step.Renew r) {
+            if (cluster) {
+                AgentDriver.renew(r.agent() == 0 ? agent : agentB);
+            }
+        } else if (step instanceof Schedule.Step.DatabaseCut c) {
+            if (cluster) {
+                network.cutAfter(c.bytes());
+                try {
+                    AgentDriver.periodic(agent);
+                    passes++;
+                    if (network.wasCut()) {
+                        effective.merge("database unreachable mid-pass: cut inside A's pass", 1, Integer::sum);
+                    }
+                } finally {
+                    network.heal();
+                }
+                return checkPass();
+            }
+        } else if (step instanceof Schedule.Step.HolderPaused) {
+            if (cluster) {
+                return holderPaused();
+            }
         } else if (step instanceof Schedule.Step.Overflow) {
             AgentDriver.overflow(agent, root.toString(), ++passes);
             return checkPass();
@@ -267,6 +397,48 @@ final class Simulation implements AutoCloseable {
         }
         String v = judge(answers);
         return v != null ? v + " (asked while " + run + " was unreadable)" : checkPass();
+    }
+
+    /**
+     * The lease holder is frozen past its lease (its lease runs out by the database's clock), the other agent takes
+     * it over, then the frozen one wakes still believing it holds the lease (its own clock stood still) and runs a
+     * pass: the fencing check must stop it from beginning any eviction. Then the new holder passes.
+     */
+    private String holderPaused() throws IOException {
+        boolean aHolds = leaseA.held();
+        if (!aHolds && !leaseB.held()) {
+            return null;
+        }
+        Agent paused = aHolds ? agent : agentB;
+        Agent other = aHolds ? agentB : agent;
+        AuditLog pausedLog = aHolds ? audit : auditB;
+        // Paused for longer than a lease (30 s by default): saves finished before the pause have settled by its end.
+        clock.advance(PAUSE);
+        SimulatedLeases.expireNow(server, url);
+        AgentDriver.renew(other);
+        // It wakes before the new holder's first pass: what it would evict is still there to evict.
+        long before = begins(pausedLog);
+        effective.merge("lease holder paused and overtaken: woke after a takeover", 1, Integer::sum);
+        AgentDriver.periodic(paused);
+        passes++;
+        long after = begins(pausedLog);
+        if (after > before) {
+            return "agent " + (aHolds ? "A" : "B") + ", paused past its lease and overtaken, began " + (after - before)
+                    + " eviction(s) when it woke";
+        }
+        String v = checkPass();
+        if (v != null) {
+            return v;
+        }
+        AgentDriver.renew(paused); // and learns that it lost the lease
+        AgentDriver.periodic(other);
+        passes++;
+        return checkPass();
+    }
+
+    private static long begins(AuditLog log) throws IOException {
+        return Files.exists(log.file())
+                ? AuditLog.read(log.file()).stream().filter(r -> r.phase().equals(AuditRecord.BEGIN)).count() : 0;
     }
 
     /** The root is renamed away (as an unmount would hide it) for some passes, then comes back. */
@@ -345,9 +517,17 @@ final class Simulation implements AutoCloseable {
             if (applied) {
                 track(op, -1);
             }
+            if (applied && op instanceof SaveProtocols.Op.Write wr) {
+                for (int k = 0; k < schedule.saves().size(); k++) {
+                    if (wr.file().equals(SaveProtocols.nemoMarker(schedule.saves().get(k).path())) && done[k] != 0) {
+                        removing[k] = true; // NeMo's _remove_checkpoint marks the save unfinished before rmtree
+                    }
+                }
+            }
             if (op instanceof SaveProtocols.Op.Remove rm) {
                 for (int k = 0; k < schedule.saves().size(); k++) {
-                    if (root.resolve(schedule.saves().get(k).path()).equals(root.resolve(rm.path()))) {
+                    // A save not begun yet is not what was removed (a resumed job saving the same step again).
+                    if (done[k] != 0 && root.resolve(schedule.saves().get(k).path()).equals(root.resolve(rm.path()))) {
                         onDisk[k] = false;
                         removedByWriter[k] = true;
                     }
@@ -394,7 +574,7 @@ final class Simulation implements AutoCloseable {
         }
         int k = candidates.get(pick % candidates.size());
         // As `ckpt-warden pin` does: only a registered checkpoint can be pinned.
-        if (registry.pin(root.resolve(schedule.saves().get(k).path()).toString(), true, "sim")) {
+        if (shared().pin(root.resolve(schedule.saves().get(k).path()).toString(), true, "sim")) {
             pinned[k] = true;
         }
         return null;
@@ -506,7 +686,7 @@ final class Simulation implements AutoCloseable {
     private List<Answer> resolveAll() {
         Set<String> runs = new java.util.TreeSet<>();
         schedule.saves().forEach(s -> runs.add(s.run()));
-        DiskResolver resolver = new DiskResolver(registry, new Reconciler(registry, clock));
+        DiskResolver resolver = new DiskResolver(shared(), new Reconciler(shared(), clock));
         List<Answer> out = new ArrayList<>();
         for (String run : runs) {
             for (boolean resumable : new boolean[]{false, true}) {
@@ -534,6 +714,9 @@ final class Simulation implements AutoCloseable {
             }
             if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
                 return asked + " answered " + p + ", which is gone from disk";
+            }
+            if (removing[k]) {
+                return asked + " answered " + p + ", which its writer is removing (an -unfinished marker beside it)";
             }
         }
         return null;
@@ -577,11 +760,33 @@ final class Simulation implements AutoCloseable {
     }
 
     private String audited(Path p) throws IOException {
-        Path log = state.resolve(AuditLog.FILE_NAME);
-        List<AuditRecord> records = Files.exists(log) ? AuditLog.read(log) : List.of();
-        boolean begin = records.stream().anyMatch(r -> r.phase().equals(AuditRecord.BEGIN) && p.toString().equals(r.path()));
+        List<AuditRecord> records = new ArrayList<>();
+        for (Path log : cluster ? List.of(state, dir.resolve("state-b")) : List.of(state)) {
+            Path file = log.resolve(AuditLog.FILE_NAME);
+            if (Files.exists(file)) {
+                records.addAll(AuditLog.read(file));
+            }
+        }
+        long begins = records.stream().filter(r -> r.phase().equals(AuditRecord.BEGIN) && p.toString().equals(r.path()))
+                .count();
         boolean end = records.stream().anyMatch(r -> r.phase().equals(AuditRecord.END) && p.toString().equals(r.path()));
-        return begin && end ? null : "the removal of " + p + " has no audit " + (begin ? "end" : "begin") + " line";
+        if (begins > 1) {
+            return p + " was evicted twice (" + begins + " audit begin lines" + (cluster ? " in the two agents' logs)" : ")");
+        }
+        return begins == 1 && end ? null : "the removal of " + p + " has no audit " + (begins == 1 ? "end" : "begin")
+                + " line";
+    }
+
+    /** Once the agents are quiet, every eviction has finished: a root's trash holds nothing but its own files. */
+    private String checkTrashEmpty() throws IOException {
+        Path trash = root.resolve(Cataloger.TRASH_DIR);
+        if (!Files.isDirectory(trash, LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        try (var entries = Files.list(trash)) {
+            return entries.filter(e -> !e.getFileName().toString().startsWith(".")).findFirst()
+                    .map(e -> "the trash still holds " + trash.relativize(e) + " once the agents are quiet").orElse(null);
+        }
     }
 
     private int saveAt(Path p) {
@@ -595,7 +800,7 @@ final class Simulation implements AutoCloseable {
 
     /** After writers stop and time passes: the registry equals the disk, and retention has converged. */
     private String checkQuiet() {
-        Map<String, Checkpoint> present = registry.present(root.toString());
+        Map<String, Checkpoint> present = shared().present(root.toString());
         for (String path : present.keySet()) {
             if (!Files.exists(Path.of(path), LinkOption.NOFOLLOW_LINKS)) {
                 return "the registry lists " + path + " as present; it is not on disk";
@@ -604,8 +809,8 @@ final class Simulation implements AutoCloseable {
         Map<String, List<Integer>> byRun = new HashMap<>();
         for (int k = 0; k < onDisk.length; k++) {
             Schedule.SaveInfo s = schedule.saves().get(k);
-            if (!onDisk[k]) {
-                continue;
+            if (!onDisk[k] || removing[k]) {
+                continue; // one its writer was removing when the schedule ended (or shrinking cut it short) is neither
             }
             Checkpoint row = present.get(root.resolve(s.path()).toString());
             if (complete(k) && (row == null || row.state() != CheckpointState.COMPLETE)) {
@@ -638,6 +843,13 @@ final class Simulation implements AutoCloseable {
     @Override
     public void close() throws IOException {
         stop();
+        if (cluster) {
+            agentB.close();
+            auditB.close();
+            registryB.close();
+            metricsB.close();
+            network.close();
+        }
         if (stateFs != null) {
             TinyFileSystem.unmount(stateFs);
         }
