@@ -56,6 +56,21 @@ class EvictionRefusalsTest {
     }
 
     @Test
+    void aCheckpointTheRegistryRecordsAsOffloadedIsNotDeletedByAnOlderPlanWhileItsFileIsStillThere() throws IOException {
+        Path file = ckpt("run/epoch=1-step=10.ckpt", 10);
+        site.reconcile();
+        Eviction planned = site.eviction(file);
+        // Another pass offloaded it meanwhile, and the file is back (or was never removed): the registry and the
+        // disk disagree, and the stale plan must not settle that by deleting.
+        site.registry.markGone(List.of(file.toString()), CheckpointState.OFFLOADED, site.clock.instant(), "quota");
+
+        site.enforce(false, planned);
+
+        assertThat(file).exists();
+        assertThat(site.registered(file).state()).isEqualTo(CheckpointState.OFFLOADED);
+    }
+
+    @Test
     void twoAgentsInOneProcessNeverShareAnEvictionIdOnAStoppedClock() throws IOException {
         Path a = ckpt("run/epoch=1-step=10.ckpt", 10);
         Path b = ckpt("run/epoch=1-step=20.ckpt", 20);
