@@ -39,29 +39,29 @@ class TrustedFilesTest {
     }
 
     /** A trash with the given mode holding a file the agent did not put there; recovery must leave it alone. */
-    private void assertTrashWithModeIsRefused(int mode) throws IOException {
+    private void assertTrashWithModeIsRefused(int mode, String says) throws IOException {
         Files.createDirectory(trash);
         Path planted = Files.writeString(trash.resolve("123-1-1.0"), "not the agent's to purge");
         Files.setAttribute(trash, "unix:mode", mode);
 
         EnforcementReport r = site.enforcer().recover(site.rootConfig, site.root, site.clock.instant());
 
-        assertThat(r.problems()).singleElement().asString().contains(trash.toString()).contains("refused");
+        assertThat(r.problems()).singleElement().asString().contains(trash.toString()).contains("refused").contains(says);
         assertThat(planted).hasContent("not the agent's to purge");
     }
 
     @Test
     void aTrashWritableByItsGroupAloneIsRefused() throws IOException {
-        assertTrashWithModeIsRefused(0770);
+        assertTrashWithModeIsRefused(0770, "writable by group or others (mode 0770)");
     }
 
     @Test
     void aTrashWritableByOthersAloneIsRefused() throws IOException {
-        assertTrashWithModeIsRefused(0703);
+        assertTrashWithModeIsRefused(0703, "writable by group or others (mode 0703)");
     }
 
     /** The agent's key with the given mode refuses every deletion, and the checkpoint stays. */
-    private void assertKeyWithModeRefusesDeletion(int mode) throws IOException {
+    private void assertKeyWithModeRefusesDeletion(int mode, String says) throws IOException {
         Path ckpt = TreeBuilder.lightningCkpt(site.root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, Site.T0);
         site.reconcile();
         ManifestKey.open(stateDir);
@@ -69,7 +69,7 @@ class TrustedFilesTest {
         Files.setAttribute(key, "unix:mode", mode);
 
         assertThatThrownBy(() -> ManifestKey.open(stateDir)).isInstanceOf(IOException.class)
-                .hasMessageContaining(key.toString()).hasMessageContaining("refused");
+                .hasMessageContaining(key.toString()).hasMessageContaining("refused").hasMessageContaining(says);
         assertThatThrownBy(() -> site.enforceOne(site.eviction(ckpt))).isInstanceOf(IOException.class)
                 .hasMessageContaining(key.toString());
         assertThat(ckpt).exists();
@@ -78,17 +78,17 @@ class TrustedFilesTest {
 
     @Test
     void aManifestKeyReadableByItsGroupIsRefused() throws IOException {
-        assertKeyWithModeRefusesDeletion(0640);
+        assertKeyWithModeRefusesDeletion(0640, "readable by group or others (mode 0640)");
     }
 
     @Test
     void aManifestKeyReadableByOthersIsRefused() throws IOException {
-        assertKeyWithModeRefusesDeletion(0604);
+        assertKeyWithModeRefusesDeletion(0604, "readable by group or others (mode 0604)");
     }
 
     @Test
     void aManifestKeyWritableByItsGroupIsRefused() throws IOException {
-        assertKeyWithModeRefusesDeletion(0620);
+        assertKeyWithModeRefusesDeletion(0620, "writable by group or others (mode 0620)");
     }
 
     @Test
