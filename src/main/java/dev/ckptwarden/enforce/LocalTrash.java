@@ -347,12 +347,13 @@ final class LocalTrash implements TrashBackend {
         }
         String detail = "pinned since the eviction began: put back " + (inTrash.size() - stuck.size()) + " member(s)";
         if (!stuck.isEmpty()) {
+            List<String> keptAs = new ArrayList<>();
             for (int i : inTrash) {
                 if (stuck.contains(m.members().get(i).name())) {
-                    trash.keep(m.id(), i);
+                    keptAs.add(m.members().get(i).name() + " as " + trash.keep(m.id(), i));
                 }
             }
-            detail += "; kept in " + trash.path() + " because their place is taken: " + String.join(", ", stuck);
+            detail += "; kept in " + trash.path() + " because their place is taken: " + String.join(", ", keptAs);
         }
         return new Recovered(m, false, true, detail);
     }

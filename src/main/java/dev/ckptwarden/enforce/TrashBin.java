@@ -62,6 +62,8 @@ public final class TrashBin implements Closeable {
     static final String MANIFEST_SUFFIX = ".manifest.json";
     /** A manifest being written; never read, purged like any leftover. */
     static final String PARTIAL_SUFFIX = ".manifest.partial";
+    /** A member of a pinned checkpoint that could not be put back ({@link #keep}); never purged. */
+    static final String KEPT_SUFFIX = ".kept";
 
     private static final Set<OpenOption> CREATE_NEW = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
             LinkOption.NOFOLLOW_LINKS);
@@ -73,7 +75,7 @@ public final class TrashBin implements Closeable {
     private final boolean ownsRoot;
     /** Signs and verifies manifests; null for a trash used only as a staging area (no manifests). */
     private final ManifestKey key;
-    /** Entries {@link #purge()} leaves: members of a pinned checkpoint that could not be put back. */
+    /** Entries {@link #purge()} leaves this time: members of a pinned checkpoint that could not be renamed to kept. */
     private final Set<Path> kept = new java.util.HashSet<>();
     private final SecureDirectoryStream<Path> trash;
     private final FileChannel lockChannel;
@@ -334,7 +336,7 @@ public final class TrashBin implements Closeable {
         List<Path> ordered = new ArrayList<>();
         names.stream().filter(n -> n.toString().endsWith(MANIFEST_SUFFIX)).forEach(ordered::add);
         names.stream().filter(n -> !n.toString().endsWith(MANIFEST_SUFFIX) && !n.toString().equals(LOCK_NAME)
-                        && !kept.contains(n))
+                        && !n.toString().endsWith(KEPT_SUFFIX) && !kept.contains(n))
                 .forEach(ordered::add);
         int entries = 0;
         long bytes = 0;
@@ -415,9 +417,22 @@ public final class TrashBin implements Closeable {
         from.move(name, trash, memberName(id, index));
     }
 
-    /** Member {@code index} of eviction {@code id} is not to be purged: it could not be put back. */
-    void keep(String id, int index) {
-        kept.add(memberName(id, index));
+    /**
+     * Member {@code index} of eviction {@code id} is never to be purged: it belongs to a pinned checkpoint
+     * and could not be put back. It is renamed {@code <id>.<index>.kept}, a name no purge deletes, because
+     * its manifest is purged now and a later start would otherwise take it for a leftover.
+     *
+     * @return its name in the trash from now on
+     */
+    Path keep(String id, int index) {
+        Path keptName = root.name(id + "." + index + KEPT_SUFFIX);
+        try {
+            trash.move(memberName(id, index), trash, keptName);
+            return keptName;
+        } catch (IOException | RuntimeException e) {
+            kept.add(memberName(id, index)); // at least this start's purge leaves it
+            return memberName(id, index);
+        }
     }
 
     /** The root this trash belongs to. */
