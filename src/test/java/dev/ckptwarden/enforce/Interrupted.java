@@ -1,6 +1,8 @@
 package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.config.Action;
+import dev.ckptwarden.policy.EvictionCause;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,7 +28,8 @@ final class Interrupted {
              SecureDirectoryStream<Path> parent = dir.openDirectory(where.parent())) {
             CheckpointEntries.Observed seen = where.observe(parent);
             m = new TrashManifest(new EvictionIds().next(now), site.rootConfig.name(), c.run(), c.key(),
-                    where.parent().toString(), seen.entries(), seen.bytes(), "policy", action, now);
+                    where.parent().toString(), seen.entries(), seen.bytes(), EvictionCause.POLICY,
+                    Action.valueOf(action.toUpperCase(java.util.Locale.ROOT)), now);
         }
         Files.createDirectories(trash);
         Files.setAttribute(trash, "unix:mode", 0700);
