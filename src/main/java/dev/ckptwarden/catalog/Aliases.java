@@ -68,7 +68,9 @@ public final class Aliases {
         Map<Checkpoint, Integer> changedAt = indexOf(changed);
         for (int i = 0; i < run.size(); i++) {
             Checkpoint alias = run.get(i);
-            if (alias.aliasOf() == null) {
+            // A corrupt alias (a dangling link, a 'latest' naming a tag that is gone) reports nothing of a target it
+            // does not reach: not even the registry's row of it, which is only marked gone after this.
+            if (alias.aliasOf() == null || alias.state() == CheckpointState.CORRUPT) {
                 continue;
             }
             Checkpoint target = byPath.get(alias.aliasOf());

@@ -76,6 +76,7 @@ class AliasTargetGoneTest {
 
         assertThat(now.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(now.problems()).containsExactly("dangling symlink to epoch=2-step=20.ckpt");
+        assertThat(now.resumable()).as("nothing to resume from behind a dangling link").isNotEqualTo(Boolean.TRUE);
         try (SqliteRegistry registry = SqliteRegistry.open(state)) {
             assertThat(Resolver.resolve(List.copyOf(registry.present(root.toString()).values()), "latest", false, null))
                     .map(Checkpoint::path).contains(run.resolve("epoch=1-step=10.ckpt"));
