@@ -47,6 +47,9 @@ final class LsCommand implements Callable<Integer> {
         List<Checkpoint> list;
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             list = registry.list(root, run, all);
+            if (GoneFromDisk.lookAgain(cfg, registry, list)) {
+                list = registry.list(root, run, all);
+            }
         }
         if (json) {
             System.out.println(CheckpointJson.write(CheckpointJson.list(list)));

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -50,6 +51,10 @@ final class PinCommand implements Callable<Integer> {
                     continue;
                 }
                 Checkpoint c = found.get();
+                if (GoneFromDisk.lookAgain(cfg, registry, List.of(c))) {
+                    // Removed by hand since the registry saw it: pinning it would protect nothing.
+                    c = registry.byPath(key).orElse(c);
+                }
                 if (!c.state().present()) {
                     return refuse(path, "checkpoint is " + c.state().id() + " (" + key + ")");
                 }

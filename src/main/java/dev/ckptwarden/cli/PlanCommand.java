@@ -51,6 +51,7 @@ final class PlanCommand implements Callable<Integer> {
         PolicyChange change = ConfigOption.policyChange(cfg);
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             for (RootConfig r : roots) {
+                GoneFromDisk.lookAgain(cfg, registry, registry.list(r.name(), run, false));
                 plans.add(RetentionPlan.of(registry, r, run, now, change));
             }
         }
