@@ -156,19 +156,23 @@ final class EnforceJob {
      */
     private void notePressure(String root, String unresolvedWhy, EvictionPlan plan) {
         Set<String> kinds = new TreeSet<>();
+        int pressureEvictions = 0;
         for (Eviction e : plan.evictions(root)) {
             if (e.cause() != EvictionCause.POLICY) {
-                kinds.add(e.cause().words());
+                // "disk pressure" is already a pressure; the quotas are not.
+                kinds.add(e.cause() == EvictionCause.DISK_PRESSURE ? e.cause().words() : e.cause().words() + " pressure");
+                pressureEvictions++;
             }
         }
         boolean pressed = unresolvedWhy != null || !kinds.isEmpty();
         boolean started = pressed && underPressure.add(root);
+        if (started && !kinds.isEmpty()) {
+            log.warn("root {}: {}: evicting {} checkpoint(s), least valuable first", root, String.join(" and ", kinds),
+                    pressureEvictions);
+        }
         if (unresolvedWhy != null && unresolved.add(root)) {
             log.error("root {}: pressure unresolved: {}{}", root, unresolvedWhy, unresolvedWhy.equals(plan.unresolved().get(root))
                     ? "; protected checkpoints are never removed to make room" : "");
-        } else if (started) {
-            log.warn("root {}: {} pressure: evicting {} checkpoint(s), least valuable first", root, String.join(" and ", kinds),
-                    plan.evictions(root).size());
         }
         if (unresolvedWhy == null) {
             unresolved.remove(root);

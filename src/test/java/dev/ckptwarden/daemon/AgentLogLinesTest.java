@@ -91,6 +91,38 @@ class AgentLogLinesTest {
     }
 
     @Test
+    void aFreeSpacePressureEpisodeSaysDiskPressureOnceAndCountsOnlyWhatPressureEvicts() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("data")).toRealPath();
+        for (int s = 1; s <= 5; s++) {
+            TreeBuilder.lightningCkpt(root.resolve("run/epoch=" + s + "-step=" + s * 10 + ".ckpt"), s, s * 10L, true,
+                    T0.plusSeconds(s));
+        }
+        Path file = dir.resolve("ckpt-warden.yaml");
+        // keep_last 3 evicts one for policy; a free-space floor no disk can meet asks for the rest.
+        Files.writeString(file, "agent:\n  state_dir: " + dir.resolve("state") + "\n  reconcile_interval: 1h\n"
+                + "  settle_time: 10s\n  listen: 127.0.0.1:0\nroots:\n  - path: " + root
+                + "\n    retention:\n      keep_last: 3\n    disk:\n      min_free_ratio: 0.99999\n");
+        Config cfg = ConfigLoader.load(file, Map.of());
+        MutableClock clock = new MutableClock(T0.plus(Duration.ofHours(1)));
+        try (AgentMetrics metrics = new AgentMetrics("test");
+             SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
+             AuditLog audit = AuditLog.open(dir.resolve("state"));
+             Agent agent = new Agent(cfg, null, Map.of(), registry, new Enforcer(registry, audit), metrics, clock);
+             LogLines logs = LogLines.capture()) {
+            agent.run(PassKind.STARTUP);
+            clock.advance(Duration.ofMinutes(1));
+            agent.run(PassKind.PERIODIC);
+
+            assertThat(root.resolve("run")).isDirectoryContaining("glob:**/epoch=5-step=50.ckpt");
+            // keep_last's two oldest go for the pressure (the newest is protected); policy's two are not counted.
+            assertThat(logs.lines()).filteredOn(l -> l.contains("pressure") && !l.contains(": evicted ")).satisfiesExactly(
+                    l -> assertThat(l).isEqualTo("WARN root " + root + ": disk pressure: evicting 2 checkpoint(s), least valuable first"),
+                    l -> assertThat(l).startsWith("ERROR root " + root + ": pressure unresolved: filesystem needs ")
+                            .endsWith("protected checkpoints are never removed to make room"));
+        }
+    }
+
+    @Test
     void aRootWhoseEnforcementKeepsFailingIsOneLineAndCountsItsEvictionsAsFailures() throws Exception {
         Path root = Files.createDirectories(dir.resolve("data")).toRealPath();
         for (int s = 1; s <= 3; s++) {
