@@ -337,6 +337,24 @@ public final class Restorer {
         }
     }
 
+    /**
+     * When the checkpoint was last seen becoming complete, by the agent's clock (its history), before it
+     * was offloaded; its modification time where the history does not say.
+     */
+    private Instant completedBefore(Checkpoint row) {
+        String complete = CheckpointState.COMPLETE.id();
+        Instant at = null;
+        for (HistoryEvent h : registry.history(row.key())) {
+            boolean becameComplete = complete.equals(h.event())
+                    || (("seen".equals(h.event()) || "reappeared".equals(h.event())) && h.detail() != null
+                    && h.detail().startsWith(complete));
+            if (becameComplete && (at == null || h.at().isAfter(at))) {
+                at = h.at();
+            }
+        }
+        return at != null ? at : row.modified();
+    }
+
     /** Inspects the restored checkpoint where it is and registers it; the registry row as it is then. */
     private Checkpoint register(Config config, RootConfig root, Path rootDir, Checkpoint row) {
         Instant now = clock.instant();
@@ -352,7 +370,13 @@ public final class Restorer {
             PathInspector.Result r = new PathInspector(root.layout(), names, config.agent().settleTime())
                     .inspect(probe, root.name(), rootDir, now);
             if (r.isCheckpoint()) {
-                registry.upsert(List.of(r.checkpoint()));
+                Checkpoint found = r.checkpoint();
+                if (found.isComplete()) {
+                    // A restore is not a new save: the checkpoint keeps the completion time it had, so that
+                    // "newest" (and resolve latest) still names the run's furthest save, not the one restored.
+                    found = found.withHistory(row.firstSeen(), completedBefore(row));
+                }
+                registry.upsert(List.of(found));
             } else {
                 log.warn("restored {} but it is not recognised as a checkpoint now ({}); the next scan decides", row.key(),
                         r.reason());

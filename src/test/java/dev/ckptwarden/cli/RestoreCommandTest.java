@@ -78,6 +78,24 @@ class RestoreCommandTest {
     }
 
     @Test
+    void aRestoredOldCheckpointDoesNotBecomeTheLatestAResumingJobIsGiven() {
+        // Found from outside: restoring epoch 0 to evaluate it made `resolve latest` answer it, and a
+        // training job resuming with that answer would have gone back 200 steps.
+        Path first = root.resolve("run/epoch=0-step=100.ckpt");
+        Path newest = root.resolve("run/epoch=2-step=300.ckpt");
+        assertThat(run("enforce").code()).isZero();
+        CliRun restore = run("restore", first.toString());
+        assertThat(restore.code()).as(restore.toString()).isZero();
+
+        CliRun latest = run("resolve", "--run", "run", "latest");
+        assertThat(latest.code()).as(latest.toString()).isZero();
+        assertThat(latest.out()).isEqualTo(newest + "\n");
+        CliRun plan = run("plan");
+        assertThat(plan.out()).containsPattern("epoch=2-step=300\\.ckpt +keep .*protected: newest complete")
+                .doesNotContainPattern("epoch=0-step=100\\.ckpt .*newest");
+    }
+
+    @Test
     void resolveReturnsARemoteUriOnlyWhenAskedToIncludeOffloaded() {
         assertThat(run("enforce").code()).isZero();
 
