@@ -13,9 +13,11 @@ import java.util.Map;
  * {@code keep_best: {k, metric, mode}}: the k best complete checkpoints by a metric; reason
  * {@code "keep_best 2/3 val_loss=0.1234"}.
  *
- * <p>A checkpoint without the metric, or whose value is NaN, never counts as best and takes no slot:
- * Lightning's top-k once ranked a NaN monitor as best because every comparison with NaN is false.
- * Infinities are ordinary (worst or best) values. Equal values rank the newer checkpoint first.
+ * <p>A checkpoint without the metric, or whose value is not finite, never counts as best and takes no
+ * slot: Lightning's top-k once ranked a NaN monitor as best because every comparison with NaN is false,
+ * and an infinity on the good side is a diverged run (a Gaussian NLL collapsing to -inf), not the model
+ * to keep; the framework's own best pointer, if it names such a save, still protects it. Equal values
+ * rank the newer checkpoint first.
  */
 final class KeepBestRule implements RetentionRule {
 
@@ -61,6 +63,6 @@ final class KeepBestRule implements RetentionRule {
 
     private static boolean hasValue(Checkpoint c, String metric) {
         Double v = c.metrics().get(metric);
-        return v != null && !v.isNaN();
+        return v != null && Double.isFinite(v);
     }
 }

@@ -89,13 +89,16 @@ public final class BestCheckpoint {
         return LOWER_IS_BETTER.stream().anyMatch(m::contains);
     }
 
-    /** The best value by the metric; a checkpoint without it, or with NaN, is never best; ties go to the newer. */
+    /**
+     * The best value by the metric; a checkpoint without it, or with a value that is not finite (NaN, a
+     * diverged run's infinity), is never best; ties go to the newer.
+     */
     private static Checkpoint bestBy(List<Checkpoint> newestFirst, Resolver.Metric metric) {
         Checkpoint winner = null;
         double bestValue = 0;
         for (Checkpoint c : newestFirst) {
             Double v = c.metrics().get(metric.name());
-            if (v == null || v.isNaN()) {
+            if (v == null || !Double.isFinite(v)) {
                 continue;
             }
             if (winner == null || (metric.lowerIsBetter() ? v < bestValue : v > bestValue)) {
@@ -110,7 +113,7 @@ public final class BestCheckpoint {
         Set<String> names = new TreeSet<>();
         for (Checkpoint c : checkpoints) {
             c.metrics().forEach((k, v) -> {
-                if (!v.isNaN()) {
+                if (Double.isFinite(v)) {
                     names.add(k);
                 }
             });

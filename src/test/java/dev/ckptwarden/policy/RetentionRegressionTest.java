@@ -105,6 +105,30 @@ class RetentionRegressionTest {
         assertThat(evicted(d)).containsExactly("a.ckpt");
     }
 
+    /**
+     * A diverged save whose metric is infinite on the good side (a Gaussian NLL collapsing to -inf, an
+     * accuracy written as inf) is not the run's best: keep_best ranks finite values only, so the real
+     * best keeps its slot. Found from outside: keep_best {k: 1, mode: max} kept {@code val_acc=inf} and
+     * evicted the 0.90 checkpoint.
+     */
+    @Test
+    void anInfiniteMetricNeverTakesTheBestSlotFromAFiniteOne() {
+        List<Checkpoint> run = List.of(
+                ckpt("epoch=0.ckpt").epoch(0).at(1).metric("val_nll", 0.5).metric("val_acc", 0.9).build(),
+                ckpt("epoch=1.ckpt").epoch(1).at(2).metric("val_nll", Double.NEGATIVE_INFINITY)
+                        .metric("val_acc", Double.POSITIVE_INFINITY).build(),
+                ckpt("epoch=2.ckpt").epoch(2).at(3).metric("val_nll", 0.9).metric("val_acc", 0.1).build());
+
+        for (KeepBest best : List.of(new KeepBest(1, "val_nll", KeepBest.Mode.MIN),
+                new KeepBest(1, "val_acc", KeepBest.Mode.MAX))) {
+            List<Decision> d = RetentionPolicy.decide(run, new Retention(null, best, null, null), NOW);
+
+            assertThat(evicted(d)).as(best.toString()).containsExactly("epoch=1.ckpt");
+            assertThat(byName(d).get("epoch=0.ckpt").reasons()).extracting(Reason::text).as(best.toString())
+                    .first().asString().startsWith("protected: best ");
+        }
+    }
+
     /** Lightning's -v1/-v2 duplicates share epoch and step; the most recently written one is newest, not the highest suffix. */
     @Test
     void duplicateVersionNamesSameStepNewestByMtimeWins() {
