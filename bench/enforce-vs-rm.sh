@@ -23,24 +23,14 @@ PER_RUN=${PER_RUN:-101}
 REPEAT=${REPEAT:-3}
 GOAL=1.3
 
-repo=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)
-warden=${CKPT_WARDEN:-$repo/bin/ckpt-warden}
-for tool in python3 xargs cp sync; do
-  command -v "$tool" >/dev/null || { echo "enforce-vs-rm: $tool not found on PATH" >&2; exit 2; }
-done
-[[ -x "$warden" ]] || { echo "enforce-vs-rm: launcher $warden not executable" >&2; exit 2; }
-if ! "$warden" --version >/dev/null 2>&1; then
-  echo "enforce-vs-rm: '$warden --version' failed: build first (mvn -q -B package -DskipTests in $repo)" >&2
-  exit 2
-fi
+BENCH=enforce-vs-rm
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
+need_tools python3 xargs cp sync
+need_launcher
 if ((PER_RUN < 2)); then echo "enforce-vs-rm: PER_RUN must be at least 2" >&2; exit 2; fi
 
-if [[ $# -ge 1 ]]; then
-  work=$(mkdir -p -- "$1" && cd -- "$1" && pwd)
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/enforce-vs-rm.XXXXXX")
-  trap 'rm -rf -- "$work"' EXIT
-fi
+workdir "$@"
+remove_work_at_exit
 template=$work/template   # never touched after generation
 tree=$work/tree           # the agent's root: restored from the template before each enforce
 copy=$work/copy           # rm's side: restored from the template before each rm
@@ -103,23 +93,7 @@ roots:
       keep_last: 1
 EOF
 
-# --- helpers ----------------------------------------------------------------------------------------
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-per() { awk -v a="$1" -v n="$2" 'BEGIN {printf "%.3f", a / n}'; }
-verdict() { awk -v r="$1" -v g="$2" 'BEGIN {print (r <= g) ? "PASS" : "MISS"}'; }
-now_ns() { date +%s%N; }
-ckpts_in() { find "$1" -name '*.ckpt' -type f | wc -l; }
-# timed OUT ERR CMD...: runs CMD, sets WALL and CPU (user+sys, children included) in ms; fails loudly.
-timed() {
-  local out=$1 err=$2 rc=0 real user sys
-  shift 2
-  { TIMEFORMAT='%3R %3U %3S'; time "$@" > "$out" 2> "$err"; } 2> "$work/.time" || rc=$?
-  if [[ $rc -ne 0 ]]; then echo "enforce-vs-rm: '$*' exited $rc:" >&2; tail -n 20 "$err" >&2; exit 1; fi
-  read -r real user sys < <(tail -n 1 "$work/.time")
-  WALL=$(awk -v r="$real" 'BEGIN {printf "%.0f", r * 1000}')
-  CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.0f", (u + s) * 1000}')
-}
+# --- helpers (median, ratio, per, verdict, now_ns, ckpts_in, timed: bench/lib.sh) ---------------------
 # A fresh tree and registry that knows every checkpoint (the untimed cold scan), flushed to disk.
 prepare_tree() {
   rm -rf -- "$tree" "$state"

@@ -26,34 +26,20 @@ CONTENT=${CONTENT:-fallocate}
 REPEAT=${REPEAT:-3}
 GOAL=1.05
 case $CONTENT in fallocate | write) ;; *) echo "evict-big-vs-rm: CONTENT must be fallocate or write" >&2; exit 2;; esac
+BENCH=evict-big-vs-rm
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 
-repo=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)
-warden=${CKPT_WARDEN:-$repo/bin/ckpt-warden}
-for tool in python3 xargs rm sync; do
-  command -v "$tool" >/dev/null || { echo "evict-big-vs-rm: $tool not found on PATH" >&2; exit 2; }
-done
-[[ -x "$warden" ]] || { echo "evict-big-vs-rm: launcher $warden not executable" >&2; exit 2; }
-if ! "$warden" --version >/dev/null 2>&1; then
-  echo "evict-big-vs-rm: '$warden --version' failed: build first (mvn -q -B package -DskipTests in $repo)" >&2
-  exit 2
-fi
+need_tools python3 xargs rm sync
+need_launcher
 
-if [[ $# -ge 1 ]]; then
-  work=$(mkdir -p -- "$1" && cd -- "$1" && pwd)
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/evict-big-vs-rm.XXXXXX")
-  trap 'rm -rf -- "$work"' EXIT
-fi
+workdir "$@"
+remove_work_at_exit
 tree=$work/tree           # the agent's root
 copy=$work/copy           # rm's side
 state=$work/state
 conf=$work/ckpt-warden.yaml
 evict_list=$work/evict.list   # NUL-separated paths relative to the tree: what keep_last 1 evicts
-need_kib=$(( (COUNT + 1) * MIB * 1024 + 65536 ))
-free_kib=$(df -Pk "$work" | awk 'NR == 2 {print $4}')
-if (( free_kib < need_kib )); then
-  echo "evict-big-vs-rm: $work has $((free_kib / 1024)) MiB free, needs $((need_kib / 1024)) MiB" >&2; exit 2
-fi
+need_free_kib "$work" $(( (COUNT + 1) * MIB * 1024 + 65536 ))
 
 # build DIR: COUNT+1 checkpoints of MIB MiB in DIR/pl-run-000, every block allocated, then sync.
 build() {
@@ -161,23 +147,7 @@ roots:
       keep_last: 1
 EOF
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / (b > 0 ? b : 1)}'; }
-verdict() { awk -v r="$1" -v g="$2" 'BEGIN {print (r <= g) ? "PASS" : "MISS"}'; }
-now_ns() { date +%s%N; }
-ckpts_in() { find "$1" -name '*.ckpt' -type f | wc -l; }
-# timed OUT ERR CMD...: runs CMD, sets WALL and CPU (user+sys, children included) in ms, and END (ns, just
-# after CMD exited); fails loudly.
-timed() {
-  local out=$1 err=$2 rc=0 real user sys
-  shift 2
-  { TIMEFORMAT='%3R %3U %3S'; time "$@" > "$out" 2> "$err"; } 2> "$work/.time" || rc=$?
-  END=$(now_ns)
-  if [[ $rc -ne 0 ]]; then echo "evict-big-vs-rm: '$*' exited $rc:" >&2; tail -n 20 "$err" >&2; exit 1; fi
-  read -r real user sys < <(tail -n 1 "$work/.time")
-  WALL=$(awk -v r="$real" 'BEGIN {printf "%.0f", r * 1000}')
-  CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.0f", (u + s) * 1000}')
-}
+# median, ratio, verdict, now_ns, ckpts_in and timed (which sets END too): bench/lib.sh.
 # The first audit `begin` line's time (ns since the epoch) and the number of audit lines.
 audit_first_ns() {
   python3 - "$state/audit.jsonl" <<'PY'

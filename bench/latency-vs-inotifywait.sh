@@ -21,8 +21,8 @@ N=${N:-200}
 INTERVAL_MS=${INTERVAL_MS:-100}
 GOAL_MS=50
 
-repo=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)
-warden=${CKPT_WARDEN:-$repo/bin/ckpt-warden}
+BENCH=latency-vs-inotifywait
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 if ! command -v inotifywait > /dev/null; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
     echo "latency-vs-inotifywait: inotifywait missing: installing inotify-tools (apt-get update, apt-get install)" >&2
@@ -32,19 +32,12 @@ if ! command -v inotifywait > /dev/null; then
     exit 2
   fi
 fi
-command -v python3 > /dev/null || { echo "latency-vs-inotifywait: python3 not found on PATH" >&2; exit 2; }
-if ! "$warden" --version > /dev/null 2>&1; then
-  echo "latency-vs-inotifywait: '$warden --version' failed: build first (mvn -q -B package -DskipTests in $repo)" >&2
-  exit 2
-fi
+need_tools python3
+need_launcher
 
-if [[ $# -ge 1 ]]; then
-  work=$(mkdir -p -- "$1" && cd -- "$1" && pwd)
+workdir "$@"
+if [[ -z $remove_work ]]; then
   rm -rf -- "$work/root" "$work/stage" "$work/state" "$work"/*.log "$work/iw.fifo"
-  remove_work=
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/latency-vs-inotifywait.XXXXXX")
-  remove_work=1
 fi
 root=$work/root     # watched by both
 stage=$work/stage   # same file system, outside the root: files are written here and renamed in

@@ -30,7 +30,8 @@ HF_OPTIMIZER_MIB=${HF_OPTIMIZER_MIB:-128}
 ROUNDS=${ROUNDS:-3}
 CONCURRENCY=${CONCURRENCY:-2}
 
-repo=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)
+BENCH=offload-throughput
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 if [[ ! -x /usr/sbin/sshd ]]; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "offload-throughput: installing openssh-server (for sshd)" >&2
@@ -40,22 +41,14 @@ if [[ ! -x /usr/sbin/sshd ]]; then
     exit 2
   fi
 fi
-for tool in scp ssh-keygen java mvn; do
-  command -v "$tool" >/dev/null || { echo "offload-throughput: $tool not found on PATH" >&2; exit 2; }
-done
+need_tools scp ssh-keygen java mvn
 [[ -d $repo/target/classes/dev ]] || { echo "offload-throughput: build first (mvn -q -B -o compile in $repo)" >&2; exit 2; }
 
-keep=
-if [[ $# -ge 1 ]]; then
-  work=$(mkdir -p -- "$1" && cd -- "$1" && pwd)
-  keep=1
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/offload-throughput.XXXXXX")
-fi
+workdir "$@"
 sshd_pid=
 cleanup() {
   if [[ -n $sshd_pid ]]; then kill "$sshd_pid" 2>/dev/null || true; fi
-  if [[ -z $keep ]]; then rm -rf -- "$work"; fi
+  if [[ -n $remove_work ]]; then rm -rf -- "$work"; fi
 }
 trap cleanup EXIT
 

@@ -21,14 +21,10 @@ PASS_S=${PASS_S:-15}
 PASSES=${PASSES:-3}
 GOAL_MIB=96
 
-repo=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)
-warden=${CKPT_WARDEN:-$repo/bin/ckpt-warden}
-"$warden" --version > /dev/null 2>&1 || { echo "rss-100k: '$warden --version' failed: build first (mvn -q -B -o package -DskipTests)" >&2; exit 2; }
-if [[ $# -ge 1 ]]; then
-  work=$(mkdir -p -- "$1" && cd -- "$1" && pwd); remove_work=
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/rss-100k.XXXXXX"); remove_work=1
-fi
+BENCH=rss-100k
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
+need_launcher
+workdir "$@"
 agent_pid=
 cleanup() {
   if [[ -n $agent_pid ]]; then kill "$agent_pid" 2> /dev/null || true; wait "$agent_pid" 2> /dev/null || true; fi

@@ -27,23 +27,13 @@ HF_WEIGHTS_BYTES=$((500 * 1024 * 1024))           # model.safetensors, logical
 HF_OPTIMIZER_BYTES=$((1000 * 1024 * 1024))        # optimizer.pt, logical
 LIGHTNING_BYTES=$((7 * 1024 * 1024 * 1024))       # each .ckpt, logical
 
-repo=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)
-warden=${CKPT_WARDEN:-$repo/bin/ckpt-warden}
-for tool in python3 find truncate; do
-  command -v "$tool" >/dev/null || { echo "scan-vs-find: $tool not found on PATH" >&2; exit 2; }
-done
-[[ -x "$warden" ]] || { echo "scan-vs-find: launcher $warden not executable" >&2; exit 2; }
-if ! "$warden" --version >/dev/null 2>&1; then
-  echo "scan-vs-find: '$warden --version' failed: build first (mvn -q -B package -DskipTests in $repo)" >&2
-  exit 2
-fi
+BENCH=scan-vs-find
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
+need_tools python3 find truncate
+need_launcher
 
-if [[ $# -ge 1 ]]; then
-  work=$(mkdir -p -- "$1" && cd -- "$1" && pwd)
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/scan-vs-find.XXXXXX")
-  trap 'rm -rf -- "$work"' EXIT
-fi
+workdir "$@"
+remove_work_at_exit
 tree=$work/tree
 conf=$work/ckpt-warden.yaml
 state=$work/state
@@ -183,22 +173,9 @@ roots:
 EOF
 
 # --- timing ---------------------------------------------------------------------------------------
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-verdict() { awk -v r="$1" -v g="$2" 'BEGIN {print (r <= g) ? "PASS" : "MISS"}'; }
+# median, ratio, verdict and timed (timed OUT ERR CMD...): bench/lib.sh.
 # The in-process time of the one root from a --stats stderr file.
 stats_ms() { sed -n 's/^scan .*, \([0-9.]*\) ms$/\1/p' "$1" | head -n 1; }
-# timed ERRFILE CMD...: runs CMD (stdout to /dev/null, stderr to ERRFILE) and sets WALL and CPU (user +
-# sys of the process and its children) in ms. CPU is the steadier figure on a shared machine.
-timed() {
-  local err=$1 rc=0 real user sys
-  shift
-  { TIMEFORMAT='%3R %3U %3S'; time "$@" > /dev/null 2> "$err"; } 2> "$work/.time" || rc=$?
-  if [[ $rc -ne 0 ]]; then echo "scan-vs-find: '$*' exited $rc:" >&2; tail -n 20 "$err" >&2; exit 1; fi
-  read -r real user sys < <(tail -n 1 "$work/.time")
-  WALL=$(awk -v r="$real" 'BEGIN {printf "%.0f", r * 1000}')
-  CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.0f", (u + s) * 1000}')
-}
 find_tree() { find "$tree" -printf '%s %T@ %p\n'; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -208,16 +185,16 @@ find_tree > /dev/null
 
 find_w=(); find_c=(); ver_w=(); cold_w=(); cold_c=(); cold_in=(); warm_w=(); warm_c=(); warm_in=()
 for ((r = 1; r <= REPEAT; r++)); do
-  timed /dev/null find_tree; find_w+=("$WALL"); find_c+=("$CPU")
-  timed /dev/null "$warden" --version; ver_w+=("$WALL")
+  timed /dev/null /dev/null find_tree; find_w+=("$WALL"); find_c+=("$CPU")
+  timed /dev/null /dev/null "$warden" --version; ver_w+=("$WALL")
   rm -rf -- "$state"
-  timed "$work/cold.err" "$warden" scan --config "$conf" --stats
+  timed /dev/null "$work/cold.err" "$warden" scan --config "$conf" --stats
   cold_w+=("$WALL"); cold_c+=("$CPU"); cold_in+=("$(stats_ms "$work/cold.err")")
-  timed "$work/warm.err" "$warden" scan --config "$conf" --stats
+  timed /dev/null "$work/warm.err" "$warden" scan --config "$conf" --stats
   warm_w+=("$WALL"); warm_c+=("$CPU"); warm_in+=("$(stats_ms "$work/warm.err")")
 done
 # Two more --version runs: start time is short and noisy, a median of REPEAT+2 is steadier.
-for _ in 1 2; do timed /dev/null "$warden" --version; ver_w+=("$WALL"); done
+for _ in 1 2; do timed /dev/null /dev/null "$warden" --version; ver_w+=("$WALL"); done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 find_ms=$(median "${find_w[@]}"); find_cpu=$(median "${find_c[@]}")

@@ -66,7 +66,17 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage(ROOT + ".catalog..")
                 .should().dependOnClassesThat(resideInAnyPackage(ROOT + "..")
                         .and(resideOutsideOfPackage(ROOT + ".catalog.."))
-                        .and(resideOutsideOfPackage(ROOT + ".config..")))
+                        .and(resideOutsideOfPackage(ROOT + ".config.."))
+                        .and(resideOutsideOfPackage(ROOT + ".errors..")))
+                .check(PRODUCTION);
+    }
+
+    /** {@code errors} is below every layer (it is in none, so any may use it): it must depend on none of them. */
+    @Test
+    void errorsDependsOnNothingOfTheAgent() {
+        noClasses().that().resideInAPackage(ROOT + ".errors..")
+                .should().dependOnClassesThat(resideInAnyPackage(ROOT + "..")
+                        .and(resideOutsideOfPackage(ROOT + ".errors..")))
                 .check(PRODUCTION);
     }
 

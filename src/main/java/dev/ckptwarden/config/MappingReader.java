@@ -51,6 +51,27 @@ final class MappingReader {
         return null;
     }
 
+    /**
+     * As {@link #of}, and also null (with an error) when {@code node} is empty: an empty block would otherwise
+     * silently do nothing.
+     *
+     * @param ifEmpty the end of the message for an empty block, e.g. "set min_free or min_free_ratio, or remove disk:"
+     */
+    static MappingReader nonEmpty(YamlNode node, String path, ConfigErrors errors, String ifEmpty, String what,
+            String... knownKeys) {
+        if ((node instanceof YamlNode.Scalar s && s.isNull() && !s.alias())
+                || (node instanceof YamlNode.Mapping m && m.entries().isEmpty())) {
+            errors.at(node, path, "is empty; " + ifEmpty);
+            return null;
+        }
+        return of(node, path, errors, what, knownKeys);
+    }
+
+    /** {@link #nonEmpty} for the block at {@code key} of this mapping (which the caller saw it {@link #has}). */
+    MappingReader block(String key, String ifEmpty, String what, String... knownKeys) {
+        return nonEmpty(get(key), keyPath(key), errors, ifEmpty, what, knownKeys);
+    }
+
     YamlNode.Mapping node() {
         return mapping;
     }

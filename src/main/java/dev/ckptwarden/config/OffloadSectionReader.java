@@ -20,12 +20,7 @@ final class OffloadSectionReader {
         if (!r.has("offload")) {
             return null;
         }
-        YamlNode node = r.get("offload");
-        if (RetentionSectionReader.isEmpty(node)) {
-            errors.at(node, r.keyPath("offload"), "is empty; set target (and optionally verify), or remove offload:");
-            return null;
-        }
-        MappingReader o = MappingReader.of(node, r.keyPath("offload"), errors,
+        MappingReader o = r.block("offload", "set target (and optionally verify), or remove offload:",
                 "a mapping like {target: \"sftp://archive/ckpt\", verify: sha256}", "target", "verify", "max_bandwidth",
                 "concurrency");
         if (o == null) {

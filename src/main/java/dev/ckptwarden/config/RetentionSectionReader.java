@@ -15,11 +15,7 @@ final class RetentionSectionReader {
      * @return the block, or null when it is invalid (the errors are recorded)
      */
     static Retention read(YamlNode node, String path, ConfigErrors errors, String ifEmpty) {
-        if (isEmpty(node)) {
-            errors.at(node, path, "is empty; " + ifEmpty);
-            return null;
-        }
-        MappingReader m = MappingReader.of(node, path, errors,
+        MappingReader m = MappingReader.nonEmpty(node, path, errors, ifEmpty,
                 "a mapping of retention rules (keep_last, keep_best, keep_every, keep_within)", KEYS);
         if (m == null) {
             return null;
@@ -75,10 +71,5 @@ final class RetentionSectionReader {
             return null;
         }
         return new KeepEvery(steps, epochs);
-    }
-
-    static boolean isEmpty(YamlNode node) {
-        return (node instanceof YamlNode.Scalar s && s.isNull() && !s.alias())
-                || (node instanceof YamlNode.Mapping m && m.entries().isEmpty());
     }
 }

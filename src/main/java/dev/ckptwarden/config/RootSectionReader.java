@@ -137,12 +137,7 @@ final class RootSectionReader {
         if (!r.has("quota")) {
             return Quota.NONE;
         }
-        YamlNode node = r.get("quota");
-        if (RetentionSectionReader.isEmpty(node)) {
-            errors.at(node, r.keyPath("quota"), "is empty; set max_bytes or run_max_bytes, or remove quota:");
-            return null;
-        }
-        MappingReader q = MappingReader.of(node, r.keyPath("quota"), errors,
+        MappingReader q = r.block("quota", "set max_bytes or run_max_bytes, or remove quota:",
                 "a mapping like {max_bytes: 500GiB, run_max_bytes: 100GiB}", "max_bytes", "run_max_bytes");
         return q == null ? null : new Quota(q.size("max_bytes"), q.size("run_max_bytes"));
     }
@@ -151,12 +146,7 @@ final class RootSectionReader {
         if (!r.has("disk")) {
             return DiskWatermark.NONE;
         }
-        YamlNode node = r.get("disk");
-        if (RetentionSectionReader.isEmpty(node)) {
-            errors.at(node, r.keyPath("disk"), "is empty; set min_free or min_free_ratio, or remove disk:");
-            return null;
-        }
-        MappingReader d = MappingReader.of(node, r.keyPath("disk"), errors,
+        MappingReader d = r.block("disk", "set min_free or min_free_ratio, or remove disk:",
                 "a mapping like {min_free: 50GiB} or {min_free_ratio: 0.10}", "min_free", "min_free_ratio");
         return d == null ? null : new DiskWatermark(d.size("min_free"), d.ratio("min_free_ratio"));
     }

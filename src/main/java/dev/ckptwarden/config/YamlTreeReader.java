@@ -186,6 +186,7 @@ final class YamlTreeReader {
                 "YAML syntax error: " + message.lines().findFirst().orElse(message));
     }
 
+    /** snakeyaml's problem and context in our words (not {@code ErrorLine}: the line and column are said apart). */
     private static String describe(MarkedYAMLException e) {
         String problem = e.getProblem() == null ? "invalid YAML" : e.getProblem();
         if (problem.contains("(TAB)")) {

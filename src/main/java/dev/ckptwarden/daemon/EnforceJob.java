@@ -10,6 +10,7 @@ import dev.ckptwarden.enforce.Eviction;
 import dev.ckptwarden.enforce.EvictionPlan;
 import dev.ckptwarden.enforce.OffloadShortfall;
 import dev.ckptwarden.enforce.PolicyChangeGrace;
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.export.AgentMetrics;
 import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.PolicyChange;
@@ -17,10 +18,8 @@ import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
 import dev.ckptwarden.config.DurationText;
 import java.io.IOException;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.time.Duration;
 import java.nio.file.Path;
@@ -226,20 +225,17 @@ final class EnforceJob {
         return null;
     }
 
-    /** One line for what stopped a root's enforcement: the file it concerns and what is wrong with it. */
+    /**
+     * One line for what stopped a root's enforcement: the file it concerns and what is wrong with it. Kept apart
+     * from {@link ErrorLine#withFile} for one case: enforcement makes directories of its own (the trash), so a
+     * file already in the way of one is named as such, not as the JDK's bare "exists" or "not a directory".
+     */
     private static String describe(Exception e) {
-        if (e instanceof FileSystemException x && x.getFile() != null) {
-            String what = x.getReason();
-            if (what == null) {
-                what = e instanceof FileAlreadyExistsException || e instanceof NotDirectoryException
-                        ? "exists and is not a directory the agent made"
-                        : e instanceof NoSuchFileException ? "does not exist"
-                        : e instanceof AccessDeniedException ? "permission denied"
-                        : e.getClass().getSimpleName();
-            }
-            return x.getFile() + ": " + what;
+        if (e instanceof FileSystemException x && x.getFile() != null && x.getReason() == null
+                && (e instanceof FileAlreadyExistsException || e instanceof NotDirectoryException)) {
+            return x.getFile() + ": exists and is not a directory the agent made";
         }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return ErrorLine.withFile(e);
     }
 
     /**

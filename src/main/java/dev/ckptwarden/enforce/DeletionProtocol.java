@@ -5,6 +5,7 @@ import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementReport.Item;
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.Registry;
@@ -127,7 +128,7 @@ final class DeletionProtocol {
             try {
                 pass.audit().appendAll(begins);
             } catch (IOException x) {
-                auditBroken = "audit log " + pass.audit().file() + ": " + TrashBin.describe(x);
+                auditBroken = "audit log " + pass.audit().file() + ": " + ErrorLine.reason(x);
                 pass.problems().add(auditBroken);
             }
         }
@@ -220,9 +221,9 @@ final class DeletionProtocol {
         } catch (IOException x) {
             // Deleting what the log does not record as ended would lose the record for good: the trash
             // keeps them with their manifest, and the next start writes the end lines, then deletes.
-            auditBroken = "audit log " + pass.audit().file() + ": " + TrashBin.describe(x);
+            auditBroken = "audit log " + pass.audit().file() + ": " + ErrorLine.reason(x);
             pass.problems().add("audit log " + pass.audit().file() + ": end lines for " + batch.size() + " eviction(s) not written ("
-                    + TrashBin.describe(x) + "); their checkpoints stay in " + pass.backend().trashName()
+                    + ErrorLine.reason(x) + "); their checkpoints stay in " + pass.backend().trashName()
                     + " until a start records them");
             return false;
         }
@@ -234,11 +235,11 @@ final class DeletionProtocol {
             freed = pass.backend().purge(manifestFile, settle);
         } catch (PartialPurgeException x) {
             freed = x.freed();
-            pass.problems().add("some evicted checkpoints were left in " + pass.backend().trashName() + " (" + TrashBin.describe(x)
+            pass.problems().add("some evicted checkpoints were left in " + pass.backend().trashName() + " (" + ErrorLine.reason(x)
                     + "); the next start deletes them");
         } catch (IOException x) {
             freed = new long[settle.size()];
-            pass.problems().add("evicted checkpoints left in " + pass.backend().trashName() + " (" + TrashBin.describe(x)
+            pass.problems().add("evicted checkpoints left in " + pass.backend().trashName() + " (" + ErrorLine.reason(x)
                     + "); the next start deletes them");
         }
         for (int k = 0; k < settleAt.size(); k++) {
@@ -345,7 +346,7 @@ final class DeletionProtocol {
             log.warn("root {}: eviction of {} cut short: {}", pass.root().name(), c.location(), cut.getMessage());
             return item(e, c.bytes(), Outcome.failed(Outcome.Failure.DELETE_CUT_SHORT, cut.getMessage()));
         }
-        String why = TrashBin.describe(x instanceof IOException io ? io : new IOException(x.toString(), x));
+        String why = ErrorLine.withFile(x instanceof IOException io ? io : new IOException(x.toString(), x));
         log.warn("root {}: eviction of {} failed: {}", pass.root().name(), c.location(), why);
         return item(e, c.bytes(), Outcome.ioFailed(why, null));
     }

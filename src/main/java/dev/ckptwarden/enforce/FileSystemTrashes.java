@@ -1,5 +1,7 @@
 package dev.ckptwarden.enforce;
 
+import dev.ckptwarden.errors.ErrorLine;
+
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
@@ -74,7 +76,7 @@ final class FileSystemTrashes implements Closeable {
             } catch (IOException e) {
                 Path at = dir.path().resolve(mount);
                 IOException line = new IOException("another file system is mounted at " + at + " and its trash "
-                        + TrashBin.DIR_NAME + " there cannot be made (" + TrashBin.describe(e) + "): remount it read-write"
+                        + TrashBin.DIR_NAME + " there cannot be made (" + ErrorLine.reason(e) + "): remount it read-write"
                         + " for the agent's user, or make it a root of its own with action: report", e);
                 unavailable.put(mount, line);
                 throw line;

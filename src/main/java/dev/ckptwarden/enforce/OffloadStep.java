@@ -2,6 +2,7 @@ package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.offload.OffloadException;
 import dev.ckptwarden.offload.OffloadListener;
 import dev.ckptwarden.offload.OffloadReceipt;
@@ -117,7 +118,7 @@ final class OffloadStep implements PreMoveStep, Closeable {
                 remote = RemoteFiles.open(settings != null ? settings : RemoteSettings.fromEnvironment());
             } catch (IOException x) {
                 throw new OffloadException(OffloadException.Kind.USAGE, "cannot set up remote file access: "
-                        + OffloadException.describe(x), x);
+                        + ErrorLine.causes(x), x);
             }
         }
         return new Offloader(remote, offloadListener);

@@ -204,15 +204,4 @@ final class RemoteEntries {
             return out.toByteArray();
         }
     }
-
-    static String describe(Exception x) {
-        List<String> parts = new ArrayList<>();
-        for (Throwable t = x; t != null && parts.size() < 3; t = t.getCause() == t ? null : t.getCause()) {
-            String m = t.getMessage();
-            if (m != null && !m.isBlank() && parts.stream().noneMatch(p -> p.contains(m.strip()))) {
-                parts.add(m.strip().lines().findFirst().orElse(m));
-            }
-        }
-        return parts.isEmpty() ? x.getClass().getSimpleName() : String.join(": ", parts);
-    }
 }

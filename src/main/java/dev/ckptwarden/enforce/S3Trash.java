@@ -1,5 +1,7 @@
 package dev.ckptwarden.enforce;
 
+import dev.ckptwarden.errors.ErrorLine;
+
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileType;
@@ -74,7 +76,7 @@ final class S3Trash extends RemoteTrash {
                 f.delete();
             } catch (FileSystemException x) {
                 String detail = deleted + " of " + order.size() + " objects deleted (completion marker first, so what is "
-                        + "left is not taken for a complete checkpoint): " + RemoteEntries.describe(x);
+                        + "left is not taken for a complete checkpoint): " + ErrorLine.causes(x);
                 if (deleted == 0) {
                     throw new IOException(detail, x);
                 }
@@ -188,7 +190,7 @@ final class S3Trash extends RemoteTrash {
                     deleted++;
                 }
             } catch (IOException x) {
-                problems.add(trashName() + "/" + name + ": cannot delete: " + RemoteEntries.describe(x));
+                problems.add(trashName() + "/" + name + ": cannot delete: " + ErrorLine.causes(x));
             }
         }
         return new Purge(deleted, 0, problems);

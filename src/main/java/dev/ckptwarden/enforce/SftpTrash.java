@@ -1,5 +1,7 @@
 package dev.ckptwarden.enforce;
 
+import dev.ckptwarden.errors.ErrorLine;
+
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileType;
@@ -274,7 +276,7 @@ final class SftpTrash extends RemoteTrash {
                 deleteTree(ch);
                 deleted++;
             } catch (IOException x) {
-                problems.add(trashName() + "/" + name + ": cannot delete: " + RemoteEntries.describe(x));
+                problems.add(trashName() + "/" + name + ": cannot delete: " + ErrorLine.causes(x));
             }
         }
         return new Purge(deleted, bytes, problems);

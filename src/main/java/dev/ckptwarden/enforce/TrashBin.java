@@ -1,6 +1,7 @@
 package dev.ckptwarden.enforce;
 
 import dev.ckptwarden.catalog.Cataloger;
+import dev.ckptwarden.errors.ErrorLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -9,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.file.FileSystemException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -346,7 +346,7 @@ public final class TrashBin implements Closeable {
                 bytes += deleteEntry(trash, n);
                 entries++;
             } catch (IOException e) {
-                problems.add(path().resolve(n) + ": cannot delete: " + describe(e));
+                problems.add(path().resolve(n) + ": cannot delete: " + ErrorLine.withFile(e));
             }
         }
         return new TrashBackend.Purge(entries, bytes, problems);
@@ -453,13 +453,6 @@ public final class TrashBin implements Closeable {
             }
             return out.toByteArray();
         }
-    }
-
-    static String describe(IOException e) {
-        if (e instanceof FileSystemException fse && fse.getReason() != null) {
-            return fse.getReason();
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementReport.Item;
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +100,7 @@ final class TrashRecovery {
                     m.reason().id(), m.action().id(), List.of(), outcome.words(), outcome.detail()));
         } catch (IOException e) {
             written = false;
-            problems.add("audit log " + audit.file() + ": " + TrashBin.describe(e));
+            problems.add("audit log " + audit.file() + ": " + ErrorLine.reason(e));
         }
         items.add(new Item(Path.of(m.path()), m.run(), m.bytes(), m.reason(), outcome, r.removed() ? m.bytes() : 0));
         log.info("root {}: recovered interrupted eviction of {}: {}", root.name(), m.path(), r.detail());

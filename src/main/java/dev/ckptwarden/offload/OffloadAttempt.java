@@ -1,5 +1,6 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.offload.OffloadException.Kind;
 import dev.ckptwarden.offload.OffloadManifest.Entry;
 import org.apache.commons.vfs2.Capability;
@@ -34,7 +35,7 @@ final class OffloadAttempt {
             this.staged = at.parent().getFileSystem().hasCapability(Capability.RENAME);
             this.dest = staged ? Offloader.child(at.parent(), "." + at.base() + Offloader.PARTIAL_SUFFIX) : at.parent();
         } catch (FileSystemException e) {
-            throw new OffloadException(Kind.USAGE, OffloadException.describe(e), e);
+            throw new OffloadException(Kind.USAGE, ErrorLine.causes(e), e);
         }
     }
 
@@ -75,7 +76,7 @@ final class OffloadAttempt {
         try {
             in = source.open(e.path());
         } catch (IOException x) {
-            throw new OffloadException(Kind.LOCAL, "cannot open " + e.path() + ": " + OffloadException.describe(x), x);
+            throw new OffloadException(Kind.LOCAL, "cannot open " + e.path() + ": " + ErrorLine.causes(x), x);
         }
         try (in) {
             fo.getParent().createFolder();
@@ -88,7 +89,7 @@ final class OffloadAttempt {
                         r = in.read(buf);
                     } catch (IOException x) {
                         throw new OffloadException(Kind.LOCAL, "cannot read " + e.path() + ": "
-                                + OffloadException.describe(x), x);
+                                + ErrorLine.causes(x), x);
                     }
                     if (r < 0) {
                         break;
@@ -180,7 +181,7 @@ final class OffloadAttempt {
         try {
             Offloader.deleteTree(f);
         } catch (IOException | RuntimeException x) {
-            left.add(f.getPublicURIString() + " (" + OffloadException.describe(x) + ")");
+            left.add(f.getPublicURIString() + " (" + ErrorLine.causes(x) + ")");
         }
     }
 }

@@ -96,22 +96,4 @@ public final class OffloadException extends IOException {
         }
         return otherwise;
     }
-
-    /** The innermost useful message of a cause chain, for one-line errors. */
-    public static String describe(Throwable t) {
-        StringBuilder sb = new StringBuilder();
-        String last = null;
-        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            String m = c.getMessage();
-            if (m == null || m.isBlank() || (last != null && last.contains(m))) {
-                continue;
-            }
-            if (sb.length() > 0) {
-                sb.append(": ");
-            }
-            sb.append(m.strip().replace('\n', ' '));
-            last = m;
-        }
-        return sb.length() == 0 ? t.getClass().getSimpleName() : sb.toString();
-    }
 }

@@ -1,5 +1,6 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.config.Offload;
 import dev.ckptwarden.offload.OffloadException.Kind;
@@ -144,7 +145,7 @@ public final class Offloader {
         } catch (UnsafeSourceException u) {
             throw new OffloadException(Kind.UNSAFE, u.getMessage(), u);
         } catch (IOException e) {
-            throw new OffloadException(Kind.LOCAL, "cannot list " + relativePath + ": " + OffloadException.describe(e), e);
+            throw new OffloadException(Kind.LOCAL, "cannot list " + relativePath + ": " + ErrorLine.causes(e), e);
         }
         if (entries.isEmpty()) {
             throw new OffloadException(Kind.LOCAL, relativePath + " has no files to offload");
@@ -231,7 +232,7 @@ public final class Offloader {
             return new Location(parent, base, child(parent, base + MANIFEST_SUFFIX));
         } catch (IOException | RuntimeException e) {
             // Resolving an sftp:// name opens its session: connection failures surface here.
-            String m = OffloadException.describe(e);
+            String m = ErrorLine.causes(e);
             Kind k = OffloadException.classify(e, m.contains("connect") ? Kind.UNREACHABLE : Kind.USAGE);
             throw new OffloadException(k, "offload target '" + target + "': " + m, e);
         }
@@ -264,7 +265,7 @@ public final class Offloader {
 
     static OffloadException remoteFailure(Throwable e, Kind otherwise, String what) {
         Kind k = OffloadException.classify(e, otherwise);
-        return new OffloadException(k, what + ": " + OffloadException.describe(e), e);
+        return new OffloadException(k, what + ": " + ErrorLine.causes(e), e);
     }
 
     static OffloadManifest readManifest(FileObject manifest) throws IOException {
@@ -317,7 +318,7 @@ public final class Offloader {
                 n += r;
             }
         } catch (IOException x) {
-            throw new OffloadException(Kind.LOCAL, "cannot read " + e.path() + ": " + OffloadException.describe(x), x);
+            throw new OffloadException(Kind.LOCAL, "cannot read " + e.path() + ": " + ErrorLine.causes(x), x);
         }
         if (n != e.bytes()) {
             throw new OffloadException(Kind.LOCAL_CHANGED, e.path() + " is " + n + " bytes now, " + e.bytes()
@@ -386,7 +387,7 @@ public final class Offloader {
                 problem = s3.abortUpload();
             }
         } catch (FileSystemException | RuntimeException e) {
-            problem = OffloadException.describe(e);
+            problem = ErrorLine.causes(e);
         }
         try {
             out.close();

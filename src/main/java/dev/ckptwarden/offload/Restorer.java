@@ -1,5 +1,6 @@
 package dev.ckptwarden.offload;
 
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
@@ -136,7 +137,7 @@ public final class Restorer {
             rootDir = root.localPath();
             rootDir.toRealPath(); // reachable? (paths are compared as configured, links are not resolved)
         } catch (IOException e) {
-            throw new RestoreException(path + ": root " + root.name() + " not reachable: " + OffloadException.describe(e),
+            throw new RestoreException(path + ": root " + root.name() + " not reachable: " + ErrorLine.causes(e),
                     false, e);
         }
         Path target = row.path();
@@ -153,7 +154,7 @@ public final class Restorer {
         } catch (IOException | RuntimeException e) {
             Kind k = OffloadException.classify(e, Kind.READ);
             throw new RestoreException(path + ": cannot read the manifest of " + receipt.uri() + " (" + k.words() + "): "
-                    + OffloadException.describe(e), false, e);
+                    + ErrorLine.causes(e), false, e);
         }
         if (!manifest.sha256().equals(receipt.sha256())) {
             throw new RestoreException(path + ": " + receipt.uri() + " now holds sha256 " + manifest.sha256()
@@ -181,7 +182,7 @@ public final class Restorer {
         } catch (RestoreException e) {
             throw e;
         } catch (IOException e) {
-            throw new RestoreException(path + ": " + OffloadException.describe(e), false, e);
+            throw new RestoreException(path + ": " + ErrorLine.causes(e), false, e);
         }
         Checkpoint registered = register(config, root, rootDir, row);
         registry.recordEvent(new HistoryEvent(path, clock.instant(), EVENT, "uri=" + receipt.uri() + " sha256="
@@ -203,7 +204,7 @@ public final class Restorer {
             } catch (NoSuchFileException absent) {
                 return; // created below, as a plain directory
             } catch (IOException e) {
-                throw new RestoreException(path + ": " + p + ": " + OffloadException.describe(e), false, e);
+                throw new RestoreException(path + ": " + p + ": " + ErrorLine.causes(e), false, e);
             }
         }
     }
@@ -283,7 +284,7 @@ public final class Restorer {
     private static RestoreException remote(String path, FileObject fo, Throwable x) {
         Kind k = OffloadException.classify(x, Kind.READ);
         return new RestoreException(path + ": cannot read " + fo.getPublicURIString() + " (" + k.words() + "): "
-                + OffloadException.describe(x), false, x);
+                + ErrorLine.causes(x), false, x);
     }
 
     /** Moves the staged entries into {@code holder}; all of them or none. */

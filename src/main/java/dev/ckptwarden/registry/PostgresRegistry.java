@@ -141,7 +141,7 @@ public final class PostgresRegistry extends JdbcRegistry {
         return null;
     }
 
-    /** A one-line account of a database error that a user can act on. */
+    /** A one-line account of a database error that a user can act on, by its SQLSTATE (so not {@code ErrorLine}). */
     static String describe(SQLException e, String user) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String message = Schema.oneLine(e.getMessage());

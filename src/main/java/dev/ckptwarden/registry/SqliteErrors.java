@@ -39,7 +39,10 @@ final class SqliteErrors {
         return describe(e);
     }
 
-    /** A one-line account of a database error that a user can act on. */
+    /**
+     * A one-line account of a database error that a user can act on. Not {@code ErrorLine}: the words come
+     * from SQLite's result code (what to do about a full disk, a lock, a foreign file), not from a file exception.
+     */
     static String describe(Exception e) {
         if (e instanceof SQLiteException sqlite) {
             int extended = sqlite.getResultCode().code;

@@ -8,6 +8,7 @@ import dev.ckptwarden.catalog.TreeReader;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
@@ -150,8 +151,8 @@ public final class Reconciler implements AutoCloseable {
                 throw new NotDirectoryException(rootDir.toString());
             }
         } catch (IOException e) {
-            problems.add(new ScanProblem(root.name(), rootDir, TreeWalk.describe(e)));
-            reachability.unreachable(root, rootDir.toString(), TreeWalk.describe(e), now);
+            problems.add(new ScanProblem(root.name(), rootDir, ErrorLine.reason(e)));
+            reachability.unreachable(root, rootDir.toString(), ErrorLine.reason(e), now);
             return unreachable(root, rootDir, problems, started);
         }
         reachability.reachable(root, rootDir.toString(), now);
@@ -159,7 +160,7 @@ public final class Reconciler implements AutoCloseable {
         RootPass pass = new RootPass(registry, settler, root, rootDir, FileSource.LOCAL, m, settleTime, now, problems);
         TreeReader reader = new TreeReader((p, msg) -> problems.add(new ScanProblem(root.name(), p, msg)));
         TreeWalk.Walked w = TreeWalk.walk(rootDir, reader, reader::forget, cataloger(root),
-                (dir, e) -> problems.add(new ScanProblem(root.name(), dir, TreeWalk.describe(e))),
+                (dir, e) -> problems.add(new ScanProblem(root.name(), dir, ErrorLine.reason(e))),
                 (dir, found) -> pass.run(dir, found.candidates(), found.descendInto()));
         RootScan scan = pass.finish(w.unscanned(), reader.entriesRead(), started);
         m.examined = w.listed();
@@ -285,7 +286,7 @@ public final class Reconciler implements AutoCloseable {
         } catch (NoSuchFileException | NotDirectoryException gone) {
             runDirGone = true;
         } catch (IOException | RuntimeException e) {
-            log.warn("run {} of root {} ({}) cannot be listed: {}", run, root.name(), runDir, TreeWalk.describe(e));
+            log.warn("run {} of root {} ({}) cannot be listed: {}", run, root.name(), runDir, ErrorLine.reason(e));
             return List.of();
         }
         if (runDirGone && isBare(rootDir)) {

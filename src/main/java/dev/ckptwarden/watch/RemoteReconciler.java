@@ -3,6 +3,7 @@ package dev.ckptwarden.watch;
 import dev.ckptwarden.catalog.Cataloger;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.remote.RemoteSettings;
 import org.apache.commons.vfs2.FileObject;
@@ -50,7 +51,7 @@ final class RemoteReconciler {
         try {
             files = RemoteFiles.open(settings.get());
         } catch (IOException e) {
-            return unreachable(root, rootPath, "cannot set up remote access: " + describe(e), problems, settle);
+            return unreachable(root, rootPath, "cannot set up remote access: " + ErrorLine.causes(e), problems, settle);
         }
         try (files) {
             FileObject top;
@@ -59,7 +60,7 @@ final class RemoteReconciler {
                 top = files.resolve(root.path());
                 type = top.getType(); // the first remote operation: connects and authenticates
             } catch (IOException | RuntimeException e) {
-                return unreachable(root, rootPath, "not reachable: " + describe(e), problems, settle);
+                return unreachable(root, rootPath, "not reachable: " + ErrorLine.causes(e), problems, settle);
             }
             boolean s3 = scheme.equals("s3");
             if (type == FileType.FILE || type == FileType.IMAGINARY && !s3) {
@@ -78,11 +79,11 @@ final class RemoteReconciler {
                 if (dir.equals(rootPath)) {
                     atRoot[0] = e; // the root itself: the whole root is unreachable, said once below
                 } else {
-                    problems.add(new ScanProblem(root.name(), dir, describe(e)));
+                    problems.add(new ScanProblem(root.name(), dir, ErrorLine.causes(e)));
                 }
             }, (dir, found) -> candidates.addAll(found.candidates()));
             if (atRoot[0] != null) {
-                return unreachable(root, rootPath, "cannot list: " + describe(atRoot[0]), problems, settle);
+                return unreachable(root, rootPath, "cannot list: " + ErrorLine.causes(atRoot[0]), problems, settle);
             }
             return settle.apply(new RootWalk(rootPath, true, candidates, w.unscanned(), Set.of(), reader.entriesRead(),
                     source));
@@ -93,23 +94,5 @@ final class RemoteReconciler {
                                         Function<RootWalk, RootScan> settle) {
         problems.add(new ScanProblem(root.name(), rootPath, why)); // logged by the reconciler, once per episode
         return settle.apply(RootWalk.unreachable(rootPath));
-    }
-
-    /** One line from an exception chain: VFS wraps the transport's reason ("Auth fail", "Connection refused") in its own. */
-    static String describe(Throwable e) {
-        List<String> parts = new ArrayList<>();
-        for (Throwable t = e; t != null && parts.size() < 4; t = t.getCause() == t ? null : t.getCause()) {
-            String m = t.getMessage();
-            if (m == null || m.isBlank()) {
-                continue;
-            }
-            int nl = m.indexOf('\n');
-            m = (nl < 0 ? m : m.substring(0, nl)).strip();
-            String msg = m;
-            if (parts.stream().noneMatch(p -> p.contains(msg))) {
-                parts.add(msg);
-            }
-        }
-        return parts.isEmpty() ? e.getClass().getSimpleName() : String.join(": ", parts);
     }
 }

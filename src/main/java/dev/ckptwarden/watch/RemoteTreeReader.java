@@ -3,6 +3,7 @@ package dev.ckptwarden.watch;
 import dev.ckptwarden.catalog.DirectoryReader;
 import dev.ckptwarden.catalog.Entry;
 import dev.ckptwarden.catalog.Listing;
+import dev.ckptwarden.errors.ErrorLine;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileType;
@@ -60,7 +61,7 @@ final class RemoteTreeReader implements DirectoryReader {
             if (!fo.exists()) {
                 throw new NoSuchFileException(dir.toString());
             }
-            throw new IOException(RemoteReconciler.describe(e), e);
+            throw new IOException(ErrorLine.causes(e), e);
         }
         List<Entry> out = new ArrayList<>(children.length);
         for (FileObject child : children) {
@@ -77,7 +78,7 @@ final class RemoteTreeReader implements DirectoryReader {
                 out.add(new Entry(name, type, size, mtime));
                 entries++;
             } catch (FileSystemException e) {
-                problems.accept(dir.resolve(name), "cannot stat: " + RemoteReconciler.describe(e));
+                problems.accept(dir.resolve(name), "cannot stat: " + ErrorLine.causes(e));
             }
         }
         out.sort((x, y) -> x.name().compareTo(y.name()));

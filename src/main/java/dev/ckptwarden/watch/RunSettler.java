@@ -9,6 +9,7 @@ import dev.ckptwarden.catalog.Recognition;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.catalog.names.NameParser;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -115,7 +116,7 @@ final class RunSettler {
                 } catch (NoSuchFileException vanished) {
                     continue;
                 } catch (IOException | RuntimeException e) {
-                    problems.add(new ScanProblem(root.name(), c.path(), "cannot inspect: " + TreeWalk.describe(e)));
+                    problems.add(new ScanProblem(root.name(), c.path(), "cannot inspect: " + ErrorLine.reason(e)));
                     stable = false; // tried again on the next pass
                     if (prev != null) {
                         present.add(key); // keep what we knew rather than forget it

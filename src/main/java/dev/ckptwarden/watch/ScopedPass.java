@@ -7,6 +7,7 @@ import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.TreeReader;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,7 +83,7 @@ final class ScopedPass {
                     vanished.add(dir);
                 } catch (IOException | RuntimeException e) {
                     unscanned.add(dir);
-                    problems.add(new ScanProblem(root.name(), dir, TreeWalk.describe(e)));
+                    problems.add(new ScanProblem(root.name(), dir, ErrorLine.reason(e)));
                 } finally {
                     reader.forget(dir);
                 }

@@ -5,10 +5,7 @@ import dev.ckptwarden.catalog.DirectoryReader;
 import dev.ckptwarden.catalog.Listing;
 
 import java.io.IOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -91,23 +88,5 @@ final class TreeWalk {
             }
             dir = next;
         }
-    }
-
-    /** One line for an I/O failure, as scan problems and logs say it. */
-    static String describe(Throwable e) {
-        if (e instanceof AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof NoSuchFileException) {
-            return "does not exist";
-        }
-        if (e instanceof NotDirectoryException) {
-            return "not a directory";
-        }
-        if (e instanceof FileSystemException fse && fse.getReason() != null) {
-            return fse.getReason();
-        }
-        String m = e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : m;
     }
 }

@@ -1,6 +1,7 @@
 package dev.ckptwarden.watch;
 
 import dev.ckptwarden.catalog.integrity.FileSource;
+import dev.ckptwarden.errors.ErrorLine;
 import org.apache.commons.vfs2.FileObject;
 import org.apache.commons.vfs2.FileSystemException;
 import org.apache.commons.vfs2.FileType;
@@ -58,7 +59,7 @@ final class VfsFileSource implements FileSource {
             }
             content = fo.getContent().getRandomAccessContent(RandomAccessMode.READ);
         } catch (FileSystemException e) {
-            throw new IOException("cannot open " + file + ": " + RemoteReconciler.describe(e), e);
+            throw new IOException("cannot open " + file + ": " + ErrorLine.causes(e), e);
         }
         try {
             return new Channel(content, content.length());

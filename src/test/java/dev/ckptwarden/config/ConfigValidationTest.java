@@ -234,6 +234,16 @@ class ConfigValidationTest {
     }
 
     @Test
+    void anEmptyOffloadBlockIsAnErrorNotAnOffloadToNowhere() {
+        assertThat(messages("""
+                roots:
+                  - path: /a
+                    offload:
+                """)).containsExactly(
+                "conf/ckpt-warden.yaml:3:13: roots[0].offload: is empty; set target (and optionally verify), or remove offload:");
+    }
+
+    @Test
     void overridesOnAWatchOnlyRootAreAnError() {
         assertThat(messages("roots:\n  - path: /a\n    overrides:\n      - {match: \"x/*\", retention: {keep_last: 1}}\n"))
                 .singleElement().asString().startsWith("conf/ckpt-warden.yaml:3:5: roots[0].overrides: this root has "
