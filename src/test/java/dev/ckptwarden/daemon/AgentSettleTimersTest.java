@@ -98,6 +98,28 @@ class AgentSettleTimersTest {
         }
     }
 
+    @Test
+    void aSaveInALightningMetricSubdirectoryIsCompletedByItsTimerNotMarkedGone() throws Exception {
+        Config cfg = config();
+        Instant now = clock.instant();
+        TreeBuilder.lightningCkpt(root.resolve("a/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        Path save = TreeBuilder.lightningCkpt(root.resolve("a/epoch=2-step=20-val/loss=0.50.ckpt"), 2, 20, true,
+                now.minusSeconds(4));
+        try (SqliteRegistry registry = SqliteRegistry.open(dir.resolve("state"));
+             AuditLog audit = AuditLog.open(dir.resolve("state"));
+             Agent agent = new Agent(cfg, null, Map.of(), registry, new Enforcer(registry, audit), new AgentMetrics("test"),
+                     clock, passes -> schedule)) {
+            agent.run(PassKind.STARTUP);
+            assertThat(registry.byPath(save.toString()).orElseThrow().state()).isEqualTo(CheckpointState.WRITING);
+
+            clock.set(settleTimes().get(0));
+            agent.run(PassKind.SETTLE);
+
+            assertThat(registry.byPath(save.toString()).orElseThrow().state()).isEqualTo(CheckpointState.COMPLETE);
+            assertThat(registry.history(save.toString())).extracting(e -> e.event()).doesNotContain("deleted");
+        }
+    }
+
     /**
      * Measures what settling costs with many runs saving a little apart: each settle pass reads one run. (One
      * timer for the whole agent looked at every run still settling each time: 100 runs, 5,050 run reads.)
