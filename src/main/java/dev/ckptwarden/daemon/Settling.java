@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -73,7 +74,7 @@ final class Settling {
             for (Iterator<Map.Entry<Path, Instant>> it = root.getValue().entrySet().iterator(); it.hasNext(); ) {
                 Map.Entry<Path, Instant> dir = it.next();
                 if (!dir.getValue().isAfter(by)) {
-                    out.computeIfAbsent(root.getKey(), k -> new java.util.LinkedHashSet<>()).add(dir.getKey());
+                    out.computeIfAbsent(root.getKey(), k -> new LinkedHashSet<>()).add(dir.getKey());
                     it.remove();
                 }
             }
