@@ -252,7 +252,10 @@ public final class Agent implements AutoCloseable {
     private void pass(PassKind kind) {
         Instant now = clock.instant();
         Map<String, Set<Path>> scopes = kind == PassKind.EVENT ? events.take(now)
-                : kind == PassKind.SETTLE ? settling.scopes() : null;
+                : kind == PassKind.SETTLE ? settling.take(now) : null;
+        if (kind == PassKind.SETTLE && scopes.isEmpty()) {
+            return; // this timer's directories were looked at by a pass since: nothing is due
+        }
         Config cfg = config.get();
         long started = System.nanoTime();
         try {
@@ -262,7 +265,9 @@ public final class Agent implements AutoCloseable {
                 recoveryPending = false;
                 recoveryBusy = !enforce.recover(found.local(), found.reached(), now);
             }
-            settling.set(found.settling());
+            for (Instant due : settling.update(found.settling())) {
+                schedule.once(PassKind.SETTLE, due);
+            }
             Map<String, Set<Path>> evicted = enforce.run(cfg, found.enforced(), found.reached(), found.scans(),
                     lease == null || lease.held(), now);
             if (lease != null && (recoveryBusy || enforce.trashBusy()) && lease.held()) {
@@ -283,9 +288,6 @@ public final class Agent implements AutoCloseable {
                 for (FilesystemForecast f : FilesystemForecast.compute(cfg, registry, now)) {
                     metrics.setFullForecast(f.mount(), f.fullInSeconds() == null ? Double.POSITIVE_INFINITY : f.fullInSeconds());
                 }
-            }
-            if (found.settleDue() != null) {
-                schedule.once(PassKind.SETTLE, found.settleDue());
             }
             lastPass = now;
             if (kind == PassKind.EVENT) {

@@ -10,7 +10,7 @@ public enum PassKind {
     PERIODIC,
     /** Watch events: only the directories events named since the last event pass. */
     EVENT,
-    /** A settle timer: only the directories of checkpoints still settling. */
+    /** A settle timer: only the directories (run directories) whose checkpoints are due for their verdict. */
     SETTLE,
     /** After a configuration reload: every root under the new configuration. */
     RELOAD,

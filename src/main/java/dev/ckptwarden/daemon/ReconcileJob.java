@@ -34,11 +34,10 @@ final class ReconcileJob {
      * @param reached   local roots that could be read, by name, with the directory scanned
      * @param local     those local roots' configurations
      * @param remote    remote roots that could be read (polled, not watched; no free-space figures)
-     * @param settling  per root, the directories of checkpoints still settling
-     * @param settleDue when the first of them may get its verdict, or null
+     * @param settling  per root, the directories of checkpoints still settling and when each may get its verdict
      */
     record Reconciled(List<RootScan> scans, Map<String, Path> reached, List<RootConfig> local, List<RootConfig> remote,
-                      Map<String, Set<Path>> settling, Instant settleDue) {
+                      Map<String, Map<Path, Instant>> settling) {
 
         /** Local roots first, then remote ones: what enforcement runs over. */
         List<RootConfig> enforced() {
@@ -55,19 +54,17 @@ final class ReconcileJob {
 
     /** @param scopes per root, the directories to look at (a null value: the whole root); null: every root whole */
     Reconciled run(Config cfg, PassKind kind, Map<String, Set<Path>> scopes, Instant now) {
-        Instant settleDue = null;
         Map<String, Path> reached = new LinkedHashMap<>();
         List<RootConfig> local = new ArrayList<>();
         List<RootConfig> remote = new ArrayList<>();
         List<RootScan> scans = new ArrayList<>();
-        Map<String, Set<Path>> stillSettling = new HashMap<>();
+        Map<String, Map<Path, Instant>> stillSettling = new HashMap<>();
         for (RootConfig root : cfg.roots()) {
             RootScan scan = scopes == null || (scopes.containsKey(root.name()) && scopes.get(root.name()) == null)
                     ? reconciler.reconcile(cfg, root)
                     : reconciler.reconcile(cfg, root, scopes.getOrDefault(root.name(), Set.of()));
-            stillSettling.put(root.name(), Settling.dirs(scan.checkpoints()));
+            stillSettling.put(root.name(), Settling.dueByDirectory(scan.checkpoints(), cfg.agent().settleTime(), now));
             scans.add(scan);
-            settleDue = Settling.earliest(settleDue, Settling.due(scan.checkpoints(), cfg.agent().settleTime(), now));
             if (scan.reachable() && !root.isLocal()) {
                 remote.add(root);
             } else if (scan.reachable()) {
@@ -88,7 +85,7 @@ final class ReconcileJob {
                         scan.took().toMillis(), scan.problems().isEmpty() ? "" : ", " + scan.problems().size() + " problem(s)");
             }
         }
-        return new Reconciled(scans, reached, local, remote, stillSettling, settleDue);
+        return new Reconciled(scans, reached, local, remote, stillSettling);
     }
 
     /** A root that did not exist (or was not mounted) at startup: watch it now that it does. */

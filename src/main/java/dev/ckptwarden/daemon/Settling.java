@@ -5,37 +5,94 @@ import dev.ckptwarden.catalog.StateJudge;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * Checkpoints still settling after the last pass, per root: where the next settle pass looks, and
- * when it is due (the first settling checkpoint's verdict time). A clock stepped back never makes a
- * settle time lie in the past: the next try is then one settle time from now.
+ * Settle timers, one per directory holding checkpoints still settling (a run directory): when each may
+ * get its verdict (the first of its settling checkpoints' verdict times). A settle pass looks only at the
+ * directories due by then, so a save settling in one run never makes the agent read another run, and each
+ * run's timer fires on its own. A clock stepped back never makes a settle time lie in the past: the next
+ * try is then one settle time from now.
  */
 final class Settling {
-    /** Per root, the directories of checkpoints that were still settling after the last pass. */
-    private volatile Map<String, Set<Path>> dirs = Map.of();
+    /**
+     * How early a timer may fire and still find its directory due: a scheduler may wake a few milliseconds
+     * before the instant asked for, and a directory left behind then would have no timer left.
+     */
+    static final Duration EARLY = Duration.ofMillis(25);
 
-    /** What a settle pass looks at, per root. */
-    Map<String, Set<Path>> scopes() {
-        return dirs;
+    /** Per root, per directory of still-settling checkpoints, when its settle check is due (guarded by this). */
+    private final Map<String, Map<Path, Instant>> due = new HashMap<>();
+
+    /**
+     * After a pass: the directories still settling, per root, and when each is due. A directory whose check is
+     * still pending at an earlier time keeps that time (its timer is set; the pass just done may not have looked
+     * at it). Directories no longer settling are dropped.
+     *
+     * @return the instants a settle pass is to be asked for: those of directories new or due at another time
+     */
+    synchronized Set<Instant> update(Map<String, Map<Path, Instant>> stillSettling) {
+        Set<Instant> schedule = new TreeSet<>();
+        Map<String, Map<Path, Instant>> next = new HashMap<>();
+        stillSettling.forEach((root, dirs) -> {
+            Map<Path, Instant> before = due.getOrDefault(root, Map.of());
+            Map<Path, Instant> after = new LinkedHashMap<>();
+            dirs.forEach((dir, at) -> {
+                Instant pending = before.get(dir);
+                Instant when = earliest(pending, at);
+                after.put(dir, when);
+                if (!when.equals(pending)) {
+                    schedule.add(when);
+                }
+            });
+            if (!after.isEmpty()) {
+                next.put(root, after);
+            }
+        });
+        due.clear();
+        due.putAll(next);
+        return schedule;
     }
 
-    void set(Map<String, Set<Path>> stillSettling) {
-        dirs = Map.copyOf(stillSettling);
-    }
-
-    /** The directories holding checkpoints still settling: where the next settle pass looks. */
-    static Set<Path> dirs(List<Checkpoint> checkpoints) {
-        Set<Path> out = new HashSet<>();
-        for (Checkpoint c : checkpoints) {
-            if (StateJudge.settling(c) && c.path().getParent() != null) {
-                out.add(c.path().getParent());
+    /**
+     * What a settle pass starting {@code now} looks at, per root: the directories whose check is due by then,
+     * taken (the pass settles them, and the next update sets their timers again if they are still settling).
+     * Empty when nothing is due: a pass since has already looked, or the timer is another directory's.
+     */
+    synchronized Map<String, Set<Path>> take(Instant now) {
+        Instant by = now.plus(EARLY);
+        Map<String, Set<Path>> out = new HashMap<>();
+        for (Map.Entry<String, Map<Path, Instant>> root : due.entrySet()) {
+            for (Iterator<Map.Entry<Path, Instant>> it = root.getValue().entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<Path, Instant> dir = it.next();
+                if (!dir.getValue().isAfter(by)) {
+                    out.computeIfAbsent(root.getKey(), k -> new LinkedHashSet<>()).add(dir.getKey());
+                    it.remove();
+                }
             }
         }
+        due.values().removeIf(Map::isEmpty);
+        return out;
+    }
+
+    /** Per directory holding checkpoints still settling, when the first of them may get its verdict ({@link #due}). */
+    static Map<Path, Instant> dueByDirectory(List<Checkpoint> checkpoints, Duration settle, Instant now) {
+        Map<Path, List<Checkpoint>> byDir = new LinkedHashMap<>();
+        for (Checkpoint c : checkpoints) {
+            if (StateJudge.settling(c) && c.path().getParent() != null) {
+                byDir.computeIfAbsent(c.path().getParent(), k -> new ArrayList<>()).add(c);
+            }
+        }
+        Map<Path, Instant> out = new LinkedHashMap<>();
+        byDir.forEach((dir, settling) -> out.put(dir, due(settling, settle, now)));
         return out;
     }
 

@@ -52,8 +52,15 @@ abstract class JdbcRegistry implements Registry {
     /**
      * What a write transaction does first, before its work, on a connection not in auto-commit: here
      * nothing (SQLite's transactions begin IMMEDIATE, taking the write lock themselves).
+     *
+     * @return a stamp {@link #committed} is given once this transaction has committed
      */
-    void beginWrite(Connection c) throws SQLException {
+    long beginWrite(Connection c) throws SQLException {
+        return 0;
+    }
+
+    /** A write transaction committed; {@code stamp} is what its {@link #beginWrite} returned. Here nothing. */
+    void committed(long stamp) {
     }
 
     /** Runs {@code work} in one write transaction; errors say {@code what} was being done. */
@@ -61,8 +68,9 @@ abstract class JdbcRegistry implements Registry {
         return read(what, c -> {
             c.setAutoCommit(false);
             T result;
+            long stamp;
             try {
-                beginWrite(c);
+                stamp = beginWrite(c);
                 result = work.run(c);
                 c.commit();
             } catch (SQLException | RuntimeException e) {
@@ -79,6 +87,7 @@ abstract class JdbcRegistry implements Registry {
                 }
                 throw e;
             }
+            committed(stamp);
             c.setAutoCommit(true);
             return result;
         });

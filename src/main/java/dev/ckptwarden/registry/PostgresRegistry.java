@@ -38,7 +38,10 @@ import javax.sql.DataSource;
  * write lock; a read-merge-write upsert then cannot undo a {@code pin} committed by another process
  * between its read and its write. Reads take no lock.
  *
- * <p>{@link #externalChangeCounter()} is -1: other agents commit all the time, so nothing is cached.
+ * <p>{@link #externalChangeCounter()} reads a counter that every transaction changing checkpoint rows raises
+ * in the database ({@code registry_changes}, kept by a trigger whoever writes): it moves when another agent or
+ * command committed since this registry last looked, and not for this registry's own writes, so an agent
+ * reuses the rows it read while no one else wrote.
  */
 public final class PostgresRegistry extends JdbcRegistry {
 
@@ -50,6 +53,7 @@ public final class PostgresRegistry extends JdbcRegistry {
 
     private final String location;
     private final HikariDataSource pool;
+    private final ChangeCount changes = new ChangeCount();
     private volatile boolean closed;
 
     private PostgresRegistry(String location, Clock clock, HikariDataSource pool) {
@@ -269,12 +273,40 @@ public final class PostgresRegistry extends JdbcRegistry {
         }
     }
 
-    /** Every write transaction first takes the registry's write lock: writers take turns, as on SQLite. */
+    /**
+     * Every write transaction first takes the registry's write lock (writers take turns, as on SQLite), then
+     * raises the change counter: the value it returns is this transaction's own.
+     */
     @Override
-    void beginWrite(Connection c) throws SQLException {
+    long beginWrite(Connection c) throws SQLException {
         try (Statement lock = c.createStatement()) {
             lock.execute("SELECT pg_advisory_xact_lock(" + PostgresSchema.WRITE_LOCK + ")");
+            try (ResultSet rs = lock.executeQuery(PostgresSchema.COUNT_CHANGE)) {
+                if (!rs.next()) {
+                    throw new SQLException("the change counter row is missing from registry_changes");
+                }
+                return rs.getLong(1);
+            }
         }
+    }
+
+    @Override
+    void committed(long stamp) {
+        changes.own(stamp);
+    }
+
+    /** The number of changes by others this registry has noticed; see {@link ChangeCount}. */
+    @Override
+    public long externalChangeCounter() {
+        long counter = read("reading the change counter", c -> {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(PostgresSchema.CHANGES)) {
+                if (!rs.next()) {
+                    throw new SQLException("the change counter row is missing from registry_changes");
+                }
+                return rs.getLong(1);
+            }
+        });
+        return changes.seen(counter);
     }
 
     private void ensureOpen() {

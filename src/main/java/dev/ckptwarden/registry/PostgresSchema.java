@@ -19,6 +19,19 @@ final class PostgresSchema {
     /** Key of the transaction-level advisory lock that serialises migrations and registry writes. */
     static final long WRITE_LOCK = 0x636b_7074_7772_6431L; // "ckptwrd1"
 
+    /** Set for the rest of a transaction once it has raised {@code registry_changes.counter}. */
+    static final String COUNTED = "ckpt_warden.counted";
+
+    /**
+     * Raises the change counter for the calling write transaction and marks it counted (its later statements
+     * do not raise it again); returns the new value. Run after the write lock is taken.
+     */
+    static final String COUNT_CHANGE = "UPDATE registry_changes SET counter = counter + 1"
+            + " RETURNING counter, set_config('" + COUNTED + "', 'yes', true)";
+
+    /** The change counter as committed. */
+    static final String CHANGES = "SELECT counter FROM registry_changes";
+
     static final List<Migration> MIGRATIONS = List.of(
             new Migration(1, "checkpoints and history tables", List.of("""
                     CREATE TABLE checkpoints (
@@ -75,7 +88,26 @@ final class PostgresSchema {
             // gen_random_uuid(): the id only has to differ between databases, on any PostgreSQL version.
             new Migration(4, "registry identity", List.of(
                     "CREATE TABLE registry_identity (id TEXT NOT NULL)",
-                    "INSERT INTO registry_identity (id) VALUES (md5(random()::text || clock_timestamp()::text))")));
+                    "INSERT INTO registry_identity (id) VALUES (md5(random()::text || clock_timestamp()::text))")),
+            // A counter that every transaction changing checkpoint rows raises by one, in that transaction: an agent
+            // tells from it whether anyone else wrote since it last looked, and reuses the rows it read when no one
+            // did (PostgresRegistry#externalChangeCounter). The registry's own writes raise it first thing (under
+            // the write lock) and mark the transaction counted; the trigger covers every other writer (an older
+            // agent still running during an upgrade, SQL by hand), so no change can go uncounted.
+            new Migration(5, "change counter", List.of(
+                    "CREATE TABLE registry_changes (counter BIGINT NOT NULL)",
+                    "INSERT INTO registry_changes (counter) VALUES (0)",
+                    """
+                    CREATE FUNCTION ckpt_warden_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF current_setting('%1$s', true) IS DISTINCT FROM 'yes' THEN
+                            UPDATE registry_changes SET counter = counter + 1;
+                            PERFORM set_config('%1$s', 'yes', true);
+                        END IF;
+                        RETURN NULL;
+                    END $$""".formatted(COUNTED),
+                    "CREATE TRIGGER checkpoints_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON checkpoints"
+                            + " FOR EACH STATEMENT EXECUTE PROCEDURE ckpt_warden_count_change()")));
 
     static final int CURRENT_VERSION = MIGRATIONS.get(MIGRATIONS.size() - 1).version();
 

@@ -17,6 +17,7 @@ import java.nio.file.WatchService;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -25,10 +26,11 @@ import java.util.stream.Stream;
 
 /**
  * JDK {@link WatchService} (inotify on Linux) over every directory of the local roots. It says in
- * which directory something changed (or which directory appeared); the reconcile pass decides what
- * changed, so a lost or coalesced event can cost latency but never correctness (the periodic full
- * pass catches it). New sub-directories are registered as they appear; an OVERFLOW makes the whole
- * root dirty.
+ * which directory something changed (or which directory appeared or was removed); the reconcile pass
+ * decides what changed, so a lost or coalesced event can cost latency but never correctness (the
+ * periodic full pass catches it). New sub-directories are registered as they appear; an OVERFLOW makes
+ * the whole root dirty. A change is named as narrowly as it is known, so that the event pass reads only
+ * the run directory concerned: a removed run directory is named itself, not the root it was in.
  */
 public final class DirectoryWatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DirectoryWatcher.class);
@@ -36,6 +38,11 @@ public final class DirectoryWatcher implements AutoCloseable {
     private final WatchService service;
     private final Map<WatchKey, Path> dirs = new HashMap<>();
     private final Map<WatchKey, String> rootOf = new HashMap<>();
+    /**
+     * Every directory registered, until its removal is heard in its parent: its own key may be gone by then
+     * (the kernel ends a removed directory's watch), yet the removal is still to be named as that directory.
+     */
+    private final Set<Path> registered = new HashSet<>();
     private final Changes dirty;
     private final AtomicLong events = new AtomicLong();
     private final AtomicLong overflows = new AtomicLong();
@@ -90,6 +97,7 @@ public final class DirectoryWatcher implements AutoCloseable {
                         StandardWatchEventKinds.ENTRY_MODIFY);
                 dirs.put(key, d);
                 rootOf.put(key, root);
+                registered.add(d);
                 n++;
                 try (Stream<Path> children = Files.list(d)) {
                     children.filter(c -> Files.isDirectory(c, LinkOption.NOFOLLOW_LINKS)
@@ -113,7 +121,7 @@ public final class DirectoryWatcher implements AutoCloseable {
         rootOf.entrySet().removeIf(e -> {
             if (e.getValue().equals(root)) {
                 e.getKey().cancel();
-                dirs.remove(e.getKey());
+                registered.remove(dirs.remove(e.getKey()));
                 return true;
             }
             return false;
@@ -153,6 +161,8 @@ public final class DirectoryWatcher implements AutoCloseable {
                 if (ev.kind() == StandardWatchEventKinds.ENTRY_CREATE && Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
                     watchRoot(root, child);
                     where.add(child); // a new run or checkpoint directory: look at it, not at all its siblings
+                } else if (ev.kind() == StandardWatchEventKinds.ENTRY_DELETE && forgetRegistered(child)) {
+                    where.add(child); // a removed run directory: what was in it is gone, its siblings are untouched
                 } else {
                     where.add(dir);
                 }
@@ -172,6 +182,11 @@ public final class DirectoryWatcher implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** True when {@code dir} was a registered directory; it is one no longer. */
+    private synchronized boolean forgetRegistered(Path dir) {
+        return registered.remove(dir);
     }
 
     @Override

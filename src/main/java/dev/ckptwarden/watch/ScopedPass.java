@@ -69,7 +69,9 @@ final class ScopedPass {
                         whole.add(dir);
                     }
                     for (Candidate c : f.candidates()) {
-                        if (inside || scope.startsWith(c.path())) {
+                        // A candidate below the place (a Lightning "epoch=0-val/loss=0.88.ckpt" is found by listing
+                        // its run directory, above its own) belongs to it: left out, it would count as gone.
+                        if (inside || scope.startsWith(c.path()) || c.path().startsWith(scope)) {
                             found.computeIfAbsent(c.runDir(), k -> new LinkedHashMap<>()).putIfAbsent(c.path(), c);
                         }
                     }

@@ -78,6 +78,34 @@ class DirectoryWatcherTest {
         }
     }
 
+    @Test
+    void aRemovedRunDirectoryIsNamedItselfSoTheEventPassDoesNotWalkTheRoot() throws Exception {
+        Path root = tmp.toRealPath();
+        Path old = Files.createDirectories(root.resolve("old-run"));
+        Files.writeString(old.resolve("epoch=1-step=10.ckpt"), "save");
+        Path hf = Files.createDirectories(old.resolve("checkpoint-500"));
+        Files.writeString(hf.resolve("model.safetensors"), "weights");
+        Path other = Files.createDirectories(root.resolve("run"));
+        BlockingQueue<Change> heard = new LinkedBlockingQueue<>();
+        try (DirectoryWatcher w = new DirectoryWatcher((r, where) -> heard.add(new Change(r, where)))) {
+            assertThat(w.watchRoot("data", root)).isEqualTo(4);
+            w.start();
+
+            // rm -rf old-run: its contents first, then the directory itself from the root.
+            Files.delete(hf.resolve("model.safetensors"));
+            Files.delete(hf);
+            Files.delete(old.resolve("epoch=1-step=10.ckpt"));
+            Files.delete(old);
+            await(heard, new Change("data", old));
+            // Then a save elsewhere, heard after whatever the removal still had to say.
+            Files.writeString(other.resolve("epoch=1-step=10.ckpt"), "save");
+            await(heard, new Change("data", other));
+
+            assertThat(seen).as("the root itself was never named: that would be a walk of every run")
+                    .allSatisfy(c -> assertThat(c.where()).isNotEqualTo(root));
+        }
+    }
+
     private final java.util.List<Change> seen = new java.util.ArrayList<>();
 
     /**

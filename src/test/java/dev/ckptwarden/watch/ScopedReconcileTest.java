@@ -143,6 +143,29 @@ class ScopedReconcileTest {
         assertThat(s.checkpoints()).hasSize(RUNS * 5 + 1);
     }
 
+    /**
+     * Lightning's {@code val/loss} monitor writes {@code epoch=0-step=100-val/loss=0.88.ckpt}: the change is heard
+     * in that sub-directory (and a settle timer of the save looks there), while the checkpoint is found by listing
+     * the run directory above it. It was marked deleted though on disk, and came back as new at the next full
+     * pass, its pin and first-seen time lost.
+     */
+    @Test
+    void aChangeInALightningMetricSubdirectoryKeepsItsCheckpoint() throws IOException {
+        Path save = TreeBuilder.lightningCkpt(root.resolve("run3/epoch=6-step=60-val/loss=0.88.ckpt"), 6, 60L, true, T0);
+        reconciler.reconcile(config, rootConfig);
+        assertThat(registry.pin(save.toString(), true, "best")).isTrue();
+        TreeBuilder.lightningCkpt(save.getParent().resolve("loss=0.87.ckpt"), 7, 70L, true, T0);
+
+        RootScan s = scoped(save.getParent());
+
+        assertThat(s.gone()).isZero();
+        assertThat(byKey(s)).containsKeys(save.toString(), save.getParent().resolve("loss=0.87.ckpt").toString());
+        assertThat(registry.byPath(save.toString()).orElseThrow()).satisfies(c -> {
+            assertThat(c.state()).isEqualTo(CheckpointState.COMPLETE);
+            assertThat(c.pinned()).isTrue();
+        });
+    }
+
     @Test
     void aRemovedRunDirectoryMarksItsCheckpointsGone() throws IOException {
         Path run = root.resolve("run4");
