@@ -152,6 +152,19 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
+    public java.util.SortedMap<String, Integer> presentRunCounts(String root) {
+        Objects.requireNonNull(root, "root");
+        return read("presentRunCounts(" + root + ")", c -> RunRows.counts(c, root));
+    }
+
+    @Override
+    public List<Checkpoint> presentIn(String root, Collection<String> runs) {
+        Objects.requireNonNull(root, "root");
+        return runs.isEmpty() ? List.of() : read("presentIn(" + root + ", " + runs.size() + " runs)",
+                c -> RunRows.present(c, root, runs));
+    }
+
+    @Override
     public Optional<Checkpoint> byPath(String path) {
         Objects.requireNonNull(path, "path");
         return read("byPath(" + path + ")", c -> {

@@ -288,6 +288,21 @@ public final class JournaledRegistry implements Registry {
     }
 
     @Override
+    public java.util.SortedMap<String, Integer> presentRunCounts(String root) {
+        return delegate.presentRunCounts(root);
+    }
+
+    @Override
+    public List<Checkpoint> presentIn(String root, Collection<String> runs) {
+        Map<String, PinJournal.Pin> pins = journalPins();
+        List<Checkpoint> out = new ArrayList<>();
+        for (Checkpoint c : delegate.presentIn(root, runs)) {
+            out.add(effective(c, pins));
+        }
+        return out;
+    }
+
+    @Override
     public List<Checkpoint> list(String root, String run, boolean includeHistory) {
         Map<String, PinJournal.Pin> pins = journalPins();
         List<Checkpoint> out = new ArrayList<>();
