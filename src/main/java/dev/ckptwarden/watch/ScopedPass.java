@@ -7,6 +7,7 @@ import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.TreeReader;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,7 +134,7 @@ final class ScopedPass {
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
         }
-        return new RootScan(root.name(), rootDir, true, new ArrayList<>(registry.present(root.name()).values()), problems,
+        return new RootScan(root.name(), rootDir, true, PresentRuns.registered(registry, root.name(), c -> true), problems,
                 inspected, gone, reader.entriesRead(), Duration.ofNanos(System.nanoTime() - started));
     }
 }
