@@ -158,6 +158,18 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
+    public Instant latestStateSince(String root) {
+        Objects.requireNonNull(root, "root");
+        return read("latestStateSince(" + root + ")", c -> RunRows.latestStateSince(c, root));
+    }
+
+    @Override
+    public List<SizeChange> sizeChanges(String root) {
+        Objects.requireNonNull(root, "root");
+        return read("sizeChanges(" + root + ")", c -> RunRows.sizeChanges(c, root, ORDER));
+    }
+
+    @Override
     public List<Checkpoint> presentIn(String root, Collection<String> runs) {
         Objects.requireNonNull(root, "root");
         return runs.isEmpty() ? List.of() : read("presentIn(" + root + ", " + runs.size() + " runs)",

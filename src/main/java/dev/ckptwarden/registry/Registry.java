@@ -37,6 +37,30 @@ public interface Registry extends AutoCloseable {
         return out;
     }
 
+    /** The latest state-since among a root's present checkpoints, or null when it has none. */
+    default Instant latestStateSince(String root) {
+        Instant latest = null;
+        for (Checkpoint c : present(root).values()) {
+            if (c.stateSince() != null && (latest == null || c.stateSince().isAfter(latest))) {
+                latest = c.stateSince();
+            }
+        }
+        return latest;
+    }
+
+    /**
+     * The arrivals and departures of a root's checkpoints (history included, aliases left out), in the
+     * order of {@link #list}, each checkpoint's arrival before its departure: what a growth forecast reads,
+     * without a {@link Checkpoint} per row.
+     */
+    default List<SizeChange> sizeChanges(String root) {
+        List<SizeChange> out = new java.util.ArrayList<>();
+        for (Checkpoint c : list(root, null, true)) {
+            SizeChange.of(c, out);
+        }
+        return out;
+    }
+
     /** The present checkpoints of these runs of a root, in no particular order. */
     default List<Checkpoint> presentIn(String root, Collection<String> runs) {
         List<Checkpoint> out = new java.util.ArrayList<>();

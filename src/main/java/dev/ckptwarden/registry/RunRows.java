@@ -1,6 +1,7 @@
 package dev.ckptwarden.registry;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.CheckpointState;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,9 +16,9 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * The run-by-run reads of {@link JdbcRegistry} (the same SQL on SQLite and PostgreSQL): how many present
- * checkpoints each run of a root has, and the rows of a batch of runs. A pass visits a root with them
- * ({@link PresentRuns}) instead of reading the whole root into memory at once.
+ * The reads of {@link JdbcRegistry} that spare a pass a whole root in memory (the same SQL on SQLite and
+ * PostgreSQL): how many present checkpoints each run of a root has, the rows of a batch of runs (a pass
+ * visits a root with them, {@link PresentRuns}), and the root's size history without a checkpoint per row.
  */
 final class RunRows {
     /** Runs per {@code IN (...)}: well under either database's parameter limit. */
@@ -35,6 +36,43 @@ final class RunRows {
             try (ResultSet rs = select.executeQuery()) {
                 while (rs.next()) {
                     out.put(rs.getString(1), rs.getInt(2));
+                }
+            }
+            return out;
+        }
+    }
+
+    /**
+     * The latest state-since among a root's present checkpoints (stored text sorts as time does,
+     * {@link InstantText}), or null.
+     */
+    static java.time.Instant latestStateSince(Connection c, String root) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement("SELECT max(state_since) FROM checkpoints"
+                + " WHERE root = ? AND state IN " + CheckpointRows.PRESENT_STATES)) {
+            select.setString(1, root);
+            try (ResultSet rs = select.executeQuery()) {
+                return rs.next() ? InstantText.parse(rs.getString(1)) : null;
+            }
+        }
+    }
+
+    /** A root's {@link SizeChange}s, history included, its rows in {@code order} (that of {@link JdbcRegistry#list}). */
+    static List<SizeChange> sizeChanges(Connection c, String root, String order) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement("SELECT first_seen, bytes, state, state_since, alias_of"
+                + " FROM checkpoints WHERE root = ?" + order)) {
+            select.setString(1, root);
+            List<SizeChange> out = new ArrayList<>();
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    String firstSeen = rs.getString(1);
+                    long bytes = rs.getLong(2);
+                    String state = rs.getString(3);
+                    String stateSince = rs.getString(4);
+                    boolean own = rs.getString(5) == null;
+                    if (own && firstSeen != null) {
+                        SizeChange.of(true, InstantText.parse(firstSeen), bytes, CheckpointState.fromId(state),
+                                stateSince == null ? null : InstantText.parse(stateSince), out);
+                    }
                 }
             }
             return out;

@@ -74,10 +74,8 @@ final class RootPass {
                     memory.raiseFloor(c.stateSince());
                 }
             } else {
-                // The floor is the whole root's (a state reached now never looks older than any registered):
-                // read a batch of runs at a time, keeping nothing.
-                PresentRuns.registered(registry, root.name(), c -> true)
-                        .forEachRun(run -> run.forEach(c -> memory.raiseFloor(c.stateSince())));
+                // The floor is the whole root's: a state reached now never looks older than any registered.
+                memory.raiseFloor(registry.latestStateSince(root.name()));
             }
         }
     }
