@@ -35,6 +35,14 @@ public record RootScan(
         this(root, path, reachable, PresentRuns.of(checkpoints), problems, inspected, gone, entries, took);
     }
 
+    /**
+     * This scan with its checkpoints read now and held: for a caller that closes the registry before it
+     * looks at them (the scan itself reads them from the registry when visited).
+     */
+    public RootScan inHand() {
+        return new RootScan(root, path, reachable, checkpoints(), problems, inspected, gone, entries, took);
+    }
+
     /** Every present checkpoint at once (read from the registry at each call): for listings and tests, not passes. */
     public List<Checkpoint> checkpoints() {
         return present.all();
