@@ -81,7 +81,9 @@ public final class PolicyChangeGrace {
         Set<String> keptNow = new HashSet<>();
         for (RootConfig root : cfg.roots()) {
             PresentRuns runs = present.get(root.name());
-            if (runs == null) {
+            if (runs == null || before.isEmpty() && (from == null || root.retention() == null)) {
+                // Nothing waits, and nothing can start to: no configuration before this one to compare with, or
+                // none of this root's checkpoints is evicted (watch-only). Its runs need not be read at all.
                 continue;
             }
             RootConfig previous = from == null ? null : from.root(root.name());
