@@ -8,6 +8,7 @@ import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
+import dev.ckptwarden.testing.RowCounting;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,16 +16,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,49 +39,16 @@ class RunByRunPassTest {
     Path state;
 
     private SqliteRegistry sqlite;
-    private final RowCounter rows = new RowCounter();
+    private final RowCounting rows = new RowCounting();
     private Registry registry;
     private Reconciler reconciler;
     private Config config;
     private RootConfig rootConfig;
 
-    /** Counts the checkpoint rows each call of the registry returns (it passes every call on to a real registry). */
-    private static final class RowCounter {
-        long total;
-        int largestCall;
-
-        void count(Object result) {
-            int n = 0;
-            if (result instanceof Collection<?> c && !c.isEmpty() && c.iterator().next() instanceof Checkpoint) {
-                n = c.size();
-            } else if (result instanceof Map<?, ?> m && !m.isEmpty() && m.values().iterator().next() instanceof Checkpoint) {
-                n = m.size();
-            } else if (result instanceof Optional<?> o && o.isPresent() && o.get() instanceof Checkpoint) {
-                n = 1;
-            }
-            total += n;
-            largestCall = Math.max(largestCall, n);
-        }
-
-        void reset() {
-            total = 0;
-            largestCall = 0;
-        }
-    }
-
     @BeforeEach
     void open() {
         sqlite = SqliteRegistry.open(state);
-        registry = (Registry) Proxy.newProxyInstance(Registry.class.getClassLoader(), new Class<?>[] {Registry.class},
-                (proxy, method, args) -> {
-                    try {
-                        Object result = method.invoke(sqlite, args);
-                        rows.count(result);
-                        return result;
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        registry = rows.wrap(sqlite);
         reconciler = new Reconciler(registry, new MutableClock(T0.plus(Duration.ofHours(1))));
         rootConfig = RootConfig.watchOnly(root.toString());
         config = new Config(null, AgentSettings.defaults(state), List.of(rootConfig));
