@@ -1,6 +1,5 @@
 package dev.ckptwarden.export;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
