@@ -38,12 +38,13 @@ final class ScanCommand implements Callable<Integer> {
         boolean anyUnreachable = false;
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             for (RootScan scan : new Reconciler(registry, Clock.systemUTC()).reconcileAll(cfg)) {
-                all.addAll(scan.checkpoints());
+                List<Checkpoint> found = scan.checkpoints(); // read from the registry at each call: once
+                all.addAll(found);
                 problems.addAll(scan.problems());
                 anyUnreachable |= !scan.reachable();
                 if (stats) {
                     System.err.printf(java.util.Locale.ROOT, "scan %s: %d checkpoints, %d entries, %d inspected, %d gone, %.1f ms%n",
-                            TerminalText.escape(scan.root()), scan.checkpoints().size(), scan.entries(), scan.inspected(), scan.gone(),
+                            TerminalText.escape(scan.root()), found.size(), scan.entries(), scan.inspected(), scan.gone(),
                             scan.took().toNanos() / 1e6);
                 }
             }

@@ -282,7 +282,7 @@ public final class Agent implements AutoCloseable {
             } else {
                 busyRetry = TRASH_BUSY_RETRY;
             }
-            metrics.updateFromScans(cfg, enforce.rescanAfterEnforcement(cfg, found.scans(), evicted));
+            metrics.updateFromRuns(cfg, enforce.runsAfterEnforcement(cfg, found.runs(), evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (kind.forecasts()) {
                 for (FilesystemForecast f : FilesystemForecast.compute(cfg, registry, now)) {

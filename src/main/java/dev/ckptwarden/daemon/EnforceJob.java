@@ -1,6 +1,5 @@
 package dev.ckptwarden.daemon;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementBusyException;
@@ -12,8 +11,10 @@ import dev.ckptwarden.enforce.OffloadShortfall;
 import dev.ckptwarden.enforce.PolicyChangeGrace;
 import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.export.AgentMetrics;
+import dev.ckptwarden.export.RunSummary;
 import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.PolicyChange;
+import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
 import dev.ckptwarden.config.DurationText;
@@ -112,10 +113,11 @@ final class EnforceJob {
                                boolean mayDelete, Instant now) {
         Map<String, Set<Path>> evicted = new HashMap<>();
         busyThisPass = false;
-        Map<String, List<Checkpoint>> present = new HashMap<>();
+        // Each root's present checkpoints, visited run by run where they are needed (never all at once).
+        Map<String, PresentRuns> present = new HashMap<>();
         for (RootScan scan : scans) {
             if (roots.stream().anyMatch(r -> r.name().equals(scan.root()))) {
-                present.put(scan.root(), scan.checkpoints());
+                present.put(scan.root(), scan.present());
             }
         }
         // Judged even when nothing is enforced: a reload back to watch-only cancels what waited.
@@ -240,19 +242,18 @@ final class EnforceJob {
 
     /**
      * The gauges describe what is on disk after this pass: where enforcement removed something, look
-     * again at those directories (the rest of each root is as the pass found it).
+     * again at those directories and summarise that root's runs again (the rest is as the pass found it).
+     *
+     * @param found per root, its runs' summaries as the reconcile step found them, in configuration order
      */
-    List<RootScan> rescanAfterEnforcement(Config cfg, List<RootScan> scans, Map<String, Set<Path>> evicted) {
-        if (evicted.isEmpty()) {
-            return scans;
+    List<RunSummary> runsAfterEnforcement(Config cfg, Map<String, List<RunSummary>> found, Map<String, Set<Path>> evicted) {
+        List<RunSummary> out = new ArrayList<>();
+        for (RootConfig root : cfg.roots()) {
+            Set<Path> where = evicted.get(root.name());
+            out.addAll(where == null ? found.getOrDefault(root.name(), List.of())
+                    : RunSummary.of(reconciler.reconcile(cfg, root, where).present(), cfg));
         }
-        List<RootScan> fresh = new ArrayList<>();
-        for (RootScan scan : scans) {
-            RootConfig root = cfg.root(scan.root());
-            Set<Path> where = evicted.get(scan.root());
-            fresh.add(where == null || root == null ? scan : reconciler.reconcile(cfg, root, where));
-        }
-        return fresh;
+        return out;
     }
 
     /** Roots whose quota or free-space watermark cannot currently be met. */

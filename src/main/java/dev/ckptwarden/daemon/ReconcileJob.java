@@ -3,6 +3,7 @@ package dev.ckptwarden.daemon;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.export.RunSummary;
 import dev.ckptwarden.watch.DirectoryWatcher;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
@@ -35,9 +36,10 @@ final class ReconcileJob {
      * @param local     those local roots' configurations
      * @param remote    remote roots that could be read (polled, not watched; no free-space figures)
      * @param settling  per root, the directories of checkpoints still settling and when each may get its verdict
+     * @param runs      per root, its runs' summaries as the pass found them (what the gauges show)
      */
     record Reconciled(List<RootScan> scans, Map<String, Path> reached, List<RootConfig> local, List<RootConfig> remote,
-                      Map<String, Map<Path, Instant>> settling) {
+                      Map<String, Map<Path, Instant>> settling, Map<String, List<RunSummary>> runs) {
 
         /** Local roots first, then remote ones: what enforcement runs over. */
         List<RootConfig> enforced() {
@@ -58,12 +60,26 @@ final class ReconcileJob {
         List<RootConfig> local = new ArrayList<>();
         List<RootConfig> remote = new ArrayList<>();
         List<RootScan> scans = new ArrayList<>();
+        Map<String, Map<CheckpointState, Long>> counts = new HashMap<>();
         Map<String, Map<Path, Instant>> stillSettling = new HashMap<>();
+        Map<String, List<RunSummary>> runs = new HashMap<>();
         for (RootConfig root : cfg.roots()) {
             RootScan scan = scopes == null || (scopes.containsKey(root.name()) && scopes.get(root.name()) == null)
                     ? reconciler.reconcile(cfg, root)
                     : reconciler.reconcile(cfg, root, scopes.getOrDefault(root.name(), Set.of()));
-            stillSettling.put(root.name(), Settling.dueByDirectory(scan.checkpoints(), cfg.agent().settleTime(), now));
+            // One visit of the root, run by run: what still settles, the runs' summaries, the counts by state.
+            Map<Path, Instant> settlingDirs = new LinkedHashMap<>();
+            List<RunSummary> summaries = new ArrayList<>();
+            Map<CheckpointState, Long> byState = new EnumMap<>(CheckpointState.class);
+            scan.present().forEachRun(run -> {
+                Settling.dueByDirectory(run, cfg.agent().settleTime(), now).forEach((dir, due) ->
+                        settlingDirs.merge(dir, due, Settling::earliest));
+                summaries.addAll(RunSummary.of(run, cfg));
+                run.forEach(c -> byState.merge(c.state(), 1L, Long::sum));
+            });
+            stillSettling.put(root.name(), settlingDirs);
+            runs.put(root.name(), summaries);
+            counts.put(root.name(), byState);
             scans.add(scan);
             if (scan.reachable() && !root.isLocal()) {
                 remote.add(root);
@@ -75,17 +91,20 @@ final class ReconcileJob {
                 }
             }
             log.debug("reconciled {} ({}): {} checkpoints, {} inspected, {} gone, {} ms", root.name(), kind.word(),
-                    scan.checkpoints().size(), scan.inspected(), scan.gone(), scan.took().toMillis());
+                    total(byState), scan.inspected(), scan.gone(), scan.took().toMillis());
         }
         if (kind == PassKind.STARTUP) {
             for (RootScan scan : scans) {
-                Map<CheckpointState, Long> byState = new EnumMap<>(CheckpointState.class);
-                scan.checkpoints().forEach(c -> byState.merge(c.state(), 1L, Long::sum));
-                log.info("root {}: {} checkpoint(s) {} in {} ms{}", scan.root(), scan.checkpoints().size(), byState,
+                Map<CheckpointState, Long> byState = counts.get(scan.root());
+                log.info("root {}: {} checkpoint(s) {} in {} ms{}", scan.root(), total(byState), byState,
                         scan.took().toMillis(), scan.problems().isEmpty() ? "" : ", " + scan.problems().size() + " problem(s)");
             }
         }
-        return new Reconciled(scans, reached, local, remote, stillSettling);
+        return new Reconciled(scans, reached, local, remote, stillSettling, runs);
+    }
+
+    private static long total(Map<CheckpointState, Long> byState) {
+        return byState.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /** A root that did not exist (or was not mounted) at startup: watch it now that it does. */

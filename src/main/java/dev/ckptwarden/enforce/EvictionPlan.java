@@ -5,6 +5,9 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.PressurePlanner;
+import dev.ckptwarden.policy.RetentionPolicy;
+import dev.ckptwarden.policy.Verdict;
+import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
 
 import java.io.IOException;
@@ -14,9 +17,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything to remove now, for a set of local roots: retention's evictions plus what quotas and the
@@ -76,56 +81,87 @@ public final class EvictionPlan {
     /** As above, with the policy evictions a configuration change brought waiting until their time. */
     public static EvictionPlan of(Registry registry, List<RootConfig> roots, Map<String, Path> rootDirs, String run,
                                   Instant now, Space space, PolicyChange change) throws IOException {
-        Map<String, RetentionPlan> retention = new LinkedHashMap<>();
+        Map<String, Planning> planning = new LinkedHashMap<>();
         for (RootConfig r : roots) {
-            retention.put(r.name(), RetentionPlan.of(registry, r, run, now, change));
+            RetentionPlan plan = RetentionPlan.of(registry, r, run, now, change);
+            List<Checkpoint> all = plan.decisions().stream().map(Decision::checkpoint).toList();
+            planning.put(r.name(), new Planning(plan, new PressurePlanner.RootInput(r, plan.decisions()).runBytes(),
+                    PressurePlanner.nextSaveBytes(all, now, ACTIVE_RUN)));
         }
-        return planned(retention, roots, rootDirs, now, space);
+        return planned(planning, roots, rootDirs, space);
     }
 
     /**
-     * As {@link #of(Registry, List, Map, String, Instant)} for checkpoints already in hand: the running
-     * agent plans from its view of each root's present checkpoints, without reading the registry again.
+     * As {@link #of(Registry, List, Map, String, Instant)} for the running agent: each root's present
+     * checkpoints are visited run by run and let go of once decided. What the plan keeps of a root is its
+     * evictions and, where a quota or a free-space watermark may call on them, the decisions pressure could
+     * still remove (so {@link #retention} lists only those), plus each run's bytes: never every checkpoint.
      */
-    public static EvictionPlan ofPresent(Map<String, List<Checkpoint>> present, List<RootConfig> roots,
-                                  Map<String, Path> rootDirs, Instant now) throws IOException {
-        return ofPresent(present, roots, rootDirs, now, PolicyChange.NONE);
-    }
-
-    /** As above, with the policy evictions a configuration change brought waiting until their time. */
-    public static EvictionPlan ofPresent(Map<String, List<Checkpoint>> present, List<RootConfig> roots,
-                                  Map<String, Path> rootDirs, Instant now, PolicyChange change) throws IOException {
-        Map<String, RetentionPlan> retention = new LinkedHashMap<>();
-        for (RootConfig r : roots) {
-            retention.put(r.name(), RetentionPlan.of(present.getOrDefault(r.name(), List.of()), r, null, now, change));
+    public static EvictionPlan ofPresent(Map<String, PresentRuns> present, List<RootConfig> roots,
+                                         Map<String, Path> rootDirs, Instant now, PolicyChange change) throws IOException {
+        Set<String> pressed = new HashSet<>();
+        for (List<RootConfig> group : byStore(roots, rootDirs).values()) {
+            boolean watermark = group.stream().anyMatch(r -> r.disk().minFree() != null || r.disk().minFreeRatio() != null);
+            for (RootConfig r : group) {
+                if (watermark || r.quota().maxBytes() != null || r.quota().runMaxBytes() != null) {
+                    pressed.add(r.name());
+                }
+            }
         }
-        return planned(retention, roots, rootDirs, now, Space.OF_STORE);
+        Map<String, Planning> planning = new LinkedHashMap<>();
+        for (RootConfig r : roots) {
+            List<Decision> kept = new ArrayList<>();
+            Map<String, Long> runBytes = new LinkedHashMap<>();
+            long[] nextSave = {0};
+            boolean candidates = r.retention() != null && pressed.contains(r.name());
+            present.getOrDefault(r.name(), PresentRuns.NONE).forEachRun(run -> {
+                run.forEach(c -> runBytes.merge(c.run(), c.bytes(), Long::sum));
+                nextSave[0] = Math.max(nextSave[0], PressurePlanner.nextSaveBytes(run, now, ACTIVE_RUN));
+                for (Decision d : RetentionPlan.decideRun(run, r, now, change)) {
+                    if (d.verdict() == Verdict.EVICT || candidates && RetentionPolicy.mayGoUnderPressure(d)) {
+                        kept.add(d);
+                    }
+                }
+            });
+            planning.put(r.name(), new Planning(new RetentionPlan(r.name(), kept), runBytes, nextSave[0]));
+        }
+        return planned(planning, roots, rootDirs, Space.OF_STORE);
     }
 
-    private static EvictionPlan planned(Map<String, RetentionPlan> retention, List<RootConfig> roots,
-                                   Map<String, Path> rootDirs, Instant now, Space space) throws IOException {
-        EvictionPlan plan = new EvictionPlan();
+    /** A root's part of the plan: retention's decisions (all, or those that matter), its runs' bytes, its next save. */
+    private record Planning(RetentionPlan retention, Map<String, Long> runBytes, long nextSaveBytes) {
+    }
+
+    private static Map<FileStore, List<RootConfig>> byStore(List<RootConfig> roots, Map<String, Path> rootDirs)
+            throws IOException {
         Map<FileStore, List<RootConfig>> byStore = new LinkedHashMap<>();
         for (RootConfig r : roots) {
             Path dir = rootDirs.get(r.name());
-            plan.retention.put(r.name(), retention.get(r.name()));
-            plan.evictions.put(r.name(), new ArrayList<>());
             if (dir != null) {
                 byStore.computeIfAbsent(Files.getFileStore(dir), k -> new ArrayList<>()).add(r);
             }
         }
-        for (Map.Entry<FileStore, List<RootConfig>> group : byStore.entrySet()) {
+        return byStore;
+    }
+
+    private static EvictionPlan planned(Map<String, Planning> planning, List<RootConfig> roots,
+                                        Map<String, Path> rootDirs, Space space) throws IOException {
+        EvictionPlan plan = new EvictionPlan();
+        for (RootConfig r : roots) {
+            plan.retention.put(r.name(), planning.get(r.name()).retention());
+            plan.evictions.put(r.name(), new ArrayList<>());
+        }
+        for (Map.Entry<FileStore, List<RootConfig>> group : byStore(roots, rootDirs).entrySet()) {
             FileStore store = group.getKey();
             List<PressurePlanner.RootInput> inputs = new ArrayList<>();
-            List<Checkpoint> all = new ArrayList<>();
+            long next = 0;
             for (RootConfig r : group.getValue()) {
-                List<Decision> decisions = plan.retention.get(r.name()).decisions();
-                inputs.add(new PressurePlanner.RootInput(r, decisions));
-                decisions.forEach(d -> all.add(d.checkpoint()));
+                Planning p = planning.get(r.name());
+                inputs.add(new PressurePlanner.RootInput(r, p.retention().decisions(), p.runBytes()));
+                next = Math.max(next, p.nextSaveBytes());
             }
             long size = space.size(store);
             long free = space.free(store);
-            long next = PressurePlanner.nextSaveBytes(all, now, ACTIVE_RUN);
             PressurePlanner.Plan p = PressurePlanner.plan(inputs, size, free, next);
             for (PressurePlanner.Planned e : p.evictions()) {
                 plan.evictions.get(rootOf(group.getValue(), e.checkpoint())).add(new Eviction(e.checkpoint(), e.cause(), e.why()));

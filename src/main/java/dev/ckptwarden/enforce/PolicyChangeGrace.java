@@ -9,6 +9,7 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.Verdict;
+import dev.ckptwarden.registry.PresentRuns;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,12 +18,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The running agent's {@code agent.policy_change_grace}: after a reload, the policy evictions that the
@@ -57,9 +58,10 @@ public final class PolicyChangeGrace {
      * whatever happened in between), otherwise as last judged.
      *
      * @param cfg     the pass's configuration snapshot (compared by identity: a reload makes a new one)
-     * @param present per root, the checkpoints present this pass; roots not in it keep their entries
+     * @param present per root, the checkpoints present this pass (visited run by run, and only when a
+     *                judgement is due); roots not in it keep their entries
      */
-    public synchronized PolicyChange judge(Config cfg, Map<String, List<Checkpoint>> present, Instant now) {
+    public synchronized PolicyChange judge(Config cfg, Map<String, PresentRuns> present, Instant now) {
         Config from = judgedWith == cfg ? null : judgedWith;
         boolean first = judgedWith == null;
         judgedWith = cfg;
@@ -70,22 +72,37 @@ public final class PolicyChangeGrace {
             return new PolicyChange(pending, zone);
         }
         Map<String, Instant> before = first ? load() : pending;
-        List<Decision> after = new ArrayList<>();
-        Set<String> keptBefore = from == null ? null : new HashSet<>();
+        Duration grace = cfg.agent().policyChangeGrace();
+        // Judged run by run: each run's decisions are folded into what waits and let go of (a path is in one
+        // run only, so folding run after run is judging them all at once).
+        Map<String, Instant> next = PolicyChange.waiting(List.of(), null, before, now, grace);
         Map<String, Long> bytes = new LinkedHashMap<>();
+        Set<String> keptNow = new HashSet<>();
         for (RootConfig root : cfg.roots()) {
-            List<Checkpoint> checkpoints = present.get(root.name());
-            if (checkpoints == null) {
+            PresentRuns runs = present.get(root.name());
+            if (runs == null || before.isEmpty() && (from == null || root.retention() == null)) {
+                // Nothing waits, and nothing can start to: no configuration before this one to compare with, or
+                // none of this root's checkpoints is evicted (watch-only). Its runs need not be read at all.
                 continue;
             }
-            checkpoints.forEach(c -> bytes.put(c.path().toString(), c.bytes()));
-            after.addAll(RetentionPlan.of(checkpoints, root, null, now).decisions());
-            if (from != null) {
-                keptBefore.addAll(keptBy(from.root(root.name()), checkpoints, now));
-            }
+            RootConfig previous = from == null ? null : from.root(root.name());
+            AtomicReference<Map<String, Instant>> folded = new AtomicReference<>(next);
+            runs.forEachRun(run -> {
+                List<Decision> after = RetentionPlan.decideRun(run, root, now, PolicyChange.NONE);
+                folded.set(PolicyChange.waiting(after, from == null ? null : keptBy(previous, run, now), folded.get(), now,
+                        grace));
+                for (Decision d : after) {
+                    String path = d.checkpoint().path().toString();
+                    if (d.verdict() == Verdict.EVICT && folded.get().containsKey(path)) {
+                        bytes.put(path, d.checkpoint().bytes()); // what the announcement of new waits adds up
+                    } else if (d.verdict() == Verdict.KEEP && before.containsKey(path)) {
+                        keptNow.add(path); // what a revert cancels
+                    }
+                }
+            });
+            next = folded.get();
         }
-        Map<String, Instant> next = PolicyChange.waiting(after, keptBefore, before, now, cfg.agent().policyChangeGrace());
-        announce(before, next, after, bytes, now);
+        announce(before, next, keptNow, bytes, now);
         if (!next.equals(before)) {
             save(next, now);
         } else {
@@ -94,14 +111,14 @@ public final class PolicyChangeGrace {
         return new PolicyChange(next, zone);
     }
 
-    /** Paths the previous configuration of a root kept: all of them when it did not enforce retention there. */
-    private static Set<String> keptBy(RootConfig previous, List<Checkpoint> checkpoints, Instant now) {
+    /** Paths the previous configuration of a root kept of one run: all of them when it did not enforce retention there. */
+    private static Set<String> keptBy(RootConfig previous, List<Checkpoint> run, Instant now) {
         Set<String> kept = new HashSet<>();
         if (previous == null || previous.retention() == null || previous.action() == Action.REPORT) {
-            checkpoints.forEach(c -> kept.add(c.path().toString()));
+            run.forEach(c -> kept.add(c.path().toString()));
             return kept;
         }
-        for (Decision d : RetentionPlan.of(checkpoints, previous, null, now).decisions()) {
+        for (Decision d : RetentionPlan.decideRun(run, previous, now, PolicyChange.NONE)) {
             if (d.verdict() == Verdict.KEEP) {
                 kept.add(d.checkpoint().path().toString());
             }
@@ -110,7 +127,7 @@ public final class PolicyChangeGrace {
     }
 
     /** One line for the evictions that start waiting, one for those a revert cancelled. */
-    private void announce(Map<String, Instant> before, Map<String, Instant> next, List<Decision> after,
+    private void announce(Map<String, Instant> before, Map<String, Instant> next, Set<String> keptNow,
                           Map<String, Long> bytes, Instant now) {
         long count = 0;
         long size = 0;
@@ -128,8 +145,6 @@ public final class PolicyChangeGrace {
                             + "'ckpt-warden plan' lists them", count, ByteSize.format(size), PolicyChange.at(at, now, zone),
                     DurationText.format(Duration.between(now, at)));
         }
-        Set<String> keptNow = new HashSet<>();
-        after.stream().filter(d -> d.verdict() == Verdict.KEEP).forEach(d -> keptNow.add(d.checkpoint().path().toString()));
         long cancelled = before.entrySet().stream()
                 .filter(e -> e.getValue().isAfter(now) && keptNow.contains(e.getKey())).count();
         if (cancelled > 0) {

@@ -8,14 +8,13 @@ import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.policy.Verdict;
+import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
 
 import java.nio.file.Files;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What retention decides for one root now, run by run, with every reason, and the evictions that
@@ -25,14 +24,6 @@ import java.util.Map;
  * @param decisions per run (in the registry's run order), newest first within a run
  */
 public record RetentionPlan(String root, List<Decision> decisions) {
-
-    /** The registry's order within a run: step, epoch, modification time (nulls first), name, path. */
-    private static final java.util.Comparator<Checkpoint> REGISTRY_ORDER = java.util.Comparator
-            .comparing(Checkpoint::step, java.util.Comparator.nullsFirst(java.util.Comparator.<Long>naturalOrder()))
-            .thenComparing(Checkpoint::epoch, java.util.Comparator.nullsFirst(java.util.Comparator.<Integer>naturalOrder()))
-            .thenComparing(Checkpoint::modified, java.util.Comparator.nullsFirst(java.util.Comparator.<Instant>naturalOrder()))
-            .thenComparing(Checkpoint::name)
-            .thenComparing(c -> c.path().toString());
 
     public RetentionPlan {
         decisions = List.copyOf(decisions);
@@ -63,18 +54,29 @@ public record RetentionPlan(String root, List<Decision> decisions) {
     /** As above, with the evictions a configuration change brought waiting until their time. */
     public static RetentionPlan of(List<Checkpoint> present, RootConfig root, String run, Instant now,
                                    PolicyChange change) {
-        Map<String, List<Checkpoint>> byRun = new java.util.TreeMap<>();
+        List<Checkpoint> ofRoot = new ArrayList<>();
         for (Checkpoint c : present) {
             if (root.name().equals(c.root()) && (run == null || run.equals(c.run()))) {
-                byRun.computeIfAbsent(c.run(), r -> new ArrayList<>()).add(c);
+                ofRoot.add(c);
             }
         }
-        byRun.values().forEach(list -> list.sort(REGISTRY_ORDER));
         List<Decision> out = new ArrayList<>();
-        byRun.forEach((runId, checkpoints) -> out.addAll(change.apply(RetentionPolicy.decide(checkpoints,
-                RetentionPolicy.effectiveRetention(root, runId), now,
-                c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path())), now)));
+        PresentRuns.of(ofRoot).forEachRun(checkpoints -> out.addAll(decideRun(checkpoints, root, now, change)));
         return new RetentionPlan(root.name(), out);
+    }
+
+    /**
+     * Retention's decisions for one run of a root, newest first, with the evictions a configuration change
+     * brought waiting until their time: what a pass decides for a run before it moves on to the next.
+     *
+     * @param run the run's present checkpoints (all of one run of {@code root})
+     */
+    public static List<Decision> decideRun(List<Checkpoint> run, RootConfig root, Instant now, PolicyChange change) {
+        if (run.isEmpty()) {
+            return List.of();
+        }
+        return change.apply(RetentionPolicy.decide(run, RetentionPolicy.effectiveRetention(root, run.get(0).run()), now,
+                c -> !RemoteLocation.isRemote(c.path()) && Files.isSymbolicLink(c.path())), now);
     }
 
     /**

@@ -40,6 +40,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The agent's Prometheus metrics (SPEC "Metrics"), names exactly as the contract fixes them. Every
@@ -152,9 +153,27 @@ public final class AgentMetrics implements AutoCloseable {
      * @param cfg     the configuration in force: roots, quotas, watermarks, {@code metrics_max_runs}
      * @param present the checkpoints on disk now (history in other states is ignored)
      */
-    public synchronized void update(Config cfg, Collection<Checkpoint> present) {
+    public void update(Config cfg, Collection<Checkpoint> present) {
+        publish(cfg, () -> RunSummary.of(present, cfg));
+    }
+
+    /** {@link #update} from each run's summary, computed as a pass visited the runs: no list of every checkpoint. */
+    public void updateFromRuns(Config cfg, Collection<RunSummary> runs) {
+        publish(cfg, () -> List.copyOf(runs));
+    }
+
+    /**
+     * {@link #update} from one sweep's scans: what each root holds now (an unreachable root's scan
+     * carries the registry's view of it, so its series stay during an outage), summarised run by run.
+     */
+    public void updateFromScans(Config cfg, List<RootScan> scans) {
+        publish(cfg, () -> scans.stream().flatMap(scan -> RunSummary.of(scan.present(), cfg).stream()).toList());
+    }
+
+    private synchronized void publish(Config cfg, Supplier<List<RunSummary>> summaries) {
         try {
-            List<RunSummary> runs = RunSummary.of(present, cfg);
+            List<RunSummary> runs = new ArrayList<>(summaries.get());
+            runs.sort(Comparator.comparing(RunSummary::root).thenComparing(RunSummary::run));
             Set<String> configured = new TreeSet<>();
             cfg.roots().forEach(r -> configured.add(r.name()));
             updateRuns(runs, configured, Math.max(0, cfg.agent().metricsMaxRuns()));
@@ -164,18 +183,6 @@ public final class AgentMetrics implements AutoCloseable {
             // Metrics must never break a sweep: the previous snapshot stays until the next update.
             log.warn("metrics update failed; previous values kept: {}", e.toString(), e);
         }
-    }
-
-    /**
-     * {@link #update} from one sweep's scans: what each root holds now (an unreachable root's scan
-     * carries the registry's view of it, so its series stay during an outage). Costs no registry query.
-     */
-    public void updateFromScans(Config cfg, List<RootScan> scans) {
-        List<Checkpoint> present = new ArrayList<>();
-        for (RootScan scan : scans) {
-            present.addAll(scan.checkpoints());
-        }
-        update(cfg, present);
     }
 
     private void updateRuns(List<RunSummary> all, Set<String> configured, int maxRuns) {
@@ -378,15 +385,8 @@ public final class AgentMetrics implements AutoCloseable {
     }
 
     private static boolean wantsOpenMetrics(String accept) {
-        if (accept == null) {
-            return false;
-        }
-        for (String part : accept.split(",")) {
-            if (part.strip().toLowerCase(Locale.ROOT).startsWith("application/openmetrics-text")) {
-                return true;
-            }
-        }
-        return false;
+        return accept != null && java.util.Arrays.stream(accept.split(","))
+                .anyMatch(part -> part.strip().toLowerCase(Locale.ROOT).startsWith("application/openmetrics-text"));
     }
 
     @Override

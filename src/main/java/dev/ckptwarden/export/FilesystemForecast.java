@@ -1,17 +1,18 @@
 package dev.ckptwarden.export;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.GrowthForecast;
 import dev.ckptwarden.policy.PressurePlanner;
+import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
 
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,21 +57,18 @@ public record FilesystemForecast(String mount, long sizeBytes, long freeBytes, l
         for (Map.Entry<String, List<RootConfig>> e : rootsByMount.entrySet()) {
             MountUsage u = usage.get(e.getKey());
             long watermark = 0;
-            List<Checkpoint> history = new ArrayList<>();
+            List<GrowthForecast.Event> history = new ArrayList<>();
             List<RunFit> fits = new ArrayList<>();
             for (RootConfig r : e.getValue()) {
                 watermark = Math.max(watermark, r.disk().requiredFree(u.sizeBytes()));
-                List<Checkpoint> all = registry.list(r.name(), null, true);
-                history.addAll(all);
-                Map<String, List<Checkpoint>> byRun = new TreeMap<>();
-                for (Checkpoint c : all) {
-                    if (c.state() == CheckpointState.COMPLETE && c.aliasOf() == null) {
-                        byRun.computeIfAbsent(c.run(), k -> new ArrayList<>()).add(c);
-                    }
-                }
-                byRun.forEach((run, cks) -> fits.add(new RunFit(r.name(), run, PressurePlanner.typicalSaveBytes(cks), 0)));
+                // The history as size changes, the typical saves run by run: never every checkpoint at once.
+                registry.sizeChanges(r.name()).forEach(c -> history.add(new GrowthForecast.Event(c.at(), c.deltaBytes())));
+                PresentRuns.registered(registry, r.name(), c -> c.state() == CheckpointState.COMPLETE && c.aliasOf() == null)
+                        .forEachRun(run -> fits.add(new RunFit(r.name(), run.get(0).run(),
+                                PressurePlanner.typicalSaveBytes(run), 0)));
             }
-            double rate = GrowthForecast.bytesPerSecond(GrowthForecast.events(history), now, WINDOW);
+            history.sort(Comparator.comparing(GrowthForecast.Event::at));
+            double rate = GrowthForecast.bytesPerSecond(history, now, WINDOW);
             long wm = watermark;
             List<RunFit> withFit = fits.stream().map(f -> new RunFit(f.root(), f.run(), f.typicalBytes(),
                     GrowthForecast.checkpointsThatFit(u.freeBytes(), wm, f.typicalBytes()))).toList();

@@ -5,6 +5,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.RetentionPolicy;
+import dev.ckptwarden.registry.PresentRuns;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -52,6 +53,13 @@ public record RunSummary(String root, String run, int writing, int complete, int
             RootConfig rc = config == null ? null : config.root(root);
             runs.forEach((run, list) -> out.add(summarise(root, run, list, keepBest(rc, run))));
         });
+        return out;
+    }
+
+    /** Summarises a root's runs as they are visited, one run at a time; ordered by root, then run. */
+    public static List<RunSummary> of(PresentRuns runs, Config config) {
+        List<RunSummary> out = new ArrayList<>();
+        runs.forEachRun(run -> out.addAll(of(run, config)));
         return out;
     }
 

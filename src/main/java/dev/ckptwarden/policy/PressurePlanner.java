@@ -32,8 +32,28 @@ public final class PressurePlanner {
     private PressurePlanner() {
     }
 
-    /** One root on the filesystem: its configuration and this pass's retention decisions for all its runs. */
-    public record RootInput(RootConfig root, List<Decision> decisions) {
+    /**
+     * One root on the filesystem: its configuration, this pass's retention decisions, and the bytes each of
+     * its runs holds on disk. The decisions may leave out those pressure can never remove and that evict
+     * nothing (protected, aliases, watch-only: see {@link RetentionPolicy#mayGoUnderPressure}), so that a
+     * pass need not hold a decision for every checkpoint of a root; the run bytes still count them.
+     *
+     * @param runBytes run id to the bytes of all its present checkpoints
+     */
+    public record RootInput(RootConfig root, List<Decision> decisions, Map<String, Long> runBytes) {
+
+        /** Every decision of the root: the run bytes are summed from them. */
+        public RootInput(RootConfig root, List<Decision> decisions) {
+            this(root, decisions, bytesByRun(decisions));
+        }
+
+        private static Map<String, Long> bytesByRun(List<Decision> decisions) {
+            Map<String, Long> out = new LinkedHashMap<>();
+            for (Decision d : decisions) {
+                out.merge(d.checkpoint().run(), d.checkpoint().bytes(), Long::sum);
+            }
+            return out;
+        }
     }
 
     /** A checkpoint to remove and why. */
@@ -67,10 +87,13 @@ public final class PressurePlanner {
         for (RootInput in : roots) {
             String root = in.root().name();
             long total = 0;
+            Map<String, Long> ofRoot = runBytes.computeIfAbsent(root, k -> new HashMap<>());
+            for (Map.Entry<String, Long> run : in.runBytes().entrySet()) {
+                total += run.getValue();
+                ofRoot.merge(run.getKey(), run.getValue(), Long::sum);
+            }
             for (Decision d : in.decisions()) {
                 Checkpoint c = d.checkpoint();
-                total += c.bytes();
-                runBytes.computeIfAbsent(root, k -> new HashMap<>()).merge(c.run(), c.bytes(), Long::sum);
                 // An eviction waiting out a configuration change's grace is still on disk: it counts
                 // towards usage and is the first pressure candidate, but policy does not remove it yet.
                 if (d.evictsNow() && chosen.add(c.path())) {

@@ -319,6 +319,15 @@ public final class RetentionPolicy {
         }
     }
 
+    /**
+     * Whether quota or disk pressure could ever remove what this decision keeps (or evicts): false for the
+     * protected, aliases of a present target, watch-only decisions and reasons this class did not write,
+     * which {@link #pressureOrder} never lists.
+     */
+    public static boolean mayGoUnderPressure(Decision d) {
+        return pressureTier(d) != null;
+    }
+
     /** The tier a decision falls in under pressure, or null when pressure must never remove it. */
     private static String pressureTier(Decision d) {
         boolean untouchable = d.reasons().stream().anyMatch(r -> r.isProtection()

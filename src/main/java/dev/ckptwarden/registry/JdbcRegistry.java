@@ -161,6 +161,31 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
+    public java.util.SortedMap<String, Integer> presentRunCounts(String root) {
+        Objects.requireNonNull(root, "root");
+        return read("presentRunCounts(" + root + ")", c -> RunRows.counts(c, root));
+    }
+
+    @Override
+    public Instant latestStateSince(String root) {
+        Objects.requireNonNull(root, "root");
+        return read("latestStateSince(" + root + ")", c -> RunRows.latestStateSince(c, root));
+    }
+
+    @Override
+    public List<SizeChange> sizeChanges(String root) {
+        Objects.requireNonNull(root, "root");
+        return read("sizeChanges(" + root + ")", c -> RunRows.sizeChanges(c, root, ORDER));
+    }
+
+    @Override
+    public List<Checkpoint> presentIn(String root, Collection<String> runs) {
+        Objects.requireNonNull(root, "root");
+        return runs.isEmpty() ? List.of() : read("presentIn(" + root + ", " + runs.size() + " runs)",
+                c -> RunRows.present(c, root, runs));
+    }
+
+    @Override
     public Optional<Checkpoint> byPath(String path) {
         Objects.requireNonNull(path, "path");
         return read("byPath(" + path + ")", c -> {

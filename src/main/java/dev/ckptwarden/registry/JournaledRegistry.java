@@ -40,6 +40,10 @@ import java.util.Optional;
  * </ul>
  *
  * <p>In cluster mode the journal is the local agent's: pins made through other hosts are journaled there.
+ *
+ * <p>Why this class is long: it stands in for the whole {@link Registry} interface (every read carries the
+ * journaled pins, every query a pass streams by must reach the database's own SQL, not a default that reads
+ * the whole root), on top of its own recovery of a lost database.
  */
 public final class JournaledRegistry implements Registry {
     /** The marker in {@code state_dir} that holds deletions after the registry was found lost. */
@@ -285,6 +289,27 @@ public final class JournaledRegistry implements Registry {
         Map<String, Checkpoint> out = new LinkedHashMap<>();
         delegate.present(root).forEach((k, c) -> out.put(k, effective(c, pins)));
         return out;
+    }
+
+    @Override
+    public java.util.SortedMap<String, Integer> presentRunCounts(String root) {
+        return delegate.presentRunCounts(root);
+    }
+
+    @Override
+    public java.time.Instant latestStateSince(String root) {
+        return delegate.latestStateSince(root);
+    }
+
+    @Override
+    public List<SizeChange> sizeChanges(String root) {
+        return delegate.sizeChanges(root);
+    }
+
+    @Override
+    public List<Checkpoint> presentIn(String root, Collection<String> runs) {
+        Map<String, PinJournal.Pin> pins = journalPins();
+        return delegate.presentIn(root, runs).stream().map(c -> effective(c, pins)).toList();
     }
 
     @Override

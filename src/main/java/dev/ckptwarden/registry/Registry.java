@@ -27,6 +27,49 @@ public interface Registry extends AutoCloseable {
      */
     List<Checkpoint> list(String root, String run, boolean includeHistory);
 
+    /**
+     * How many checkpoints each run of a root has in a present state, by run id in {@code String} order:
+     * what a pass needs to visit a root run by run ({@link PresentRuns}) without reading its rows.
+     */
+    default java.util.SortedMap<String, Integer> presentRunCounts(String root) {
+        java.util.SortedMap<String, Integer> out = new java.util.TreeMap<>();
+        present(root).values().forEach(c -> out.merge(c.run(), 1, Integer::sum));
+        return out;
+    }
+
+    /** The latest state-since among a root's present checkpoints, or null when it has none. */
+    default Instant latestStateSince(String root) {
+        Instant latest = null;
+        for (Checkpoint c : present(root).values()) {
+            if (c.stateSince() != null && (latest == null || c.stateSince().isAfter(latest))) {
+                latest = c.stateSince();
+            }
+        }
+        return latest;
+    }
+
+    /**
+     * The arrivals and departures of a root's checkpoints (history included, aliases left out), in the
+     * order of {@link #list}, each checkpoint's arrival before its departure: what a growth forecast reads,
+     * without a {@link Checkpoint} per row.
+     */
+    default List<SizeChange> sizeChanges(String root) {
+        List<SizeChange> out = new java.util.ArrayList<>();
+        for (Checkpoint c : list(root, null, true)) {
+            SizeChange.of(c, out);
+        }
+        return out;
+    }
+
+    /** The present checkpoints of these runs of a root, in no particular order. */
+    default List<Checkpoint> presentIn(String root, Collection<String> runs) {
+        List<Checkpoint> out = new java.util.ArrayList<>();
+        for (String run : runs) {
+            out.addAll(list(root, run, false));
+        }
+        return out;
+    }
+
     /** The checkpoint registered at this absolute path (any state), if any. */
     Optional<Checkpoint> byPath(String path);
 

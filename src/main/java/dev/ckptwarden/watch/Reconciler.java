@@ -10,6 +10,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.remote.RemoteSettings;
+import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -382,7 +383,7 @@ public final class Reconciler implements AutoCloseable {
         return s.isEmpty() ? "." : s;
     }
 
-    private List<Checkpoint> registryView(RootConfig root) {
-        return new ArrayList<>(registry.present(root.name()).values());
+    private PresentRuns registryView(RootConfig root) {
+        return PresentRuns.registered(registry, root.name(), c -> true);
     }
 }

@@ -4,6 +4,7 @@ import dev.ckptwarden.catalog.Candidate;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
 
 /**
  * One full pass over a root, run directory by run directory: each run's candidates are fingerprinted; an
@@ -28,6 +30,9 @@ import java.util.Set;
 final class RootPass {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class); // the reconciler's lines keep its logger name
 
+    /** Roots with at most this many registered checkpoints are read whole on the first pass (one query). */
+    static final int PRELOAD_MAX = 8192;
+
     private final Registry registry;
     private final RunSettler settler;
     private final RootConfig root;
@@ -37,13 +42,12 @@ final class RootPass {
     private final Duration settleTime;
     private final Instant now;
     private final List<ScanProblem> problems;
-    /** The first pass over a root reads the registry once instead of once per run; emptied as runs are settled. */
-    private Map<String, Map<String, Checkpoint>> preloaded;
     /**
-     * The root's registered checkpoints as that first read found them, while this pass has written nothing:
-     * then {@link #finish} needs no second read of the root (a one-shot scan of an unchanged tree read it twice).
+     * The first pass over a small root reads the registry once instead of once per run; emptied as runs are
+     * settled. A root of more than {@link #PRELOAD_MAX} checkpoints is read run by run instead, so that no
+     * pass holds every checkpoint of a large root at once.
      */
-    private Map<String, Checkpoint> unwritten;
+    private Map<String, Map<String, Checkpoint>> preloaded;
     private final Set<String> visitedRuns = new HashSet<>();
     /** Registered checkpoints not found where the walk has yet to look (or could not): judged at the end. */
     private final List<Checkpoint> deferred = new ArrayList<>();
@@ -62,11 +66,16 @@ final class RootPass {
         this.now = now;
         this.problems = problems;
         if (memory.runs.isEmpty()) {
-            preloaded = new HashMap<>();
-            unwritten = registry.present(root.name());
-            for (Checkpoint c : unwritten.values()) {
-                preloaded.computeIfAbsent(c.run(), k -> new HashMap<>()).put(c.key(), c);
-                memory.raiseFloor(c.stateSince());
+            int registered = registry.presentRunCounts(root.name()).values().stream().mapToInt(Integer::intValue).sum();
+            if (registered <= PRELOAD_MAX) {
+                preloaded = new HashMap<>();
+                for (Checkpoint c : registry.present(root.name()).values()) {
+                    preloaded.computeIfAbsent(c.run(), k -> new HashMap<>()).put(c.key(), c);
+                    memory.raiseFloor(c.stateSince());
+                }
+            } else {
+                // The floor is the whole root's: a state reached now never looks older than any registered.
+                memory.raiseFloor(registry.latestStateSince(root.name()));
             }
         }
     }
@@ -92,9 +101,6 @@ final class RootPass {
         RunSettler.Settled settled = settler.settle(root, run, candidates, source, known, settleTime, now,
                 memory.floor == null ? Instant.MIN : memory.floor, problems, true);
         inspected += settled.inspected();
-        if (settled.registered()) {
-            unwritten = null;
-        }
         settled.checkpoints().forEach(c -> memory.raiseFloor(c.stateSince()));
         List<Checkpoint> missing = new ArrayList<>();
         for (Checkpoint k : known.values()) {
@@ -102,11 +108,7 @@ final class RootPass {
                 (RunSettler.shadowed(k, notYet) ? deferred : missing).add(k);
             }
         }
-        int marked = settler.markGone(missing, rootDir, settled.present(), List.of(), now);
-        if (marked > 0) {
-            unwritten = null;
-        }
-        gone += marked;
+        gone += settler.markGone(missing, rootDir, settled.present(), List.of(), now);
         memory.runs.put(runDir, new RootMemory.Run(fingerprint, settled.stable()));
     }
 
@@ -124,53 +126,73 @@ final class RootPass {
 
     /**
      * Ends the pass: what is registered in runs the walk did not find is marked deleted (unless below a
-     * directory that could not be listed, or the whole root came up empty), and the root's checkpoints are
-     * read back from the registry, less those the pass could not look at.
+     * directory that could not be listed, or the whole root came up empty). The scan's checkpoints are the
+     * registry's present rows of the root, less those the pass could not look at, visited run by run when
+     * asked for ({@link PresentRuns}): nothing here holds the whole root.
      */
     RootScan finish(Set<Path> unscanned, long entries, long started) {
         preloaded = null;
         Set<Path> notLookedAt = new HashSet<>(unscanned);
-        // The first read still holds unless this pass wrote since, or another process may have (the counter
-        // moved, or cannot be told: -1).
-        long version = registry.externalChangeCounter();
-        Map<String, Checkpoint> registered = unwritten != null && version != -1 && version == memory.version
-                ? unwritten : registry.present(root.name());
-        unwritten = null;
-        List<Checkpoint> vanished = new ArrayList<>();
-        for (Checkpoint d : deferred) {
-            Checkpoint now = registered.get(d.key());
-            if (now != null && now.run().equals(d.run())) {
-                vanished.add(now); // not registered again under the run directory the walk found it in since
-            }
-        }
-        for (Checkpoint c : registered.values()) {
-            if (!visitedRuns.contains(c.run())) {
-                vanished.add(c);
-            }
-        }
-        if (entries == 0 && !registered.isEmpty()) {
+        SortedMap<String, Integer> counts = registry.presentRunCounts(root.name());
+        int registered = counts.values().stream().mapToInt(Integer::intValue).sum();
+        if (entries == 0 && registered > 0) {
             // An empty root that held checkpoints is far more often an unmounted file system (the mount
             // point left bare) than a user deleting everything: do not record a mass deletion.
-            problems.add(new ScanProblem(root.name(), rootDir, "root is empty but " + registered.size()
+            problems.add(new ScanProblem(root.name(), rootDir, "root is empty but " + registered
                     + " checkpoint(s) were registered there; not marking them deleted (file system not mounted?)"));
             log.warn("root {} ({}) is empty but {} checkpoint(s) were registered; not marking them deleted", root.name(),
-                    rootDir, registered.size());
+                    rootDir, registered);
             notLookedAt.add(rootDir);
         } else {
-            gone += settler.markGone(vanished, rootDir, Set.of(), notLookedAt, now);
-        }
-        List<Checkpoint> present = new ArrayList<>(registered.size());
-        Set<String> vanishedKeys = new HashSet<>();
-        vanished.forEach(c -> vanishedKeys.add(c.key()));
-        for (Checkpoint c : registered.values()) {
-            if (!RunSettler.shadowed(c, notLookedAt) && (!vanishedKeys.contains(c.key()))) {
-                present.add(c);
-            }
+            gone += markVanished(counts, notLookedAt);
         }
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
         }
+        // A checkpoint of a run the walk did not find that is registered outside this root directory (the root
+        // moved) is not marked deleted, nor reported present.
+        Set<String> visited = visitedRuns;
+        PresentRuns present = PresentRuns.registered(registry, root.name(), c -> !RunSettler.shadowed(c, notLookedAt)
+                && (visited.contains(c.run()) || c.path().startsWith(rootDir)));
         return new RootScan(root.name(), rootDir, true, present, problems, inspected, gone, entries,
                 Duration.ofNanos(System.nanoTime() - started));
+    }
+
+    /**
+     * Marks deleted what the walk did not find: registered checkpoints of runs it did not come across (read a
+     * batch of runs at a time), and those it deferred that are still registered under the run they were in.
+     */
+    private int markVanished(SortedMap<String, Integer> counts, Set<Path> notLookedAt) {
+        int marked = 0;
+        if (!deferred.isEmpty()) {
+            List<String> keys = deferred.stream().map(Checkpoint::key).toList();
+            Map<String, Checkpoint> now = registry.byPaths(keys);
+            List<Checkpoint> vanished = new ArrayList<>();
+            for (Checkpoint d : deferred) {
+                Checkpoint c = now.get(d.key());
+                if (c != null && c.state().present() && root.name().equals(c.root()) && c.run().equals(d.run())) {
+                    vanished.add(c); // not registered again under the run directory the walk found it in since
+                }
+            }
+            marked += settler.markGone(vanished, rootDir, Set.of(), notLookedAt, this.now);
+        }
+        List<String> batch = new ArrayList<>();
+        int rows = 0;
+        for (Map.Entry<String, Integer> run : counts.entrySet()) {
+            if (visitedRuns.contains(run.getKey())) {
+                continue;
+            }
+            batch.add(run.getKey());
+            rows += run.getValue();
+            if (rows >= PresentRuns.BATCH_ROWS) {
+                marked += settler.markGone(registry.presentIn(root.name(), batch), rootDir, Set.of(), notLookedAt, now);
+                batch.clear();
+                rows = 0;
+            }
+        }
+        if (!batch.isEmpty()) {
+            marked += settler.markGone(registry.presentIn(root.name(), batch), rootDir, Set.of(), notLookedAt, now);
+        }
+        return marked;
     }
 }

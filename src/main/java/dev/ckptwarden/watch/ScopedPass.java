@@ -8,6 +8,7 @@ import dev.ckptwarden.catalog.TreeReader;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.errors.ErrorLine;
+import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -136,7 +137,7 @@ final class ScopedPass {
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
         }
-        return new RootScan(root.name(), rootDir, true, new ArrayList<>(registry.present(root.name()).values()), problems,
+        return new RootScan(root.name(), rootDir, true, PresentRuns.registered(registry, root.name(), c -> true), problems,
                 inspected, gone, reader.entriesRead(), Duration.ofNanos(System.nanoTime() - started));
     }
 }

@@ -72,6 +72,46 @@ abstract class RegistryContractTest {
     }
 
     @Test
+    void presentRunCountsCountEachRunsPresentCheckpointsOfOneRootInStringOrder() {
+        Checkpoint gone = complete("r", "b", "old.ckpt", 1L);
+        registry.upsert(List.of(complete("r", "b", "x.ckpt", 2L), complete("r", "b", "y.ckpt", 3L), gone,
+                complete("r", "a", "z.ckpt", 1L), complete("other", "a", "w.ckpt", 1L)));
+        registry.markGone(List.of(gone.key()), CheckpointState.DELETED, T0, "gone from disk");
+
+        assertThat(registry.presentRunCounts("r")).containsExactly(Map.entry("a", 1), Map.entry("b", 2));
+        assertThat(registry.presentRunCounts("none")).isEmpty();
+    }
+
+    @Test
+    void presentInReadsThePresentCheckpointsOfTheNamedRunsOfOneRootOnly() {
+        Checkpoint gone = complete("r", "b", "old.ckpt", 1L);
+        List<Checkpoint> wanted = List.of(complete("r", "a", "z.ckpt", 1L), complete("r", "b", "x.ckpt", 2L));
+        registry.upsert(List.of(wanted.get(0), wanted.get(1), gone, complete("r", "c", "v.ckpt", 1L),
+                complete("other", "a", "w.ckpt", 1L)));
+        registry.markGone(List.of(gone.key()), CheckpointState.DELETED, T0, "gone from disk");
+
+        assertThat(registry.presentIn("r", List.of("a", "b", "missing"))).containsExactlyInAnyOrderElementsOf(wanted);
+        assertThat(registry.presentIn("r", List.of())).isEmpty();
+    }
+
+    @Test
+    void sizeChangesAreEachCheckpointsArrivalAndDepartureInListOrderWithoutAliases() {
+        Checkpoint kept = complete("r", "a", "x.ckpt", 2L);
+        Checkpoint gone = complete("r", "a", "old.ckpt", 1L);
+        Checkpoint alias = new Checkpoint("r", "a", "last.ckpt", Checkpoints.pathOf("r", "a", "last.ckpt"), List.of(),
+                Framework.LIGHTNING, CheckpointKind.FILE, CheckpointState.COMPLETE, null, 3L, Map.of(), 1000L, T0, true,
+                kept.path(), List.of(), false, null, List.of(), "sig", T0, T0, null);
+        registry.upsert(List.of(kept, gone, alias, complete("other", "a", "w.ckpt", 1L)));
+        Instant later = T0.plus(Duration.ofHours(1));
+        registry.markGone(List.of(gone.key()), CheckpointState.DELETED, later, "gone from disk");
+
+        assertThat(registry.sizeChanges("r")).containsExactly(new SizeChange(T0, 1000L), new SizeChange(later, -1000L),
+                new SizeChange(T0, 1000L));
+        assertThat(registry.latestStateSince("r")).isEqualTo(T0);
+        assertThat(registry.latestStateSince("none")).isNull();
+    }
+
+    @Test
     void nullableFieldsRoundTripAsNull() {
         Checkpoint sparse = new Checkpoint("r", ".", "model.bin", Path.of("/data/r/model.bin"), List.of(),
                 Framework.UNKNOWN, CheckpointKind.FILE, CheckpointState.WRITING, null, null, Map.of(), 0L,

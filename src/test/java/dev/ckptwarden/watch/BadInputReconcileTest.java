@@ -59,7 +59,7 @@ class BadInputReconcileTest {
         RootConfig rc = RootConfig.watchOnly(root.toString());
         Config config = new Config(null, AgentSettings.defaults(state).withSettleTime(Duration.ofSeconds(10)), List.of(rc));
         try (SqliteRegistry registry = SqliteRegistry.open(state)) {
-            return new Reconciler(registry, clock).reconcile(config, rc);
+            return new Reconciler(registry, clock).reconcile(config, rc).inHand(); // read before the registry closes
         }
     }
 

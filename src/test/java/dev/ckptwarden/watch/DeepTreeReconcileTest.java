@@ -49,7 +49,7 @@ class DeepTreeReconcileTest {
         RootConfig rc = RootConfig.watchOnly(root.toString());
         Config config = new Config(null, AgentSettings.defaults(state).withSettleTime(Duration.ofSeconds(10)), List.of(rc));
         try (SqliteRegistry registry = SqliteRegistry.open(state)) {
-            return new Reconciler(registry, LATER).reconcile(config, rc);
+            return new Reconciler(registry, LATER).reconcile(config, rc).inHand(); // read before the registry closes
         }
     }
 
