@@ -55,9 +55,7 @@ abstract class JdbcRegistry implements Registry {
      *
      * @return a stamp {@link #committed} is given once this transaction has committed
      */
-    long beginWrite(Connection c) throws SQLException {
-        return 0;
-    }
+    long beginWrite(Connection c) throws SQLException { return 0; }
 
     /** A write transaction committed; {@code stamp} is what its {@link #beginWrite} returned. Here nothing. */
     void committed(long stamp) {
