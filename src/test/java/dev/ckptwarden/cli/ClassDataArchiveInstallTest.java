@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * JVM writes it. Runs the real scripts from the source tree ({@code install.sh}, {@code cds-train.sh}) on a
  * release layout whose {@code java} is a stand-in: asked to run the agent, it announces the port of an HTTP server
  * of this test (which answers {@code /healthz} and {@code /metrics} as the agent does) and, stopped by SIGTERM,
- * writes the archive the way a JVM does, at its exit.
+ * writes its class list, as a JVM does at its exit; asked to dump the archive from the lists, it writes it.
  */
 class ClassDataArchiveInstallTest {
     @TempDir
@@ -70,10 +70,10 @@ class ClassDataArchiveInstallTest {
      */
     @Test
     void theArchiveIsDumpedByTheAgentsOwnStartOnceItAnswersHealthz() throws Exception {
-        Path dest = install("printf '%s\\n' \"$@\" > \"$out\"");
+        Path dest = install("cp \"$list\" \"$out\"");
         List<String> dumpedBy = Files.readAllLines(dest.resolve("lib/ckpt-warden.jsa"));
         assertThat(dumpedBy.subList(dumpedBy.indexOf("dev.ckptwarden.cli.Main") + 1, dumpedBy.size()))
-                .as("the command of the JVM that dumped the archive").startsWith("run", "--config");
+                .as("the command whose classes the archive holds").startsWith("run", "--config");
         assertThat(requested).as("asked of the agent before it was stopped").startsWith("/healthz").contains("/metrics");
     }
 
@@ -89,9 +89,10 @@ class ClassDataArchiveInstallTest {
 
     /**
      * Runs {@code install.sh --root} of a release layout in a process group of its own, with a {@code java} that,
-     * asked to run the agent, prints the agent's "serving" line with the port of {@link #agentHttp} and waits; at
-     * SIGTERM it runs {@code dump} (a shell snippet; {@code $out} is the archive's path, {@code $@} the JVM's
-     * arguments) when asked to dump an archive. Any other command does nothing. Returns the installed prefix.
+     * asked to run the agent, prints the agent's "serving" line with the port of {@link #agentHttp} and waits until
+     * SIGTERM; a run or a scan asked to list its classes ({@code -XX:DumpLoadedClassList}) writes its arguments
+     * there; asked to dump an archive ({@code -Xshare:dump}) it runs {@code dump}, a shell snippet ({@code $out} is
+     * the archive's path, {@code $list} the class list it is given). Returns the installed prefix.
      */
     private Path install(String dump) throws IOException, InterruptedException {
         Path release = Files.createDirectories(tmp.resolve("release"));
@@ -114,19 +115,27 @@ class ClassDataArchiveInstallTest {
         Files.writeString(jdk.resolve("release"), "JAVA_VERSION=\"17.0.15\"\n");
         Path java = Files.writeString(jdk.resolve("bin/java"), """
                 #!/usr/bin/env bash
-                out= command= main=
+                list= out= dump= command= main=
                 for a in "$@"; do
                   [[ -n $main && -z $command ]] && command=$a
                   case $a in
-                    -XX:ArchiveClassesAtExit=*) out=${a#*=} ;;
+                    -XX:DumpLoadedClassList=*|-XX:SharedClassListFile=*) list=${a#*=} ;;
+                    -XX:SharedArchiveFile=*) out=${a#*=} ;;
+                    -Xshare:dump) dump=1 ;;
                     dev.ckptwarden.cli.Main) main=1 ;;
                   esac
                 done
-                [[ $command == run ]] || exit 0
-                stopped() { if [[ -n $out ]]; then %s; fi; exit 0; }
-                trap 'stopped "$@"' TERM
-                echo "INFO  Agent: serving /metrics, /healthz and /api/v1 on 127.0.0.1:%d"
-                while :; do sleep 0.05; done
+                if [[ -n $dump ]]; then %s; exit 0; fi
+                # The "class list" of a run: its arguments, one a line.
+                listed() { if [[ -n $list ]]; then printf '%%s\\n' "$@" > "$list"; fi; }
+                case $command in
+                  run)
+                    trap 'listed "$@"; exit 0' TERM
+                    echo "INFO  Agent: serving /metrics, /healthz and /api/v1 on 127.0.0.1:%d"
+                    while :; do sleep 0.05; done ;;
+                  scan) listed "$@" ;;
+                esac
+                exit 0
                 """.formatted(dump, agentHttp.getAddress().getPort()));
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
 
