@@ -77,7 +77,7 @@ EOF
 # start: launches the agent, waits for /healthz 200, sets READY_MS CPU_MS PHASES, stops it.
 start() {
   local log=$work/agent.log launch port= code now
-  rm -f -- "$log"
+  : > "$log"   # there before the agent opens it: the sed below, under set -e, must find it
   launch=$(date +%s%N)
   CKPT_WARDEN_LOG_PATTERN='%epoch %-5level %logger{0}: %msg%n' "$warden" run --config "$conf" > "$log" 2>&1 &
   agent_pid=$!

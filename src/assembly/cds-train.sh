@@ -5,11 +5,15 @@
 #   cds-train.sh LAUNCHER ARCHIVE WORKDIR
 #
 # The training run is the agent itself (`run`) on the demo tree, up to its first /healthz 200 and one
-# /metrics scrape, then a clean stop (SIGTERM), at which the JVM writes ARCHIVE. A `scan` alone, as
-# trained before, left out what only the agent loads (Logback's configurator, Micrometer, Quartz, the
-# HTTP server, the JDK's generated method-handle classes: ~1,900 classes). Measured with
-# bench/start-ready.sh and bench/idle-agent.sh (bench/README.md, "JVM flags"): CPU to /healthz 200
-# 2.98 -> 2.38 s, idle RSS 89.9 -> 88.7 MiB; `scan` and `--version` CPU unchanged.
+# /metrics scrape, then a clean stop (SIGTERM); then a `scan` of that tree. Both list the classes they
+# load (-XX:DumpLoadedClassList); with the JDK's own list (lib/classlist, what its default archive holds)
+# they make one static archive (-Xshare:dump through the launcher: its java, its class path), which the
+# launcher maps instead of the JDK's default archive. A scan alone, as trained before, left out what only
+# the agent loads (Logback's configurator, Micrometer, Quartz, the HTTP server: ~1,900 classes). A dynamic
+# archive (-XX:ArchiveClassesAtExit), as dumped before, cannot hold picocli's classes (class file version
+# 49: "Old class has been linked") nor the JDK's pre-generated method-handle forms: every start parsed and
+# verified ~170 picocli classes from its jar. Measured with bench/idle-agent.sh and bench/start-ready.sh
+# (bench/README.md, "JVM flags").
 # Exit status 0 with ARCHIVE written, 1 otherwise (the caller decides whether that is fatal).
 set -euo pipefail
 
@@ -17,7 +21,8 @@ launcher=$1 archive=$2 work=$3
 # Dumped aside and renamed into place: a JVM crashes on a cut-short archive that matches its class path,
 # so a build or install killed while the JVM writes it must not leave one where every start maps it.
 part="$(dirname -- "$archive")/.$(basename -- "$archive").part"
-rm -rf -- "$work/tree" "$work/state" "$archive" "$part"
+list=$work/classes.list
+rm -rf -- "$work/tree" "$work/state" "$archive" "$part" "$list" "$list".*
 mkdir -p -- "$work"
 "$launcher" demo --dir "$work/tree" > "$work/demo.out" 2>&1
 cat > "$work/agent.yaml" <<EOF
@@ -31,9 +36,10 @@ roots:
     layout: auto
 EOF
 log=$work/agent.out
+: > "$log"   # there before the agent opens it: the sed below, under set -e, must find it
 # Not systemd's agent, even when the installer runs under a unit: no READY=1 or watchdog for it.
 unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID
-CKPT_WARDEN_JAVA_OPTS="-XX:ArchiveClassesAtExit=$part -Xlog:cds=off -Xlog:cds+dynamic=off" \
+CKPT_WARDEN_JAVA_OPTS="-XX:DumpLoadedClassList=$list.agent -Xshare:off" \
   "$launcher" run --config "$work/agent.yaml" > "$log" 2>&1 &
 pid=$!
 stop() { kill -TERM "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; }
@@ -54,9 +60,23 @@ for ((i = 0; i < 6000; i++)); do # 10 minutes: a build on a loaded machine start
   [[ -n $port ]] || port=$(sed -n 's/.*serving .* on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
   if [[ -n $port ]] && [[ $(get "$port" /healthz) == 200 ]]; then
     get "$port" /metrics > /dev/null
+    # The JDK the launcher runs, for its class list.
+    jdk_list=$(readlink -f -- "/proc/$pid/exe" || true)
+    jdk_list=${jdk_list%/bin/*}/lib/classlist
     trap - EXIT
     stop
-    [[ -s $part ]] || { echo "cds-train.sh: the JVM wrote no archive at $part" >&2; rm -f -- "$part"; exit 1; }
+    [[ -s $list.agent ]] || { echo "cds-train.sh: the training agent listed no classes in $list.agent" >&2; exit 1; }
+    CKPT_WARDEN_JAVA_OPTS="-XX:DumpLoadedClassList=$list.scan -Xshare:off" \
+      "$launcher" scan --config "$work/agent.yaml" > "$work/scan.out" 2>&1 \
+      || { echo "cds-train.sh: the training scan failed: $(tail -n 3 "$work/scan.out")" >&2; exit 1; }
+    [[ -r $jdk_list ]] || jdk_list=
+    awk '!seen[$0]++' ${jdk_list:+"$jdk_list"} "$list.agent" "$list.scan" > "$list"
+    if ! CKPT_WARDEN_JAVA_OPTS="-Xshare:dump -XX:SharedClassListFile=$list -XX:SharedArchiveFile=$part -Xlog:cds=off" \
+        "$launcher" > "$work/dump.out" 2>&1 || [[ ! -s $part ]]; then
+      echo "cds-train.sh: the JVM wrote no archive at $part: $(tail -n 3 "$work/dump.out")" >&2
+      rm -f -- "$part"
+      exit 1
+    fi
     mv -f -- "$part" "$archive"
     exit 0
   fi

@@ -125,22 +125,18 @@ trap - EXIT
 # 1b. The class-data archive (AppCDS) for this JVM and these jars, at their installed paths: the tarball
 # cannot ship one (an archive is valid only for the exact class path and JVM build that dumped it). The
 # launcher maps lib/ckpt-warden.jsa when it is there; a JVM that cannot use it (a JDK upgraded since:
-# re-run install.sh) ignores it silently. Training run: a scan of the demo tree, as in the build.
-# Measured (bench/README.md, "JVM flags"): `--version` 0.67 -> 0.50 s CPU; idle agent RSS unchanged.
-# Dumped aside and renamed into place: a JVM crashes on a cut-short archive that matches its class path, so
-# an install killed while the JVM writes it must not leave one where every start maps it.
+# re-run install.sh) ignores it silently. Training run: the agent's own start on the demo tree, up to
+# /healthz 200 and a /metrics scrape, as in the build (cds-train.sh, which also dumps it aside and renames
+# it into place: a JVM crashes on a cut-short archive that matches its class path, so an install killed
+# while the JVM writes it must not leave one where every start maps it). A scan, as trained before, left
+# out ~1,900 classes that only the agent loads (bench/README.md, "JVM flags").
 cds=$(mktemp -d)
-jsa_part="$dest/lib/.ckpt-warden.jsa.part"
-if "$dest/bin/ckpt-warden" demo --dir "$cds/tree" > /dev/null 2>&1 \
-    && printf 'agent:\n  state_dir: %s/state\nroots:\n  - path: %s/tree\n' "$cds" "$cds" > "$cds/cds.yaml" \
-    && CKPT_WARDEN_JAVA_OPTS="-XX:ArchiveClassesAtExit=$jsa_part -Xlog:cds=off -Xlog:cds+dynamic=off" \
-      "$dest/bin/ckpt-warden" scan --config "$cds/cds.yaml" > /dev/null 2>&1 && [[ -s "$jsa_part" ]]; then
-  chmod 0644 "$jsa_part"
-  mv -f -- "$jsa_part" "$dest/lib/ckpt-warden.jsa"
+if bash "$src/cds-train.sh" "$dest/bin/ckpt-warden" "$dest/lib/ckpt-warden.jsa" "$cds/train" 2> "$cds/err"; then
+  chmod 0644 "$dest/lib/ckpt-warden.jsa"
   echo "dumped the class-data archive $prefix/lib/ckpt-warden.jsa (faster starts)"
 else
-  rm -f -- "$dest/lib/ckpt-warden.jsa" "$jsa_part"
-  echo "no class-data archive (this JVM could not dump one): starts take ~0.2 s longer, nothing else changes"
+  rm -f -- "$dest/lib/ckpt-warden.jsa" "$dest/lib/.ckpt-warden.jsa.part"
+  echo "no class-data archive (this JVM could not dump one: $(head -n 1 "$cds/err")): starts take longer, nothing else changes"
 fi
 rm -rf -- "$cds"
 

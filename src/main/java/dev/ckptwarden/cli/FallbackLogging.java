@@ -13,18 +13,25 @@ import ch.qos.logback.core.LayoutBase;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+
 /**
  * Logging when no logback file is given (every command but {@code run}, which the launcher points at
- * {@code conf/logback.xml}): warnings to stderr as {@code LEVEL Logger: message}, so stdout stays
- * machine-readable. Built in code because logback's XML configuration (an XML parser and the pattern
+ * {@code conf/logback.xml}, configured from its {@link LogbackModel} while unchanged): warnings to stderr as
+ * {@code LEVEL Logger: message}, so stdout stays machine-readable. Built in code because logback's XML configuration (an XML parser and the pattern
  * language) took ~200 ms of every one-shot command's start. Found by logback's service loader.
  */
 public final class FallbackLogging extends ContextAwareBase implements Configurator {
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
-        if (System.getProperty("logback.configurationFile") != null) {
-            return ExecutionStatus.INVOKE_NEXT_IF_ANY; // a file was named: logback's own configurator reads it
+        String file = System.getProperty("logback.configurationFile");
+        if (file != null) {
+            // A shipped file as shipped: from its model, parsed at build time (LogbackModel); otherwise
+            // (edited, another file, a URL) logback's own configurator reads it.
+            return configuredFromModel(context, file) ? ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY
+                    : ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
         LevelLoggerMessageLayout layout = new LevelLoggerMessageLayout();
         layout.setContext(context);
@@ -45,6 +52,14 @@ public final class FallbackLogging extends ContextAwareBase implements Configura
         context.getLogger("org.quartz").setLevel(Level.WARN);
         context.getLogger("dev.ckptwarden").setLevel(Level.WARN);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    private static boolean configuredFromModel(LoggerContext context, String file) {
+        try {
+            return LogbackModel.configureFromShipped(context, Path.of(file));
+        } catch (InvalidPathException e) {
+            return false;
+        }
     }
 
     /** The pattern {@code %-5level %logger{0}: %msg%n}, with the stack trace of an exception after it. */

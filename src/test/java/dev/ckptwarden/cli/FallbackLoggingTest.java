@@ -6,11 +6,14 @@ import ch.qos.logback.classic.util.LogbackMDCAdapter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -64,9 +67,11 @@ class FallbackLoggingTest {
     }
 
     @Test
-    void aNamedConfigurationFileIsLeftToLogback() {
+    void aNamedConfigurationFileIsLeftToLogback(@TempDir Path tmp) throws IOException {
+        // A user's file (the shipped one as shipped is configured from its model: ShippedLogbackConfigurationTest).
+        Path file = Files.writeString(tmp.resolve("logback.xml"), "<configuration/>\n");
         String before = System.getProperty("logback.configurationFile");
-        System.setProperty("logback.configurationFile", "conf/logback.xml");
+        System.setProperty("logback.configurationFile", file.toString());
         try {
             LoggerContext context = new LoggerContext();
             FallbackLogging logging = new FallbackLogging();
