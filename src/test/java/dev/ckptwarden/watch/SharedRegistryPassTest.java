@@ -77,7 +77,9 @@ class SharedRegistryPassTest {
         RootScan again = reconciler.reconcile(config, rootConfig);
 
         assertThat(again.checkpoints()).hasSize(RUNS * 3);
-        assertThat(calls.count("present")).as("the root's rows, read once for the whole pass").isEqualTo(1);
+        // The pass itself reads no rows back (it hands the root on run by run); checkpoints() above reads them
+        // once at most. Before the change counter a PostgreSQL pass read the whole root twice.
+        assertThat(calls.count("present")).as("the root's rows, read at most once for the whole pass").isLessThanOrEqualTo(1);
         assertThat(calls.runsListed()).as("no run read again: nothing changed").isEmpty();
     }
 
