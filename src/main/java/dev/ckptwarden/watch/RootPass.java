@@ -50,6 +50,11 @@ final class RootPass {
     private int inspected;
     private int gone;
 
+    /** Whether the walk came across a run directory holding checkpoints (then the root's device is worth remembering). */
+    boolean sawCheckpoints() {
+        return !visitedRuns.isEmpty();
+    }
+
     RootPass(Registry registry, RunSettler settler, RootConfig root, Path rootDir, FileSource source, RootMemory memory,
              Duration settleTime, Instant now, List<ScanProblem> problems) {
         this.registry = registry;
@@ -124,10 +129,13 @@ final class RootPass {
 
     /**
      * Ends the pass: what is registered in runs the walk did not find is marked deleted (unless below a
-     * directory that could not be listed, or the whole root came up empty), and the root's checkpoints are
-     * read back from the registry, less those the pass could not look at.
+     * directory that could not be listed, or the whole root came up empty and that is not to be trusted),
+     * and the root's checkpoints are read back from the registry, less those the pass could not look at.
+     *
+     * @param distrustEmpty why an empty root may be an unmounted file system rather than emptied by hand
+     *                      ({@link RootDevice#distrust}); null when its emptiness is to be trusted
      */
-    RootScan finish(Set<Path> unscanned, long entries, long started) {
+    RootScan finish(Set<Path> unscanned, long entries, long started, String distrustEmpty) {
         preloaded = null;
         Set<Path> notLookedAt = new HashSet<>(unscanned);
         // The first read still holds unless this pass wrote since, or another process may have (the counter
@@ -148,14 +156,19 @@ final class RootPass {
                 vanished.add(c);
             }
         }
-        if (entries == 0 && !registered.isEmpty()) {
-            // An empty root that held checkpoints is far more often an unmounted file system (the mount
-            // point left bare) than a user deleting everything: do not record a mass deletion.
+        boolean empty = entries == 0 && !registered.isEmpty();
+        if (empty && distrustEmpty != null) {
+            // An empty root that held checkpoints may be an unmounted file system (the mount point left bare)
+            // rather than a user deleting everything: do not record a mass deletion on that evidence.
             problems.add(new ScanProblem(root.name(), rootDir, "root is empty but " + registered.size()
-                    + " checkpoint(s) were registered there; not marking them deleted (file system not mounted?)"));
-            log.warn("root {} ({}) is empty but {} checkpoint(s) were registered; not marking them deleted", root.name(),
-                    rootDir, registered.size());
+                    + " checkpoint(s) were registered there; not marking them deleted: " + distrustEmpty));
+            log.warn("root {} ({}) is empty but {} checkpoint(s) were registered; not marking them deleted: {}",
+                    root.name(), rootDir, registered.size(), distrustEmpty);
             notLookedAt.add(rootDir);
+        } else if (empty) {
+            // Still the file system its checkpoints were seen on: the last run was removed (rm -rf).
+            gone += settler.markGone(vanished, rootDir, Set.of(), notLookedAt, now,
+                    "gone from disk (root emptied; same file system as when seen)");
         } else {
             gone += settler.markGone(vanished, rootDir, Set.of(), notLookedAt, now);
         }

@@ -330,12 +330,18 @@ class ReconcilerTest {
         assertThat(c.pinReason()).isEqualTo("paper baseline");
     }
 
+    /**
+     * An agent that never saw the root holding checkpoints (it started after it emptied) cannot tell an emptied
+     * root from an unmounted one (see EmptiedRootTest for the agent that did).
+     */
     @Test
-    void emptiedRootLooksUnmountedAndNothingIsMarkedDeleted() throws IOException {
+    void aRootFoundEmptyByAFreshlyStartedAgentLooksUnmountedAndNothingIsMarkedDeleted() throws IOException {
         Path f = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
         scan();
         Files.delete(f);
         Files.delete(f.getParent());
+        reconciler.close();
+        reconciler = new Reconciler(registry, clock); // a restart: nothing remembered of the root
         RootScan s = reconciler.reconcile(config, rootConfig);
         assertThat(s.gone()).isZero();
         assertThat(s.problems()).anyMatch(p -> p.message().contains("not mounted"));
