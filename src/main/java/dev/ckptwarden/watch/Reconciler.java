@@ -165,12 +165,15 @@ public final class Reconciler implements AutoCloseable {
         reachability.reachable(root, rootDir.toString(), now);
         RootMemory m = memoryFor(root, rootDir);
         RootPass pass = new RootPass(registry, settler, root, rootDir, FileSource.LOCAL, m, settleTime, now, problems);
+        RootDevice before = RootDevice.of(rootDir);
         TreeReader reader = new TreeReader((p, msg) -> problems.add(new ScanProblem(root.name(), p, msg)));
         TreeWalk.Walked w = TreeWalk.walk(rootDir, reader, reader::forget, cataloger(root),
                 (dir, e) -> problems.add(new ScanProblem(root.name(), dir, TreeWalk.describe(e))),
                 (dir, found) -> pass.run(dir, found.candidates(), found.descendInto()));
         String key = deviceKey(root, rootDir);
-        RootDevice device = RootDevice.of(rootDir);
+        // Read before and after the walk: a file system mounted or unmounted meanwhile leaves it unknown.
+        RootDevice after = RootDevice.of(rootDir);
+        RootDevice device = before != null && before.equals(after) ? after : null;
         RootScan scan = pass.finish(w.unscanned(), reader.entriesRead(), started,
                 RootDevice.distrust(seenOn.get(key), device));
         if (pass.sawCheckpoints()) {
