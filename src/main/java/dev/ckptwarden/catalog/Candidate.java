@@ -11,6 +11,7 @@ import java.util.List;
  * @param files    every file that belongs to it, with paths relative to the run directory
  * @param members  for multi-file FILE checkpoints, the member names; empty otherwise
  * @param inspector reads headers and sidecars; called only when the signature changed
+ * @param markedUnfinished a NeMo {@code <name>-unfinished} marker is beside it (part of the signature)
  */
 public record Candidate(
         Path runDir,
@@ -20,11 +21,18 @@ public record Candidate(
         Framework framework,
         List<Entry> files,
         List<String> members,
-        Inspector inspector) {
+        Inspector inspector,
+        boolean markedUnfinished) {
 
     public Candidate {
         files = List.copyOf(files);
         members = List.copyOf(members);
+    }
+
+    /** A candidate without a NeMo {@code -unfinished} marker beside it. */
+    public Candidate(Path runDir, String name, Path path, CheckpointKind kind, Framework framework, List<Entry> files,
+                     List<String> members, Inspector inspector) {
+        this(runDir, name, path, kind, framework, files, members, inspector, false);
     }
 
     /** Reads a candidate's headers and sidecars. */
@@ -68,7 +76,9 @@ public record Candidate(
             h = mix(h, e.mtimeMillis());
             h = mix(h, e.type().ordinal());
         }
-        return h;
+        // The marker sits beside the checkpoint, not in it, yet changes its verdict: NeMo's rotation puts it back
+        // beside a complete save before removing it, which must not keep the registered "complete".
+        return markedUnfinished ? mix(h, 0x2d756e66L) : h;
     }
 
     /**

@@ -179,7 +179,8 @@ public final class Cataloger {
             }
             return i;
         };
-        return new Candidate(runDir, name, dir, CheckpointKind.DIRECTORY, layout.framework(), files, List.of(), inspector);
+        return new Candidate(runDir, name, dir, CheckpointKind.DIRECTORY, layout.framework(), files, List.of(), inspector,
+                unfinished);
     }
 
     private static boolean hasNoDirectory(Listing listing) {

@@ -171,16 +171,34 @@ public final class TrashBin implements Closeable {
         }
         Path partial = root.name(fileId + PARTIAL_SUFFIX);
         Path file = root.name(fileId + MANIFEST_SUFFIX);
-        try (SeekableByteChannel ch = trash.newByteChannel(partial, CREATE_NEW)) {
-            ByteBuffer b = ByteBuffer.wrap(signedLines);
-            while (b.hasRemaining()) {
-                ch.write(b);
+        boolean created = false;
+        boolean placed = false;
+        try {
+            try (SeekableByteChannel ch = trash.newByteChannel(partial, CREATE_NEW)) {
+                created = true;
+                ByteBuffer b = ByteBuffer.wrap(signedLines);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                force(ch);
             }
-            force(ch);
+            trash.move(partial, trash, file);
+            placed = true;
+            syncDirectory(trash);
+            return file;
+        } catch (IOException | RuntimeException e) {
+            // Nothing of the batch moves after a failure here (ENOSPC is the usual one), so whatever this
+            // wrote is taken away now rather than left for the next start's recovery to find: a manifest in
+            // place whose directory was not forced, or the temporary (never the name CREATE_NEW refused).
+            if (created) {
+                try {
+                    deleteIfPresent(placed ? file : partial);
+                } catch (IOException | RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
+            throw e;
         }
-        trash.move(partial, trash, file);
-        syncDirectory(trash);
-        return file;
     }
 
     /**

@@ -66,6 +66,12 @@ public final class Reconciler implements AutoCloseable {
     /** Per root name, what the last passes left to go on; replaced when another process wrote to the registry. */
     private final Map<String, RootMemory> memory = new ConcurrentHashMap<>();
     private final RootReachability reachability = new RootReachability();
+    /**
+     * Per local root (name and directory), its devices when a full pass last found checkpoints in it: an empty
+     * root still on that device was emptied by hand, one that is not may be an unmounted file system.
+     * Kept apart from {@link #memory}, which another process's registry write replaces.
+     */
+    private final Map<String, RootDevice> seenOn = new ConcurrentHashMap<>();
     /** Held by every pass that writes the registry, so that a run looked at on request never writes beside one. */
     private final ReentrantLock passes = new ReentrantLock();
 
@@ -140,7 +146,9 @@ public final class Reconciler implements AutoCloseable {
                 Map<Path, List<Candidate>> byRun = new LinkedHashMap<>();
                 walk.candidates().forEach(c -> byRun.computeIfAbsent(c.runDir(), k -> new ArrayList<>()).add(c));
                 byRun.forEach((runDir, candidates) -> pass.run(runDir, candidates, walk.unscanned()));
-                return pass.finish(walk.unscanned(), walk.entries(), started);
+                // An object store has no mounts to tell apart: an empty prefix is never taken as a deletion.
+                return pass.finish(walk.unscanned(), walk.entries(), started,
+                        "an empty remote root is not taken as evidence of deletion");
             });
         }
         // Checkpoints are reported under the root as the user configured it (a root given through a
@@ -159,13 +167,30 @@ public final class Reconciler implements AutoCloseable {
         reachability.reachable(root, rootDir.toString(), now);
         RootMemory m = memoryFor(root, rootDir);
         RootPass pass = new RootPass(registry, settler, root, rootDir, FileSource.LOCAL, m, settleTime, now, problems);
+        RootDevice before = RootDevice.of(rootDir);
         TreeReader reader = new TreeReader((p, msg) -> problems.add(new ScanProblem(root.name(), p, msg)));
         TreeWalk.Walked w = TreeWalk.walk(rootDir, reader, reader::forget, cataloger(root),
                 (dir, e) -> problems.add(new ScanProblem(root.name(), dir, ErrorLine.reason(e))),
                 (dir, found) -> pass.run(dir, found.candidates(), found.descendInto()));
-        RootScan scan = pass.finish(w.unscanned(), reader.entriesRead(), started);
+        String key = deviceKey(root, rootDir);
+        // Read before and after the walk: a file system mounted or unmounted meanwhile leaves it unknown.
+        RootDevice after = RootDevice.of(rootDir);
+        RootDevice device = before != null && before.equals(after) ? after : null;
+        RootScan scan = pass.finish(w.unscanned(), reader.entriesRead(), started,
+                RootDevice.distrust(seenOn.get(key), device));
+        if (pass.sawCheckpoints()) {
+            if (device != null) {
+                seenOn.put(key, device);
+            } else {
+                seenOn.remove(key);
+            }
+        }
         m.examined = w.listed();
         return scan;
+    }
+
+    private static String deviceKey(RootConfig root, Path rootDir) {
+        return root.name() + '\u0000' + rootDir;
     }
 
     private RootScan unreachable(RootConfig root, Path rootDir, List<ScanProblem> problems, long started) {
@@ -251,7 +276,8 @@ public final class Reconciler implements AutoCloseable {
      * <p>The registry is updated (new and changed checkpoints registered, vanished ones of this run marked
      * deleted) unless another pass of this reconciler is running: then the answer is still taken from the
      * disk, and that pass records what it finds. A run directory that is missing while its root is bare
-     * (an unmounted file system) yields nothing and records no deletion.
+     * yields nothing and records no deletion, unless the root is still on the device a full pass last found
+     * checkpoints on (then the run was removed, not its file system unmounted: {@link RootDevice}).
      *
      * @param runId the run id (path relative to the root, "." for the root itself)
      * @throws IllegalArgumentException when the run id leads outside the root
@@ -290,7 +316,8 @@ public final class Reconciler implements AutoCloseable {
             log.warn("run {} of root {} ({}) cannot be listed: {}", run, root.name(), runDir, ErrorLine.reason(e));
             return List.of();
         }
-        if (runDirGone && isBare(rootDir)) {
+        if (runDirGone && isBare(rootDir)
+                && RootDevice.distrust(seenOn.get(deviceKey(root, rootDir)), RootDevice.of(rootDir)) != null) {
             return List.of(); // not evidence that the run was removed (see the full pass)
         }
         Map<String, Checkpoint> known = new HashMap<>();

@@ -54,6 +54,11 @@ final class RootPass {
     private int inspected;
     private int gone;
 
+    /** Whether the walk came across a run directory holding checkpoints (then the root's device is worth remembering). */
+    boolean sawCheckpoints() {
+        return !visitedRuns.isEmpty();
+    }
+
     RootPass(Registry registry, RunSettler settler, RootConfig root, Path rootDir, FileSource source, RootMemory memory,
              Duration settleTime, Instant now, List<ScanProblem> problems) {
         this.registry = registry;
@@ -126,25 +131,31 @@ final class RootPass {
 
     /**
      * Ends the pass: what is registered in runs the walk did not find is marked deleted (unless below a
-     * directory that could not be listed, or the whole root came up empty). The scan's checkpoints are the
+     * directory that could not be listed, or the whole root came up empty and that is not to be trusted). The scan's checkpoints are the
      * registry's present rows of the root, less those the pass could not look at, visited run by run when
      * asked for ({@link PresentRuns}): nothing here holds the whole root.
+     *
+     * @param distrustEmpty why an empty root may be an unmounted file system rather than emptied by hand
+     *                      ({@link RootDevice#distrust}); null when its emptiness is to be trusted
      */
-    RootScan finish(Set<Path> unscanned, long entries, long started) {
+    RootScan finish(Set<Path> unscanned, long entries, long started, String distrustEmpty) {
         preloaded = null;
         Set<Path> notLookedAt = new HashSet<>(unscanned);
         SortedMap<String, Integer> counts = registry.presentRunCounts(root.name());
         int registered = counts.values().stream().mapToInt(Integer::intValue).sum();
-        if (entries == 0 && registered > 0) {
-            // An empty root that held checkpoints is far more often an unmounted file system (the mount
-            // point left bare) than a user deleting everything: do not record a mass deletion.
+        boolean empty = entries == 0 && registered > 0;
+        if (empty && distrustEmpty != null) {
+            // An empty root that held checkpoints may be an unmounted file system (the mount point left bare)
+            // rather than a user deleting everything: do not record a mass deletion on that evidence.
             problems.add(new ScanProblem(root.name(), rootDir, "root is empty but " + registered
-                    + " checkpoint(s) were registered there; not marking them deleted (file system not mounted?)"));
-            log.warn("root {} ({}) is empty but {} checkpoint(s) were registered; not marking them deleted", root.name(),
-                    rootDir, registered);
+                    + " checkpoint(s) were registered there; not marking them deleted: " + distrustEmpty));
+            log.warn("root {} ({}) is empty but {} checkpoint(s) were registered; not marking them deleted: {}",
+                    root.name(), rootDir, registered, distrustEmpty);
             notLookedAt.add(rootDir);
         } else {
-            gone += markVanished(counts, notLookedAt);
+            // An empty root still on the file system its checkpoints were seen on: its last run was removed (rm -rf).
+            gone += markVanished(counts, notLookedAt, empty ? "gone from disk (root emptied; same file system as when seen)"
+                    : "gone from disk");
         }
         if (!problems.isEmpty()) {
             log.info("root {}: {} problem(s) while scanning, e.g. {}", root.name(), problems.size(), problems.get(0));
@@ -162,7 +173,7 @@ final class RootPass {
      * Marks deleted what the walk did not find: registered checkpoints of runs it did not come across (read a
      * batch of runs at a time), and those it deferred that are still registered under the run they were in.
      */
-    private int markVanished(SortedMap<String, Integer> counts, Set<Path> notLookedAt) {
+    private int markVanished(SortedMap<String, Integer> counts, Set<Path> notLookedAt, String note) {
         int marked = 0;
         if (!deferred.isEmpty()) {
             List<String> keys = deferred.stream().map(Checkpoint::key).toList();
@@ -174,7 +185,7 @@ final class RootPass {
                     vanished.add(c); // not registered again under the run directory the walk found it in since
                 }
             }
-            marked += settler.markGone(vanished, rootDir, Set.of(), notLookedAt, this.now);
+            marked += settler.markGone(vanished, rootDir, Set.of(), notLookedAt, this.now, note);
         }
         List<String> batch = new ArrayList<>();
         int rows = 0;
@@ -185,13 +196,13 @@ final class RootPass {
             batch.add(run.getKey());
             rows += run.getValue();
             if (rows >= PresentRuns.BATCH_ROWS) {
-                marked += settler.markGone(registry.presentIn(root.name(), batch), rootDir, Set.of(), notLookedAt, now);
+                marked += settler.markGone(registry.presentIn(root.name(), batch), rootDir, Set.of(), notLookedAt, now, note);
                 batch.clear();
                 rows = 0;
             }
         }
         if (!batch.isEmpty()) {
-            marked += settler.markGone(registry.presentIn(root.name(), batch), rootDir, Set.of(), notLookedAt, now);
+            marked += settler.markGone(registry.presentIn(root.name(), batch), rootDir, Set.of(), notLookedAt, now, note);
         }
         return marked;
     }

@@ -173,6 +173,12 @@ final class RunSettler {
      * @return how many were marked
      */
     int markGone(Collection<Checkpoint> known, Path rootDir, Set<String> present, Collection<Path> unscanned, Instant now) {
+        return markGone(known, rootDir, present, unscanned, now, "gone from disk");
+    }
+
+    /** As {@link #markGone(Collection, Path, Set, Collection, Instant)}, with the note the rows are marked with. */
+    int markGone(Collection<Checkpoint> known, Path rootDir, Set<String> present, Collection<Path> unscanned, Instant now,
+                 String note) {
         List<String> gone = new ArrayList<>();
         for (Checkpoint prev : known) {
             if (!present.contains(prev.key()) && !shadowed(prev, unscanned) && prev.path().startsWith(rootDir)) {
@@ -181,7 +187,7 @@ final class RunSettler {
         }
         if (!gone.isEmpty()) {
             gone.forEach(ahead::remove);
-            registry.markGone(gone, CheckpointState.DELETED, now, "gone from disk");
+            registry.markGone(gone, CheckpointState.DELETED, now, note);
         }
         return gone.size();
     }

@@ -129,7 +129,9 @@ public final class PostgresServer implements AutoCloseable {
             Files.setOwner(dir, postgres);
             asOwner.addAll(List.of("runuser", "-u", "postgres", "--"));
         }
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        // As root, the directory stays in root's group: a run without CAP_DAC_OVERRIDE (bench/sim-campaign.sh, so
+        // that chmod 000 binds) still writes the password files into it (only data/ must be 0700, initdb makes it).
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(asOwner.isEmpty() ? "rwx------" : "rwxrwx---"));
         Path pwfile = dir.resolve("pwfile");
         Files.writeString(pwfile, PASSWORD + "\n", StandardCharsets.UTF_8);
         if (!asOwner.isEmpty()) {

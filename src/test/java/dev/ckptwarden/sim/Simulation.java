@@ -767,8 +767,19 @@ final class Simulation implements AutoCloseable {
                 records.addAll(AuditLog.read(file));
             }
         }
-        long begins = records.stream().filter(r -> r.phase().equals(AuditRecord.BEGIN) && p.toString().equals(r.path()))
-                .count();
+        // An attempt that ended failed or skipped (and never ok: recovery may finish a failed one) removed
+        // nothing: a full disk fails an eviction that a later pass retries with a new begin line.
+        Set<String> removedNothing = new HashSet<>();
+        Set<String> mayHaveRemoved = new HashSet<>();
+        for (AuditRecord r : records) {
+            if (r.phase().equals(AuditRecord.END) && p.toString().equals(r.path())) {
+                boolean nothing = r.outcome() != null && (r.outcome().startsWith("failed:") || r.outcome().startsWith("skipped:"));
+                (nothing ? removedNothing : mayHaveRemoved).add(r.eviction());
+            }
+        }
+        removedNothing.removeAll(mayHaveRemoved);
+        long begins = records.stream().filter(r -> r.phase().equals(AuditRecord.BEGIN) && p.toString().equals(r.path())
+                && !removedNothing.contains(r.eviction())).count();
         boolean end = records.stream().anyMatch(r -> r.phase().equals(AuditRecord.END) && p.toString().equals(r.path()));
         if (begins > 1) {
             return p + " was evicted twice (" + begins + " audit begin lines" + (cluster ? " in the two agents' logs)" : ")");

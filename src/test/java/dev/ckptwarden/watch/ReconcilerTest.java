@@ -245,6 +245,29 @@ class ReconcilerTest {
                 .isEqualTo(CheckpointState.COMPLETE);
     }
 
+    /**
+     * NeMo's save_top_k rotation puts the marker back beside a complete save before removing it (simulation
+     * seed 500128): neither a pass nor resolve's look at the run may keep answering it as complete.
+     */
+    @Test
+    void anUnfinishedMarkerThatAppearsBesideACompleteSaveMakesItWritingAgain() throws IOException {
+        String file = "megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0";
+        TreeBuilder.lightningCkpt(root.resolve("nemo/" + file + ".ckpt"), 0, 1000, true, T0);
+        Path hf = TreeBuilder.hfCheckpoint(root.resolve("nemo"), 2000, true, true, T0);
+        Map<String, Checkpoint> before = scan();
+        assertThat(before.get("nemo/" + file + ".ckpt").state()).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(before.get("nemo/" + hf.getFileName()).state()).isEqualTo(CheckpointState.COMPLETE);
+
+        TreeBuilder.touch(Files.writeString(root.resolve("nemo/" + file + "-unfinished"), ""), T0);
+        TreeBuilder.touch(Files.writeString(root.resolve("nemo/" + hf.getFileName() + "-unfinished"), ""), T0);
+
+        assertThat(reconciler.reconcileRun(config, rootConfig, "nemo")).allSatisfy(c ->
+                assertThat(c.state()).as(c.name()).isEqualTo(CheckpointState.WRITING));
+        Map<String, Checkpoint> after = scan();
+        assertThat(after.get("nemo/" + file + ".ckpt").state()).isEqualTo(CheckpointState.WRITING);
+        assertThat(after.get("nemo/" + hf.getFileName()).state()).isEqualTo(CheckpointState.WRITING);
+    }
+
     @Test
     void orbaxTemporaryDirectoryIsWriting() throws IOException {
         Path tmp = Files.createDirectories(root.resolve("jax/16.orbax-checkpoint-tmp-123214324/state"));
@@ -330,12 +353,18 @@ class ReconcilerTest {
         assertThat(c.pinReason()).isEqualTo("paper baseline");
     }
 
+    /**
+     * An agent that never saw the root holding checkpoints (it started after it emptied) cannot tell an emptied
+     * root from an unmounted one (see EmptiedRootTest for the agent that did).
+     */
     @Test
-    void emptiedRootLooksUnmountedAndNothingIsMarkedDeleted() throws IOException {
+    void aRootFoundEmptyByAFreshlyStartedAgentLooksUnmountedAndNothingIsMarkedDeleted() throws IOException {
         Path f = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
         scan();
         Files.delete(f);
         Files.delete(f.getParent());
+        reconciler.close();
+        reconciler = new Reconciler(registry, clock); // a restart: nothing remembered of the root
         RootScan s = reconciler.reconcile(config, rootConfig);
         assertThat(s.gone()).isZero();
         assertThat(s.problems()).anyMatch(p -> p.message().contains("not mounted"));

@@ -157,16 +157,17 @@ public final class FileLayout {
     private static Candidate singleFile(Path runDir, String prefix, Listing listing, Entry e) {
         Path file = listing.dir().resolve(e.name());
         String unfinishedMarker = unfinishedMarkerName(e.name());
+        // The listing of this pass answers it: a marker that appears later is seen by the next pass.
+        boolean unfinished = listing.has(unfinishedMarker);
         Candidate.Inspector inspector = () -> {
             Inspection i = inspectFile(listing.source(), file, e.name());
-            // The listing of this pass answers it: a marker that appears later is seen by the next pass.
-            if (listing.has(unfinishedMarker)) {
+            if (unfinished) {
                 i = i.withFramework(Framework.NEMO).inProgress("NeMo '" + unfinishedMarker + "' marker present");
             }
             return i;
         };
         return new Candidate(runDir, prefix + e.name(), file, CheckpointKind.FILE, frameworkByName(e.name()),
-                prefixed(prefix, List.of(e)), List.of(), inspector);
+                prefixed(prefix, List.of(e)), List.of(), inspector, unfinished);
     }
 
     /** NeMo marks a save in progress with {@code <path without .ckpt/.nemo>-unfinished} beside it. */

@@ -32,7 +32,7 @@ import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 
 /** Invariants of retention over random runs and random configurations. */
-class RetentionProperties {
+class RetentionPropertiesTest {
 
     /** One generated checkpoint; {@code alias} is -1 (none), an index into the run, or {@code size} (a missing target). */
     record Spec(Long step, Integer epoch, Double loss, CheckpointState state, Boolean resumable, boolean pinned,
@@ -62,7 +62,7 @@ class RetentionProperties {
         Arbitrary<Integer> alias = Arbitraries.integers().between(-8, 13);
         Arbitrary<Spec> spec = Combinators.combine(step, epoch, loss, state, resumable, rare, minute, alias)
                 .flatAs((s, e, l, st, r, p, m, a) -> rare.map(link -> new Spec(s, e, l, st, r, p, m, a, link)));
-        return spec.list().ofMaxSize(12).map(RetentionProperties::build);
+        return spec.list().ofMaxSize(12).map(RetentionPropertiesTest::build);
     }
 
     private static Run build(List<Spec> specs) {
@@ -169,10 +169,10 @@ class RetentionProperties {
                 assertThat(inPressure).as(d.toString()).doesNotContain(d.checkpoint().path());
             }
             if (d.verdict() == Verdict.EVICT) {
-                assertThat(d.reasons()).as(d.toString()).noneMatch(RetentionProperties::isKeepReason);
+                assertThat(d.reasons()).as(d.toString()).noneMatch(RetentionPropertiesTest::isKeepReason);
                 assertThat(inPressure).as("evicted ones are the first pressure candidates").contains(d.checkpoint().path());
             } else {
-                assertThat(d.reasons()).as(d.toString()).anyMatch(RetentionProperties::isKeepReason);
+                assertThat(d.reasons()).as(d.toString()).anyMatch(RetentionPropertiesTest::isKeepReason);
             }
         }
     }
@@ -193,7 +193,7 @@ class RetentionProperties {
         assertThat(RetentionPolicy.pressureOrder(shuffledDecisions)).isEqualTo(RetentionPolicy.pressureOrder(a));
     }
 
-    @Property(tries = 200)
+    @Property(tries = 60) // two plans a try over a whole run: the costliest property here
     void clockSteppedBackEvictsNothingMore(@ForAll("runs") Run run, @ForAll("retentions") Retention retention,
             @ForAll @IntRange(min = 0, max = 1200) int nowMinute, @ForAll @IntRange(min = 0, max = 2000) int back) {
         Instant now = T0.plusSeconds(60L * nowMinute);
