@@ -66,12 +66,8 @@ public final class Reconciler implements AutoCloseable {
     /** Per root name, what the last passes left to go on; replaced when another process wrote to the registry. */
     private final Map<String, RootMemory> memory = new ConcurrentHashMap<>();
     private final RootReachability reachability = new RootReachability();
-    /**
-     * Per local root (name and directory), its devices when a full pass last found checkpoints in it: an empty
-     * root still on that device was emptied by hand, one that is not may be an unmounted file system.
-     * Kept apart from {@link #memory}, which another process's registry write replaces.
-     */
-    private final Map<String, RootDevice> seenOn = new ConcurrentHashMap<>();
+    /** Per local root, the device its checkpoints were last seen on: when an empty root is to be trusted. */
+    private final RootDevices devices = new RootDevices();
     /** Held by every pass that writes the registry, so that a run looked at on request never writes beside one. */
     private final ReentrantLock passes = new ReentrantLock();
 
@@ -172,25 +168,12 @@ public final class Reconciler implements AutoCloseable {
         TreeWalk.Walked w = TreeWalk.walk(rootDir, reader, reader::forget, cataloger(root),
                 (dir, e) -> problems.add(new ScanProblem(root.name(), dir, ErrorLine.reason(e))),
                 (dir, found) -> pass.run(dir, found.candidates(), found.descendInto()));
-        String key = deviceKey(root, rootDir);
         // Read before and after the walk: a file system mounted or unmounted meanwhile leaves it unknown.
-        RootDevice after = RootDevice.of(rootDir);
-        RootDevice device = before != null && before.equals(after) ? after : null;
-        RootScan scan = pass.finish(w.unscanned(), reader.entriesRead(), started,
-                RootDevice.distrust(seenOn.get(key), device));
-        if (pass.sawCheckpoints()) {
-            if (device != null) {
-                seenOn.put(key, device);
-            } else {
-                seenOn.remove(key);
-            }
-        }
+        RootDevice device = RootDevices.during(before, RootDevice.of(rootDir));
+        RootScan scan = pass.finish(w.unscanned(), reader.entriesRead(), started, devices.distrust(root, rootDir, device));
+        devices.afterPass(root, rootDir, pass.sawCheckpoints(), device);
         m.examined = w.listed();
         return scan;
-    }
-
-    private static String deviceKey(RootConfig root, Path rootDir) {
-        return root.name() + '\u0000' + rootDir;
     }
 
     private RootScan unreachable(RootConfig root, Path rootDir, List<ScanProblem> problems, long started) {
@@ -317,7 +300,7 @@ public final class Reconciler implements AutoCloseable {
             return List.of();
         }
         if (runDirGone && isBare(rootDir)
-                && RootDevice.distrust(seenOn.get(deviceKey(root, rootDir)), RootDevice.of(rootDir)) != null) {
+                && devices.distrust(root, rootDir, RootDevice.of(rootDir)) != null) {
             return List.of(); // not evidence that the run was removed (see the full pass)
         }
         Map<String, Checkpoint> known = new HashMap<>();

@@ -139,7 +139,7 @@ class RetentionPropertiesTest {
         if (r != null && r.keepBest() != null) {
             double sign = r.keepBest().mode() == KeepBest.Mode.MIN ? 1 : -1;
             candidates.stream()
-                    .filter(c -> c.metrics().get("val_loss") != null && !c.metrics().get("val_loss").isNaN())
+                    .filter(c -> c.metrics().get("val_loss") != null && Double.isFinite(c.metrics().get("val_loss")))
                     .reduce((best, c) -> sign * c.metrics().get("val_loss") < sign * best.metrics().get("val_loss")
                             ? c : best)
                     .ifPresent(c -> out.add(c.path()));
