@@ -46,8 +46,12 @@ grep -qx 'ExecStart=/opt/ckpt-warden/bin/ckpt-warden run --config /etc/ckpt-ward
 ok "install.sh --root installed program, configuration, unit, sysusers.d and tmpfiles.d files"
 # The class-data archive dumped for the installed paths, and mapped by the installed launcher.
 [[ -s "$prefix/lib/ckpt-warden.jsa" ]] || fail "install.sh dumped no class-data archive ($prefix/lib/ckpt-warden.jsa)"
-mapped=$(CKPT_WARDEN_JAVA_OPTS=-Xlog:class+load=info "$prefix/bin/ckpt-warden" --version | grep -c 'shared objects file (top)' || true)
-((mapped > 100)) || fail "the installed launcher mapped $mapped classes from lib/ckpt-warden.jsa"
+# The archive is static (it replaces the JDK's own), so "shared objects file" is ours alone; the agent's own
+# classes must be among what it maps, or it was dumped for other paths.
+loaded=$(CKPT_WARDEN_JAVA_OPTS=-Xlog:class+load=info "$prefix/bin/ckpt-warden" --version)
+mapped=$(grep -c 'source: shared objects file' <<<"$loaded" || true)
+ours=$(grep -E '\] (dev\.ckptwarden|picocli)\.[^ ]* source: shared objects file' <<<"$loaded" | grep -c . || true)
+((mapped > 100 && ours > 10)) || fail "the installed launcher mapped $mapped classes ($ours of ckpt-warden and picocli) from lib/ckpt-warden.jsa"
 ok "install.sh dumped lib/ckpt-warden.jsa; the installed launcher maps $mapped classes from it"
 
 # The sysusers.d and tmpfiles.d entries produce the user and the state directory.
