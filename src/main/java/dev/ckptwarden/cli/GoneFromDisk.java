@@ -43,13 +43,14 @@ final class GoneFromDisk {
         if (runsByRoot.isEmpty()) {
             return false;
         }
-        Reconciler reconciler = new Reconciler(registry, Clock.systemUTC());
-        runsByRoot.forEach((rootName, runs) -> {
-            RootConfig root = cfg.root(rootName);
-            if (root != null && root.isLocal()) {
-                runs.forEach(run -> reconciler.reconcileRun(cfg, root, run));
-            }
-        });
+        try (Reconciler reconciler = new Reconciler(registry, Clock.systemUTC())) {
+            runsByRoot.forEach((rootName, runs) -> {
+                RootConfig root = cfg.root(rootName);
+                if (root != null && root.isLocal()) {
+                    runs.forEach(run -> reconciler.reconcileRun(cfg, root, run));
+                }
+            });
+        }
         return true;
     }
 }

@@ -1,5 +1,6 @@
 package dev.ckptwarden.cli;
 
+import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.ByteSize;
 
 import dev.ckptwarden.export.CheckpointJson;
@@ -51,8 +52,11 @@ final class PlanCommand implements Callable<Integer> {
         PolicyChange change = ConfigOption.policyChange(cfg);
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             for (RootConfig r : roots) {
-                GoneFromDisk.lookAgain(cfg, registry, registry.list(r.name(), run, false));
-                plans.add(RetentionPlan.of(registry, r, run, now, change));
+                List<Checkpoint> registered = registry.list(r.name(), run, false);
+                if (GoneFromDisk.lookAgain(cfg, registry, registered)) {
+                    registered = registry.list(r.name(), run, false);
+                }
+                plans.add(RetentionPlan.of(registered, r, run, now, change));
             }
         }
         long evictBytes = plans.stream().mapToLong(RetentionPlan::evictBytes).sum();
