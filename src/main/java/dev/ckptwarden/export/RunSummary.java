@@ -3,6 +3,7 @@ package dev.ckptwarden.export;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.KeepBest;
+import dev.ckptwarden.registry.BestCheckpoint;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.registry.PresentRuns;
@@ -90,7 +91,7 @@ public record RunSummary(String root, String run, int writing, int complete, int
                 last = c.modified();
             }
             Double v = best == null ? null : c.metrics().get(best.metric());
-            if (v != null && Double.isFinite(v) && (bestValue == null
+            if (BestCheckpoint.ranks(v) && (bestValue == null
                     || (best.mode() == KeepBest.Mode.MIN ? v < bestValue : v > bestValue))) {
                 bestValue = v;
             }

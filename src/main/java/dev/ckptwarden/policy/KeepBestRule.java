@@ -2,6 +2,7 @@ package dev.ckptwarden.policy;
 
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.KeepBest;
+import dev.ckptwarden.registry.BestCheckpoint;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Comparator;
@@ -63,6 +64,6 @@ final class KeepBestRule implements RetentionRule {
 
     private static boolean hasValue(Checkpoint c, String metric) {
         Double v = c.metrics().get(metric);
-        return v != null && Double.isFinite(v);
+        return BestCheckpoint.ranks(v);
     }
 }

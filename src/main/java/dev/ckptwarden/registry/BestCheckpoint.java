@@ -90,6 +90,14 @@ public final class BestCheckpoint {
     }
 
     /**
+     * Whether a metric value may rank at all ("best", keep_best's slots, the best-metric gauge): a value that
+     * is missing or not finite (NaN, a diverged run's infinity) never does.
+     */
+    public static boolean ranks(Double value) {
+        return value != null && Double.isFinite(value);
+    }
+
+    /**
      * The best value by the metric; a checkpoint without it, or with a value that is not finite (NaN, a
      * diverged run's infinity), is never best; ties go to the newer.
      */
@@ -98,7 +106,7 @@ public final class BestCheckpoint {
         double bestValue = 0;
         for (Checkpoint c : newestFirst) {
             Double v = c.metrics().get(metric.name());
-            if (v == null || !Double.isFinite(v)) {
+            if (!ranks(v)) {
                 continue;
             }
             if (winner == null || (metric.lowerIsBetter() ? v < bestValue : v > bestValue)) {
@@ -113,7 +121,7 @@ public final class BestCheckpoint {
         Set<String> names = new TreeSet<>();
         for (Checkpoint c : checkpoints) {
             c.metrics().forEach((k, v) -> {
-                if (Double.isFinite(v)) {
+                if (ranks(v)) {
                     names.add(k);
                 }
             });
