@@ -131,9 +131,9 @@ final class RootPass {
 
     /**
      * Ends the pass: what is registered in runs the walk did not find is marked deleted (unless below a
-     * directory that could not be listed, or the whole root came up empty and that is not to be trusted). The scan's checkpoints are the
-     * registry's present rows of the root, less those the pass could not look at, visited run by run when
-     * asked for ({@link PresentRuns}): nothing here holds the whole root.
+     * directory that could not be listed, or the whole root came up empty and that is not to be trusted).
+     * The scan's checkpoints are the registry's present rows of the root, less those the pass could not look
+     * at, visited run by run when asked for ({@link PresentRuns}): nothing here holds the whole root.
      *
      * @param distrustEmpty why an empty root may be an unmounted file system rather than emptied by hand
      *                      ({@link RootDevice#distrust}); null when its emptiness is to be trusted
