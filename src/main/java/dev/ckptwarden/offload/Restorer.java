@@ -343,13 +343,9 @@ public final class Restorer {
      * was offloaded; its modification time where the history does not say.
      */
     private Instant completedBefore(Checkpoint row) {
-        String complete = CheckpointState.COMPLETE.id();
         Instant at = null;
         for (HistoryEvent h : registry.history(row.key())) {
-            boolean becameComplete = complete.equals(h.event())
-                    || (("seen".equals(h.event()) || "reappeared".equals(h.event())) && h.detail() != null
-                    && h.detail().startsWith(complete));
-            if (becameComplete && (at == null || h.at().isAfter(at))) {
+            if (h.becameComplete() && (at == null || h.at().isAfter(at))) {
                 at = h.at();
             }
         }

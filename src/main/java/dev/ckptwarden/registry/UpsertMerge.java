@@ -129,9 +129,9 @@ final class UpsertMerge {
         if (stored == null || !stored.state().present()) {
             String firstSeen = incoming.firstSeen() != null ? InstantText.format(incoming.firstSeen()) : now;
             if (stored == null) {
-                events.add(new JdbcRegistry.PendingEvent(path, firstSeen, "seen", state.id()));
+                events.add(new JdbcRegistry.PendingEvent(path, firstSeen, HistoryEvent.SEEN, state.id()));
             } else if (state.present()) {
-                events.add(new JdbcRegistry.PendingEvent(path, firstSeen, "reappeared",
+                events.add(new JdbcRegistry.PendingEvent(path, firstSeen, HistoryEvent.REAPPEARED,
                         state.id() + ", was " + stored.state().id()));
             } else if (state != stored.state()) {
                 events.add(new JdbcRegistry.PendingEvent(path, incomingSince, state.id(),
