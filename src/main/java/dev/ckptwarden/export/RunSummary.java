@@ -1,6 +1,7 @@
 package dev.ckptwarden.export;
 
 import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.catalog.Recency;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.registry.BestCheckpoint;
@@ -22,7 +23,9 @@ import java.util.TreeMap;
  * {@code last.ckpt} is a second name for a checkpoint already counted.
  *
  * @param bytes          total size of its present checkpoints (aliases included: a copy takes real space)
- * @param latestStep     highest step among complete checkpoints, null when none has a step
+ * @param latestStep     the step of the newest complete checkpoint that has one ({@link Recency}: the save
+ *                       {@code resolve latest} answers), null when none has a step. Not the highest step: a
+ *                       job started again from step 0 in the same directory makes progress from there.
  * @param lastCheckpoint newest modification time among complete checkpoints, null when none is complete
  * @param bestMetric     the run's {@code keep_best} metric, null when its retention has none
  * @param bestValue      the best finite value of that metric among complete checkpoints, null when none
@@ -69,7 +72,7 @@ public record RunSummary(String root, String run, int writing, int complete, int
         int complete = 0;
         int corrupt = 0;
         long bytes = 0;
-        Long latestStep = null;
+        List<Checkpoint> stepped = new ArrayList<>();
         Instant last = null;
         Double bestValue = null;
         for (Checkpoint c : list) {
@@ -84,8 +87,8 @@ public record RunSummary(String root, String run, int writing, int complete, int
             if (!c.isComplete() || c.aliasOf() != null) {
                 continue;
             }
-            if (c.step() != null && (latestStep == null || c.step() > latestStep)) {
-                latestStep = c.step();
+            if (c.step() != null) {
+                stepped.add(c);
             }
             if (c.modified() != null && (last == null || c.modified().isAfter(last))) {
                 last = c.modified();
@@ -96,6 +99,7 @@ public record RunSummary(String root, String run, int writing, int complete, int
                 bestValue = v;
             }
         }
+        Long latestStep = stepped.isEmpty() ? null : Recency.newestFirst(stepped).get(0).step();
         return new RunSummary(root, run, writing, complete, corrupt, bytes, latestStep, last,
                 best == null ? null : best.metric(), bestValue);
     }

@@ -246,7 +246,7 @@ abstract class JdbcRegistry implements Registry {
                 for (Checkpoint incoming : byPath.values()) {
                     UpsertMerge.Stored stored = known != null ? known.get(incoming.key())
                             : UpsertMerge.stored(find, incoming.key());
-                    CheckpointRows.bind(upsert, incoming, UpsertMerge.merge(stored, incoming, now, events));
+                    CheckpointRows.bind(upsert, incoming, UpsertMerge.merge(stored, incoming, now, events, c));
                     upsert.addBatch();
                 }
                 upsert.executeBatch();
@@ -339,20 +339,7 @@ abstract class JdbcRegistry implements Registry {
     @Override
     public List<HistoryEvent> history(String path) {
         Objects.requireNonNull(path, "path");
-        return read("history(" + path + ")", c -> {
-            try (PreparedStatement select = c.prepareStatement(
-                    "SELECT path, at, event, detail FROM history WHERE path = ? ORDER BY at, id")) {
-                select.setString(1, path);
-                List<HistoryEvent> events = new ArrayList<>();
-                try (ResultSet rs = select.executeQuery()) {
-                    while (rs.next()) {
-                        events.add(new HistoryEvent(rs.getString(1), InstantText.parse(rs.getString(2)),
-                                rs.getString(3), rs.getString(4)));
-                    }
-                }
-                return events;
-            }
-        });
+        return read("history(" + path + ")", c -> HistoryRows.read(c, path));
     }
 
     /**

@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -24,6 +25,14 @@ import java.util.TreeMap;
  * checkpoint at the path of a deleted or offloaded one), and a state id ({@code writing},
  * {@code complete}, {@code corrupt}, {@code deleted}, {@code offloaded}) on every state change (detail:
  * the previous state and the note).
+ *
+ * <p><b>A checkpoint put back by hand is not a new save.</b> A file that reappears at the path of a deleted
+ * or offloaded checkpoint with that checkpoint's size and modification time (to the second) is the same file
+ * back ({@code mv}, {@code cp -p}, {@code rsync -a} from a copy): it keeps its {@code firstSeen}, its
+ * {@code reappeared} event says so ({@value #PUT_BACK}), and when it is complete again its completion time
+ * is the one it had before it went away. Counted as new, it would be the newest save of its run: what
+ * {@code resolve latest} answers and what {@code keep_last} protects, at the cost of a save that is really
+ * newer. A job writing the same name again writes a new modification time, and that is a new save.
  */
 final class UpsertMerge {
 
@@ -31,17 +40,33 @@ final class UpsertMerge {
     static final int BULK_LOOKUP = 64;
 
     /** The stored columns a merge needs. */
-    static final String STORED_COLUMNS = "state, first_seen, state_since, pinned, pin_reason";
+    static final String STORED_COLUMNS = "state, first_seen, state_since, pinned, pin_reason, bytes, modified";
+    /** Ends the detail of a {@code reappeared} event for the same file put back at its path. */
+    static final String PUT_BACK = "the same file put back (size and modification time as before)";
     /** Looks up one stored row; its one parameter is the path. */
     static final String FIND = "SELECT " + STORED_COLUMNS + " FROM checkpoints WHERE path = ?";
 
     /** What upsert needs of an existing row. */
-    record Stored(CheckpointState state, String firstSeen, String stateSince, boolean pinned, String pinReason) {
+    record Stored(CheckpointState state, String firstSeen, String stateSince, boolean pinned, String pinReason,
+                  long bytes, String modified) {
 
         /** From the current row of a select of {@link #STORED_COLUMNS}, starting at column {@code from}. */
         static Stored read(ResultSet rs, int from) throws SQLException {
             return new Stored(CheckpointState.fromId(rs.getString(from)), rs.getString(from + 1),
-                    rs.getString(from + 2), rs.getBoolean(from + 3), rs.getString(from + 4));
+                    rs.getString(from + 2), rs.getBoolean(from + 3), rs.getString(from + 4), rs.getLong(from + 5),
+                    rs.getString(from + 6));
+        }
+
+        /** Whether {@code incoming} is this gone checkpoint's file back: its size, and its modification time to the second. */
+        boolean sameFileAs(Checkpoint incoming) {
+            return !state.present() && modified != null && incoming.modified() != null && bytes == incoming.bytes()
+                    && InstantText.parse(modified).getEpochSecond() == incoming.modified().getEpochSecond();
+        }
+
+        /** Whether this row may be a put-back file: first seen before its present state began (cheap test before history). */
+        boolean firstSeenBeforeState() {
+            return firstSeen != null && stateSince != null
+                    && InstantText.parse(firstSeen).isBefore(InstantText.parse(stateSince));
         }
     }
 
@@ -120,9 +145,10 @@ final class UpsertMerge {
 
     /**
      * What the row written for {@code incoming} over {@code stored} (null: none) keeps, adding the history
-     * events this causes to {@code events}.
+     * events this causes to {@code events}; {@code c} reads the history of a checkpoint put back by hand.
      */
-    static Kept merge(Stored stored, Checkpoint incoming, String now, List<JdbcRegistry.PendingEvent> events) {
+    static Kept merge(Stored stored, Checkpoint incoming, String now, List<JdbcRegistry.PendingEvent> events,
+                      Connection c) throws SQLException {
         String path = incoming.key();
         CheckpointState state = incoming.state();
         String incomingSince = incoming.stateSince() != null ? InstantText.format(incoming.stateSince()) : now;
@@ -131,8 +157,17 @@ final class UpsertMerge {
             if (stored == null) {
                 events.add(new JdbcRegistry.PendingEvent(path, firstSeen, HistoryEvent.SEEN, state.id()));
             } else if (state.present()) {
-                events.add(new JdbcRegistry.PendingEvent(path, firstSeen, HistoryEvent.REAPPEARED,
-                        state.id() + ", was " + stored.state().id()));
+                boolean putBack = stored.sameFileAs(incoming);
+                String since = incomingSince;
+                if (putBack) {
+                    firstSeen = stored.firstSeen();
+                    if (state == CheckpointState.COMPLETE) {
+                        since = completedBefore(HistoryRows.read(c, path), incomingSince, true);
+                    }
+                }
+                events.add(new JdbcRegistry.PendingEvent(path, putBack ? incomingSince : firstSeen, HistoryEvent.REAPPEARED,
+                        state.id() + ", was " + stored.state().id() + (putBack ? "; " + PUT_BACK : "")));
+                return new Kept(firstSeen, since, incoming.pinned(), incoming.pinned() ? incoming.pinReason() : null);
             } else if (state != stored.state()) {
                 events.add(new JdbcRegistry.PendingEvent(path, incomingSince, state.id(),
                         change(stored.state(), incoming.note())));
@@ -143,8 +178,33 @@ final class UpsertMerge {
         if (state != stored.state()) {
             stateSince = incomingSince;
             events.add(new JdbcRegistry.PendingEvent(path, stateSince, state.id(), change(stored.state(), incoming.note())));
+            if (state == CheckpointState.COMPLETE && stored.firstSeenBeforeState()) {
+                stateSince = completedBefore(HistoryRows.read(c, path), stateSince, false);
+            }
         }
         return new Kept(stored.firstSeen(), stateSince, stored.pinned(), stored.pinReason());
+    }
+
+    /**
+     * The completion time of a checkpoint becoming complete now ({@code now}), from its {@code history}: if it
+     * is its own file put back ({@code puttingBack}: by this very upsert; else by its last reappearance),
+     * when it had last become complete before that, or {@code now} when its history does not say.
+     */
+    static String completedBefore(List<HistoryEvent> history, String now, boolean puttingBack) {
+        Instant lastComplete = null;
+        boolean putBack = puttingBack;
+        Instant completion = null;
+        for (HistoryEvent h : history) {
+            if (HistoryEvent.REAPPEARED.equals(h.event())) {
+                putBack = h.detail() != null && h.detail().endsWith(PUT_BACK);
+                completion = lastComplete;
+            }
+            if (h.becameComplete()) {
+                lastComplete = h.at();
+            }
+        }
+        Instant at = puttingBack ? lastComplete : putBack ? completion : null;
+        return at != null ? InstantText.format(at) : now;
     }
 
     /** The detail of a state-change event: the state left, and why. */

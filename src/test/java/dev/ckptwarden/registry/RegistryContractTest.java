@@ -258,6 +258,35 @@ abstract class RegistryContractTest {
     }
 
     @Test
+    void theSameFilePutBackKeepsItsCompletionTimeEvenThroughWritingAndANewSaveDoesNot() {
+        Checkpoint saved = complete("r", "run", "epoch=1.ckpt", 100L); // complete at T0, modified T0, 1000 bytes
+        registry.upsert(List.of(saved));
+        Instant goneAt = T0.plus(Duration.ofHours(1));
+        registry.markGone(List.of(saved.key()), CheckpointState.DELETED, goneAt, "gone from disk");
+        Instant back = T0.plus(Duration.ofHours(2));
+        // Put back (same size, same modification time), first seen writing (a directory still being copied in).
+        registry.upsert(List.of(saved.withState(CheckpointState.WRITING, back, null).withHistory(back, back)));
+        Checkpoint writing = registry.byPath(saved.key()).orElseThrow();
+        assertThat(writing.firstSeen()).as("the same checkpoint: first seen when it was first seen").isEqualTo(T0);
+        Instant settled = back.plus(Duration.ofMinutes(1));
+        registry.upsert(List.of(saved.withHistory(settled, settled)));
+        assertThat(registry.byPath(saved.key()).orElseThrow().stateSince())
+                .as("complete again: its completion time is the one it had").isEqualTo(T0);
+
+        // The job writes that name again: a new modification time is a new save, complete when it is seen so.
+        registry.markGone(List.of(saved.key()), CheckpointState.DELETED, settled.plusSeconds(60), "policy");
+        Instant resaved = settled.plus(Duration.ofHours(1));
+        registry.upsert(List.of(Checkpoints.withOrdering(saved, null, 100L, resaved).withHistory(resaved, resaved)));
+        Checkpoint row = registry.byPath(saved.key()).orElseThrow();
+        assertThat(row.firstSeen()).isEqualTo(resaved);
+        assertThat(row.stateSince()).isEqualTo(resaved);
+        assertThat(registry.history(saved.key())).extracting(HistoryEvent::event, HistoryEvent::detail).containsSubsequence(
+                tuple("reappeared", "writing, was deleted; " + UpsertMerge.PUT_BACK),
+                tuple("complete", "was writing"),
+                tuple("reappeared", "complete, was deleted"));
+    }
+
+    @Test
     void pinAndUnpinRecordEventsAndUnknownPathsReturnFalse() {
         Checkpoint a = complete("r", "run", "a.ckpt", 100L);
         registry.upsert(List.of(a));
