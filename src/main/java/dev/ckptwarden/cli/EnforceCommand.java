@@ -75,8 +75,8 @@ final class EnforceCommand implements Callable<Integer> {
         // A dry run changes nothing and may look while the agent runs; a real pass never enforces beside it.
         try (dev.ckptwarden.daemon.AgentLock lock = dryRun ? null : ConfigOption.lockStateDir(cfg, "enforce");
              Registry registry = ConfigOption.openRegistry(cfg, freshRegistry);
-             AuditLog audit = dryRun ? null : AuditLog.open(cfg.agent().stateDir())) {
-            Reconciler reconciler = new Reconciler(registry, clock);
+             AuditLog audit = dryRun ? null : AuditLog.open(cfg.agent().stateDir());
+             Reconciler reconciler = new Reconciler(registry, clock)) {
             Enforcer enforcer = new Enforcer(registry, audit);
             Lease lease = clusterLease(cfg, registry);
             if (lease != null) {

@@ -126,8 +126,9 @@ final class InspectCommand implements Callable<Integer> {
     private static PathInspector.Result asScanned(Config cfg, RootConfig root, Path abs, PathInspector.Result byPath)
             throws IOException {
         Checkpoint scanned;
-        try (Registry registry = ConfigOption.openRegistry(cfg)) {
-            scanned = new Reconciler(registry, Clock.systemUTC()).asScanned(cfg, root, abs);
+        try (Registry registry = ConfigOption.openRegistry(cfg);
+             Reconciler reconciler = new Reconciler(registry, Clock.systemUTC())) {
+            scanned = reconciler.asScanned(cfg, root, abs);
         }
         if (scanned != null) {
             return new PathInspector.Result(scanned, null);

@@ -57,9 +57,10 @@ final class ResolveCommand implements Callable<Integer> {
         DiskResolver.Answer answer;
         String remoteUri = null;
         try {
-            try (Registry registry = openOrScratch(cfg)) {
+            try (Registry registry = openOrScratch(cfg);
+                 Reconciler reconciler = new Reconciler(registry, Clock.systemUTC())) {
                 try {
-                    answer = new DiskResolver(registry, new Reconciler(registry, Clock.systemUTC()))
+                    answer = new DiskResolver(registry, reconciler)
                             .resolve(cfg, root, run, selector, resumable, best, includeOffloaded);
                 } catch (Resolver.BadSelector | DiskResolver.SeveralRoots e) {
                     throw new CliError(ExitCode.USAGE, e.getMessage());

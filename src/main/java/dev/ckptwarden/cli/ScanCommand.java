@@ -36,8 +36,9 @@ final class ScanCommand implements Callable<Integer> {
         List<Checkpoint> all = new ArrayList<>();
         List<ScanProblem> problems = new ArrayList<>();
         boolean anyUnreachable = false;
-        try (Registry registry = ConfigOption.openRegistry(cfg)) {
-            for (RootScan scan : new Reconciler(registry, Clock.systemUTC()).reconcileAll(cfg)) {
+        try (Registry registry = ConfigOption.openRegistry(cfg);
+             Reconciler reconciler = new Reconciler(registry, Clock.systemUTC())) {
+            for (RootScan scan : reconciler.reconcileAll(cfg)) {
                 List<Checkpoint> found = scan.checkpoints(); // read from the registry at each call: once
                 all.addAll(found);
                 problems.addAll(scan.problems());
