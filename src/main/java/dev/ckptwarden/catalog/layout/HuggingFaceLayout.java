@@ -1,6 +1,5 @@
 package dev.ckptwarden.catalog.layout;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ckptwarden.catalog.DirectoryReader;
 import dev.ckptwarden.catalog.Entry;
 import dev.ckptwarden.catalog.Framework;
@@ -35,11 +34,6 @@ public final class HuggingFaceLayout implements DirectoryLayout {
     private static final Set<String> HF_FILES = Set.of(TRAINER_STATE, "training_args.bin", "optimizer.pt", "scheduler.pt",
             "rng_state.pth", "model.safetensors", "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin",
             "model.safetensors.index.json", "pytorch_model.bin.index.json");
-    /** log_history keys that describe the run, not the model's quality. */
-    private static final Set<String> NOT_METRICS = Set.of("epoch", "step", "total_flos", "train_runtime",
-            "train_samples_per_second", "train_steps_per_second", "eval_runtime", "eval_samples_per_second",
-            "eval_steps_per_second", "learning_rate", "grad_norm", "num_input_tokens_seen");
-
     @Override
     public Framework framework() {
         return Framework.HUGGINGFACE;
@@ -98,9 +92,9 @@ public final class HuggingFaceLayout implements DirectoryLayout {
             inProgress = "trainer_state.json not written yet (the Trainer writes it last)";
         } else {
             try {
-                JsonNode state = JsonFiles.read(listing.source(), dir.resolve(TRAINER_STATE));
-                content = fromTrainerState(state);
-                Path best = bestModelCheckpoint(state, dir.getParent());
+                TrainerState state = TrainerState.read(listing.source(), dir.resolve(TRAINER_STATE));
+                content = state.content();
+                Path best = bestModelCheckpoint(state.bestModelCheckpoint(), dir.getParent());
                 if (best != null) {
                     references.add(best);
                 }
@@ -151,45 +145,12 @@ public final class HuggingFaceLayout implements DirectoryLayout {
                 && listing.hasFile("model.safetensors.index.json");
     }
 
-    /** Step, epoch and the latest evaluation metrics at or before the checkpoint's step. */
-    static ParsedName fromTrainerState(JsonNode state) {
-        Long step = state.hasNonNull("global_step") ? state.get("global_step").asLong() : null;
-        Integer epoch = state.hasNonNull("epoch") ? (int) Math.floor(state.get("epoch").asDouble()) : null;
-        Map<String, Double> metrics = new LinkedHashMap<>();
-        JsonNode history = state.get("log_history");
-        if (history != null && history.isArray()) {
-            Map<String, Double> lastEval = null;
-            Double lastLoss = null;
-            for (JsonNode entry : history) {
-                if (step != null && entry.hasNonNull("step") && entry.get("step").asLong() > step) {
-                    continue;
-                }
-                Map<String, Double> nums = JsonFiles.numbers(entry);
-                nums.keySet().removeAll(NOT_METRICS);
-                boolean eval = nums.keySet().stream().anyMatch(k -> k.startsWith("eval_"));
-                if (eval) {
-                    lastEval = nums;
-                } else if (nums.containsKey("loss")) {
-                    lastLoss = nums.get("loss");
-                }
-            }
-            if (lastLoss != null) {
-                metrics.put("loss", lastLoss);
-            }
-            if (lastEval != null) {
-                metrics.putAll(lastEval);
-            }
-        }
-        return new ParsedName(epoch, step, metrics, null, false);
-    }
-
     /** Resolves {@code best_model_checkpoint} to a sibling directory of this checkpoint, whatever OS wrote it. */
-    static Path bestModelCheckpoint(JsonNode state, Path runDir) {
-        JsonNode best = state.get("best_model_checkpoint");
-        if (best == null || !best.isTextual() || best.asText().isBlank() || runDir == null) {
+    static Path bestModelCheckpoint(String best, Path runDir) {
+        if (best == null || best.isBlank() || runDir == null) {
             return null;
         }
-        String text = best.asText().replace('\\', '/');
+        String text = best.replace('\\', '/');
         while (text.endsWith("/")) {
             text = text.substring(0, text.length() - 1);
         }

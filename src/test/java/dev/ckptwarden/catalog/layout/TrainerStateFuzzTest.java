@@ -1,7 +1,6 @@
 package dev.ckptwarden.catalog.layout;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ckptwarden.fuzz.FuzzInvariants;
 import dev.ckptwarden.fuzz.FuzzSeeds;
 import dev.ckptwarden.fuzz.MemoryFileSource;
@@ -30,9 +29,8 @@ class TrainerStateFuzzTest {
     @FuzzTest(maxDuration = "6s")
     void anyTrainerStateIsReadOrReportedAsUnparseable(byte[] data) {
         FuzzInvariants.check(data.length, () -> {
-            JsonNode state = JsonFiles.read(MemoryFileSource.of(FILE, data), FILE);
-            HuggingFaceLayout.fromTrainerState(state);
-            HuggingFaceLayout.bestModelCheckpoint(state, RUN);
+            TrainerState state = TrainerState.read(MemoryFileSource.of(FILE, data), FILE);
+            HuggingFaceLayout.bestModelCheckpoint(state.bestModelCheckpoint(), RUN);
         }, IOException.class);
     }
 }
