@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Locale;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,17 +31,24 @@ class LongRunTrainerStateTest {
             w.write("{\n  \"best_metric\": null,\n  \"best_model_checkpoint\": null,\n  \"epoch\": 2.0,\n"
                     + "  \"eval_steps\": 1000,\n  \"global_step\": " + globalStep + ",\n  \"is_hyper_param_search\": false,\n"
                     + "  \"is_local_process_zero\": true,\n  \"is_world_process_zero\": true,\n  \"log_history\": [\n");
+            StringBuilder b = new StringBuilder(256);
             for (long s = 1; s <= globalStep; s++) {
+                b.setLength(0);
                 if (s > 1) {
-                    w.write(",\n");
+                    b.append(",\n");
                 }
-                w.write(String.format(Locale.ROOT, "    {\n      \"epoch\": %.6f,\n      \"grad_norm\": %.8f,\n"
-                        + "      \"learning_rate\": %.10e,\n      \"loss\": %.4f,\n      \"step\": %d\n    }",
-                        s * 2.0 / globalStep, 1.0 + (s % 97) / 100.0, 5e-5 * (1 - (double) s / globalStep), 3.0 - s * 1e-6, s));
+                // Plain appends, not String.format: 450,000 entries are written in well under a second.
+                b.append("    {\n      \"epoch\": ").append(s * 2.0 / globalStep)
+                        .append(",\n      \"grad_norm\": ").append(1.0 + (s % 97) / 100.0)
+                        .append(",\n      \"learning_rate\": ").append(5e-5 * (1 - (double) s / globalStep))
+                        .append(",\n      \"loss\": ").append(3.0 - s * 1e-6)
+                        .append(",\n      \"step\": ").append(s).append("\n    }");
                 if (s % 1000 == 0) {
-                    w.write(String.format(Locale.ROOT, ",\n    {\n      \"epoch\": %.6f,\n      \"eval_loss\": %.6f,\n"
-                            + "      \"eval_runtime\": 12.5,\n      \"step\": %d\n    }", s * 2.0 / globalStep, 2.0 - s * 1e-6, s));
+                    b.append(",\n    {\n      \"epoch\": ").append(s * 2.0 / globalStep)
+                            .append(",\n      \"eval_loss\": ").append(2.0 - s * 1e-6)
+                            .append(",\n      \"eval_runtime\": 12.5,\n      \"step\": ").append(s).append("\n    }");
                 }
+                w.append(b);
             }
             w.write("\n  ],\n  \"logging_steps\": 1,\n  \"max_steps\": " + globalStep + ",\n  \"num_train_epochs\": 2,\n"
                     + "  \"save_steps\": 1000,\n  \"total_flos\": 1.2e+18,\n  \"train_batch_size\": 8,\n  \"trial_name\": null,\n"
