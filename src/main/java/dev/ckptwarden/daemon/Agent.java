@@ -105,6 +105,7 @@ public final class Agent implements AutoCloseable {
         this.registry = registry;
         this.clock = clock;
         this.reconciler = new Reconciler(registry, clock);
+        reconciler.keepRootDevicesIn(config.agent().stateDir());
         this.schedule = schedules.open(this::run);
         this.events = new WatchEvents(clock, schedule);
         this.watcher = new DirectoryWatcher(events::dirty);

@@ -32,9 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
@@ -67,7 +65,7 @@ public final class Reconciler implements AutoCloseable {
     private final Map<String, RootMemory> memory = new ConcurrentHashMap<>();
     private final RootReachability reachability = new RootReachability();
     /** Per local root, the device its checkpoints were last seen on: when an empty root is to be trusted. */
-    private final RootDevices devices = new RootDevices();
+    private volatile RootDevices devices = new RootDevices();
     /** Held by every pass that writes the registry, so that a run looked at on request never writes beside one. */
     private final ReentrantLock passes = new ReentrantLock();
 
@@ -80,14 +78,13 @@ public final class Reconciler implements AutoCloseable {
         this.registry = registry;
         this.clock = clock;
         this.remote = new RemoteReconciler(remoteSettings);
-        int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
-        this.inspectors = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "ckpt-warden-inspect");
-            t.setDaemon(true);
-            return t;
-        });
-        inspectors.allowCoreThreadTimeOut(true);
+        this.inspectors = RunSettler.newInspectors();
         this.settler = new RunSettler(registry, inspectors);
+    }
+
+    /** Keeps each local root's device in {@code stateDir} ({@link RootDevices}); call before the first pass. */
+    public void keepRootDevicesIn(Path stateDir) {
+        devices = RootDevices.keptIn(stateDir);
     }
 
     /** Stops the header-reading threads; a pass started afterwards fails. */

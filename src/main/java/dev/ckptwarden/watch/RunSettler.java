@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.Future;
 
 /**
@@ -54,6 +55,22 @@ final class RunSettler {
     private final Map<String, Seen> ahead = new ConcurrentHashMap<>();
 
     private record Seen(String signature, Instant at) {
+    }
+
+    /**
+     * Threads that read checkpoint headers, at most one per core (up to 4); created when a pass needs one and
+     * ended after a minute idle, so an idle agent keeps none.
+     */
+    static ThreadPoolExecutor newInspectors() {
+        int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        ThreadPoolExecutor inspectors = new ThreadPoolExecutor(threads, threads, 60, java.util.concurrent.TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "ckpt-warden-inspect");
+                    t.setDaemon(true);
+                    return t;
+                });
+        inspectors.allowCoreThreadTimeOut(true);
+        return inspectors;
     }
 
     RunSettler(Registry registry, ExecutorService inspectors) {
