@@ -64,7 +64,7 @@ record TrainerState(ParsedName content, String bestModelCheckpoint) {
                     Long limit = knownStep != null ? knownStep : stepOf(top);
                     pass.stepAfterLog = limit == null;
                     while (p.nextToken() != JsonToken.END_ARRAY) {
-                        pass.entry(p.readValueAsTree(), limit);
+                        pass.entry(entry(p), limit);
                     }
                 } else if (value == JsonToken.START_ARRAY || value == JsonToken.START_OBJECT) {
                     p.skipChildren(); // nothing read from other structures; skipping keeps them out of memory
@@ -76,6 +76,32 @@ record TrainerState(ParsedName content, String bestModelCheckpoint) {
             pass.finish(top);
             return pass;
         }
+    }
+
+    /** Entries of log_history with more numbers than this are cut there: real ones have a few dozen. */
+    static final int MAX_ENTRY_FIELDS = 1024;
+
+    /**
+     * One log_history entry, at the parser's current token: its numbers and its step, field by field. Nested
+     * values are skipped, so a planted or broken entry cannot make the reader hold more than
+     * {@value #MAX_ENTRY_FIELDS} numbers; an entry that is not an object gives nothing.
+     */
+    private static Map<String, Double> entry(JsonParser p) throws IOException {
+        Map<String, Double> nums = new LinkedHashMap<>();
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return nums;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            if (value.isNumeric() && nums.size() < MAX_ENTRY_FIELDS) {
+                nums.put(field, p.getDoubleValue());
+            } else if (value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY) {
+                p.skipChildren();
+            }
+        }
+        return nums;
     }
 
     private static Long stepOf(ObjectNode top) {
@@ -92,11 +118,11 @@ record TrainerState(ParsedName content, String bestModelCheckpoint) {
         Map<String, Double> lastEval;
         Double lastLoss;
 
-        void entry(JsonNode entry, Long limit) {
-            if (limit != null && entry.hasNonNull("step") && entry.get("step").asLong() > limit) {
+        void entry(Map<String, Double> nums, Long limit) {
+            Double step = nums.get("step");
+            if (limit != null && step != null && step.longValue() > limit) {
                 return;
             }
-            Map<String, Double> nums = JsonFiles.numbers(entry);
             nums.keySet().removeAll(NOT_METRICS);
             if (nums.keySet().stream().anyMatch(k -> k.startsWith("eval_"))) {
                 lastEval = nums;

@@ -49,4 +49,19 @@ class TrainerStateTest {
         assertThatThrownBy(() -> read("{\"global_step\": 200, \"log_history\": [{\"loss\": 2.0, \"st"))
                 .as("a save cut short").isInstanceOf(IOException.class);
     }
+
+    @Test
+    void anEntryWithNestedValuesOrThousandsOfNumbersIsReadFieldByFieldWithinABound() throws Exception {
+        StringBuilder entry = new StringBuilder("{\"eval_loss\": 0.3, \"step\": 200, \"junk\": [");
+        for (int i = 0; i < 100_000; i++) {
+            entry.append(i == 0 ? "" : ",").append("[").append(i).append("]");
+        }
+        entry.append("]");
+        for (int i = 0; i < 5_000; i++) {
+            entry.append(", \"x").append(i).append("\": ").append(i);
+        }
+        TrainerState s = read("{\"global_step\": 200, \"log_history\": [" + entry + "}]}");
+        assertThat(s.content().metrics()).containsEntry("eval_loss", 0.3);
+        assertThat(s.content().metrics().size()).isLessThanOrEqualTo(TrainerState.MAX_ENTRY_FIELDS);
+    }
 }
