@@ -48,6 +48,13 @@ class AgentRecencyTruthTest {
         return ConfigLoader.load(file, Map.of());
     }
 
+    /** The job saves {@code epoch=E-step=S.ckpt}; ten minutes on, the agent has seen it settle. */
+    private void save(Agent agent, Path run, int epoch, long step) throws Exception {
+        TreeBuilder.lightningCkpt(run.resolve("epoch=" + epoch + "-step=" + step + ".ckpt"), epoch, step, true, clock.instant());
+        clock.advance(Duration.ofMinutes(10));
+        settle(agent);
+    }
+
     /** One periodic pass now, then another after the settle time so that what was writing is complete. */
     private void settle(Agent agent) {
         agent.run(PassKind.PERIODIC);
@@ -65,10 +72,7 @@ class AgentRecencyTruthTest {
                      new AgentMetrics("test"), clock)) {
             agent.run(PassKind.STARTUP);
             for (int s = 1; s <= 3; s++) {
-                TreeBuilder.lightningCkpt(run.resolve("epoch=" + s + "-step=" + s * 100 + ".ckpt"), s, s * 100L, true,
-                        clock.instant());
-                clock.advance(Duration.ofMinutes(10));
-                settle(agent);
+                save(agent, run, s, s * 100L);
             }
             // The user moves the oldest save away (to look at it, to free space for a moment), and puts it back as
             // cp -p, rsync -a or mv do: same bytes, same modification time.
@@ -86,9 +90,7 @@ class AgentRecencyTruthTest {
 
             // The job saves again: keep_last 3 now keeps steps 400, 300 and 200 and lets go of the old step 100,
             // not of step 200, a save that was never touched.
-            TreeBuilder.lightningCkpt(run.resolve("epoch=4-step=400.ckpt"), 4, 400L, true, clock.instant());
-            clock.advance(Duration.ofMinutes(10));
-            settle(agent);
+            save(agent, run, 4, 400L);
             assertThat(run.resolve("epoch=2-step=200.ckpt")).as("a newer save kept").exists();
             assertThat(oldest).as("the put-back old save is the oldest").doesNotExist();
         }
@@ -104,15 +106,10 @@ class AgentRecencyTruthTest {
              Agent agent = new Agent(cfg, file, Map.of(), registry, new Enforcer(registry, audit), metrics, clock)) {
             agent.run(PassKind.STARTUP);
             for (int s = 1; s <= 3; s++) {
-                TreeBuilder.lightningCkpt(run.resolve("epoch=" + s + "-step=" + s * 1000 + ".ckpt"), s, s * 1000L, true,
-                        clock.instant());
-                clock.advance(Duration.ofMinutes(10));
-                settle(agent);
+                save(agent, run, s, s * 1000L);
             }
             // The job is started again from scratch in the same directory (a new seed, a fixed bug).
-            TreeBuilder.lightningCkpt(run.resolve("epoch=0-step=50.ckpt"), 0, 50L, true, clock.instant());
-            clock.advance(Duration.ofMinutes(10));
-            settle(agent);
+            save(agent, run, 0, 50L);
 
             assertThat(resolveLatest()).isEqualTo(run.resolve("epoch=0-step=50.ckpt").toString());
             assertThat(scrape(metrics)).as("the run's progress gauge names the same save")
