@@ -1,6 +1,6 @@
 package dev.ckptwarden.export;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.registry.BestCheckpoint;
@@ -42,9 +42,9 @@ public record RunSummary(String root, String run, int writing, int complete, int
      * @param config supplies each run's {@code keep_best} metric (overrides applied); runs of roots it
      *               does not name get no best metric
      */
-    public static List<RunSummary> of(Collection<Checkpoint> checkpoints, Config config) {
-        Map<String, Map<String, List<Checkpoint>>> byRoot = new TreeMap<>();
-        for (Checkpoint c : checkpoints) {
+    public static List<RunSummary> of(Collection<Registered> checkpoints, Config config) {
+        Map<String, Map<String, List<Registered>>> byRoot = new TreeMap<>();
+        for (Registered c : checkpoints) {
             if (c.state().present()) {
                 byRoot.computeIfAbsent(c.root(), r -> new TreeMap<>()).computeIfAbsent(c.run(), r -> new ArrayList<>()).add(c);
             }
@@ -64,7 +64,7 @@ public record RunSummary(String root, String run, int writing, int complete, int
         return out;
     }
 
-    private static RunSummary summarise(String root, String run, List<Checkpoint> list, KeepBest best) {
+    private static RunSummary summarise(String root, String run, List<Registered> list, KeepBest best) {
         int writing = 0;
         int complete = 0;
         int corrupt = 0;
@@ -72,7 +72,7 @@ public record RunSummary(String root, String run, int writing, int complete, int
         Long latestStep = null;
         Instant last = null;
         Double bestValue = null;
-        for (Checkpoint c : list) {
+        for (Registered c : list) {
             bytes += c.bytes();
             switch (c.state()) {
                 case WRITING -> writing++;

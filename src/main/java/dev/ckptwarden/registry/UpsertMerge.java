@@ -1,6 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 
 import java.sql.Connection;
@@ -74,9 +73,9 @@ final class UpsertMerge {
         }
     }
 
-    static Map<String, Stored> storedByRoot(Connection c, Collection<Checkpoint> batch) throws SQLException {
+    static Map<String, Stored> storedByRoot(Connection c, Collection<Registered> batch) throws SQLException {
         Map<String, List<String>> pathsByRoot = new TreeMap<>();
-        for (Checkpoint cp : batch) {
+        for (Registered cp : batch) {
             pathsByRoot.computeIfAbsent(cp.root(), k -> new ArrayList<>()).add(cp.key());
         }
         Map<String, Stored> out = new HashMap<>();
@@ -122,7 +121,7 @@ final class UpsertMerge {
      * What the row written for {@code incoming} over {@code stored} (null: none) keeps, adding the history
      * events this causes to {@code events}.
      */
-    static Kept merge(Stored stored, Checkpoint incoming, String now, List<JdbcRegistry.PendingEvent> events) {
+    static Kept merge(Stored stored, Registered incoming, String now, List<JdbcRegistry.PendingEvent> events) {
         String path = incoming.key();
         CheckpointState state = incoming.state();
         String incomingSince = incoming.stateSince() != null ? InstantText.format(incoming.stateSince()) : now;
