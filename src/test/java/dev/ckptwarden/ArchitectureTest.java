@@ -128,6 +128,21 @@ class ArchitectureTest {
                 .check(PRODUCTION);
     }
 
+    /**
+     * A registry row (pin, first seen, state since, a deleted or offloaded state) is made only by the registry:
+     * reading a row, or merging what the catalog found into the row it had ({@code Registered.merge}). Nothing
+     * else can invent one, and the catalog's own result ({@code Checkpoint}, {@code Recognised}) has no place
+     * for a pin or a registry time at all.
+     */
+    @Test
+    void onlyTheRegistryMakesRegistryRows() {
+        noClasses().that().resideOutsideOfPackage(ROOT + ".registry..")
+                .should().callConstructorWhere(describe("makes a registry.Registered",
+                        call -> call.getTargetOwner().getName().equals(ROOT + ".registry.Registered")))
+                .because("a row's pin and history come from the registry; others derive rows from the rows they read")
+                .check(PRODUCTION);
+    }
+
     @Test
     void onlyEnforcementDeletesCheckpointFiles() {
         noClasses().that(describe("are not deletion classes of enforce nor listed as deleting only their own files",

@@ -36,17 +36,19 @@ public final class Aliases {
      *                replace their entry, and an alias whose facts changed only through its target is added
      * @param known   the run's registered checkpoints by key: where a target is looked up when it is not in {@code run}
      */
-    public static void resolve(FileSource source, List<Checkpoint> run, List<Checkpoint> changed, Map<String, Checkpoint> known) {
-        Map<Checkpoint, Integer> changedAt = indexOf(changed);
+    public static void resolve(FileSource source, List<Recognised> run, List<Recognised> changed,
+                               Map<String, Checkpoint> known) {
+        Map<Recognised, Integer> changedAt = indexOf(changed);
         for (int i = 0; i < run.size(); i++) {
-            Checkpoint cp = run.get(i);
-            Integer at = changedAt.get(cp);
+            Recognised found = run.get(i);
+            Checkpoint cp = found.checkpoint();
+            Integer at = changedAt.get(found);
             // Only a new or changed last.ckpt is compared: an unchanged one keeps its registered verdict.
             if (at != null && cp.aliasOf() == null && cp.kind() == CheckpointKind.FILE && cp.name().startsWith("last")
                     && isLastName(cp.path().getFileName().toString())) {
                 Checkpoint target = identicalSibling(source, cp, run);
                 if (target != null) {
-                    Checkpoint alias = cp.withAlias(target.path());
+                    Recognised alias = found.withFacts(cp.withAlias(target.path()));
                     changed.set(at, alias);
                     run.set(i, alias);
                 }
@@ -60,17 +62,19 @@ public final class Aliases {
      * checkpoint's epoch, step, metrics and resumability where its own name and header say nothing. An
      * alias whose facts changed that way is registered again.
      */
-    private static void takeFactsFromTargets(List<Checkpoint> run, List<Checkpoint> changed, Map<String, Checkpoint> known) {
+    private static void takeFactsFromTargets(List<Recognised> run, List<Recognised> changed,
+                                             Map<String, Checkpoint> known) {
         Map<Path, Checkpoint> byPath = new HashMap<>();
-        for (Checkpoint c : run) {
-            byPath.put(c.path(), c);
+        for (Recognised c : run) {
+            byPath.put(c.checkpoint().path(), c.checkpoint());
         }
-        Map<Checkpoint, Integer> changedAt = indexOf(changed);
+        Map<Recognised, Integer> changedAt = indexOf(changed);
         for (int i = 0; i < run.size(); i++) {
-            Checkpoint alias = run.get(i);
+            Recognised found = run.get(i);
+            Checkpoint alias = found.checkpoint();
             // A corrupt alias (a dangling link, a 'latest' naming a tag that is gone) reports nothing of a target it
             // does not reach: not even the registry's row of it, which is only marked gone after this.
-            if (alias.aliasOf() == null || alias.state() == CheckpointState.CORRUPT) {
+            if (alias.aliasOf() == null || found.state() == CheckpointState.CORRUPT) {
                 continue;
             }
             Checkpoint target = byPath.get(alias.aliasOf());
@@ -80,10 +84,11 @@ public final class Aliases {
             if (target == null || target.aliasOf() != null) {
                 continue;
             }
-            Checkpoint informed = alias.withFactsOf(target);
-            if (!informed.equals(alias)) {
+            Checkpoint facts = alias.withFactsOf(target);
+            if (!facts.equals(alias)) {
+                Recognised informed = found.withFacts(facts);
                 run.set(i, informed);
-                Integer at = changedAt.get(alias);
+                Integer at = changedAt.get(found);
                 if (at != null) {
                     changed.set(at, informed);
                 } else {
@@ -93,8 +98,8 @@ public final class Aliases {
         }
     }
 
-    private static Map<Checkpoint, Integer> indexOf(List<Checkpoint> list) {
-        Map<Checkpoint, Integer> at = new IdentityHashMap<>();
+    private static Map<Recognised, Integer> indexOf(List<Recognised> list) {
+        Map<Recognised, Integer> at = new IdentityHashMap<>();
         for (int i = 0; i < list.size(); i++) {
             at.put(list.get(i), i);
         }
@@ -102,9 +107,10 @@ public final class Aliases {
     }
 
     /** The save of the same run that {@code last} is a byte-identical copy of (same size, same fingerprint), or null. */
-    private static Checkpoint identicalSibling(FileSource source, Checkpoint last, List<Checkpoint> run) {
+    private static Checkpoint identicalSibling(FileSource source, Checkpoint last, List<Recognised> run) {
         String fp = null;
-        for (Checkpoint other : run) {
+        for (Recognised found : run) {
+            Checkpoint other = found.checkpoint();
             if (other == last || other.bytes() != last.bytes() || other.aliasOf() != null
                     || isLastName(other.path().getFileName().toString())
                     || other.kind() != CheckpointKind.FILE) {

@@ -6,8 +6,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One checkpoint as the registry knows it: what the catalog recognised on disk plus the registry's
- * own facts (pin, history). Immutable; use the {@code with*} methods to derive changed copies.
+ * One checkpoint as the catalog recognised it on disk: where it is, what its names and headers say, its
+ * size and times, and what is wrong with it. Nothing here is the registry's (life-cycle state, pin, first
+ * seen, state since: {@code registry.Registered}); the state the catalog judges from these facts travels
+ * beside them ({@link Recognised}). Immutable.
  *
  * @param root       the configured root's name (its path as written in the configuration)
  * @param run        run id: the path of the run directory relative to the root ("." for the root itself)
@@ -34,7 +36,6 @@ public record Checkpoint(
         List<String> members,
         Framework framework,
         CheckpointKind kind,
-        CheckpointState state,
         Integer epoch,
         Long step,
         Map<String, Double> metrics,
@@ -43,13 +44,8 @@ public record Checkpoint(
         Boolean resumable,
         Path aliasOf,
         List<Path> references,
-        boolean pinned,
-        String pinReason,
         List<String> problems,
-        String signature,
-        Instant firstSeen,
-        Instant stateSince,
-        String note) {
+        String signature) {
 
     public Checkpoint {
         members = List.copyOf(members);
@@ -68,36 +64,16 @@ public record Checkpoint(
         return path.toString();
     }
 
-    public boolean isComplete() {
-        return state == CheckpointState.COMPLETE;
-    }
-
-    public Checkpoint withState(CheckpointState newState, Instant since, String newNote) {
-        return new Checkpoint(root, run, name, path, members, framework, kind, newState, epoch, step, metrics, bytes,
-                modified, resumable, aliasOf, references, pinned, pinReason, problems, signature, firstSeen, since, newNote);
-    }
-
-    public Checkpoint withPin(boolean pin, String reason) {
-        return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
-                modified, resumable, aliasOf, references, pin, pin ? reason : null, problems, signature, firstSeen, stateSince, note);
-    }
-
     public Checkpoint withAlias(Path target) {
-        return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
-                modified, resumable, target, references, pinned, pinReason, problems, signature, firstSeen, stateSince, note);
+        return new Checkpoint(root, run, name, path, members, framework, kind, epoch, step, metrics, bytes,
+                modified, resumable, target, references, problems, signature);
     }
 
     /** This alias with its target's epoch, step, metrics and resumability where it has none of its own. */
     public Checkpoint withFactsOf(Checkpoint target) {
-        return new Checkpoint(root, run, name, path, members, framework, kind, state,
+        return new Checkpoint(root, run, name, path, members, framework, kind,
                 epoch != null ? epoch : target.epoch, step != null ? step : target.step,
                 metrics.isEmpty() ? target.metrics : metrics, bytes, modified,
-                resumable != null ? resumable : target.resumable, aliasOf, references, pinned, pinReason, problems,
-                signature, firstSeen, stateSince, note);
-    }
-
-    public Checkpoint withHistory(Instant seen, Instant since) {
-        return new Checkpoint(root, run, name, path, members, framework, kind, state, epoch, step, metrics, bytes,
-                modified, resumable, aliasOf, references, pinned, pinReason, problems, signature, seen, since, note);
+                resumable != null ? resumable : target.resumable, aliasOf, references, problems, signature);
     }
 }

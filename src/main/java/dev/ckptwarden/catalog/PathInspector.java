@@ -27,10 +27,15 @@ public final class PathInspector {
         this.settle = settle;
     }
 
-    /** Either a checkpoint, or the reason the path is not one. */
-    public record Result(Checkpoint checkpoint, String reason) {
+    /** Either a checkpoint with the state judged of it, or the reason the path is not one. */
+    public record Result(Recognised recognised, String reason) {
         public boolean isCheckpoint() {
-            return checkpoint != null;
+            return recognised != null;
+        }
+
+        /** The checkpoint's facts, or null when it is not one. */
+        public Checkpoint checkpoint() {
+            return recognised == null ? null : recognised.checkpoint();
         }
     }
 
@@ -82,7 +87,7 @@ public final class PathInspector {
         String run = rootDir != null && parent.startsWith(rootDir) ? runId(rootDir, candidate.runDir())
                 : String.valueOf(candidate.runDir().getFileName());
         return new Result(Recognition.checkpoint(rootName == null ? "" : rootName, run, candidate, ins, cataloger.names(),
-                null, now, settle), null);
+                now, settle), null);
     }
 
     /**

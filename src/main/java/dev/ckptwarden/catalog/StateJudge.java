@@ -41,8 +41,8 @@ public final class StateJudge {
     }
 
     /** True when a checkpoint waits for nothing but its settle time (a timer can complete it). */
-    public static boolean settling(Checkpoint c) {
-        return c.state() == CheckpointState.WRITING && c.note() != null && c.note().startsWith(SETTLING);
+    public static boolean settling(CheckpointState state, String note) {
+        return state == CheckpointState.WRITING && note != null && note.startsWith(SETTLING);
     }
 
     /** The state, and a short note saying why when it is not complete. */

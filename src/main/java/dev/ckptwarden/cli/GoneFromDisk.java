@@ -1,9 +1,9 @@
 package dev.ckptwarden.cli;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.Reconciler;
 
@@ -32,9 +32,9 @@ final class GoneFromDisk {
      *
      * @return true when some run was looked at again (the caller reads the registry again)
      */
-    static boolean lookAgain(Config cfg, Registry registry, Collection<Checkpoint> registered) {
+    static boolean lookAgain(Config cfg, Registry registry, Collection<Registered> registered) {
         Map<String, Set<String>> runsByRoot = new LinkedHashMap<>();
-        for (Checkpoint c : registered) {
+        for (Registered c : registered) {
             if (c.state().present() && !RemoteLocation.isRemote(c.path())
                     && !Files.exists(c.path(), LinkOption.NOFOLLOW_LINKS)) {
                 runsByRoot.computeIfAbsent(c.root(), r -> new LinkedHashSet<>()).add(c.run());

@@ -3,7 +3,6 @@ package dev.ckptwarden.cli;
 import dev.ckptwarden.config.ByteSize;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.PathInspector;
 import dev.ckptwarden.catalog.names.NameParser;
 import dev.ckptwarden.config.AgentSettings;
@@ -11,6 +10,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.export.CheckpointJson;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.Reconciler;
 import picocli.CommandLine.Command;
@@ -74,11 +74,16 @@ final class InspectCommand implements Callable<Integer> {
         Duration settle = cfg == null ? AgentSettings.defaults(Path.of(".")).settleTime() : cfg.agent().settleTime();
         NameParser names = root == null ? NameParser.standard() : NameParser.withPatterns(root.patterns());
         PathInspector inspector = new PathInspector(root == null ? Layout.AUTO : root.layout(), names, settle);
-        PathInspector.Result result = inspector.inspect(abs, root == null ? null : root.name(), rootDir, Instant.now());
-        if (root != null) {
-            result = asScanned(cfg, root, abs, result);
-        }
-        if (!result.isCheckpoint()) {
+        Instant now = Instant.now();
+        PathInspector.Result result = inspector.inspect(abs, root == null ? null : root.name(), rootDir, now);
+        // Outside every root: the row registering it would make; under one: the scan's (with its pin).
+        Registered c = root != null ? asScanned(cfg, root, abs)
+                : result.isCheckpoint() ? Registered.merge(result.recognised(), null, now) : null;
+        if (c == null) {
+            if (root != null && result.isCheckpoint()) {
+                result = new PathInspector.Result(null,
+                        "not a checkpoint of its own where a scan of root " + root.name() + " looks");
+            }
             if (json) {
                 ObjectNode n = CheckpointJson.MAPPER.createObjectNode();
                 n.put("path", abs.toString());
@@ -90,7 +95,6 @@ final class InspectCommand implements Callable<Integer> {
             }
             return ExitCode.NOT_FOUND;
         }
-        Checkpoint c = result.checkpoint();
         if (json) {
             System.out.println(CheckpointJson.write(CheckpointJson.of(c)));
         } else {
@@ -123,19 +127,10 @@ final class InspectCommand implements Callable<Integer> {
      * metrics, alias, pin): the scan's own recognition decides. The path-only inspection supplies the
      * reason when the path is not a checkpoint.
      */
-    private static PathInspector.Result asScanned(Config cfg, RootConfig root, Path abs, PathInspector.Result byPath)
-            throws IOException {
-        Checkpoint scanned;
+    private static Registered asScanned(Config cfg, RootConfig root, Path abs) throws IOException {
         try (Registry registry = ConfigOption.openRegistry(cfg);
              Reconciler reconciler = new Reconciler(registry, Clock.systemUTC())) {
-            scanned = reconciler.asScanned(cfg, root, abs);
+            return reconciler.asScanned(cfg, root, abs);
         }
-        if (scanned != null) {
-            return new PathInspector.Result(scanned, null);
-        }
-        if (byPath.isCheckpoint()) {
-            return new PathInspector.Result(null, "not a checkpoint of its own where a scan of root " + root.name() + " looks");
-        }
-        return byPath;
     }
 }

@@ -2,9 +2,9 @@ package dev.ckptwarden.cli;
 
 import dev.ckptwarden.config.ByteSize;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.export.CheckpointJson;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,9 +22,9 @@ import java.util.concurrent.Callable;
         footerHeading = "%nExample:%n", footer = {"  ckpt-warden ls --run exp1",
                 "  ckpt-warden ls --all --json"})
 final class LsCommand implements Callable<Integer> {
-    static final Comparator<Checkpoint> ORDER = Comparator.comparing(Checkpoint::root).thenComparing(Checkpoint::run)
+    static final Comparator<Registered> ORDER = Comparator.comparing(Registered::root).thenComparing(Registered::run)
             .thenComparing(c -> c.step() == null ? Long.MIN_VALUE : c.step())
-            .thenComparing(Checkpoint::modified).thenComparing(Checkpoint::name);
+            .thenComparing(Registered::modified).thenComparing(Registered::name);
 
     @Mixin
     ConfigOption config;
@@ -44,7 +44,7 @@ final class LsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Config cfg = config.load();
-        List<Checkpoint> list;
+        List<Registered> list;
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             list = registry.list(root, run, all);
             if (GoneFromDisk.lookAgain(cfg, registry, list)) {
@@ -64,11 +64,11 @@ final class LsCommand implements Callable<Integer> {
         return ExitCode.OK;
     }
 
-    static Table table(List<Checkpoint> list, boolean history) {
+    static Table table(List<Registered> list, boolean history) {
         Table t = history
                 ? new Table("ROOT", "RUN", "NAME", "FRAMEWORK", "STATE", "EPOCH", "STEP", "METRICS", "SIZE", "FLAGS", "SINCE", "NOTE")
                 : new Table("ROOT", "RUN", "NAME", "FRAMEWORK", "STATE", "EPOCH", "STEP", "METRICS", "SIZE", "FLAGS");
-        for (Checkpoint c : list) {
+        for (Registered c : list) {
             Object[] cells = {c.root(), c.run(), c.name(), c.framework().id(), c.state().id(), c.epoch(), c.step(),
                     metrics(c.metrics()), ByteSize.format(c.bytes()), flags(c), c.stateSince(), c.note()};
             t.row(history ? cells : java.util.Arrays.copyOf(cells, 10));
@@ -85,7 +85,7 @@ final class LsCommand implements Callable<Integer> {
         return j.toString();
     }
 
-    static String flags(Checkpoint c) {
+    static String flags(Registered c) {
         StringJoiner j = new StringJoiner(",");
         if (c.pinned()) {
             j.add("pinned");

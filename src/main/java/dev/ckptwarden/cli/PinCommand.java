@@ -1,9 +1,9 @@
 package dev.ckptwarden.cli;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -46,11 +46,11 @@ final class PinCommand implements Callable<Integer> {
     static int setPin(Config cfg, Path path, boolean pinned, String reason) {
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             for (String key : registryKeys(cfg, path)) {
-                Optional<Checkpoint> found = registry.byPath(key);
+                Optional<Registered> found = registry.byPath(key);
                 if (found.isEmpty()) {
                     continue;
                 }
-                Checkpoint c = found.get();
+                Registered c = found.get();
                 if (GoneFromDisk.lookAgain(cfg, registry, List.of(c))) {
                     // Removed by hand since the registry saw it: pinning it would protect nothing.
                     c = registry.byPath(key).orElse(c);

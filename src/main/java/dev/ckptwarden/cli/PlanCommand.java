@@ -1,6 +1,6 @@
 package dev.ckptwarden.cli;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.config.ByteSize;
 
 import dev.ckptwarden.export.CheckpointJson;
@@ -52,7 +52,7 @@ final class PlanCommand implements Callable<Integer> {
         PolicyChange change = ConfigOption.policyChange(cfg);
         try (Registry registry = ConfigOption.openRegistry(cfg)) {
             for (RootConfig r : roots) {
-                List<Checkpoint> registered = registry.list(r.name(), run, false);
+                List<Registered> registered = registry.list(r.name(), run, false);
                 if (GoneFromDisk.lookAgain(cfg, registry, registered)) {
                     registered = registry.list(r.name(), run, false);
                 }

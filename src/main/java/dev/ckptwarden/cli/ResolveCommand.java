@@ -1,10 +1,10 @@
 package dev.ckptwarden.cli;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.export.CheckpointJson;
 import dev.ckptwarden.export.DiskResolver;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.Resolver;
 import dev.ckptwarden.watch.Reconciler;
@@ -84,7 +84,7 @@ final class ResolveCommand implements Callable<Integer> {
                     + selector + "' in run '" + run + "'");
             return ExitCode.NOT_FOUND;
         }
-        Checkpoint found = answer.checkpoint();
+        Registered found = answer.checkpoint();
         if (json) {
             com.fasterxml.jackson.databind.node.ObjectNode n = CheckpointJson.of(found);
             if (remoteUri != null) {
@@ -136,7 +136,7 @@ final class ResolveCommand implements Callable<Integer> {
     }
 
     /** The remote copy recorded when the checkpoint was offloaded (the last verified offload). */
-    private static String remoteUri(Registry registry, Checkpoint c) {
+    private static String remoteUri(Registry registry, Registered c) {
         String uri = null;
         for (dev.ckptwarden.registry.HistoryEvent e : registry.history(c.key())) {
             if (dev.ckptwarden.offload.OffloadReceipt.EVENT.equals(e.event())) {

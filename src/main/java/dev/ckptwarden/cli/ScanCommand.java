@@ -1,8 +1,8 @@
 package dev.ckptwarden.cli;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.export.CheckpointJson;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
@@ -33,13 +33,13 @@ final class ScanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Config cfg = config.load();
-        List<Checkpoint> all = new ArrayList<>();
+        List<Registered> all = new ArrayList<>();
         List<ScanProblem> problems = new ArrayList<>();
         boolean anyUnreachable = false;
         try (Registry registry = ConfigOption.openRegistry(cfg);
              Reconciler reconciler = new Reconciler(registry, Clock.systemUTC())) {
             for (RootScan scan : reconciler.reconcileAll(cfg)) {
-                List<Checkpoint> found = scan.checkpoints(); // read from the registry at each call: once
+                List<Registered> found = scan.checkpoints(); // read from the registry at each call: once
                 all.addAll(found);
                 problems.addAll(scan.problems());
                 anyUnreachable |= !scan.reachable();

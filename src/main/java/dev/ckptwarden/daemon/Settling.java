@@ -1,7 +1,7 @@
 package dev.ckptwarden.daemon;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.StateJudge;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -84,10 +84,10 @@ final class Settling {
     }
 
     /** Per directory holding checkpoints still settling, when the first of them may get its verdict ({@link #due}). */
-    static Map<Path, Instant> dueByDirectory(List<Checkpoint> checkpoints, Duration settle, Instant now) {
-        Map<Path, List<Checkpoint>> byDir = new LinkedHashMap<>();
-        for (Checkpoint c : checkpoints) {
-            if (StateJudge.settling(c) && c.path().getParent() != null) {
+    static Map<Path, Instant> dueByDirectory(List<Registered> checkpoints, Duration settle, Instant now) {
+        Map<Path, List<Registered>> byDir = new LinkedHashMap<>();
+        for (Registered c : checkpoints) {
+            if (StateJudge.settling(c.state(), c.note()) && c.path().getParent() != null) {
                 byDir.computeIfAbsent(c.path().getParent(), k -> new ArrayList<>()).add(c);
             }
         }
@@ -100,11 +100,11 @@ final class Settling {
      * When the first still-settling checkpoint may get its verdict: its last change plus settle time (plus
      * the grace when its format check fails, {@link StateJudge#verdictDue}); null when none is settling.
      */
-    static Instant due(List<Checkpoint> checkpoints, Duration settle, Instant now) {
+    static Instant due(List<Registered> checkpoints, Duration settle, Instant now) {
         Instant due = null;
-        for (Checkpoint c : checkpoints) {
-            if (StateJudge.settling(c)) {
-                Instant t = StateJudge.verdictDue(c, settle).plusMillis(50);
+        for (Registered c : checkpoints) {
+            if (StateJudge.settling(c.state(), c.note())) {
+                Instant t = StateJudge.verdictDue(c.facts(), settle).plusMillis(50);
                 if (t.isBefore(now)) {
                     t = now.plus(settle); // clock stepped back: try again one settle time from now
                 } else if (c.modified().isAfter(now)) {

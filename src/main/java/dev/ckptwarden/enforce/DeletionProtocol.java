@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
@@ -8,6 +7,7 @@ import dev.ckptwarden.enforce.EnforcementReport.Item;
 import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +44,7 @@ final class DeletionProtocol {
     private final Action action;
     private String auditBroken;
     /** The current batch's registry rows by path, read once; null outside a batch. */
-    private Map<String, Checkpoint> rows;
+    private Map<String, Registered> rows;
 
     /** The collaborators of one pass; {@code key} and {@code audit} may be null when nothing is deleted. */
     record Pass(RootConfig root, Registry registry, AuditLog audit, EnforcementListener listener, TrashBackend backend,
@@ -120,7 +120,7 @@ final class DeletionProtocol {
             List<AuditRecord> begins = new ArrayList<>(batch.size());
             for (int i = 0; i < batch.size(); i++) {
                 Eviction e = batch.get(i);
-                Checkpoint c = e.checkpoint();
+                Registered c = e.checkpoint();
                 idOf[i] = pass.ids().next(pass.now());
                 begins.add(new AuditRecord(pass.now(), AuditRecord.BEGIN, idOf[i], c.key(), pass.root().name(), c.run(), c.bytes(),
                         e.cause().id(), action.id(), Reason.texts(e.why()), null, null));
@@ -211,7 +211,7 @@ final class DeletionProtocol {
     private boolean writeEnds(List<Eviction> batch, String[] idOf, Item[] out) {
         List<AuditRecord> ends = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
-            Checkpoint c = batch.get(i).checkpoint();
+            Registered c = batch.get(i).checkpoint();
             ends.add(new AuditRecord(pass.now(), AuditRecord.END, idOf[i], c.key(), pass.root().name(), c.run(), out[i].bytes(),
                     batch.get(i).cause().id(), action.id(), List.of(), out[i].outcome(), out[i].detail()));
         }
@@ -276,7 +276,7 @@ final class DeletionProtocol {
     /** The move of one ready checkpoint, after the backend's last look that it is what its manifest says. */
     private Result move(Ready r) throws IOException {
         Eviction e = r.eviction();
-        Checkpoint c = e.checkpoint();
+        Registered c = e.checkpoint();
         TrashBackend.Moved moved = pass.backend().moveToTrash(r.look(), r.manifest(), m -> pass.listener().renamed(c.path(), m));
         if (moved.refused() != null) {
             return skip(e, moved.refused());
@@ -293,8 +293,8 @@ final class DeletionProtocol {
 
     /** Every check of one eviction short of the move: the refusals, a fresh look, and the step if any. */
     private Prepared prepare(Eviction e, String id, int index) throws IOException {
-        Checkpoint c = e.checkpoint();
-        Optional<Checkpoint> row = rows != null ? Optional.ofNullable(rows.get(c.key())) : pass.registry().byPath(c.key());
+        Registered c = e.checkpoint();
+        Optional<Registered> row = rows != null ? Optional.ofNullable(rows.get(c.key())) : pass.registry().byPath(c.key());
         Refusal refused = Protection.refusal(pass.root(), e, row);
         if (refused != null) {
             return done(skip(e, refused));
@@ -302,7 +302,7 @@ final class DeletionProtocol {
         boolean registeredGone = row.isPresent() && !row.get().state().present();
         TrashBackend.Look look;
         try {
-            look = pass.backend().look(c);
+            look = pass.backend().look(c.facts());
         } catch (UnsafePathException u) {
             return done(skip(e, new Refusal(Outcome.Skip.OUTSIDE_ROOT, u.getMessage())));
         }
@@ -317,7 +317,7 @@ final class DeletionProtocol {
             return done(skip(e, new Refusal(Outcome.Skip.NOT_PRESENT,
                     "the registry records it as " + row.get().state().id())));
         }
-        String diff = seen.differenceFrom(c);
+        String diff = seen.differenceFrom(c.facts());
         if (diff != null) {
             return done(skip(e, new Refusal(Outcome.Skip.CHANGED_SINCE_PLANNED, diff)));
         }
@@ -341,7 +341,7 @@ final class DeletionProtocol {
     }
 
     private Item failed(Eviction e, Exception x) {
-        Checkpoint c = e.checkpoint();
+        Registered c = e.checkpoint();
         if (x instanceof CutShortException cut) {
             log.warn("root {}: eviction of {} cut short: {}", pass.root().name(), c.location(), cut.getMessage());
             return item(e, c.bytes(), Outcome.failed(Outcome.Failure.DELETE_CUT_SHORT, cut.getMessage()));
@@ -370,7 +370,7 @@ final class DeletionProtocol {
     }
 
     private static Item item(Eviction e, long bytes, Outcome outcome) {
-        Checkpoint c = e.checkpoint();
+        Registered c = e.checkpoint();
         return new Item(c.path(), c.run(), bytes, e.cause(), outcome, 0);
     }
 

@@ -1,8 +1,8 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
+import dev.ckptwarden.registry.Registered;
 
 import java.util.List;
 import java.util.Objects;
@@ -15,7 +15,7 @@ import java.util.Objects;
  * @param cause      policy, a quota, disk pressure or a person
  * @param why        the decision's reasons (may be empty); the audit log records their words
  */
-public record Eviction(Checkpoint checkpoint, EvictionCause cause, List<Reason> why) {
+public record Eviction(Registered checkpoint, EvictionCause cause, List<Reason> why) {
 
     public Eviction {
         Objects.requireNonNull(checkpoint, "checkpoint");

@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.PolicyChange;
@@ -8,6 +7,7 @@ import dev.ckptwarden.policy.PressurePlanner;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.policy.Verdict;
 import dev.ckptwarden.registry.PresentRuns;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 
 import java.io.IOException;
@@ -84,7 +84,7 @@ public final class EvictionPlan {
         Map<String, Planning> planning = new LinkedHashMap<>();
         for (RootConfig r : roots) {
             RetentionPlan plan = RetentionPlan.of(registry, r, run, now, change);
-            List<Checkpoint> all = plan.decisions().stream().map(Decision::checkpoint).toList();
+            List<Registered> all = plan.decisions().stream().map(Decision::checkpoint).toList();
             planning.put(r.name(), new Planning(plan, new PressurePlanner.RootInput(r, plan.decisions()).runBytes(),
                     PressurePlanner.nextSaveBytes(all, now, ACTIVE_RUN)));
         }
@@ -179,7 +179,7 @@ public final class EvictionPlan {
         return plan;
     }
 
-    private static String rootOf(List<RootConfig> roots, Checkpoint c) {
+    private static String rootOf(List<RootConfig> roots, Registered c) {
         for (RootConfig r : roots) {
             if (r.name().equals(c.root())) {
                 return r.name();

@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.ByteSize;
 import dev.ckptwarden.config.RootConfig;
@@ -9,6 +8,7 @@ import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.PressureCandidate;
 import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.policy.RetentionPolicy;
+import dev.ckptwarden.registry.Registered;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -172,7 +172,7 @@ public final class OffloadShortfall {
             if (got >= want) {
                 break;
             }
-            Checkpoint c = pc.checkpoint();
+            Registered c = pc.checkpoint();
             if (!planned.add(c.path())) {
                 continue;
             }

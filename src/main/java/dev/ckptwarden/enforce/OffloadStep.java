@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.offload.OffloadException;
@@ -8,6 +7,7 @@ import dev.ckptwarden.offload.OffloadListener;
 import dev.ckptwarden.offload.OffloadReceipt;
 import dev.ckptwarden.offload.Offloader;
 import dev.ckptwarden.registry.HistoryEvent;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.remote.RemoteFiles;
 import dev.ckptwarden.remote.RemoteSettings;
@@ -57,7 +57,7 @@ final class OffloadStep implements PreMoveStep, Closeable {
 
     @Override
     public Result before(Eviction e, TrashBackend.Look look) throws IOException {
-        Checkpoint c = e.checkpoint();
+        Registered c = e.checkpoint();
         CheckpointEntries.Observed seen = look.observed();
         if (stopping.getAsBoolean()) {
             return Result.stop(Outcome.skipped(Outcome.Skip.AGENT_STOPPING, "not copied: the agent is stopping"),
@@ -91,7 +91,7 @@ final class OffloadStep implements PreMoveStep, Closeable {
         try {
             CheckpointEntries.Observed after = where.observe(local.parent());
             changed = after.symbolicLink() != null ? after.symbolicLink() + " became a symbolic link"
-                    : after.differenceFrom(c);
+                    : after.differenceFrom(c.facts());
         } catch (UnsafePathException | NotDirectoryException | NoSuchFileException x) {
             changed = x.getMessage();
         }

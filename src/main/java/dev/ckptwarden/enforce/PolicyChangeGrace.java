@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.ByteSize;
 import dev.ckptwarden.config.Config;
@@ -10,6 +9,7 @@ import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.Verdict;
 import dev.ckptwarden.registry.PresentRuns;
+import dev.ckptwarden.registry.Registered;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,7 +112,7 @@ public final class PolicyChangeGrace {
     }
 
     /** Paths the previous configuration of a root kept of one run: all of them when it did not enforce retention there. */
-    private static Set<String> keptBy(RootConfig previous, List<Checkpoint> run, Instant now) {
+    private static Set<String> keptBy(RootConfig previous, List<Registered> run, Instant now) {
         Set<String> kept = new HashSet<>();
         if (previous == null || previous.retention() == null || previous.action() == Action.REPORT) {
             run.forEach(c -> kept.add(c.path().toString()));

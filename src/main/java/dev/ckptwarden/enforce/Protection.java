@@ -1,10 +1,10 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
+import dev.ckptwarden.registry.Registered;
 
 import java.util.Objects;
 import java.util.Optional;
@@ -20,8 +20,8 @@ final class Protection {
     }
 
     /** Why {@code e} may not be evicted whatever the disk says, or null. */
-    static Refusal refusal(RootConfig root, Eviction e, Optional<Checkpoint> row) {
-        Checkpoint c = e.checkpoint();
+    static Refusal refusal(RootConfig root, Eviction e, Optional<Registered> row) {
+        Registered c = e.checkpoint();
         if (!root.name().equals(c.root())) {
             return new Refusal(Outcome.Skip.OTHER_ROOT, "belongs to root " + c.root() + ", not " + root.name());
         }
@@ -41,7 +41,7 @@ final class Protection {
         if (row.isEmpty()) {
             return new Refusal(Outcome.Skip.NOT_REGISTERED, "no registry row for " + c.key());
         }
-        Checkpoint now = row.get();
+        Registered now = row.get();
         if (!now.state().present()) {
             return null; // the disk decides: gone is success, still there is refused
         }
@@ -55,7 +55,7 @@ final class Protection {
         return null;
     }
 
-    private static Refusal stateRefusal(Checkpoint c) {
+    private static Refusal stateRefusal(Registered c) {
         if (c.pinned()) {
             return new Refusal(Outcome.Skip.PINNED, c.pinReason());
         }

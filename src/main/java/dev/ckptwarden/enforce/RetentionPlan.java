@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
@@ -9,6 +8,7 @@ import dev.ckptwarden.policy.PolicyChange;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.policy.Verdict;
 import dev.ckptwarden.registry.PresentRuns;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 
 import java.nio.file.Files;
@@ -47,15 +47,15 @@ public record RetentionPlan(String root, List<Decision> decisions) {
      * The plan for checkpoints already in hand (the running agent's view of what is present), in the
      * registry's order: by run, then as the registry lists a run.
      */
-    public static RetentionPlan of(List<Checkpoint> present, RootConfig root, String run, Instant now) {
+    public static RetentionPlan of(List<Registered> present, RootConfig root, String run, Instant now) {
         return of(present, root, run, now, PolicyChange.NONE);
     }
 
     /** As above, with the evictions a configuration change brought waiting until their time. */
-    public static RetentionPlan of(List<Checkpoint> present, RootConfig root, String run, Instant now,
+    public static RetentionPlan of(List<Registered> present, RootConfig root, String run, Instant now,
                                    PolicyChange change) {
-        List<Checkpoint> ofRoot = new ArrayList<>();
-        for (Checkpoint c : present) {
+        List<Registered> ofRoot = new ArrayList<>();
+        for (Registered c : present) {
             if (root.name().equals(c.root()) && (run == null || run.equals(c.run()))) {
                 ofRoot.add(c);
             }
@@ -71,7 +71,7 @@ public record RetentionPlan(String root, List<Decision> decisions) {
      *
      * @param run the run's present checkpoints (all of one run of {@code root})
      */
-    public static List<Decision> decideRun(List<Checkpoint> run, RootConfig root, Instant now, PolicyChange change) {
+    public static List<Decision> decideRun(List<Registered> run, RootConfig root, Instant now, PolicyChange change) {
         if (run.isEmpty()) {
             return List.of();
         }

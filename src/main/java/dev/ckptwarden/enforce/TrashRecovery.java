@@ -1,11 +1,11 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.EnforcementReport.Item;
 import dev.ckptwarden.errors.ErrorLine;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -110,7 +110,7 @@ final class TrashRecovery {
     /** Whether the registry has the checkpoint at {@code path} pinned now; unknown counts as pinned. */
     private boolean pinnedNow(String path) {
         try {
-            return registry.byPath(path).map(Checkpoint::pinned).orElse(false);
+            return registry.byPath(path).map(Registered::pinned).orElse(false);
         } catch (RuntimeException unreadable) {
             return true; // cannot tell: putting back is the move that never loses a checkpoint
         }

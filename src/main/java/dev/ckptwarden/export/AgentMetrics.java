@@ -1,12 +1,12 @@
 package dev.ckptwarden.export;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.OffloadException;
 import dev.ckptwarden.offload.OffloadListener;
 import dev.ckptwarden.policy.EvictionCause;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.watch.RootScan;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -153,7 +153,7 @@ public final class AgentMetrics implements AutoCloseable {
      * @param cfg     the configuration in force: roots, quotas, watermarks, {@code metrics_max_runs}
      * @param present the checkpoints on disk now (history in other states is ignored)
      */
-    public void update(Config cfg, Collection<Checkpoint> present) {
+    public void update(Config cfg, Collection<Registered> present) {
         publish(cfg, () -> RunSummary.of(present, cfg));
     }
 

@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.Verdict;
+import dev.ckptwarden.registry.Registered;
 
 import java.util.List;
 import java.util.Map;
@@ -26,7 +26,7 @@ public final class CheckpointJson {
     }
 
     /** One CKPT object. */
-    public static ObjectNode of(Checkpoint c) {
+    public static ObjectNode of(Registered c) {
         ObjectNode n = MAPPER.createObjectNode();
         n.put("root", c.root());
         n.put("run", c.run());
@@ -84,10 +84,10 @@ public final class CheckpointJson {
     }
 
     /** {@code {"checkpoints": [CKPT, ...]}}. */
-    public static ObjectNode list(List<Checkpoint> checkpoints) {
+    public static ObjectNode list(List<Registered> checkpoints) {
         ObjectNode root = MAPPER.createObjectNode();
         ArrayNode arr = root.putArray("checkpoints");
-        for (Checkpoint c : checkpoints) {
+        for (Registered c : checkpoints) {
             arr.add(of(c));
         }
         return root;
@@ -103,7 +103,7 @@ public final class CheckpointJson {
         ArrayNode arr = out.putArray("decisions");
         long evictBytes = 0;
         for (Decision d : decisions) {
-            Checkpoint c = d.checkpoint();
+            Registered c = d.checkpoint();
             ObjectNode n = arr.addObject();
             n.put("path", c.location());
             n.put("run", c.run());

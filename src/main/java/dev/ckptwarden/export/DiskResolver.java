@@ -1,10 +1,10 @@
 package dev.ckptwarden.export;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.RetentionPolicy;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.Resolver;
 import dev.ckptwarden.watch.Reconciler;
@@ -36,7 +36,7 @@ public final class DiskResolver {
     }
 
     /** What a resolve found: a checkpoint, or why there is none. */
-    public record Answer(Checkpoint checkpoint, boolean runHasCheckpoints) {
+    public record Answer(Registered checkpoint, boolean runHasCheckpoints) {
         public boolean found() {
             return checkpoint != null;
         }
@@ -60,7 +60,7 @@ public final class DiskResolver {
                           Resolver.Metric metric, boolean includeOffloaded) {
         // A mistyped selector is bad usage whatever the run holds; only its form is checked here.
         Resolver.resolve(List.of(), selector, resumable, new Resolver.Metric("", true));
-        List<Checkpoint> registered = registry.list(rootName, run, includeOffloaded).stream()
+        List<Registered> registered = registry.list(rootName, run, includeOffloaded).stream()
                 .filter(c -> c.state() != CheckpointState.DELETED).toList();
         Set<String> roots = new TreeSet<>();
         registered.forEach(c -> roots.add(c.root()));
@@ -77,13 +77,13 @@ public final class DiskResolver {
         }
         String name = roots.iterator().next();
         RootConfig root = config.root(name);
-        List<Checkpoint> candidates = new ArrayList<>();
+        List<Registered> candidates = new ArrayList<>();
         if (root != null && root.isLocal()) {
-            List<Checkpoint> present = reconciler.reconcileRun(config, root, run);
+            List<Registered> present = reconciler.reconcileRun(config, root, run);
             candidates.addAll(present);
             Set<Path> here = new HashSet<>();
             present.forEach(c -> here.add(c.path()));
-            for (Checkpoint c : registered) {
+            for (Registered c : registered) {
                 if (c.state() == CheckpointState.OFFLOADED && !here.contains(c.path())) {
                     candidates.add(c);
                 }

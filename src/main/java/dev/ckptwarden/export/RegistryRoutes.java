@@ -2,7 +2,6 @@ package dev.ckptwarden.export;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.PolicyChangeFile;
@@ -11,6 +10,7 @@ import dev.ckptwarden.export.HttpApi.ApiError;
 import dev.ckptwarden.export.HttpApi.Response;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.PolicyChange;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.Resolver;
 import org.slf4j.Logger;
@@ -86,7 +86,7 @@ final class RegistryRoutes {
     Response checkpoints(Map<String, String> query) {
         String run = required(query, "run");
         boolean all = flag(query, "all");
-        List<Checkpoint> list = registry.list(root(query), run, all);
+        List<Registered> list = registry.list(root(query), run, all);
         if (list.isEmpty()) {
             throw new ApiError(404, "no checkpoints registered for run '" + run + "'"
                     + (query.containsKey("root") ? " in root '" + query.get("root") + "'" : ""));

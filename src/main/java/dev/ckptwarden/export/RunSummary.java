@@ -1,7 +1,7 @@
 package dev.ckptwarden.export;
 
-import dev.ckptwarden.catalog.Checkpoint;
-import dev.ckptwarden.catalog.Recency;
+import dev.ckptwarden.registry.Recency;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.registry.BestCheckpoint;
@@ -45,9 +45,9 @@ public record RunSummary(String root, String run, int writing, int complete, int
      * @param config supplies each run's {@code keep_best} metric (overrides applied); runs of roots it
      *               does not name get no best metric
      */
-    public static List<RunSummary> of(Collection<Checkpoint> checkpoints, Config config) {
-        Map<String, Map<String, List<Checkpoint>>> byRoot = new TreeMap<>();
-        for (Checkpoint c : checkpoints) {
+    public static List<RunSummary> of(Collection<Registered> checkpoints, Config config) {
+        Map<String, Map<String, List<Registered>>> byRoot = new TreeMap<>();
+        for (Registered c : checkpoints) {
             if (c.state().present()) {
                 byRoot.computeIfAbsent(c.root(), r -> new TreeMap<>()).computeIfAbsent(c.run(), r -> new ArrayList<>()).add(c);
             }
@@ -67,15 +67,15 @@ public record RunSummary(String root, String run, int writing, int complete, int
         return out;
     }
 
-    private static RunSummary summarise(String root, String run, List<Checkpoint> list, KeepBest best) {
+    private static RunSummary summarise(String root, String run, List<Registered> list, KeepBest best) {
         int writing = 0;
         int complete = 0;
         int corrupt = 0;
         long bytes = 0;
-        List<Checkpoint> stepped = new ArrayList<>();
+        List<Registered> stepped = new ArrayList<>();
         Instant last = null;
         Double bestValue = null;
-        for (Checkpoint c : list) {
+        for (Registered c : list) {
             bytes += c.bytes();
             switch (c.state()) {
                 case WRITING -> writing++;

@@ -2,7 +2,7 @@ package dev.ckptwarden.offload;
 
 import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.remote.RemoteFiles;
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.PathInspector;
 import dev.ckptwarden.catalog.names.NameParser;
@@ -78,7 +78,7 @@ public final class Restorer {
     }
 
     /** What was restored: the checkpoint as now registered, and where it came from. */
-    public record Restored(Checkpoint checkpoint, String uri, String sha256, long bytes) {
+    public record Restored(Registered checkpoint, String uri, String sha256, long bytes) {
     }
 
     /**
@@ -87,7 +87,7 @@ public final class Restorer {
      *                          (unless the path is not an offloaded checkpoint at all)
      */
     public Restored restore(Config config, String path) throws RestoreException {
-        Checkpoint row = registry.byPath(path)
+        Registered row = registry.byPath(path)
                 .orElseThrow(() -> new RestoreException(path + ": not a registered checkpoint", true, null));
         if (row.state() != CheckpointState.OFFLOADED) {
             throw new RestoreException(path + " is " + row.state().id() + ", not offloaded; nothing to restore", true, null);
@@ -124,7 +124,7 @@ public final class Restorer {
         }
     }
 
-    private Restored restore(Config config, Checkpoint row, OffloadReceipt receipt) throws RestoreException {
+    private Restored restore(Config config, Registered row, OffloadReceipt receipt) throws RestoreException {
         String path = row.key();
         RootConfig root = config.roots().stream().filter(r -> r.name().equals(row.root())).findFirst()
                 .orElseThrow(() -> new RestoreException(path + ": its root " + row.root() + " is no longer configured",
@@ -184,7 +184,7 @@ public final class Restorer {
         } catch (IOException e) {
             throw new RestoreException(path + ": " + ErrorLine.causes(e), false, e);
         }
-        Checkpoint registered = register(config, root, rootDir, row);
+        Registered registered = register(config, root, rootDir, row);
         registry.recordEvent(new HistoryEvent(path, clock.instant(), EVENT, "uri=" + receipt.uri() + " sha256="
                 + receipt.sha256()));
         return new Restored(registered, receipt.uri(), receipt.sha256(), manifest.bytes());
@@ -342,7 +342,7 @@ public final class Restorer {
      * When the checkpoint was last seen becoming complete, by the agent's clock (its history), before it
      * was offloaded; its modification time where the history does not say.
      */
-    private Instant completedBefore(Checkpoint row) {
+    private Instant completedBefore(Registered row) {
         Instant at = null;
         for (HistoryEvent h : registry.history(row.key())) {
             if (h.becameComplete() && (at == null || h.at().isAfter(at))) {
@@ -353,7 +353,7 @@ public final class Restorer {
     }
 
     /** Inspects the restored checkpoint where it is and registers it; the registry row as it is then. */
-    private Checkpoint register(Config config, RootConfig root, Path rootDir, Checkpoint row) {
+    private Registered register(Config config, RootConfig root, Path rootDir, Registered row) {
         Instant now = clock.instant();
         Path probe = row.members().isEmpty() ? row.path()
                 : rootDir.resolve(row.run() == null ? "." : row.run()).resolve(row.members().get(0)).normalize();
@@ -367,7 +367,7 @@ public final class Restorer {
             PathInspector.Result r = new PathInspector(root.layout(), names, config.agent().settleTime())
                     .inspect(probe, root.name(), rootDir, now);
             if (r.isCheckpoint()) {
-                Checkpoint found = r.checkpoint();
+                Registered found = Registered.merge(r.recognised(), null, now);
                 if (found.isComplete()) {
                     // A restore is not a new save: the checkpoint keeps the completion time it had, so that
                     // "newest" (and resolve latest) still names the run's furthest save, not the one restored.

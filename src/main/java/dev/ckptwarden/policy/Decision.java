@@ -1,6 +1,6 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -14,7 +14,7 @@ import java.util.Objects;
  * @param notBefore for an eviction a configuration change brought: the policy evicts it no earlier
  *                  than this (quota and disk pressure do not wait); null when it goes at once
  */
-public record Decision(Checkpoint checkpoint, Verdict verdict, List<Reason> reasons, Instant notBefore) {
+public record Decision(Registered checkpoint, Verdict verdict, List<Reason> reasons, Instant notBefore) {
 
     public Decision {
         Objects.requireNonNull(checkpoint, "checkpoint");
@@ -26,7 +26,7 @@ public record Decision(Checkpoint checkpoint, Verdict verdict, List<Reason> reas
     }
 
     /** A decision acted on at once. */
-    public Decision(Checkpoint checkpoint, Verdict verdict, List<Reason> reasons) {
+    public Decision(Registered checkpoint, Verdict verdict, List<Reason> reasons) {
         this(checkpoint, verdict, reasons, null);
     }
 

@@ -1,7 +1,7 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.registry.Registered;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -30,9 +30,9 @@ public final class GrowthForecast {
     }
 
     /** The arrivals and departures of a set of checkpoints (all states, history included). */
-    public static List<Event> events(Collection<Checkpoint> checkpoints) {
+    public static List<Event> events(Collection<Registered> checkpoints) {
         List<Event> out = new ArrayList<>();
-        for (Checkpoint c : checkpoints) {
+        for (Registered c : checkpoints) {
             if (c.firstSeen() != null && c.aliasOf() == null) {
                 out.add(new Event(c.firstSeen(), c.bytes()));
                 if ((c.state() == CheckpointState.DELETED || c.state() == CheckpointState.OFFLOADED) && c.stateSince() != null) {

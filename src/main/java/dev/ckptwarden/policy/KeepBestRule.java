@@ -1,8 +1,8 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.registry.BestCheckpoint;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Comparator;
@@ -42,19 +42,19 @@ final class KeepBestRule implements RetentionRule {
     }
 
     @Override
-    public Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now) {
-        List<Checkpoint> ranked = ranked(candidates, spec);
+    public Map<Path, Reason> keeps(List<Registered> candidates, Instant now) {
+        List<Registered> ranked = ranked(candidates, spec);
         Map<Path, Reason> kept = new LinkedHashMap<>();
         for (int i = 0; i < Math.min(spec.k(), ranked.size()); i++) {
-            Checkpoint c = ranked.get(i);
+            Registered c = ranked.get(i);
             kept.put(c.path(), Reason.keepBest(i + 1, spec.k(), spec.metric(), c.metrics().get(spec.metric())));
         }
         return kept;
     }
 
     /** The candidates that have a usable value of the metric, best first; candidates come newest first. */
-    static List<Checkpoint> ranked(List<Checkpoint> candidates, KeepBest spec) {
-        Comparator<Checkpoint> byValue = Comparator.comparingDouble(c -> c.metrics().get(spec.metric()));
+    static List<Registered> ranked(List<Registered> candidates, KeepBest spec) {
+        Comparator<Registered> byValue = Comparator.comparingDouble(c -> c.metrics().get(spec.metric()));
         // Stream.sorted is stable on an ordered stream, so among equal values the newer candidate stays first.
         return candidates.stream()
                 .filter(c -> hasValue(c, spec.metric()))
@@ -62,7 +62,7 @@ final class KeepBestRule implements RetentionRule {
                 .toList();
     }
 
-    private static boolean hasValue(Checkpoint c, String metric) {
+    private static boolean hasValue(Registered c, String metric) {
         Double v = c.metrics().get(metric);
         return BestCheckpoint.ranks(v);
     }

@@ -1,6 +1,6 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -20,7 +20,7 @@ final class KeepLastRule implements RetentionRule {
     }
 
     @Override
-    public Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now) {
+    public Map<Path, Reason> keeps(List<Registered> candidates, Instant now) {
         Map<Path, Reason> kept = new LinkedHashMap<>();
         for (int i = 0; i < Math.min(count, candidates.size()); i++) {
             kept.put(candidates.get(i).path(), Reason.keepLast(i + 1, count));

@@ -1,6 +1,6 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,10 +27,10 @@ final class KeepWithinRule implements RetentionRule {
     }
 
     @Override
-    public Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now) {
+    public Map<Path, Reason> keeps(List<Registered> candidates, Instant now) {
         Map<Path, Reason> kept = new LinkedHashMap<>();
         Reason reason = Reason.keepWithin(window);
-        for (Checkpoint c : candidates) {
+        for (Registered c : candidates) {
             Duration age = c.modified().isAfter(now) ? Duration.ZERO : Duration.between(c.modified(), now);
             if (age.compareTo(window) <= 0) {
                 kept.put(c.path(), reason);

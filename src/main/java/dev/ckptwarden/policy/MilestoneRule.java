@@ -1,6 +1,6 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -30,9 +30,9 @@ final class MilestoneRule implements RetentionRule {
     }
 
     @Override
-    public Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now) {
+    public Map<Path, Reason> keeps(List<Registered> candidates, Instant now) {
         Map<Path, Reason> kept = new LinkedHashMap<>();
-        for (Checkpoint c : candidates) {
+        for (Registered c : candidates) {
             Long value = unit == Unit.STEP ? c.step() : c.epoch() == null ? null : Long.valueOf(c.epoch());
             if (value != null && value % every == 0) {
                 kept.put(c.path(), Reason.milestone(unit == Unit.STEP ? "step" : "epoch", value));

@@ -1,6 +1,6 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import java.util.Objects;
 
 /**
@@ -8,7 +8,7 @@ import java.util.Objects;
  * {@value #EVICTABLE}, {@value #KEEP_WITHIN}, {@value #MILESTONE}, {@value #KEEP_LAST} or {@value #KEEP_BEST}
  * (least valuable first).
  */
-public record PressureCandidate(Checkpoint checkpoint, String tier) {
+public record PressureCandidate(Registered checkpoint, String tier) {
 
     public static final String EVICTABLE = "evictable";
     public static final String KEEP_WITHIN = "keep_within";

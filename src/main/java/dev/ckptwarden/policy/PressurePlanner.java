@@ -1,9 +1,9 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.DiskWatermark;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,7 +57,7 @@ public final class PressurePlanner {
     }
 
     /** A checkpoint to remove and why. */
-    public record Planned(Checkpoint checkpoint, EvictionCause cause, List<Reason> why) {
+    public record Planned(Registered checkpoint, EvictionCause cause, List<Reason> why) {
     }
 
     /**
@@ -93,7 +93,7 @@ public final class PressurePlanner {
                 ofRoot.merge(run.getKey(), run.getValue(), Long::sum);
             }
             for (Decision d : in.decisions()) {
-                Checkpoint c = d.checkpoint();
+                Registered c = d.checkpoint();
                 // An eviction waiting out a configuration change's grace is still on disk: it counts
                 // towards usage and is the first pressure candidate, but policy does not remove it yet.
                 if (d.evictsNow() && chosen.add(c.path())) {
@@ -187,7 +187,7 @@ public final class PressurePlanner {
             if (got >= need) {
                 break;
             }
-            Checkpoint c = pc.checkpoint();
+            Registered c = pc.checkpoint();
             if (!chosen.add(c.path())) {
                 continue;
             }
@@ -201,16 +201,16 @@ public final class PressurePlanner {
      * The size to keep free for the next save: the largest "typical size" (median of the last five
      * complete saves) among runs that saved within the last {@code activeWithin} of {@code now}.
      */
-    public static long nextSaveBytes(List<Checkpoint> checkpoints, java.time.Instant now, java.time.Duration activeWithin) {
-        Map<String, List<Checkpoint>> byRun = new HashMap<>();
-        for (Checkpoint c : checkpoints) {
+    public static long nextSaveBytes(List<Registered> checkpoints, java.time.Instant now, java.time.Duration activeWithin) {
+        Map<String, List<Registered>> byRun = new HashMap<>();
+        for (Registered c : checkpoints) {
             if (c.isComplete() && c.aliasOf() == null) {
                 byRun.computeIfAbsent(c.root() + "\u0000" + c.run(), k -> new ArrayList<>()).add(c);
             }
         }
         long max = 0;
-        for (List<Checkpoint> run : byRun.values()) {
-            List<Checkpoint> newest = dev.ckptwarden.catalog.Recency.newestFirst(run);
+        for (List<Registered> run : byRun.values()) {
+            List<Registered> newest = dev.ckptwarden.registry.Recency.newestFirst(run);
             if (newest.isEmpty() || newest.get(0).modified().isBefore(now.minus(activeWithin))) {
                 continue;
             }
@@ -220,8 +220,8 @@ public final class PressurePlanner {
     }
 
     /** A run's typical save size: the median of its last five complete saves (one odd save does not count). */
-    public static long typicalSaveBytes(List<Checkpoint> completeSaves) {
-        List<Checkpoint> newest = dev.ckptwarden.catalog.Recency.newestFirst(completeSaves);
+    public static long typicalSaveBytes(List<Registered> completeSaves) {
+        List<Registered> newest = dev.ckptwarden.registry.Recency.newestFirst(completeSaves);
         List<Long> sizes = new ArrayList<>();
         for (int i = 0; i < Math.min(5, newest.size()); i++) {
             sizes.add(newest.get(i).bytes());

@@ -1,9 +1,9 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.registry.BestCheckpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Resolver;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +20,7 @@ import java.util.function.Predicate;
  *   <li>{@code protected: pinned (reason)}</li>
  *   <li>{@code protected: newest complete} and {@code protected: newest resumable} (resumable means
  *       known to carry optimizer state; unknown does not count), newest meaning most recently
- *       completed ({@link dev.ckptwarden.catalog.Recency}); and {@code protected: highest step} for the
+ *       completed ({@link dev.ckptwarden.registry.Recency}); and {@code protected: highest step} for the
  *       complete one with the highest step where that is another (a run restarted from step 0 in the
  *       same directory: its new saves are the newest, the old run's furthest one is kept too)</li>
  *   <li>{@code protected: best val_loss=0.1234} by the run's {@code keep_best} metric (none without
@@ -48,9 +48,9 @@ final class ProtectedSet {
     }
 
     /** Of the complete checkpoints with a step, the one with the highest; of equals, the newest. Null when none has a step. */
-    static Checkpoint highestStep(List<Checkpoint> newestFirst) {
-        Checkpoint highest = null;
-        for (Checkpoint c : newestFirst) {
+    static Registered highestStep(List<Registered> newestFirst) {
+        Registered highest = null;
+        for (Registered c : newestFirst) {
             if (c.step() != null && (highest == null || c.step() > highest.step())) {
                 highest = c;
             }
@@ -66,13 +66,13 @@ final class ProtectedSet {
      * @param symbolicLink which checkpoints are symbolic links, or null when that is unknown
      * @return protection reasons for every checkpoint of the run (empty when unprotected), by path
      */
-    static Map<Path, List<Reason>> reasons(List<Checkpoint> newestFirst, List<Checkpoint> candidates,
-            Map<Path, Checkpoint> aliasTargets, KeepBest keepBest, Predicate<Checkpoint> symbolicLink) {
+    static Map<Path, List<Reason>> reasons(List<Registered> newestFirst, List<Registered> candidates,
+            Map<Path, Registered> aliasTargets, KeepBest keepBest, Predicate<Registered> symbolicLink) {
         Map<Path, List<Reason>> reasons = new LinkedHashMap<>();
-        for (Checkpoint c : newestFirst) {
+        for (Registered c : newestFirst) {
             reasons.put(c.path(), new ArrayList<>());
         }
-        for (Checkpoint c : newestFirst) {
+        for (Registered c : newestFirst) {
             if (c.pinned()) {
                 String why = c.pinReason() == null || c.pinReason().isBlank() ? "" : " (" + c.pinReason() + ")";
                 reasons.get(c.path()).add(Reason.protection("pinned" + why));
@@ -80,7 +80,7 @@ final class ProtectedSet {
         }
         if (!candidates.isEmpty()) {
             reasons.get(candidates.get(0).path()).add(NEWEST_COMPLETE);
-            Checkpoint highest = highestStep(candidates);
+            Registered highest = highestStep(candidates);
             if (highest != null && highest != candidates.get(0)) {
                 reasons.get(highest.path()).add(HIGHEST_STEP);
             }
@@ -98,7 +98,7 @@ final class ProtectedSet {
         }
         newestFirst.stream()
                 .filter(c -> aliasTargets.containsKey(c.path()))
-                .sorted(Comparator.comparing(Checkpoint::name).thenComparing(c -> c.path().toString()))
+                .sorted(Comparator.comparing(Registered::name).thenComparing(c -> c.path().toString()))
                 .forEach(alias -> reasons.get(aliasTargets.get(alias.path()).path())
                         .add(Reason.protection("alias target of " + alias.name())));
         // The newest word on which checkpoint is best: older checkpoints' pointers are superseded.
@@ -110,7 +110,7 @@ final class ProtectedSet {
                 }
             }
         });
-        for (Checkpoint c : newestFirst) {
+        for (Registered c : newestFirst) {
             List<Reason> own = reasons.get(c.path());
             if (c.state() == CheckpointState.WRITING) {
                 own.add(WRITING);

@@ -1,11 +1,11 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
-import dev.ckptwarden.catalog.Recency;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RetentionOverride;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Recency;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.FileSystems;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -70,7 +70,7 @@ public final class RetentionPolicy {
      * @throws IllegalArgumentException if the checkpoints span several runs, repeat a path, are not
      *                                  present, or the retention holds a negative count
      */
-    public static List<Decision> decide(List<Checkpoint> runCheckpoints, Retention effective, Instant now) {
+    public static List<Decision> decide(List<Registered> runCheckpoints, Retention effective, Instant now) {
         return judge(runCheckpoints, effective, now, null);
     }
 
@@ -79,16 +79,16 @@ public final class RetentionPolicy {
      * I/O) says which checkpoints are symbolic links. Those are protected ({@code protected: symbolic
      * link}); an alias known to be a copy whose target is absent is judged as an ordinary checkpoint.
      */
-    public static List<Decision> decide(List<Checkpoint> runCheckpoints, Retention effective, Instant now,
-            Predicate<Checkpoint> symbolicLink) {
+    public static List<Decision> decide(List<Registered> runCheckpoints, Retention effective, Instant now,
+            Predicate<Registered> symbolicLink) {
         return judge(runCheckpoints, effective, now, Objects.requireNonNull(symbolicLink, "symbolicLink"));
     }
 
-    private static List<Decision> judge(List<Checkpoint> runCheckpoints, Retention effective, Instant now,
-            Predicate<Checkpoint> symbolicLink) {
+    private static List<Decision> judge(List<Registered> runCheckpoints, Retention effective, Instant now,
+            Predicate<Registered> symbolicLink) {
         Objects.requireNonNull(now, "now");
         validateOneRun(runCheckpoints);
-        List<Checkpoint> newestFirst = Recency.newestFirst(runCheckpoints);
+        List<Registered> newestFirst = Recency.newestFirst(runCheckpoints);
         if (effective == null) {
             return newestFirst.stream().map(c -> new Decision(c, Verdict.KEEP, List.of(Reason.WATCH_ONLY))).toList();
         }
@@ -97,18 +97,18 @@ public final class RetentionPolicy {
             KeepBestRule.validate(effective.keepBest());
         }
 
-        Map<Path, Checkpoint> byPath = new HashMap<>();
-        for (Checkpoint c : newestFirst) {
+        Map<Path, Registered> byPath = new HashMap<>();
+        for (Registered c : newestFirst) {
             byPath.put(c.path(), c);
         }
-        Map<Path, Checkpoint> aliasTargets = new HashMap<>();
-        for (Checkpoint c : newestFirst) {
-            Checkpoint target = c.aliasOf() == null ? null : byPath.get(c.aliasOf());
+        Map<Path, Registered> aliasTargets = new HashMap<>();
+        for (Registered c : newestFirst) {
+            Registered target = c.aliasOf() == null ? null : byPath.get(c.aliasOf());
             if (target != null && !target.path().equals(c.path())) {
                 aliasTargets.put(c.path(), target);
             }
         }
-        List<Checkpoint> candidates = newestFirst.stream()
+        List<Registered> candidates = newestFirst.stream()
                 .filter(c -> c.isComplete() && !aliasTargets.containsKey(c.path()))
                 .filter(c -> symbolicLink == null ? c.aliasOf() == null : !symbolicLink.test(c))
                 .toList();
@@ -118,12 +118,12 @@ public final class RetentionPolicy {
         for (RetentionRule rule : rules) {
             rule.keeps(candidates, now).forEach((path, reason) -> reasons.get(path).add(reason));
         }
-        for (Map.Entry<Path, Checkpoint> alias : aliasTargets.entrySet()) {
+        for (Map.Entry<Path, Registered> alias : aliasTargets.entrySet()) {
             reasons.get(alias.getKey()).add(Reason.aliasOf(alias.getValue().name()));
         }
 
         List<Decision> decisions = new ArrayList<>(newestFirst.size());
-        for (Checkpoint c : newestFirst) {
+        for (Registered c : newestFirst) {
             List<Reason> why = reasons.get(c.path());
             decisions.add(why.isEmpty()
                     ? new Decision(c, Verdict.EVICT, List.of(Reason.EVICTABLE))
@@ -132,10 +132,10 @@ public final class RetentionPolicy {
         return decisions;
     }
 
-    private static void validateOneRun(List<Checkpoint> checkpoints) {
+    private static void validateOneRun(List<Registered> checkpoints) {
         Set<Path> seen = new HashSet<>();
-        Checkpoint first = null;
-        for (Checkpoint c : checkpoints) {
+        Registered first = null;
+        for (Registered c : checkpoints) {
             Objects.requireNonNull(c, "checkpoint");
             Objects.requireNonNull(c.path(), "checkpoint path");
             Objects.requireNonNull(c.modified(), () -> "modification time of " + c.path());
@@ -257,7 +257,7 @@ public final class RetentionPolicy {
             run.forEach(d -> byPath.put(d.checkpoint().path(), d));
             Map<String, List<Ranked>> runTiers = new HashMap<>();
             int age = 0;
-            for (Checkpoint c : Recency.oldestFirst(run.stream().map(Decision::checkpoint).toList())) {
+            for (Registered c : Recency.oldestFirst(run.stream().map(Decision::checkpoint).toList())) {
                 Decision d = byPath.get(c.path());
                 String tier = pressureTier(d);
                 if (tier != null) {
@@ -287,16 +287,16 @@ public final class RetentionPolicy {
         return order;
     }
 
-    private static final Comparator<Checkpoint> ACROSS_RUNS = Comparator.comparing(Checkpoint::modified)
+    private static final Comparator<Registered> ACROSS_RUNS = Comparator.comparing(Registered::modified)
             .thenComparing(c -> String.valueOf(c.root()))
             .thenComparing(c -> String.valueOf(c.run()))
             .thenComparing(c -> c.path().toString());
 
     /** A pressure candidate with its place in its run: keep_best rank (1 = best) and age (0 = oldest). */
-    private record Ranked(Checkpoint checkpoint, int bestRank, int age) {
+    private record Ranked(Registered checkpoint, int bestRank, int age) {
     }
 
-    private static List<String> runKey(Checkpoint c) {
+    private static List<String> runKey(Registered c) {
         return List.of(String.valueOf(c.root()), String.valueOf(c.run()));
     }
 

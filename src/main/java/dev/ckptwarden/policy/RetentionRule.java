@@ -1,8 +1,8 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.KeepEvery;
 import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,7 +21,7 @@ interface RetentionRule {
      * @param now        the sweep's single reading of the clock
      * @return the reason for each checkpoint it keeps, by path
      */
-    Map<Path, Reason> keeps(List<Checkpoint> candidates, Instant now);
+    Map<Path, Reason> keeps(List<Registered> candidates, Instant now);
 
     /** The rules a retention block configures, in the order their reasons are listed. */
     static List<RetentionRule> of(Retention retention) {

@@ -1,7 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
-import dev.ckptwarden.catalog.Recency;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -37,8 +35,8 @@ public final class BestCheckpoint {
      * @param metric     the metric it was judged by, or null when the framework's record chose it
      * @param whyNone    when there is no best: why, in one line naming the run's metrics; else null
      */
-    public record Choice(Checkpoint checkpoint, String basis, Resolver.Metric metric, String whyNone) {
-        public Optional<Checkpoint> found() {
+    public record Choice(Registered checkpoint, String basis, Resolver.Metric metric, String whyNone) {
+        public Optional<Registered> found() {
             return Optional.ofNullable(checkpoint);
         }
     }
@@ -48,9 +46,9 @@ public final class BestCheckpoint {
      * @param run        every checkpoint of the run, for the framework's record (any order, any state)
      * @param given      the metric to judge by, or null to infer one
      */
-    public static Choice choose(List<Checkpoint> candidates, List<Checkpoint> run, Resolver.Metric given) {
+    public static Choice choose(List<Registered> candidates, List<Registered> run, Resolver.Metric given) {
         if (given != null) {
-            Checkpoint best = bestBy(candidates, given);
+            Registered best = bestBy(candidates, given);
             String basis = given.source() + " " + given.name() + " " + (given.lowerIsBetter() ? "min" : "max");
             if (best == null && !candidates.isEmpty()) {
                 return new Choice(null, basis, given, "no complete checkpoint of the run carries " + given.name() + " ("
@@ -58,10 +56,10 @@ public final class BestCheckpoint {
             }
             return new Choice(best, basis, given, null);
         }
-        Optional<Checkpoint> namer = Recency.newestFirst(run).stream().filter(c -> !c.references().isEmpty()).findFirst();
+        Optional<Registered> namer = Recency.newestFirst(run).stream().filter(c -> !c.references().isEmpty()).findFirst();
         if (namer.isPresent()) {
             for (Path target : namer.get().references()) {
-                for (Checkpoint c : candidates) {
+                for (Registered c : candidates) {
                     if (c.path().equals(target)) {
                         return new Choice(c, "the best recorded in " + namer.get().name(), null, null);
                     }
@@ -101,10 +99,10 @@ public final class BestCheckpoint {
      * The best value by the metric; a checkpoint without it, or with a value that is not finite (NaN, a
      * diverged run's infinity), is never best; ties go to the newer.
      */
-    private static Checkpoint bestBy(List<Checkpoint> newestFirst, Resolver.Metric metric) {
-        Checkpoint winner = null;
+    private static Registered bestBy(List<Registered> newestFirst, Resolver.Metric metric) {
+        Registered winner = null;
         double bestValue = 0;
-        for (Checkpoint c : newestFirst) {
+        for (Registered c : newestFirst) {
             Double v = c.metrics().get(metric.name());
             if (!ranks(v)) {
                 continue;
@@ -117,9 +115,9 @@ public final class BestCheckpoint {
         return winner;
     }
 
-    private static Set<String> metrics(List<Checkpoint> checkpoints) {
+    private static Set<String> metrics(List<Registered> checkpoints) {
         Set<String> names = new TreeSet<>();
-        for (Checkpoint c : checkpoints) {
+        for (Registered c : checkpoints) {
             c.metrics().forEach((k, v) -> {
                 if (ranks(v)) {
                     names.add(k);

@@ -57,7 +57,7 @@ final class CheckpointRows {
     }
 
     /** The checkpoint in the current row of a {@code SELECT} of {@link #COLUMNS}. */
-    static Checkpoint read(ResultSet rs) throws SQLException {
+    static Registered read(ResultSet rs) throws SQLException {
         String path = rs.getString(1);
         try {
             long epoch = rs.getLong(9);
@@ -68,7 +68,7 @@ final class CheckpointRows {
             boolean resumable = rs.getBoolean(14);
             Boolean resumableValue = rs.wasNull() ? null : resumable;
             String aliasOf = rs.getString(15);
-            return new Checkpoint(
+            return new Registered(new Checkpoint(
                     rs.getString(2),
                     rs.getString(3),
                     rs.getString(4),
@@ -76,7 +76,6 @@ final class CheckpointRows {
                     strings(rs.getString(5)),
                     Framework.fromId(rs.getString(6)),
                     CheckpointKind.fromId(rs.getString(7)),
-                    CheckpointState.fromId(rs.getString(8)),
                     epochValue,
                     stepValue,
                     MetricsJson.parse(metrics),
@@ -85,13 +84,14 @@ final class CheckpointRows {
                     resumableValue,
                     aliasOf == null ? null : Path.of(aliasOf),
                     paths(strings(rs.getString(23))),
+                    strings(rs.getString(18)),
+                    rs.getString(19)),
+                    CheckpointState.fromId(rs.getString(8)),
+                    rs.getString(22),
                     rs.getBoolean(16),
                     rs.getString(17),
-                    strings(rs.getString(18)),
-                    rs.getString(19),
                     InstantText.parse(rs.getString(20)),
-                    InstantText.parse(rs.getString(21)),
-                    rs.getString(22));
+                    InstantText.parse(rs.getString(21)));
         } catch (JsonProcessingException | RuntimeException e) {
             throw new SQLException("row " + path + " cannot be read: " + Schema.oneLine(e.getMessage()), e);
         }
@@ -101,13 +101,13 @@ final class CheckpointRows {
      * Binds {@link #UPSERT}: {@code incoming}'s own columns, and the registry's own ones (first seen, state
      * since, pin) as {@code merged} decided them.
      */
-    static void bind(PreparedStatement upsert, Checkpoint incoming, UpsertMerge.Kept merged) throws SQLException {
+    static void bind(PreparedStatement upsert, Registered incoming, UpsertMerge.Kept merged) throws SQLException {
         int i = 0;
         upsert.setString(++i, incoming.key());
         upsert.setString(++i, incoming.root());
         upsert.setString(++i, incoming.run());
         upsert.setString(++i, incoming.name());
-        upsert.setString(++i, json(incoming.members()));
+        upsert.setString(++i, json(incoming.facts().members()));
         upsert.setString(++i, incoming.framework().id());
         upsert.setString(++i, incoming.kind().id());
         upsert.setString(++i, incoming.state().id());
@@ -125,7 +125,7 @@ final class CheckpointRows {
         upsert.setBoolean(++i, merged.pinned());
         upsert.setString(++i, merged.pinReason());
         upsert.setString(++i, json(incoming.problems()));
-        upsert.setString(++i, incoming.signature());
+        upsert.setString(++i, incoming.facts().signature());
         upsert.setString(++i, merged.firstSeen());
         upsert.setString(++i, merged.stateSince());
         upsert.setString(++i, incoming.note());

@@ -1,6 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 
 import java.sql.Connection;
@@ -105,20 +104,20 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
-    public Map<String, Checkpoint> present(String root) {
+    public Map<String, Registered> present(String root) {
         Objects.requireNonNull(root, "root");
         return read("present(" + root + ")", c -> presentByColumn(c, root));
     }
 
     /** The present checkpoints of {@code root} by path, read column by column; no ORDER BY: callers look rows up. */
-    static Map<String, Checkpoint> presentByColumn(Connection c, String root) throws SQLException {
+    static Map<String, Registered> presentByColumn(Connection c, String root) throws SQLException {
         try (PreparedStatement select = c.prepareStatement("SELECT " + CheckpointRows.COLUMNS + " FROM checkpoints"
                 + " WHERE root = ? AND state IN " + CheckpointRows.PRESENT_STATES)) {
             select.setString(1, root);
-            Map<String, Checkpoint> found = new HashMap<>();
+            Map<String, Registered> found = new HashMap<>();
             try (ResultSet rs = select.executeQuery()) {
                 while (rs.next()) {
-                    Checkpoint checkpoint = CheckpointRows.read(rs);
+                    Registered checkpoint = CheckpointRows.read(rs);
                     found.put(checkpoint.key(), checkpoint);
                 }
             }
@@ -127,7 +126,7 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
-    public List<Checkpoint> list(String root, String run, boolean includeHistory) {
+    public List<Registered> list(String root, String run, boolean includeHistory) {
         StringBuilder sql = new StringBuilder("SELECT " + CheckpointRows.COLUMNS + " FROM checkpoints WHERE 1 = 1");
         List<String> arguments = new ArrayList<>();
         if (root != null) {
@@ -147,7 +146,7 @@ abstract class JdbcRegistry implements Registry {
                 for (int i = 0; i < arguments.size(); i++) {
                     select.setString(i + 1, arguments.get(i));
                 }
-                List<Checkpoint> found = new ArrayList<>();
+                List<Registered> found = new ArrayList<>();
                 try (ResultSet rs = select.executeQuery()) {
                     while (rs.next()) {
                         found.add(CheckpointRows.read(rs));
@@ -177,34 +176,34 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
-    public List<Checkpoint> presentIn(String root, Collection<String> runs) {
+    public List<Registered> presentIn(String root, Collection<String> runs) {
         Objects.requireNonNull(root, "root");
         return runs.isEmpty() ? List.of() : read("presentIn(" + root + ", " + runs.size() + " runs)",
                 c -> RunRows.present(c, root, runs));
     }
 
     @Override
-    public Optional<Checkpoint> byPath(String path) {
+    public Optional<Registered> byPath(String path) {
         Objects.requireNonNull(path, "path");
         return read("byPath(" + path + ")", c -> {
             try (PreparedStatement select = c.prepareStatement(
                     "SELECT " + CheckpointRows.COLUMNS + " FROM checkpoints WHERE path = ?")) {
                 select.setString(1, path);
                 try (ResultSet rs = select.executeQuery()) {
-                    return rs.next() ? Optional.of(CheckpointRows.read(rs)) : Optional.<Checkpoint>empty();
+                    return rs.next() ? Optional.of(CheckpointRows.read(rs)) : Optional.<Registered>empty();
                 }
             }
         });
     }
 
     @Override
-    public Map<String, Checkpoint> byPaths(Collection<String> paths) {
+    public Map<String, Registered> byPaths(Collection<String> paths) {
         if (paths.isEmpty()) {
             return Map.of();
         }
         List<String> all = new ArrayList<>(new LinkedHashSet<>(paths));
         return read("byPaths(" + all.size() + " paths)", c -> {
-            Map<String, Checkpoint> out = new HashMap<>();
+            Map<String, Registered> out = new HashMap<>();
             for (int from = 0; from < all.size(); from += PATHS_PER_QUERY) {
                 List<String> chunk = all.subList(from, Math.min(all.size(), from + PATHS_PER_QUERY));
                 String marks = String.join(",", Collections.nCopies(chunk.size(), "?"));
@@ -215,7 +214,7 @@ abstract class JdbcRegistry implements Registry {
                     }
                     try (ResultSet rs = select.executeQuery()) {
                         while (rs.next()) {
-                            Checkpoint found = CheckpointRows.read(rs);
+                            Registered found = CheckpointRows.read(rs);
                             out.put(found.key(), found);
                         }
                     }
@@ -226,13 +225,13 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
-    public void upsert(Collection<Checkpoint> checkpoints) {
+    public void upsert(Collection<Registered> checkpoints) {
         if (checkpoints.isEmpty()) {
             return;
         }
         // One row per path; a later element for the same path wins, as if upserted after the earlier one.
-        Map<String, Checkpoint> byPath = new LinkedHashMap<>();
-        for (Checkpoint checkpoint : checkpoints) {
+        Map<String, Registered> byPath = new LinkedHashMap<>();
+        for (Registered checkpoint : checkpoints) {
             byPath.put(checkpoint.key(), checkpoint);
         }
         String now = InstantText.format(clock.instant());
@@ -243,7 +242,7 @@ abstract class JdbcRegistry implements Registry {
                 // A big batch (a run directory of a first pass) reads its stored rows 500 paths a query, not one per row.
                 Map<String, UpsertMerge.Stored> known = byPath.size() > UpsertMerge.BULK_LOOKUP
                         ? UpsertMerge.storedByRoot(c, byPath.values()) : null;
-                for (Checkpoint incoming : byPath.values()) {
+                for (Registered incoming : byPath.values()) {
                     UpsertMerge.Stored stored = known != null ? known.get(incoming.key())
                             : UpsertMerge.stored(find, incoming.key());
                     CheckpointRows.bind(upsert, incoming, UpsertMerge.merge(stored, incoming, now, events, c));

@@ -1,6 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -224,7 +223,7 @@ public final class JournaledRegistry implements Registry {
                 adoptRegistryPin(row.getKey(), row.getValue());
             }
         }
-        for (Checkpoint c : delegate.byPaths(pins.keySet()).values()) {
+        for (Registered c : delegate.byPaths(pins.keySet()).values()) {
             if (!c.pinned()) {
                 agree(c, pins.get(c.key()));
             }
@@ -247,7 +246,7 @@ public final class JournaledRegistry implements Registry {
      * A pin the journal has and the row lacks: the row gets it back, unless the database recorded an
      * unpin of that path since. Returns the checkpoint with its effective pin.
      */
-    private Checkpoint agree(Checkpoint row, PinJournal.Pin pin) throws IOException {
+    private Registered agree(Registered row, PinJournal.Pin pin) throws IOException {
         Instant unpinned = lastEvent(row.key(), "unpinned");
         if (unpinned != null && !unpinned.isBefore(pin.at())) {
             journal.record(row.key(), false, null);
@@ -269,7 +268,7 @@ public final class JournaledRegistry implements Registry {
     }
 
     /** The checkpoint with its effective pin (repairing the row when the journal has a pin it lacks). */
-    private Checkpoint effective(Checkpoint c, Map<String, PinJournal.Pin> pins) {
+    private Registered effective(Registered c, Map<String, PinJournal.Pin> pins) {
         PinJournal.Pin pin = c.pinned() ? null : pins.get(c.key());
         if (pin == null) {
             return c;
@@ -284,9 +283,9 @@ public final class JournaledRegistry implements Registry {
     // --- reads: effective pins ---
 
     @Override
-    public Map<String, Checkpoint> present(String root) {
+    public Map<String, Registered> present(String root) {
         Map<String, PinJournal.Pin> pins = journalPins();
-        Map<String, Checkpoint> out = new LinkedHashMap<>();
+        Map<String, Registered> out = new LinkedHashMap<>();
         delegate.present(root).forEach((k, c) -> out.put(k, effective(c, pins)));
         return out;
     }
@@ -307,31 +306,31 @@ public final class JournaledRegistry implements Registry {
     }
 
     @Override
-    public List<Checkpoint> presentIn(String root, Collection<String> runs) {
+    public List<Registered> presentIn(String root, Collection<String> runs) {
         Map<String, PinJournal.Pin> pins = journalPins();
         return delegate.presentIn(root, runs).stream().map(c -> effective(c, pins)).toList();
     }
 
     @Override
-    public List<Checkpoint> list(String root, String run, boolean includeHistory) {
+    public List<Registered> list(String root, String run, boolean includeHistory) {
         Map<String, PinJournal.Pin> pins = journalPins();
-        List<Checkpoint> out = new ArrayList<>();
-        for (Checkpoint c : delegate.list(root, run, includeHistory)) {
+        List<Registered> out = new ArrayList<>();
+        for (Registered c : delegate.list(root, run, includeHistory)) {
             out.add(effective(c, pins));
         }
         return out;
     }
 
     @Override
-    public Optional<Checkpoint> byPath(String path) {
+    public Optional<Registered> byPath(String path) {
         Map<String, PinJournal.Pin> pins = journalPins();
         return delegate.byPath(path).map(c -> effective(c, pins));
     }
 
     @Override
-    public Map<String, Checkpoint> byPaths(Collection<String> paths) {
+    public Map<String, Registered> byPaths(Collection<String> paths) {
         Map<String, PinJournal.Pin> pins = journalPins();
-        Map<String, Checkpoint> out = new LinkedHashMap<>();
+        Map<String, Registered> out = new LinkedHashMap<>();
         delegate.byPaths(paths).forEach((k, c) -> out.put(k, effective(c, pins)));
         return out;
     }
@@ -347,14 +346,14 @@ public final class JournaledRegistry implements Registry {
 
     /** As the database's upsert; journaled pins of the checkpoints it (re)registers are then restored. */
     @Override
-    public void upsert(Collection<Checkpoint> checkpoints) {
+    public void upsert(Collection<Registered> checkpoints) {
         delegate.upsert(checkpoints);
         Map<String, PinJournal.Pin> pins = journalPins();
         if (pins.isEmpty()) {
             return;
         }
         List<String> journaled = new ArrayList<>();
-        for (Checkpoint c : checkpoints) {
+        for (Registered c : checkpoints) {
             if (pins.containsKey(c.key())) {
                 journaled.add(c.key());
             }

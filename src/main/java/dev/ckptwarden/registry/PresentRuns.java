@@ -1,6 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,11 +27,11 @@ public interface PresentRuns {
     int BATCH_ROWS = 4096;
 
     /** The registry's order within a run: step, epoch, modification time (nulls first), name, path. */
-    Comparator<Checkpoint> REGISTRY_ORDER = Comparator
-            .comparing(Checkpoint::step, Comparator.nullsFirst(Comparator.<Long>naturalOrder()))
-            .thenComparing(Checkpoint::epoch, Comparator.nullsFirst(Comparator.<Integer>naturalOrder()))
-            .thenComparing(Checkpoint::modified, Comparator.nullsFirst(Comparator.<Instant>naturalOrder()))
-            .thenComparing(Checkpoint::name)
+    Comparator<Registered> REGISTRY_ORDER = Comparator
+            .comparing(Registered::step, Comparator.nullsFirst(Comparator.<Long>naturalOrder()))
+            .thenComparing(Registered::epoch, Comparator.nullsFirst(Comparator.<Integer>naturalOrder()))
+            .thenComparing(Registered::modified, Comparator.nullsFirst(Comparator.<Instant>naturalOrder()))
+            .thenComparing(Registered::name)
             .thenComparing(c -> c.path().toString());
 
     /** No checkpoints. */
@@ -43,19 +42,19 @@ public interface PresentRuns {
      * Calls {@code visitor} once per run with a present checkpoint, with that run's checkpoints (a list
      * the visitor may keep or let go of; never empty).
      */
-    void forEachRun(Consumer<List<Checkpoint>> visitor);
+    void forEachRun(Consumer<List<Registered>> visitor);
 
     /** Every checkpoint, runs one after another: for callers that need them all (a CLI listing, a test). */
-    default List<Checkpoint> all() {
-        List<Checkpoint> out = new ArrayList<>();
+    default List<Registered> all() {
+        List<Registered> out = new ArrayList<>();
         forEachRun(out::addAll);
         return out;
     }
 
     /** Checkpoints already in memory, of one or several roots (taken as they are: the caller says they are present). */
-    static PresentRuns of(Collection<Checkpoint> checkpoints) {
-        SortedMap<String, SortedMap<String, List<Checkpoint>>> byRun = new TreeMap<>();
-        for (Checkpoint c : checkpoints) {
+    static PresentRuns of(Collection<Registered> checkpoints) {
+        SortedMap<String, SortedMap<String, List<Registered>>> byRun = new TreeMap<>();
+        for (Registered c : checkpoints) {
             byRun.computeIfAbsent(c.root(), r -> new TreeMap<>()).computeIfAbsent(c.run(), r -> new ArrayList<>()).add(c);
         }
         byRun.values().forEach(runs -> runs.values().forEach(list -> list.sort(REGISTRY_ORDER)));
@@ -67,7 +66,7 @@ public interface PresentRuns {
      *
      * @param include which checkpoints belong (a pass leaves out those below directories it could not look at)
      */
-    static PresentRuns registered(Registry registry, String root, Predicate<Checkpoint> include) {
+    static PresentRuns registered(Registry registry, String root, Predicate<Registered> include) {
         return visitor -> {
             SortedMap<String, Integer> counts = registry.presentRunCounts(root);
             List<String> batch = new ArrayList<>();
@@ -87,16 +86,16 @@ public interface PresentRuns {
         };
     }
 
-    private static void visitBatch(Registry registry, String root, List<String> runs, Predicate<Checkpoint> include,
-                                   Consumer<List<Checkpoint>> visitor) {
-        Map<String, List<Checkpoint>> byRun = new TreeMap<>();
-        for (Checkpoint c : registry.presentIn(root, runs)) {
+    private static void visitBatch(Registry registry, String root, List<String> runs, Predicate<Registered> include,
+                                   Consumer<List<Registered>> visitor) {
+        Map<String, List<Registered>> byRun = new TreeMap<>();
+        for (Registered c : registry.presentIn(root, runs)) {
             if (include.test(c)) {
                 byRun.computeIfAbsent(c.run(), r -> new ArrayList<>()).add(c);
             }
         }
         for (String run : runs) {
-            List<Checkpoint> list = byRun.remove(run);
+            List<Registered> list = byRun.remove(run);
             if (list != null) {
                 list.sort(REGISTRY_ORDER);
                 visitor.accept(list);

@@ -1,6 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 
 import java.time.Instant;
@@ -16,7 +15,7 @@ import java.util.Optional;
 public interface Registry extends AutoCloseable {
 
     /** Checkpoints of a root whose state is present on disk (writing, complete, corrupt), keyed by path. */
-    Map<String, Checkpoint> present(String root);
+    Map<String, Registered> present(String root);
 
     /**
      * Checkpoints matching a query, ordered by root, run, then (step, epoch, modified, name).
@@ -25,7 +24,7 @@ public interface Registry extends AutoCloseable {
      * @param run            a run id, or null for all
      * @param includeHistory when false only present states are returned; when true deleted and offloaded too
      */
-    List<Checkpoint> list(String root, String run, boolean includeHistory);
+    List<Registered> list(String root, String run, boolean includeHistory);
 
     /**
      * How many checkpoints each run of a root has in a present state, by run id in {@code String} order:
@@ -40,7 +39,7 @@ public interface Registry extends AutoCloseable {
     /** The latest state-since among a root's present checkpoints, or null when it has none. */
     default Instant latestStateSince(String root) {
         Instant latest = null;
-        for (Checkpoint c : present(root).values()) {
+        for (Registered c : present(root).values()) {
             if (c.stateSince() != null && (latest == null || c.stateSince().isAfter(latest))) {
                 latest = c.stateSince();
             }
@@ -51,19 +50,19 @@ public interface Registry extends AutoCloseable {
     /**
      * The arrivals and departures of a root's checkpoints (history included, aliases left out), in the
      * order of {@link #list}, each checkpoint's arrival before its departure: what a growth forecast reads,
-     * without a {@link Checkpoint} per row.
+     * without a {@link Registered} per row.
      */
     default List<SizeChange> sizeChanges(String root) {
         List<SizeChange> out = new java.util.ArrayList<>();
-        for (Checkpoint c : list(root, null, true)) {
+        for (Registered c : list(root, null, true)) {
             SizeChange.of(c, out);
         }
         return out;
     }
 
     /** The present checkpoints of these runs of a root, in no particular order. */
-    default List<Checkpoint> presentIn(String root, Collection<String> runs) {
-        List<Checkpoint> out = new java.util.ArrayList<>();
+    default List<Registered> presentIn(String root, Collection<String> runs) {
+        List<Registered> out = new java.util.ArrayList<>();
         for (String run : runs) {
             out.addAll(list(root, run, false));
         }
@@ -71,11 +70,11 @@ public interface Registry extends AutoCloseable {
     }
 
     /** The checkpoint registered at this absolute path (any state), if any. */
-    Optional<Checkpoint> byPath(String path);
+    Optional<Registered> byPath(String path);
 
     /** The checkpoints registered at these paths (any state), keyed by path; unknown paths are left out. */
-    default Map<String, Checkpoint> byPaths(Collection<String> paths) {
-        Map<String, Checkpoint> out = new java.util.HashMap<>();
+    default Map<String, Registered> byPaths(Collection<String> paths) {
+        Map<String, Registered> out = new java.util.HashMap<>();
         for (String p : paths) {
             byPath(p).ifPresent(c -> out.put(p, c));
         }
@@ -86,7 +85,7 @@ public interface Registry extends AutoCloseable {
      * Inserts or replaces checkpoints in one transaction. {@code firstSeen} of an existing row is kept;
      * the pin of an existing row is kept (pins change only through {@link #pin}).
      */
-    void upsert(Collection<Checkpoint> checkpoints);
+    void upsert(Collection<Registered> checkpoints);
 
     /**
      * Records that checkpoints left the disk: state becomes {@code state} (DELETED or OFFLOADED),
@@ -121,7 +120,7 @@ public interface Registry extends AutoCloseable {
     /** The registry keys of pinned checkpoints (any state), with the pin's reason (null when none was given). */
     default Map<String, String> pinned() {
         Map<String, String> out = new java.util.HashMap<>();
-        for (Checkpoint c : list(null, null, true)) {
+        for (Registered c : list(null, null, true)) {
             if (c.pinned()) {
                 out.put(c.key(), c.pinReason());
             }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.ckptwarden.catalog.Checkpoint;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -48,13 +47,13 @@ public final class RegistryExport {
             .writerWithDefaultPrettyPrinter();
 
     /** The order of {@link Registry#list}: root, run, step, epoch, modified (missing first), name, path. */
-    static final Comparator<Checkpoint> LISTING_ORDER = Comparator
-            .comparing(Checkpoint::root)
-            .thenComparing(Checkpoint::run)
-            .thenComparing(Checkpoint::step, Comparator.nullsFirst(Comparator.<Long>naturalOrder()))
-            .thenComparing(Checkpoint::epoch, Comparator.nullsFirst(Comparator.<Integer>naturalOrder()))
-            .thenComparing(Checkpoint::modified, Comparator.nullsFirst(Comparator.<Instant>naturalOrder()))
-            .thenComparing(Checkpoint::name)
+    static final Comparator<Registered> LISTING_ORDER = Comparator
+            .comparing(Registered::root)
+            .thenComparing(Registered::run)
+            .thenComparing(Registered::step, Comparator.nullsFirst(Comparator.<Long>naturalOrder()))
+            .thenComparing(Registered::epoch, Comparator.nullsFirst(Comparator.<Integer>naturalOrder()))
+            .thenComparing(Registered::modified, Comparator.nullsFirst(Comparator.<Instant>naturalOrder()))
+            .thenComparing(Registered::name)
             .thenComparing(checkpoint -> checkpoint.path().toString());
 
     private final Registry registry;
@@ -99,11 +98,11 @@ public final class RegistryExport {
     }
 
     /** The export document of these checkpoints, in the registry's listing order whatever their order here. */
-    public static ObjectNode document(Collection<Checkpoint> checkpoints) {
-        List<Checkpoint> ordered = new ArrayList<>(checkpoints);
+    public static ObjectNode document(Collection<Registered> checkpoints) {
+        List<Registered> ordered = new ArrayList<>(checkpoints);
         ordered.sort(LISTING_ORDER);
         ObjectNode models = JsonNodeFactory.instance.objectNode();
-        for (Checkpoint checkpoint : ordered) {
+        for (Registered checkpoint : ordered) {
             ObjectNode root = models.has(checkpoint.root())
                     ? (ObjectNode) models.get(checkpoint.root())
                     : models.putObject(checkpoint.root());
@@ -120,13 +119,13 @@ public final class RegistryExport {
     }
 
     /** The key of a checkpoint within its root: {@code run/name}, or the name alone for run {@code "."}. */
-    public static String key(Checkpoint checkpoint) {
+    public static String key(Registered checkpoint) {
         return ".".equals(checkpoint.run()) || checkpoint.run().isEmpty()
                 ? checkpoint.name()
                 : checkpoint.run() + "/" + checkpoint.name();
     }
 
-    private static ObjectNode entry(Checkpoint checkpoint) {
+    private static ObjectNode entry(Registered checkpoint) {
         ObjectNode entry = JsonNodeFactory.instance.objectNode();
         entry.put("path", checkpoint.location());
         entry.put("added", added(checkpoint.firstSeen()));

@@ -1,8 +1,6 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
-import dev.ckptwarden.catalog.Recency;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -62,7 +60,7 @@ public final class Resolver {
      * @param best      metric for "best"; null infers one ({@link BestCheckpoint})
      * @throws NoBest   for "best" when there is no way to tell which one is best
      */
-    public static Optional<Checkpoint> resolve(List<Checkpoint> run, String selector, boolean resumable, Metric best) {
+    public static Optional<Registered> resolve(List<Registered> run, String selector, boolean resumable, Metric best) {
         return resolve(run, selector, resumable, best, false);
     }
 
@@ -71,10 +69,10 @@ public final class Resolver {
      * are eligible too (the caller turns them into their remote URI). Never by default: a path that is
      * not on the local disk is not something a training job can resume from as it is.
      */
-    public static Optional<Checkpoint> resolve(List<Checkpoint> run, String selector, boolean resumable, Metric best,
+    public static Optional<Registered> resolve(List<Registered> run, String selector, boolean resumable, Metric best,
                                                boolean includeOffloaded) {
-        List<Checkpoint> eligible = new ArrayList<>();
-        for (Checkpoint c : run) {
+        List<Registered> eligible = new ArrayList<>();
+        for (Registered c : run) {
             boolean usable = c.state() == CheckpointState.COMPLETE
                     || includeOffloaded && c.state() == CheckpointState.OFFLOADED;
             if (usable && c.aliasOf() == null
@@ -82,7 +80,7 @@ public final class Resolver {
                 eligible.add(c);
             }
         }
-        List<Checkpoint> newest = Recency.newestFirst(eligible);
+        List<Registered> newest = Recency.newestFirst(eligible);
         String s = selector.trim().toLowerCase(Locale.ROOT);
         if (s.equals("latest") || s.equals("last")) {
             return newest.stream().findFirst();
@@ -116,7 +114,7 @@ public final class Resolver {
         throw new BadSelector("selector '" + selector + "': the number is too large (at most " + max + ")");
     }
 
-    private static Optional<Checkpoint> best(List<Checkpoint> newestFirst, List<Checkpoint> run, Metric metric) {
+    private static Optional<Registered> best(List<Registered> newestFirst, List<Registered> run, Metric metric) {
         BestCheckpoint.Choice choice = BestCheckpoint.choose(newestFirst, run, metric);
         if (choice.whyNone() != null) {
             throw new NoBest(choice.whyNone());

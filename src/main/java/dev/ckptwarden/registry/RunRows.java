@@ -1,6 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 
 import java.sql.Connection;
@@ -80,9 +79,9 @@ final class RunRows {
     }
 
     /** The present checkpoints of these runs of a root, in no particular order. */
-    static List<Checkpoint> present(Connection c, String root, Collection<String> runs) throws SQLException {
+    static List<Registered> present(Connection c, String root, Collection<String> runs) throws SQLException {
         List<String> all = new ArrayList<>(new LinkedHashSet<>(runs));
-        List<Checkpoint> out = new ArrayList<>();
+        List<Registered> out = new ArrayList<>();
         for (int from = 0; from < all.size(); from += RUNS_PER_QUERY) {
             List<String> chunk = all.subList(from, Math.min(all.size(), from + RUNS_PER_QUERY));
             String marks = String.join(",", Collections.nCopies(chunk.size(), "?"));

@@ -1,6 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 
 import java.time.Instant;
@@ -13,7 +12,7 @@ import java.util.List;
 public record SizeChange(Instant at, long deltaBytes) {
 
     /** Adds a checkpoint's changes to {@code out}: none for an alias or a row never seen. */
-    static void of(Checkpoint c, List<SizeChange> out) {
+    static void of(Registered c, List<SizeChange> out) {
         of(c.aliasOf() == null, c.firstSeen(), c.bytes(), c.state(), c.stateSince(), out);
     }
 

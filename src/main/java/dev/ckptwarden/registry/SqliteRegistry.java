@@ -254,10 +254,10 @@ public final class SqliteRegistry extends JdbcRegistry {
     }
 
     @Override
-    public Map<String, Checkpoint> present(String root) {
+    public Map<String, Registered> present(String root) {
         Objects.requireNonNull(root, "root");
         return read("present(" + root + ")", c -> {
-            Map<String, Checkpoint> packed = presentPacked(c, root);
+            Map<String, Registered> packed = presentPacked(c, root);
             return packed != null ? packed : presentByColumn(c, root);
         });
     }
@@ -277,17 +277,17 @@ public final class SqliteRegistry extends JdbcRegistry {
             + CheckpointRows.PRESENT_STATES;
 
     /** No ORDER BY: the caller looks rows up by path. Null when a row does not unpack (then read column by column). */
-    private static Map<String, Checkpoint> presentPacked(Connection c, String root) throws SQLException {
+    private static Map<String, Registered> presentPacked(Connection c, String root) throws SQLException {
         try (PreparedStatement select = c.prepareStatement(PACKED_PRESENT)) {
             select.setString(1, root);
-            Map<String, Checkpoint> found = new HashMap<>();
+            Map<String, Registered> found = new HashMap<>();
             String[] fields = new String[COLUMN_COUNT];
             // Rows of one root share their root and run names and mostly a handful of first-seen and
             // state-since times: one object each instead of one per row (the agent keeps these rows).
             Map<String, Object> shared = new HashMap<>();
             try (ResultSet rs = select.executeQuery()) {
                 while (rs.next()) {
-                    Checkpoint checkpoint = unpack(rs.getString(1), fields, shared);
+                    Registered checkpoint = unpack(rs.getString(1), fields, shared);
                     if (checkpoint == null) {
                         return null;
                     }
@@ -299,7 +299,7 @@ public final class SqliteRegistry extends JdbcRegistry {
     }
 
     /** A checkpoint from a packed row, or null when the row is not what {@link #PACKED_PRESENT} writes. */
-    private static Checkpoint unpack(String row, String[] f, Map<String, Object> shared) {
+    private static Registered unpack(String row, String[] f, Map<String, Object> shared) {
         int at = 0;
         for (int i = 0; i < f.length; i++) {
             int end = row.indexOf('\0', at);
@@ -314,7 +314,7 @@ public final class SqliteRegistry extends JdbcRegistry {
             String aliasOf = nullable(f[14]);
             String epoch = nullable(f[8]);
             String step = nullable(f[9]);
-            return new Checkpoint(
+            return new Registered(new Checkpoint(
                     (String) shared.computeIfAbsent(f[1], k -> k),
                     (String) shared.computeIfAbsent(f[2], k -> k),
                     f[3],
@@ -322,7 +322,6 @@ public final class SqliteRegistry extends JdbcRegistry {
                     CheckpointRows.strings(f[4]),
                     Framework.fromId(f[5]),
                     CheckpointKind.fromId(f[6]),
-                    CheckpointState.fromId(f[7]),
                     epoch == null ? null : Integer.valueOf(epoch),
                     step == null ? null : Long.valueOf(step),
                     MetricsJson.parse(f[10]),
@@ -331,13 +330,14 @@ public final class SqliteRegistry extends JdbcRegistry {
                     resumable == null ? null : Long.parseLong(resumable) != 0,
                     aliasOf == null ? null : Path.of(aliasOf),
                     CheckpointRows.paths(CheckpointRows.strings(f[22])),
+                    CheckpointRows.strings(f[17]),
+                    nullable(f[18])),
+                    CheckpointState.fromId(f[7]),
+                    nullable(f[21]),
                     Long.parseLong(f[15]) != 0,
                     nullable(f[16]),
-                    CheckpointRows.strings(f[17]),
-                    nullable(f[18]),
                     (Instant) shared.computeIfAbsent("\0" + f[19], k -> InstantText.parse(f[19])),
-                    (Instant) shared.computeIfAbsent("\0" + f[20], k -> InstantText.parse(f[20])),
-                    nullable(f[21]));
+                    (Instant) shared.computeIfAbsent("\0" + f[20], k -> InstantText.parse(f[20])));
         } catch (JsonProcessingException | RuntimeException e) {
             return null; // the column reader names what is wrong with the row
         }

@@ -1,6 +1,5 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 
 import java.sql.Connection;
@@ -58,7 +57,7 @@ final class UpsertMerge {
         }
 
         /** Whether {@code incoming} is this gone checkpoint's file back: its size, and its modification time to the second. */
-        boolean sameFileAs(Checkpoint incoming) {
+        boolean sameFileAs(Registered incoming) {
             return !state.present() && modified != null && incoming.modified() != null && bytes == incoming.bytes()
                     && InstantText.parse(modified).getEpochSecond() == incoming.modified().getEpochSecond();
         }
@@ -99,9 +98,9 @@ final class UpsertMerge {
         }
     }
 
-    static Map<String, Stored> storedByRoot(Connection c, Collection<Checkpoint> batch) throws SQLException {
+    static Map<String, Stored> storedByRoot(Connection c, Collection<Registered> batch) throws SQLException {
         Map<String, List<String>> pathsByRoot = new TreeMap<>();
-        for (Checkpoint cp : batch) {
+        for (Registered cp : batch) {
             pathsByRoot.computeIfAbsent(cp.root(), k -> new ArrayList<>()).add(cp.key());
         }
         Map<String, Stored> out = new HashMap<>();
@@ -147,7 +146,7 @@ final class UpsertMerge {
      * What the row written for {@code incoming} over {@code stored} (null: none) keeps, adding the history
      * events this causes to {@code events}; {@code c} reads the history of a checkpoint put back by hand.
      */
-    static Kept merge(Stored stored, Checkpoint incoming, String now, List<JdbcRegistry.PendingEvent> events,
+    static Kept merge(Stored stored, Registered incoming, String now, List<JdbcRegistry.PendingEvent> events,
                       Connection c) throws SQLException {
         String path = incoming.key();
         CheckpointState state = incoming.state();

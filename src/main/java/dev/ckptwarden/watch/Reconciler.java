@@ -2,7 +2,7 @@ package dev.ckptwarden.watch;
 
 import dev.ckptwarden.catalog.Candidate;
 import dev.ckptwarden.catalog.Cataloger;
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.catalog.RemoteLocation;
 import dev.ckptwarden.catalog.TreeReader;
 import dev.ckptwarden.catalog.integrity.FileSource;
@@ -262,7 +262,7 @@ public final class Reconciler implements AutoCloseable {
      * @param runId the run id (path relative to the root, "." for the root itself)
      * @throws IllegalArgumentException when the run id leads outside the root
      */
-    public List<Checkpoint> reconcileRun(Config config, RootConfig root, String runId) {
+    public List<Registered> reconcileRun(Config config, RootConfig root, String runId) {
         if (!root.isLocal()) {
             throw new IllegalArgumentException("root " + root.name() + " is remote: runs there are polled whole");
         }
@@ -300,8 +300,8 @@ public final class Reconciler implements AutoCloseable {
                 && devices.distrust(root, rootDir, RootDevice.of(rootDir)) != null) {
             return List.of(); // not evidence that the run was removed (see the full pass)
         }
-        Map<String, Checkpoint> known = new HashMap<>();
-        for (Checkpoint c : registry.list(root.name(), run, false)) {
+        Map<String, Registered> known = new HashMap<>();
+        for (Registered c : registry.list(root.name(), run, false)) {
             known.put(c.key(), c);
         }
         Duration settleTime = config.agent().settleTime();
@@ -331,7 +331,7 @@ public final class Reconciler implements AutoCloseable {
      * path as a checkpoint: not one, part of a directory checkpoint, or somewhere a scan does not look.
      * A file of a multi-file checkpoint (TensorFlow's {@code .index}) answers its checkpoint.
      */
-    public Checkpoint asScanned(Config config, RootConfig root, Path path) throws IOException {
+    public Registered asScanned(Config config, RootConfig root, Path path) throws IOException {
         Path rootDir = root.localPath(); // as configured, as scan reports it
         rootDir.toRealPath(); // reachable
         Path p = path.toAbsolutePath().normalize();
@@ -344,8 +344,8 @@ public final class Reconciler implements AutoCloseable {
         if (at == null) {
             return null;
         }
-        Map<String, Checkpoint> known = new HashMap<>();
-        for (Checkpoint k : registry.list(root.name(), runId(rootDir, at.dir()), false)) {
+        Map<String, Registered> known = new HashMap<>();
+        for (Registered k : registry.list(root.name(), runId(rootDir, at.dir()), false)) {
             known.put(k.key(), k);
         }
         RunSettler.Settled settled = settler.settle(root, runId(rootDir, at.dir()), at.findings().candidates(),

@@ -1,10 +1,10 @@
 package dev.ckptwarden.watch;
 
 import dev.ckptwarden.catalog.Candidate;
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.registry.PresentRuns;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,10 +47,10 @@ final class RootPass {
      * settled. A root of more than {@link #PRELOAD_MAX} checkpoints is read run by run instead, so that no
      * pass holds every checkpoint of a large root at once.
      */
-    private Map<String, Map<String, Checkpoint>> preloaded;
+    private Map<String, Map<String, Registered>> preloaded;
     private final Set<String> visitedRuns = new HashSet<>();
     /** Registered checkpoints not found where the walk has yet to look (or could not): judged at the end. */
-    private final List<Checkpoint> deferred = new ArrayList<>();
+    private final List<Registered> deferred = new ArrayList<>();
     private int inspected;
     private int gone;
 
@@ -74,7 +74,7 @@ final class RootPass {
             int registered = registry.presentRunCounts(root.name()).values().stream().mapToInt(Integer::intValue).sum();
             if (registered <= PRELOAD_MAX) {
                 preloaded = new HashMap<>();
-                for (Checkpoint c : registry.present(root.name()).values()) {
+                for (Registered c : registry.present(root.name()).values()) {
                     preloaded.computeIfAbsent(c.run(), k -> new HashMap<>()).put(c.key(), c);
                     memory.raiseFloor(c.stateSince());
                 }
@@ -102,13 +102,13 @@ final class RootPass {
         if (before != null && before.stable() && before.fingerprint() == fingerprint) {
             return; // same files, settled verdicts: nothing the registry does not already say
         }
-        Map<String, Checkpoint> known = rows(run);
+        Map<String, Registered> known = rows(run);
         RunSettler.Settled settled = settler.settle(root, run, candidates, source, known, settleTime, now,
                 memory.floor == null ? Instant.MIN : memory.floor, problems, true);
         inspected += settled.inspected();
         settled.checkpoints().forEach(c -> memory.raiseFloor(c.stateSince()));
-        List<Checkpoint> missing = new ArrayList<>();
-        for (Checkpoint k : known.values()) {
+        List<Registered> missing = new ArrayList<>();
+        for (Registered k : known.values()) {
             if (!settled.present().contains(k.key())) {
                 (RunSettler.shadowed(k, notYet) ? deferred : missing).add(k);
             }
@@ -117,13 +117,13 @@ final class RootPass {
         memory.runs.put(runDir, new RootMemory.Run(fingerprint, settled.stable()));
     }
 
-    private Map<String, Checkpoint> rows(String run) {
+    private Map<String, Registered> rows(String run) {
         if (preloaded != null) {
-            Map<String, Checkpoint> rows = preloaded.remove(run);
+            Map<String, Registered> rows = preloaded.remove(run);
             return rows != null ? rows : Map.of();
         }
-        Map<String, Checkpoint> rows = new HashMap<>();
-        for (Checkpoint c : registry.list(root.name(), run, false)) {
+        Map<String, Registered> rows = new HashMap<>();
+        for (Registered c : registry.list(root.name(), run, false)) {
             rows.put(c.key(), c);
         }
         return rows;
@@ -176,11 +176,11 @@ final class RootPass {
     private int markVanished(SortedMap<String, Integer> counts, Set<Path> notLookedAt, String note) {
         int marked = 0;
         if (!deferred.isEmpty()) {
-            List<String> keys = deferred.stream().map(Checkpoint::key).toList();
-            Map<String, Checkpoint> now = registry.byPaths(keys);
-            List<Checkpoint> vanished = new ArrayList<>();
-            for (Checkpoint d : deferred) {
-                Checkpoint c = now.get(d.key());
+            List<String> keys = deferred.stream().map(Registered::key).toList();
+            Map<String, Registered> now = registry.byPaths(keys);
+            List<Registered> vanished = new ArrayList<>();
+            for (Registered d : deferred) {
+                Registered c = now.get(d.key());
                 if (c != null && c.state().present() && root.name().equals(c.root()) && c.run().equals(d.run())) {
                     vanished.add(c); // not registered again under the run directory the walk found it in since
                 }

@@ -1,7 +1,7 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.registry.PresentRuns;
+import dev.ckptwarden.registry.Registered;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +30,7 @@ public record RootScan(
         Duration took) {
 
     /** A scan of checkpoints already in hand. */
-    public RootScan(String root, Path path, boolean reachable, List<Checkpoint> checkpoints, List<ScanProblem> problems,
+    public RootScan(String root, Path path, boolean reachable, List<Registered> checkpoints, List<ScanProblem> problems,
                     int inspected, int gone, long entries, Duration took) {
         this(root, path, reachable, PresentRuns.of(checkpoints), problems, inspected, gone, entries, took);
     }
@@ -44,7 +44,7 @@ public record RootScan(
     }
 
     /** Every present checkpoint at once (read from the registry at each call): for listings and tests, not passes. */
-    public List<Checkpoint> checkpoints() {
+    public List<Registered> checkpoints() {
         return present.all();
     }
 }

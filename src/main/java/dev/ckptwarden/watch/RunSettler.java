@@ -5,11 +5,13 @@ import dev.ckptwarden.catalog.Candidate;
 import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Inspection;
+import dev.ckptwarden.catalog.Recognised;
 import dev.ckptwarden.catalog.Recognition;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.catalog.names.NameParser;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.errors.ErrorLine;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -85,7 +88,7 @@ final class RunSettler {
      *               complete or corrupt and every inspection succeeded (no settle timer, nothing to retry)
      * @param registered true when the registry was written (something new or changed was registered)
      */
-    record Settled(List<Checkpoint> checkpoints, Set<String> present, int inspected, boolean stable, boolean registered) {
+    record Settled(List<Registered> checkpoints, Set<String> present, int inspected, boolean stable, boolean registered) {
     }
 
     /**
@@ -93,14 +96,14 @@ final class RunSettler {
      * @param floor  the latest state-since the root has registered: a state reached now never looks older
      * @param record false to judge only, registering nothing
      */
-    Settled settle(RootConfig root, String run, List<Candidate> candidates, FileSource source, Map<String, Checkpoint> known,
-                   Duration settleTime, Instant now, Instant floor, List<ScanProblem> problems, boolean record) {
-        List<Checkpoint> result = new ArrayList<>(candidates.size());
-        List<Checkpoint> changed = new ArrayList<>();
+    Settled settle(RootConfig root, String run, List<Candidate> candidates, FileSource source,
+                   Map<String, Registered> known, Duration settleTime, Instant now, Instant floor, List<ScanProblem> problems, boolean record) {
+        List<Recognised> result = new ArrayList<>(candidates.size());
+        List<Recognised> changed = new ArrayList<>();
         Set<String> present = new HashSet<>();
         int inspected = 0;
         boolean stable = true;
-        for (Checkpoint k : known.values()) {
+        for (Registered k : known.values()) {
             if (k.stateSince() != null && k.stateSince().isAfter(floor)) {
                 floor = k.stateSince();
             }
@@ -120,11 +123,11 @@ final class RunSettler {
         NameParser names = namesFor(root);
         for (Candidate c : candidates) {
             String key = c.path().toString();
-            Checkpoint prev = known.get(key);
-            Checkpoint cp;
+            Registered prev = known.get(key);
+            Recognised found;
             Future<Inspection> pending = inspections.get(c);
             if (pending == null) {
-                cp = prev;
+                found = prev.recognised();
             } else {
                 Inspection ins;
                 try {
@@ -137,7 +140,7 @@ final class RunSettler {
                     stable = false; // tried again on the next pass
                     if (prev != null) {
                         present.add(key); // keep what we knew rather than forget it
-                        result.add(prev);
+                        result.add(prev.recognised());
                     }
                     continue;
                 }
@@ -146,41 +149,65 @@ final class RunSettler {
                 }
                 // One String per run for every checkpoint of it (the previous row's when it is the same).
                 String runId = prev != null && run.equals(prev.run()) ? prev.run() : run;
-                cp = Recognition.checkpoint(root.name(), runId, c, ins, names, prev, now, settleTime,
+                found = Recognition.checkpoint(root.name(), runId, c, ins, names, now, settleTime,
                         changed(key, c, now, record));
-                if (cp.stateSince() != null && cp.stateSince().isBefore(floor)
-                        && (prev == null || !cp.stateSince().equals(prev.stateSince()))) {
-                    // The clock went back: a state reached now must not look older than one recorded before,
-                    // or a fresh save would rank below older ones and become evictable (Recency).
-                    cp = cp.withHistory(cp.firstSeen(), floor.plusNanos(1));
-                }
-                if (cp.state() == CheckpointState.COMPLETE || cp.state() == CheckpointState.CORRUPT) {
+                if (found.state() == CheckpointState.COMPLETE || found.state() == CheckpointState.CORRUPT) {
                     ahead.remove(key); // a verdict: not inspected again unless it changes, and then seen afresh
                 }
-                changed.add(cp);
-                if (cp.state() == CheckpointState.CORRUPT && (prev == null || prev.state() != CheckpointState.CORRUPT)) {
+                changed.add(found);
+                if (found.state() == CheckpointState.CORRUPT && (prev == null || prev.state() != CheckpointState.CORRUPT)) {
                     // Once per verdict: an unchanged corrupt checkpoint is not judged again, and the registry
                     // remembers the verdict across restarts.
-                    log.warn("checkpoint {} is corrupt: {}", cp.path(), cp.note());
+                    log.warn("checkpoint {} is corrupt: {}", c.path(), found.note());
                 }
             }
             present.add(key);
-            result.add(cp);
+            result.add(found);
         }
-        Aliases.resolve(source, result, changed, known);
-        for (Checkpoint c : result) {
-            stable &= c.state() == CheckpointState.COMPLETE || c.state() == CheckpointState.CORRUPT;
+        Map<String, Checkpoint> knownFacts = new HashMap<>();
+        known.forEach((k, row) -> knownFacts.put(k, row.facts()));
+        Aliases.resolve(source, result, changed, knownFacts);
+        List<Registered> rows = new ArrayList<>(result.size());
+        List<Registered> registering = rows(changed, known, now, floor);
+        Map<Recognised, Registered> rowOf = new IdentityHashMap<>();
+        for (int i = 0; i < changed.size(); i++) {
+            rowOf.put(changed.get(i), registering.get(i));
         }
-        boolean registered = record && !changed.isEmpty();
+        for (Recognised f : result) {
+            Registered row = rowOf.get(f);
+            rows.add(row != null ? row : known.get(f.key())); // unchanged: the registry's row as it is
+            stable &= f.state() == CheckpointState.COMPLETE || f.state() == CheckpointState.CORRUPT;
+        }
+        boolean registered = record && !registering.isEmpty();
         if (registered) {
-            registry.upsert(changed);
+            registry.upsert(registering);
             if (log.isDebugEnabled()) {
-                for (Checkpoint c : changed) {
+                for (Registered c : registering) {
                     log.debug("registered {} ({}{})", c.path(), c.state().id(), c.note() == null ? "" : ": " + c.note());
                 }
             }
         }
-        return new Settled(result, present, inspected, stable, registered);
+        return new Settled(rows, present, inspected, stable, registered);
+    }
+
+    /**
+     * The rows for what was found new or changed: each merged into the row registered at its path (which keeps
+     * its pin, and its times while nothing changed them).
+     */
+    private static List<Registered> rows(List<Recognised> changed, Map<String, Registered> known, Instant now, Instant floor) {
+        List<Registered> out = new ArrayList<>(changed.size());
+        for (Recognised f : changed) {
+            Registered prev = known.get(f.key());
+            Registered row = Registered.merge(f, prev, now);
+            if (row.stateSince() != null && row.stateSince().isBefore(floor)
+                    && (prev == null || !row.stateSince().equals(prev.stateSince()))) {
+                // The clock went back: a state reached now must not look older than one recorded before,
+                // or a fresh save would rank below older ones and become evictable (Recency).
+                row = row.withHistory(row.firstSeen(), floor.plusNanos(1));
+            }
+            out.add(row);
+        }
+        return out;
     }
 
     /**
@@ -189,15 +216,15 @@ final class RunSettler {
      *
      * @return how many were marked
      */
-    int markGone(Collection<Checkpoint> known, Path rootDir, Set<String> present, Collection<Path> unscanned, Instant now) {
+    int markGone(Collection<Registered> known, Path rootDir, Set<String> present, Collection<Path> unscanned, Instant now) {
         return markGone(known, rootDir, present, unscanned, now, "gone from disk");
     }
 
     /** As {@link #markGone(Collection, Path, Set, Collection, Instant)}, with the note the rows are marked with. */
-    int markGone(Collection<Checkpoint> known, Path rootDir, Set<String> present, Collection<Path> unscanned, Instant now,
+    int markGone(Collection<Registered> known, Path rootDir, Set<String> present, Collection<Path> unscanned, Instant now,
                  String note) {
         List<String> gone = new ArrayList<>();
-        for (Checkpoint prev : known) {
+        for (Registered prev : known) {
             if (!present.contains(prev.key()) && !shadowed(prev, unscanned) && prev.path().startsWith(rootDir)) {
                 gone.add(prev.key());
             }
@@ -209,7 +236,7 @@ final class RunSettler {
         return gone.size();
     }
 
-    static boolean shadowed(Checkpoint prev, Collection<Path> unscanned) {
+    static boolean shadowed(Registered prev, Collection<Path> unscanned) {
         for (Path u : unscanned) {
             if (prev.path().startsWith(u)) {
                 return true;
@@ -254,7 +281,7 @@ final class RunSettler {
      * change when what it names is removed or written again, so its verdict is only as good as its target's
      * presence (a {@code last.ckpt} left dangling by a deletion must not stay "complete, resumable").
      */
-    private static boolean reusable(Checkpoint prev, Candidate c, Set<Path> here) {
+    private static boolean reusable(Registered prev, Candidate c, Set<Path> here) {
         if (prev == null || !c.signature().equals(prev.signature())
                 || (prev.state() != CheckpointState.COMPLETE && prev.state() != CheckpointState.CORRUPT)) {
             return false;

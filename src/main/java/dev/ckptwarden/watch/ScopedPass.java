@@ -2,13 +2,13 @@ package dev.ckptwarden.watch;
 
 import dev.ckptwarden.catalog.Candidate;
 import dev.ckptwarden.catalog.Cataloger;
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.TreeReader;
 import dev.ckptwarden.catalog.integrity.FileSource;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.errors.ErrorLine;
 import dev.ckptwarden.registry.PresentRuns;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -105,8 +105,8 @@ final class ScopedPass {
         int gone = 0;
         for (Path runDir : runDirs) {
             String run = Reconciler.runId(rootDir, runDir);
-            Map<String, Checkpoint> known = new HashMap<>();
-            for (Checkpoint c : registry.list(root.name(), run, false)) {
+            Map<String, Registered> known = new HashMap<>();
+            for (Registered c : registry.list(root.name(), run, false)) {
                 known.put(c.key(), c);
             }
             List<Candidate> candidates = new ArrayList<>(found.getOrDefault(runDir, Map.of()).values());
@@ -114,8 +114,8 @@ final class ScopedPass {
                     memory.floor == null ? Instant.MIN : memory.floor, problems, true);
             inspected += settled.inspected();
             settled.checkpoints().forEach(c -> memory.raiseFloor(c.stateSince()));
-            List<Checkpoint> affected = new ArrayList<>();
-            for (Checkpoint k : known.values()) {
+            List<Registered> affected = new ArrayList<>();
+            for (Registered k : known.values()) {
                 for (Path scope : scopes) {
                     if (k.path().startsWith(scope) || scope.startsWith(k.path())) {
                         affected.add(k);

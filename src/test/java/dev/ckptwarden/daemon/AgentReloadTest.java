@@ -1,7 +1,9 @@
 package dev.ckptwarden.daemon;
 
+import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.ConfigLoader;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TreeBuilder;
@@ -142,10 +144,10 @@ class AgentReloadTest {
         Instant now = T0.plus(Duration.ofHours(1));
         var writing = dev.ckptwarden.catalog.CheckpointState.WRITING;
         Instant modified = now.minusSeconds(4);
-        var c = new dev.ckptwarden.catalog.Checkpoint("r", "run", "x.ckpt", Path.of("/r/run/x.ckpt"), java.util.List.of(),
-                dev.ckptwarden.catalog.Framework.LIGHTNING, dev.ckptwarden.catalog.CheckpointKind.FILE, writing, null, null,
-                Map.of(), 1, modified, null, null, java.util.List.of(), false, null, java.util.List.of(), "s", now, now,
-                "changed 4s ago (settle time 10s)");
+        var c = new Registered(new Checkpoint("r", "run", "x.ckpt", Path.of("/r/run/x.ckpt"), java.util.List.of(),
+                dev.ckptwarden.catalog.Framework.LIGHTNING, dev.ckptwarden.catalog.CheckpointKind.FILE, null, null,
+                Map.of(), 1, modified, null, null, java.util.List.of(), java.util.List.of(), "s"), writing,
+                "changed 4s ago (settle time 10s)", false, null, now, now);
         assertThat(Settling.due(java.util.List.of(c), Duration.ofSeconds(10), now))
                 .isEqualTo(modified.plusSeconds(10).plusMillis(50));
     }
@@ -159,10 +161,10 @@ class AgentReloadTest {
     void settlingCheckpointAheadOfTheClockIsLookedAtAgainOneSettleTimeLater() {
         Instant now = T0.plus(Duration.ofHours(1));
         var writing = dev.ckptwarden.catalog.CheckpointState.WRITING;
-        var c = new dev.ckptwarden.catalog.Checkpoint("r", "run", "x.ckpt", Path.of("/r/run/x.ckpt"), java.util.List.of(),
-                dev.ckptwarden.catalog.Framework.LIGHTNING, dev.ckptwarden.catalog.CheckpointKind.FILE, writing, null, null,
-                Map.of(), 1, now.plus(Duration.ofHours(1)), null, null, java.util.List.of(), false, null, java.util.List.of(), "s",
-                now, now, "changed 0s ago (settle time 10s)");
+        var c = new Registered(new Checkpoint("r", "run", "x.ckpt", Path.of("/r/run/x.ckpt"), java.util.List.of(),
+                dev.ckptwarden.catalog.Framework.LIGHTNING, dev.ckptwarden.catalog.CheckpointKind.FILE, null, null,
+                Map.of(), 1, now.plus(Duration.ofHours(1)), null, null, java.util.List.of(), java.util.List.of(), "s"),
+                writing, "changed 0s ago (settle time 10s)", false, null, now, now);
         assertThat(Settling.due(java.util.List.of(c), Duration.ofSeconds(10), now))
                 .isEqualTo(now.plusSeconds(10).plusMillis(50));
     }

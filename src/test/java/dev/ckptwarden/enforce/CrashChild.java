@@ -1,7 +1,7 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.policy.EvictionCause;
+import dev.ckptwarden.registry.Registered;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -30,7 +30,7 @@ public final class CrashChild {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         try (Site site = new Site(Path.of(args[0]), Path.of(args[1]))) {
             List<Eviction> all = new ArrayList<>();
-            for (Checkpoint c : site.registry.list(site.rootConfig.name(), null, false)) {
+            for (Registered c : site.registry.list(site.rootConfig.name(), null, false)) {
                 all.add(new Eviction(c, EvictionCause.MANUAL, List.of()));
             }
             Enforcer enforcer = new Enforcer(site.registry, site.audit, new EnforcementListener() {

@@ -1,8 +1,8 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointKind;
 import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,8 +136,8 @@ class EnforcerCrashTest {
         try (Site site = new Site(root, state)) {
             TreeBuilder.lightningCkpt(root.resolve("exp/run2/epoch=8-step=800.ckpt"), 8, 800, true, site.clock.instant());
             site.reconcile();
-            List<Checkpoint> all = site.registry.list(null, null, false);
-            List<Checkpoint> pinnable = all.stream().filter(Checkpoint::isComplete)
+            List<Registered> all = site.registry.list(null, null, false);
+            List<Registered> pinnable = all.stream().filter(Registered::isComplete)
                     .filter(c -> !Files.isSymbolicLink(c.path())).toList();
             Set<Integer> pins = new HashSet<>();
             while (pins.size() < 4) {
@@ -146,7 +146,7 @@ class EnforcerCrashTest {
             for (int i : pins) {
                 site.registry.pin(pinnable.get(i).key(), true, "crash test");
             }
-            for (Checkpoint c : site.registry.list(null, null, false)) {
+            for (Registered c : site.registry.list(null, null, false)) {
                 checkpoints.put(c.key(), filesOf(root, c));
                 if (c.pinned() || c.state() != CheckpointState.COMPLETE || Files.isSymbolicLink(c.path())) {
                     protectedOnes.add(c.key());
@@ -159,7 +159,7 @@ class EnforcerCrashTest {
     }
 
     /** A checkpoint's files as they are now (relative to the root), empty when it is wholly gone. */
-    private static Map<String, String> filesOf(Path root, Checkpoint c) throws IOException {
+    private static Map<String, String> filesOf(Path root, Registered c) throws IOException {
         Map<String, String> out = new TreeMap<>();
         List<Path> paths = new ArrayList<>();
         if (c.members().isEmpty()) {
@@ -257,7 +257,7 @@ class EnforcerCrashTest {
             int gone = 0;
             Map<String, String> expectedShape = new TreeMap<>(planted.rootShape());
             for (Map.Entry<String, Map<String, String>> e : planted.checkpoints().entrySet()) {
-                Checkpoint row = site.registered(Path.of(e.getKey()));
+                Registered row = site.registered(Path.of(e.getKey()));
                 Map<String, String> now = filesOf(root, row);
                 if (now.isEmpty()) {
                     gone++;

@@ -1,12 +1,12 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointKind;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
 import dev.ckptwarden.registry.HistoryEvent;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -130,7 +130,7 @@ class EnforcerTest {
         assertThat(old).doesNotExist();
         assertThat(keep).exists();
         assertTrashEmpty();
-        Checkpoint row = site.registered(old);
+        Registered row = site.registered(old);
         assertThat(row.state()).isEqualTo(CheckpointState.DELETED);
         assertThat(row.note()).isEqualTo("policy");
         assertThat(site.registry.history(old.toString())).extracting(HistoryEvent::event).contains("deleted");
@@ -164,7 +164,7 @@ class EnforcerTest {
         Path index = set.get(set.size() - 1);
         Path other = ckpt("run/epoch=1-step=20.ckpt", 20);
         site.reconcile();
-        Checkpoint group = site.registered(index);
+        Registered group = site.registered(index);
         assertThat(group.members()).hasSize(4);
         List<String> renamed = new ArrayList<>();
         Enforcer enforcer = new Enforcer(site.registry, site.audit, new EnforcementListener() {
@@ -373,10 +373,10 @@ class EnforcerTest {
         site.reconcile();
         Path elsewhere = outside.resolve("epoch=1-step=10.ckpt");
         Files.copy(planned, elsewhere);
-        Checkpoint c = site.registered(planned);
-        Checkpoint escaped = Copies.with(c, Map.of("path", elsewhere));
+        Registered c = site.registered(planned);
+        Registered escaped = Copies.with(c, Map.of("path", elsewhere));
         site.registry.upsert(List.of(escaped));
-        Checkpoint dotted = Copies.with(c, Map.of("path",
+        Registered dotted = Copies.with(c, Map.of("path",
                 root.resolve("run/../../" + outside.getFileName() + "/epoch=1-step=10.ckpt")));
         site.registry.upsert(List.of(dotted));
 
@@ -562,7 +562,7 @@ class EnforcerTest {
         site.registry.pin(pinned.toString(), true, null);
         List<Eviction> plan = List.of(site.eviction(old), site.eviction(pinned), site.eviction(hf));
         Map<String, String> before = Trees.listing(root);
-        List<Checkpoint> registryBefore = site.registry.list(null, null, true);
+        List<Registered> registryBefore = site.registry.list(null, null, true);
 
         EnforcementReport r = site.enforce(true, plan.toArray(Eviction[]::new));
 
@@ -642,8 +642,8 @@ class EnforcerTest {
     void evictionOfAnotherRootIsRefused() throws IOException {
         Path old = ckpt("run/epoch=1-step=10.ckpt", 10);
         site.reconcile();
-        Checkpoint c = site.registered(old);
-        Checkpoint foreign = Copies.with(c, Map.of("root", "other"));
+        Registered c = site.registered(old);
+        Registered foreign = Copies.with(c, Map.of("root", "other"));
 
         assertThat(site.enforceOne(new Eviction(foreign, EvictionCause.MANUAL, List.of())).outcome()).isEqualTo("skipped:other root");
         assertThat(old).exists();

@@ -1,8 +1,8 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.policy.EvictionCause;
+import dev.ckptwarden.registry.Registered;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,11 +18,11 @@ final class Interrupted {
     private Interrupted() {
     }
 
-    static TrashManifest eviction(Site site, Checkpoint c, String action, int moved) throws IOException {
+    static TrashManifest eviction(Site site, Registered c, String action, int moved) throws IOException {
         Path root = site.root;
         Path trash = root.resolve(TrashBin.DIR_NAME);
         Instant now = site.clock.instant();
-        CheckpointEntries where = CheckpointEntries.of(c, root);
+        CheckpointEntries where = CheckpointEntries.of(c.facts(), root);
         TrashManifest m;
         try (RootDirectory dir = RootDirectory.open(root);
              SecureDirectoryStream<Path> parent = dir.openDirectory(where.parent())) {

@@ -1,10 +1,10 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Entry;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.policy.EvictionCause;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -184,7 +184,7 @@ class PlantedTrashAttackTest {
 
         assertThat(ckpt).exists();
         assertThat(r.items()).isEmpty();
-        Checkpoint row = site.registered(ckpt);
+        Registered row = site.registered(ckpt);
         assertThat(row.state()).isEqualTo(CheckpointState.COMPLETE);
         assertThat(row.pinned()).isTrue();
     }

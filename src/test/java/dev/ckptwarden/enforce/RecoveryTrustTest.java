@@ -1,7 +1,7 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -60,7 +60,7 @@ class RecoveryTrustTest {
     void aMemberOfAPinnedCheckpointWhosePlaceWasTakenStaysInTheTrashAndIsNeverPurged() throws IOException {
         List<Path> set = Trees.shardedSafetensors(root.resolve("run"), "model", 3, Site.T0);
         site.reconcile();
-        Checkpoint group = site.registered(set.get(3));
+        Registered group = site.registered(set.get(3));
         TrashManifest m = Interrupted.eviction(site, group, "delete", 1);
         Path moved = root.resolve("run").resolve(m.members().get(0).name());
         byte[] original = Files.readAllBytes(trash.resolve(m.id() + ".0"));
@@ -79,7 +79,7 @@ class RecoveryTrustTest {
     void aMemberKeptInTheTrashBecauseItsPlaceWasTakenSurvivesTheNextStart() throws IOException {
         List<Path> set = Trees.shardedSafetensors(root.resolve("run"), "model", 3, Site.T0);
         site.reconcile();
-        Checkpoint group = site.registered(set.get(3));
+        Registered group = site.registered(set.get(3));
         TrashManifest m = Interrupted.eviction(site, group, "delete", 1);
         byte[] original = Files.readAllBytes(trash.resolve(m.id() + ".0"));
         site.registry.pin(group.key(), true, "keep for the paper");

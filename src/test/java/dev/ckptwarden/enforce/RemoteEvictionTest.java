@@ -15,6 +15,7 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.offload.S3TestServer;
 import dev.ckptwarden.offload.SftpTestServer;
 import dev.ckptwarden.policy.EvictionCause;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.testing.MutableClock;
@@ -94,7 +95,7 @@ class RemoteEvictionTest {
                 List.of(root));
         RootScan scan = new Reconciler(registry, clock, () -> settings).reconcile(config, root);
         assertThat(scan.reachable()).as("problems: %s", scan.problems()).isTrue();
-        assertThat(scan.checkpoints()).extracting(Checkpoint::state).containsOnly(CheckpointState.COMPLETE);
+        assertThat(scan.checkpoints()).extracting(Registered::state).containsOnly(CheckpointState.COMPLETE);
         EvictionPlan plan = EvictionPlan.of(registry, List.of(root), Map.of(), null, clock.instant());
         return new Enforcer(registry, audit, EnforcementListener.NONE, settings).enforce(root, null,
                 plan.evictions(root.name()), false, clock.instant());
@@ -308,14 +309,14 @@ class RemoteEvictionTest {
             RootConfig root = root(server.uri("/ckpt"), Action.DELETE);
             Config config = new Config(null, AgentSettings.defaults(tmp.resolve("state")), List.of(root));
             new Reconciler(registry, clock, server::settings).reconcile(config, root);
-            Checkpoint inside = registry.byPath(RemoteLocation.path(server.uri("/ckpt/lit/epoch=1-step=10.ckpt")).toString())
+            Registered inside = registry.byPath(RemoteLocation.path(server.uri("/ckpt/lit/epoch=1-step=10.ckpt")).toString())
                     .orElseThrow();
             // The same checkpoint record, pointed at a file beside the root (a registry row gone wrong), and registered.
-            Checkpoint escaped = new Checkpoint(inside.root(), inside.run(), inside.name(),
-                    RemoteLocation.path(server.uri("/ckpt/../other/epoch=9-step=90.ckpt")), List.of(), inside.framework(),
-                    inside.kind(), inside.state(), inside.epoch(), inside.step(), inside.metrics(), inside.bytes(),
-                    inside.modified(), inside.resumable(), null, List.of(), false, null, List.of(), inside.signature(),
-                    inside.firstSeen(), inside.stateSince(), null);
+            Registered escaped = new Registered(new Checkpoint(inside.root(), inside.run(), inside.name(),
+                    RemoteLocation.path(server.uri("/ckpt/../other/epoch=9-step=90.ckpt")), List.of(),
+                    inside.framework(), inside.kind(), inside.epoch(), inside.step(), inside.metrics(), inside.bytes(),
+                    inside.modified(), inside.resumable(), null, List.of(), List.of(), inside.signature()),
+                    inside.state(), null, false, null, inside.firstSeen(), inside.stateSince());
             registry.upsert(List.of(escaped));
 
             EnforcementReport report = new Enforcer(registry, audit, EnforcementListener.NONE, server.settings())

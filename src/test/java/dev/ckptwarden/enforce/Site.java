@@ -1,6 +1,5 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
@@ -11,6 +10,7 @@ import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.EvictionCause;
 import dev.ckptwarden.policy.Reason;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.watch.Reconciler;
@@ -58,7 +58,7 @@ final class Site implements AutoCloseable {
         return new Reconciler(registry, clock).reconcile(config, rootConfig);
     }
 
-    Checkpoint registered(Path p) {
+    Registered registered(Path p) {
         return registry.byPath(p.toString()).orElseThrow(() -> new AssertionError("not registered: " + p));
     }
 

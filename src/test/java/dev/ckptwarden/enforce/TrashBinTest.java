@@ -1,9 +1,9 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.policy.EvictionCause;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -52,8 +52,8 @@ class TrashBinTest {
      * Leaves the trash exactly as a process killed after {@code moved} renames of an eviction leaves
      * it: the manifest, and the first {@code moved} members renamed in as {@code <id>.<i>}.
      */
-    private TrashManifest interrupted(Checkpoint c, int moved) throws IOException {
-        CheckpointEntries where = CheckpointEntries.of(c, root);
+    private TrashManifest interrupted(Registered c, int moved) throws IOException {
+        CheckpointEntries where = CheckpointEntries.of(c.facts(), root);
         TrashManifest m;
         try (RootDirectory dir = RootDirectory.open(root);
              SecureDirectoryStream<Path> parent = dir.openDirectory(where.parent())) {
@@ -81,7 +81,7 @@ class TrashBinTest {
         List<Path> set = Trees.shardedSafetensors(root.resolve("run"), "model", 3, Site.T0);
         Path other = TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=20.ckpt"), 1, 20, true, Site.T0);
         site.reconcile();
-        Checkpoint group = site.registered(set.get(3));
+        Registered group = site.registered(set.get(3));
         TrashManifest m = interrupted(group, 2);
 
         EnforcementReport r = site.enforcer().recover(site.rootConfig, root, site.clock.instant());
@@ -307,7 +307,7 @@ class TrashBinTest {
         Files.createDirectories(trash.resolve("1-1-1"));
         TreeBuilder.lightningCkpt(trash.resolve("1-1-1/epoch=0-step=5.ckpt"), 0, 5, true, Site.T0);
 
-        assertThat(site.reconcile().checkpoints()).extracting(Checkpoint::name).containsExactly("epoch=1-step=10.ckpt");
+        assertThat(site.reconcile().checkpoints()).extracting(Registered::name).containsExactly("epoch=1-step=10.ckpt");
         assertThat(Files.exists(trash.resolve("1-1-1/epoch=0-step=5.ckpt"), LinkOption.NOFOLLOW_LINKS)).isTrue();
     }
 }

@@ -1,6 +1,5 @@
 package dev.ckptwarden.export;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.DiskWatermark;
@@ -9,6 +8,7 @@ import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.EvictionCause;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.watch.RootScan;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -92,9 +92,9 @@ class AgentMetricsTest {
         RootConfig root = Fixtures.root("main", rootDir, new Retention(3, new KeepBest(2, "val_loss", KeepBest.Mode.MIN),
                 null, null), new Quota(500L << 30, null), new DiskWatermark(null, 0.10));
         Config cfg = Fixtures.config(tmp.resolve("state"), 500, root);
-        Checkpoint s100 = withMetric(ckpt(rootDir, "main", "bert", 100, 1000, COMPLETE), "val_loss", 0.5);
-        Checkpoint s200 = withMetric(ckpt(rootDir, "main", "bert", 200, 2000, COMPLETE), "val_loss", 0.25);
-        List<Checkpoint> present = List.of(s100, s200,
+        Registered s100 = withMetric(ckpt(rootDir, "main", "bert", 100, 1000, COMPLETE), "val_loss", 0.5);
+        Registered s200 = withMetric(ckpt(rootDir, "main", "bert", 200, 2000, COMPLETE), "val_loss", 0.25);
+        List<Registered> present = List.of(s100, s200,
                 withMetric(ckpt(rootDir, "main", "bert", 300, 3000, WRITING), "val_loss", 0.01),
                 ckpt(rootDir, "main", "bert", 250, 500, CORRUPT),
                 Fixtures.lastAlias(s200));
@@ -180,7 +180,7 @@ class AgentMetricsTest {
     void runsBeyondTheCapAreSummedUnderOtherAndCorruptRunsKeepTheirLabel(@TempDir Path tmp) throws IOException {
         Path rootDir = Files.createDirectories(tmp.resolve("ckpts"));
         Config cfg = Fixtures.config(tmp, 2, Fixtures.root("r", rootDir, null, Quota.NONE, DiskWatermark.NONE));
-        List<Checkpoint> present = new ArrayList<>();
+        List<Registered> present = new ArrayList<>();
         present.add(ckpt(rootDir, "r", "huge", 100, 9000, COMPLETE));
         present.add(ckpt(rootDir, "r", "big", 100, 5000, COMPLETE));
         present.add(ckpt(rootDir, "r", "small", 100, 300, COMPLETE));
@@ -211,8 +211,8 @@ class AgentMetricsTest {
         RootConfig root = Fixtures.root("r", rootDir, new Retention(1, new KeepBest(1, "loss", KeepBest.Mode.MAX), null, null),
                 Quota.NONE, DiskWatermark.NONE);
         Config cfg = Fixtures.config(tmp, 500, root);
-        Checkpoint keep = withMetric(ckpt(rootDir, "r", "stays", 100, 100, COMPLETE), "loss", 1);
-        Checkpoint gone = withMetric(ckpt(rootDir, "r", "goes", 100, 100, COMPLETE), "loss", 2);
+        Registered keep = withMetric(ckpt(rootDir, "r", "stays", 100, 100, COMPLETE), "loss", 1);
+        Registered gone = withMetric(ckpt(rootDir, "r", "goes", 100, 100, COMPLETE), "loss", 2);
         metrics.update(cfg, List.of(keep, gone));
         Map<String, String> goes = Map.of("root", "r", "run", "goes");
         Exposition before = scrape();
@@ -254,7 +254,7 @@ class AgentMetricsTest {
     void scrapesReadTheSnapshotAndOnlyUpdateReadsTheDisk(@TempDir Path tmp) throws IOException {
         Path rootDir = Files.createDirectories(tmp.resolve("ckpts"));
         Config cfg = Fixtures.config(tmp, 500, Fixtures.root("r", rootDir, null, Quota.NONE, DiskWatermark.NONE));
-        Checkpoint c = ckpt(rootDir, "r", "bert", 100, 100, COMPLETE);
+        Registered c = ckpt(rootDir, "r", "bert", 100, 100, COMPLETE);
         metrics.updateFromScans(cfg, List.of(new RootScan("r", rootDir, true, List.of(c), List.of(), 1, 0, 1, Duration.ZERO)));
         String mount = MountUsage.of(rootDir).mount();
         double free = scrape().value("ckpt_warden_filesystem_free_bytes", Map.of("mount", mount));

@@ -12,6 +12,7 @@ import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,34 +28,35 @@ final class Fixtures {
     }
 
     /** A Lightning file checkpoint {@code epoch=E-step=S.ckpt} of {@code bytes}, modified {@code step} seconds after T0. */
-    static Checkpoint ckpt(Path rootDir, String root, String run, long step, long bytes, CheckpointState state) {
+    static Registered ckpt(Path rootDir, String root, String run, long step, long bytes, CheckpointState state) {
         String name = "epoch=" + step / 100 + "-step=" + step + ".ckpt";
         Instant modified = T0.plusSeconds(step);
-        return new Checkpoint(root, run, name, rootDir.resolve(run).resolve(name), List.of(), Framework.LIGHTNING,
-                CheckpointKind.FILE, state, (int) (step / 100), step, Map.of(), bytes, modified, true, null, List.of(),
-                false, null, state == CheckpointState.CORRUPT ? List.of("zip central directory missing") : List.of(),
-                "sig-" + step + "-" + bytes, modified, modified, null);
+        return new Registered(new Checkpoint(root, run, name, rootDir.resolve(run).resolve(name), List.of(),
+                Framework.LIGHTNING, CheckpointKind.FILE, (int) (step / 100), step, Map.of(), bytes, modified, true,
+                null, List.of(),
+                state == CheckpointState.CORRUPT ? List.of("zip central directory missing") : List.of(),
+                "sig-" + step + "-" + bytes), state, null, false, null, modified, modified);
     }
 
-    static Checkpoint withMetric(Checkpoint c, String metric, double value) {
-        return new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(), c.state(),
+    static Registered withMetric(Registered c, String metric, double value) {
+        return c.withFacts(new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(),
                 c.epoch(), c.step(), Map.of(metric, value), c.bytes(), c.modified(), c.resumable(), c.aliasOf(),
-                c.references(), c.pinned(), c.pinReason(), c.problems(), c.signature(), c.firstSeen(), c.stateSince(), c.note());
+                c.references(), c.problems(), c.signature()));
     }
 
-    static Checkpoint withResumable(Checkpoint c, Boolean resumable) {
-        return new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(), c.state(),
-                c.epoch(), c.step(), c.metrics(), c.bytes(), c.modified(), resumable, c.aliasOf(),
-                c.references(), c.pinned(), c.pinReason(), c.problems(), c.signature(), c.firstSeen(), c.stateSince(), c.note());
+    static Registered withResumable(Registered c, Boolean resumable) {
+        return c.withFacts(new Checkpoint(c.root(), c.run(), c.name(), c.path(), c.members(), c.framework(), c.kind(),
+                c.epoch(), c.step(), c.metrics(), c.bytes(), c.modified(), resumable, c.aliasOf(), c.references(),
+                c.problems(), c.signature()));
     }
 
     /** {@code last.ckpt}: a byte-identical copy naming {@code target}. */
-    static Checkpoint lastAlias(Checkpoint target) {
+    static Registered lastAlias(Registered target) {
         Path path = target.path().resolveSibling("last.ckpt");
-        return new Checkpoint(target.root(), target.run(), "last.ckpt", path, List.of(), Framework.LIGHTNING,
-                CheckpointKind.FILE, CheckpointState.COMPLETE, null, null, Map.of(), target.bytes(),
-                target.modified().plusSeconds(3600), true, target.path(), List.of(), false, null, List.of(), "sig-last",
-                target.modified(), target.modified(), null);
+        return new Registered(new Checkpoint(target.root(), target.run(), "last.ckpt", path, List.of(),
+                Framework.LIGHTNING, CheckpointKind.FILE, null, null, Map.of(), target.bytes(),
+                target.modified().plusSeconds(3600), true, target.path(), List.of(), List.of(), "sig-last"),
+                CheckpointState.COMPLETE, null, false, null, target.modified(), target.modified());
     }
 
     static RootConfig root(String name, Path dir, Retention retention, Quota quota, DiskWatermark disk) {

@@ -2,7 +2,6 @@ package dev.ckptwarden.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.DiskWatermark;
@@ -10,6 +9,7 @@ import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.registry.HistoryEvent;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TreeBuilder;
@@ -53,9 +53,9 @@ class HttpApiTest {
     private HttpApi api;
     private Config config;
     private Path main;
-    private Checkpoint s100;
-    private Checkpoint s200;
-    private Checkpoint s300;
+    private Registered s100;
+    private Registered s200;
+    private Registered s300;
 
     @BeforeEach
     void start() throws IOException {
@@ -309,7 +309,7 @@ class HttpApiTest {
 
     @Test
     void unknownPathsAre404AndOtherMethods405WithoutChangingAnything() throws Exception {
-        List<Checkpoint> before = registry.list(null, null, true);
+        List<Registered> before = registry.list(null, null, true);
         List<HistoryEvent> historyBefore = registry.history(s100.key());
 
         assertError(get("/api/v1/nothing"), 404, "no such resource: /api/v1/nothing");

@@ -1,12 +1,12 @@
 package dev.ckptwarden.export;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.DiskWatermark;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,7 +38,7 @@ class ScrapeTimeTest {
         Path rootDir = Files.createDirectories(tmp.resolve("ckpts"));
         Config cfg = Fixtures.config(tmp.resolve("state"), 500, Fixtures.root("main", rootDir,
                 new Retention(3, new KeepBest(3, "val_loss", KeepBest.Mode.MIN), null, null), Quota.NONE, DiskWatermark.NONE));
-        List<Checkpoint> all = new ArrayList<>();
+        List<Registered> all = new ArrayList<>();
         for (int run = 0; run < 500; run++) {
             for (int i = 1; i <= 20; i++) {
                 CheckpointState state = i == 20 ? CheckpointState.WRITING : CheckpointState.COMPLETE;
@@ -53,7 +53,7 @@ class ScrapeTimeTest {
                      new dev.ckptwarden.watch.Reconciler(registry, Clock.systemUTC()))) {
             registry.upsert(all);
             long t0 = System.nanoTime();
-            List<Checkpoint> present = registry.list(null, null, false);
+            List<Registered> present = registry.list(null, null, false);
             long listMs = (System.nanoTime() - t0) / 1_000_000;
             t0 = System.nanoTime();
             metrics.update(cfg, present);

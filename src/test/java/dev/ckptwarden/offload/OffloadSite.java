@@ -2,7 +2,7 @@ package dev.ckptwarden.offload;
 
 import dev.ckptwarden.remote.RemoteSettings;
 import dev.ckptwarden.remote.RemoteFiles;
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
@@ -125,7 +125,7 @@ final class OffloadSite implements AutoCloseable {
         return new Reconciler(registry, clock).reconcile(config, rootConfig);
     }
 
-    Checkpoint registered(Path p) {
+    Registered registered(Path p) {
         return registry.byPath(p.toString()).orElseThrow(() -> new AssertionError("not registered: " + p));
     }
 

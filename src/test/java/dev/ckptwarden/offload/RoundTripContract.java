@@ -89,7 +89,7 @@ abstract class RoundTripContract {
             assertThat(restored.checkpoint().state()).isEqualTo(CheckpointState.COMPLETE);
             PathInspector.Result inspected = new PathInspector(Layout.AUTO, NameParser.standard(), Duration.ofSeconds(10))
                     .inspect(site.hf100(), OffloadSite.ROOT_NAME, site.root, site.clock.instant());
-            assertThat(inspected.checkpoint().state()).isEqualTo(CheckpointState.COMPLETE);
+            assertThat(inspected.recognised().state()).isEqualTo(CheckpointState.COMPLETE);
             assertThat(inspected.checkpoint().problems()).isEmpty();
             assertThat(inspected.checkpoint().signature()).isEqualTo(site.registered(site.hf100()).signature());
             site.reconcile();

@@ -4,6 +4,7 @@ import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointKind;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Framework;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -123,9 +124,9 @@ final class CheckpointFixture {
         return this;
     }
 
-    Checkpoint build() {
-        return new Checkpoint(root, run, name, dir.resolve(name), List.of(), Framework.LIGHTNING, CheckpointKind.FILE,
-                state, epoch, step, metrics, bytes, modified, resumable, aliasOf, references, pinned, pinReason, List.of(),
-                "sig-" + name, modified, completed != null ? completed : modified, null);
+    Registered build() {
+        return new Registered(new Checkpoint(root, run, name, dir.resolve(name), List.of(), Framework.LIGHTNING,
+                CheckpointKind.FILE, epoch, step, metrics, bytes, modified, resumable, aliasOf, references, List.of(),
+                "sig-" + name), state, null, pinned, pinReason, modified, completed != null ? completed : modified);
     }
 }

@@ -6,8 +6,8 @@ import static dev.ckptwarden.policy.Decisions.byName;
 import static dev.ckptwarden.policy.Decisions.evicted;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Resolver;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,7 +24,7 @@ class NewestIsMostRecentlyCompletedTest {
     private static final Retention KEEP_LAST_2 = new Retention(2, null, null, null);
 
     /** A job restarted from step 0 in the same directory ten hours after the old run's step 4100. */
-    private static List<Checkpoint> stepReset() {
+    private static List<Registered> stepReset() {
         return List.of(
                 ckpt("epoch=8-step=4000.ckpt").epoch(8).step(4000).at(0).resumable(true).build(),
                 ckpt("epoch=9-step=4100.ckpt").epoch(9).step(4100).at(10).resumable(true).build(),
@@ -43,7 +43,7 @@ class NewestIsMostRecentlyCompletedTest {
         assertThat(byName(d).get("epoch=9-step=4100.ckpt").reasons()).extracting(Reason::text).containsExactly("protected: highest step");
         assertThat(evicted(d)).containsExactlyInAnyOrder("epoch=0-step=100.ckpt", "epoch=8-step=4000.ckpt");
         assertThat(Resolver.resolve(stepReset(), "latest", false, null)).get()
-                .extracting(Checkpoint::name).isEqualTo("epoch=0-step=300.ckpt");
+                .extracting(Registered::name).isEqualTo("epoch=0-step=300.ckpt");
     }
 
     @Test
@@ -58,7 +58,7 @@ class NewestIsMostRecentlyCompletedTest {
     /** A resumed run overlaps the old one: two saves of step 500; the one completed later is the newest. */
     @Test
     void issue14OfTwoSavesOfOneStepTheLaterCompletedIsNewest() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=4-step=500-v1.ckpt").epoch(4).step(500).at(5).completedAt(90).build(),
                 ckpt("epoch=4-step=500.ckpt").epoch(4).step(500).at(8).completedAt(10).build(),
                 ckpt("epoch=3-step=400.ckpt").epoch(3).step(400).at(4).completedAt(9).build());
@@ -67,7 +67,7 @@ class NewestIsMostRecentlyCompletedTest {
                 .containsExactly("protected: newest complete", "keep_last 1/1");
         assertThat(evicted(d)).containsExactlyInAnyOrder("epoch=4-step=500.ckpt", "epoch=3-step=400.ckpt");
         assertThat(Resolver.resolve(run, "step:500", false, null)).get()
-                .extracting(Checkpoint::name).isEqualTo("epoch=4-step=500-v1.ckpt");
+                .extracting(Registered::name).isEqualTo("epoch=4-step=500-v1.ckpt");
     }
 
     /**
@@ -76,7 +76,7 @@ class NewestIsMostRecentlyCompletedTest {
      */
     @Test
     void issue14ANodeClockBehindDoesNotMakeTheFreshestSaveOlder() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=1-step=100.ckpt").epoch(1).step(100).at(100).completedAt(101).build(),
                 ckpt("epoch=0-step=50.ckpt").epoch(0).step(50).at(40).completedAt(130).build());
         List<Decision> d = RetentionPolicy.decide(run, new Retention(1, null, null, null), NOW);

@@ -1,12 +1,12 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.DiskWatermark;
 import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -27,15 +27,15 @@ class PolicyChangeTest {
     private static final Duration GRACE = Duration.ofMinutes(5);
     private static final Retention KEEP_LAST_1 = new Retention(1, null, null, null);
 
-    private static List<Checkpoint> saves(int n) {
-        List<Checkpoint> out = new ArrayList<>();
+    private static List<Registered> saves(int n) {
+        List<Registered> out = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
             out.add(ckpt("step=" + i + ".ckpt").step(i).at(i).bytes(100).resumable(true).build());
         }
         return out;
     }
 
-    private static Set<String> all(List<Checkpoint> cks) {
+    private static Set<String> all(List<Registered> cks) {
         Set<String> paths = new HashSet<>();
         cks.forEach(c -> paths.add(c.path().toString()));
         return paths;
@@ -47,7 +47,7 @@ class PolicyChangeTest {
 
     @Test
     void evictionsThePreviousConfigurationKeptWaitTheGrace() {
-        List<Checkpoint> cks = saves(3);
+        List<Registered> cks = saves(3);
         Map<String, Instant> waiting = PolicyChange.waiting(RetentionPolicy.decide(cks, KEEP_LAST_1, NOW), all(cks),
                 Map.of(), NOW, GRACE);
         assertThat(waiting).isEqualTo(Map.of(path(1), NOW.plus(GRACE), path(2), NOW.plus(GRACE)));
@@ -55,7 +55,7 @@ class PolicyChangeTest {
 
     @Test
     void agentStartIsNoChangeButKeepsWhatAlreadyWaited() {
-        List<Checkpoint> cks = saves(3);
+        List<Registered> cks = saves(3);
         List<Decision> after = RetentionPolicy.decide(cks, KEEP_LAST_1, NOW);
         assertThat(PolicyChange.waiting(after, null, Map.of(), NOW, GRACE)).isEmpty();
         assertThat(PolicyChange.waiting(after, null, Map.of(path(1), NOW.plusSeconds(60)), NOW, GRACE))
@@ -64,7 +64,7 @@ class PolicyChangeTest {
 
     @Test
     void aSecondEditKeepsTheFirstTimeAndARevertCancels() {
-        List<Checkpoint> cks = saves(3);
+        List<Registered> cks = saves(3);
         Map<String, Instant> first = Map.of(path(1), NOW.plusSeconds(60), path(2), NOW.plusSeconds(60));
         Set<String> keptByKeepLast1 = Set.of(path(3));
         assertThat(PolicyChange.waiting(RetentionPolicy.decide(cks, KEEP_LAST_1, NOW), keptByKeepLast1, first, NOW, GRACE))
@@ -75,7 +75,7 @@ class PolicyChangeTest {
 
     @Test
     void expiredEntriesAreDroppedAndAShorterGraceShortensTheWait() {
-        List<Checkpoint> cks = saves(3);
+        List<Registered> cks = saves(3);
         List<Decision> after = RetentionPolicy.decide(cks, KEEP_LAST_1, NOW);
         assertThat(PolicyChange.waiting(after, null, Map.of(path(1), NOW), NOW, GRACE)).isEmpty();
         assertThat(PolicyChange.waiting(after, null, Map.of(path(1), NOW.plus(Duration.ofHours(1))), NOW, GRACE))
@@ -86,7 +86,7 @@ class PolicyChangeTest {
 
     @Test
     void waitingEvictionStaysAnEvictionWithItsTimeUntilTheTimeComes() {
-        List<Checkpoint> cks = saves(2);
+        List<Registered> cks = saves(2);
         PolicyChange change = new PolicyChange(Map.of(path(1), NOW.plusSeconds(300)), ZoneOffset.UTC);
         Decision waiting = Decisions.byName(change.apply(RetentionPolicy.decide(cks, KEEP_LAST_1, NOW), NOW))
                 .get("step=1.ckpt");
@@ -105,7 +105,7 @@ class PolicyChangeTest {
     void quotaTakesAWaitingEvictionAtOnceAndCountsItWhileItWaits() {
         RootConfig root = new RootConfig("a", "/data/ckpt", Layout.AUTO, List.of(), KEEP_LAST_1, new Quota(250L, null),
                 new DiskWatermark(null, null), Action.DELETE, null, List.of());
-        List<Checkpoint> cks = saves(3);
+        List<Registered> cks = saves(3);
         PolicyChange change = new PolicyChange(Map.of(path(1), NOW.plusSeconds(300), path(2), NOW.plusSeconds(300)),
                 ZoneOffset.UTC);
         List<Decision> decisions = change.apply(RetentionPolicy.decide(cks, KEEP_LAST_1, NOW), NOW);

@@ -5,11 +5,11 @@ import static dev.ckptwarden.policy.CheckpointFixture.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.KeepEvery;
 import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.Registered;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,7 +23,7 @@ class PressureOrderTest {
     private static final Retention ALL_RULES = new Retention(2, new KeepBest(3, "val_loss", KeepBest.Mode.MIN),
             new KeepEvery(1000L, null), Duration.ofHours(2));
 
-    private static List<Checkpoint> run() {
+    private static List<Registered> run() {
         return List.of(
                 ckpt("A-s100").step(100).at(0).metric("val_loss", 0.90).build(),      // evictable
                 ckpt("B-s1000").step(1000).at(60).metric("val_loss", 0.95).build(),   // milestone
@@ -86,7 +86,7 @@ class PressureOrderTest {
 
     @Test
     void decisionsKeptForUnknownReasonsAreNeverCandidates() {
-        Checkpoint c = ckpt("x").step(1).build();
+        Registered c = ckpt("x").step(1).build();
         List<Decision> foreign = List.of(new Decision(c, Verdict.KEEP, List.of(Reason.pressure("kept by operator"))));
 
         assertThat(RetentionPolicy.pressureOrder(foreign)).isEmpty();

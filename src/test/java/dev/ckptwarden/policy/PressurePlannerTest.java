@@ -1,12 +1,12 @@
 package dev.ckptwarden.policy;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.config.Action;
 import dev.ckptwarden.config.DiskWatermark;
 import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.Quota;
 import dev.ckptwarden.config.Retention;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -27,8 +27,8 @@ class PressurePlannerTest {
     }
 
     /** Ten saves of 100 bytes in one run, oldest first. */
-    private static List<Checkpoint> saves(String root, String run, int n, long bytes, int minuteOffset) {
-        List<Checkpoint> out = new ArrayList<>();
+    private static List<Registered> saves(String root, String run, int n, long bytes, int minuteOffset) {
+        List<Registered> out = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
             out.add(ckpt("step=" + i + ".ckpt").run("/data/" + root, run).step(i).at(minuteOffset + i).bytes(bytes)
                     .resumable(true).build());
@@ -36,7 +36,7 @@ class PressurePlannerTest {
         return out;
     }
 
-    private static PressurePlanner.RootInput input(RootConfig root, List<Checkpoint> cks) {
+    private static PressurePlanner.RootInput input(RootConfig root, List<Registered> cks) {
         return new PressurePlanner.RootInput(root, RetentionPolicy.decide(cks, root.retention(), NOW));
     }
 
@@ -57,7 +57,7 @@ class PressurePlannerTest {
     @Test
     void runQuotaAppliesToEachRunSeparately() {
         RootConfig r = root("a", KEEP_LAST_5, null, 250L, null);
-        List<Checkpoint> cks = new ArrayList<>(saves("a", "big", 4, 100, 0));
+        List<Registered> cks = new ArrayList<>(saves("a", "big", 4, 100, 0));
         cks.addAll(saves("a", "small", 2, 100, 0));
         List<Decision> d = new ArrayList<>();
         d.addAll(RetentionPolicy.decide(cks.subList(0, 4), KEEP_LAST_5, NOW));
@@ -85,7 +85,7 @@ class PressurePlannerTest {
     @Test
     void protectedCheckpointsAreNeverTakenAndThePlanSaysItIsUnresolved() {
         RootConfig r = root("a", new Retention(1, null, null, null), 50L, null, null);
-        List<Checkpoint> cks = saves("a", "run", 2, 100, 0);
+        List<Registered> cks = saves("a", "run", 2, 100, 0);
         PressurePlanner.Plan p = PressurePlanner.plan(List.of(input(r, cks)), 10_000, 10_000, 0);
         assertThat(names(p, EvictionCause.POLICY)).containsExactly("step=1.ckpt");
         assertThat(names(p, EvictionCause.QUOTA)).isEmpty();
@@ -113,7 +113,7 @@ class PressurePlannerTest {
 
     @Test
     void nextSaveIsTheTypicalSizeOfActiveRuns() {
-        List<Checkpoint> cks = new ArrayList<>(saves("a", "run", 5, 700, 0));
+        List<Registered> cks = new ArrayList<>(saves("a", "run", 5, 700, 0));
         cks.add(ckpt("odd.ckpt").run("/data/a", "run").step(6).at(6).bytes(10).build());
         long next = PressurePlanner.nextSaveBytes(cks, CheckpointFixture.T0.plus(Duration.ofMinutes(30)), Duration.ofHours(24));
         assertThat(next).isEqualTo(700);

@@ -7,10 +7,10 @@ import static dev.ckptwarden.policy.Decisions.evicted;
 import static dev.ckptwarden.policy.Decisions.kept;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.Registered;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -25,7 +25,7 @@ class ProtectedSetTest {
 
     @Test
     void pinnedCheckpointsAreKeptWithTheirReason() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("step-100.ckpt").step(100).at(1).pinned("paper results").build(),
                 ckpt("step-200.ckpt").step(200).at(2).pinned(null).build(),
                 ckpt("step-300.ckpt").step(300).at(3).build(),
@@ -40,7 +40,7 @@ class ProtectedSetTest {
 
     @Test
     void newestCompleteIsKeptEvenWithKeepLastZeroAndSkipsWritingAndCorrupt() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("step-100.ckpt").step(100).at(1).build(),
                 ckpt("step-200.ckpt").step(200).at(2).build(),
                 ckpt("step-300.ckpt").step(300).at(3).state(CheckpointState.CORRUPT).build(),
@@ -56,7 +56,7 @@ class ProtectedSetTest {
 
     @Test
     void newestResumableIsKeptWhenTheNewestIsWeightsOnly() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("step-100.ckpt").step(100).at(1).resumable(true).build(),
                 ckpt("step-200.ckpt").step(200).at(2).resumable(true).build(),
                 ckpt("step-300.ckpt").step(300).at(3).resumable(null).build(),
@@ -72,7 +72,7 @@ class ProtectedSetTest {
 
     @Test
     void bestByKeepBestMetricIsKeptEvenWithKZero() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("step-100.ckpt").step(100).at(1).metric("val_loss", 0.05).build(),
                 ckpt("step-200.ckpt").step(200).at(2).metric("val_loss", 0.5).build(),
                 ckpt("step-300.ckpt").step(300).at(3).metric("val_loss", 0.6).build());
@@ -86,7 +86,7 @@ class ProtectedSetTest {
 
     @Test
     void withoutKeepBestNoCheckpointIsProtectedAsBest() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("step-100.ckpt").step(100).at(1).metric("val_loss", 0.05).build(),
                 ckpt("step-200.ckpt").step(200).at(2).metric("val_loss", 0.5).build());
 
@@ -97,7 +97,7 @@ class ProtectedSetTest {
 
     @Test
     void aliasTargetsAreKeptAndNamed() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=1.ckpt").epoch(1).at(1).build(),
                 ckpt("epoch=2.ckpt").epoch(2).at(2).build(),
                 ckpt("epoch=3.ckpt").epoch(3).at(3).build(),
@@ -113,7 +113,7 @@ class ProtectedSetTest {
 
     @Test
     void symbolicLinksAreKeptAndTakeNoSlot() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("step-100.ckpt").step(100).at(1).build(),
                 ckpt("step-200.ckpt").step(200).at(2).build(),
                 ckpt("step-300.ckpt").step(300).at(3).build());
@@ -130,7 +130,7 @@ class ProtectedSetTest {
 
     @Test
     void protectionHoldsWhateverTheRulesSay() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("pinned.ckpt").step(1).at(1).pinned("x").build(),
                 ckpt("corrupt.ckpt").step(2).at(2).state(CheckpointState.CORRUPT).build(),
                 ckpt("writing.ckpt").step(3).at(3).state(CheckpointState.WRITING).build(),
@@ -150,7 +150,7 @@ class ProtectedSetTest {
      */
     @Test
     void ofTwoSavesAtTheSameHighestStepOnlyTheNewerIsProtected() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("step-100.ckpt").step(100).at(1).build(),
                 ckpt("first-200.ckpt").step(200).at(2).build(),
                 ckpt("again-200.ckpt").step(200).at(3).build());
@@ -168,7 +168,7 @@ class ProtectedSetTest {
      */
     @Test
     void theNewestCheckpointThatNamesABestIsHonouredWhenTheNewestNamesNone() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("checkpoint-500").step(500).at(10).build(),
                 ckpt("checkpoint-1000").step(1000).at(20).namesBest("checkpoint-500").build(),
                 ckpt("checkpoint-1500").step(1500).at(30).build());

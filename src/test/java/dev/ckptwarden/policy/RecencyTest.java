@@ -3,8 +3,8 @@ package dev.ckptwarden.policy;
 import static dev.ckptwarden.policy.CheckpointFixture.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ckptwarden.catalog.Checkpoint;
-import dev.ckptwarden.catalog.Recency;
+import dev.ckptwarden.registry.Recency;
+import dev.ckptwarden.registry.Registered;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -12,20 +12,20 @@ import org.junit.jupiter.api.Test;
 /** "Newest" is a total order that does not depend on the order the registry lists checkpoints in. */
 class RecencyTest {
 
-    private static List<String> newestFirst(List<Checkpoint> run) {
-        return Recency.newestFirst(run).stream().map(Checkpoint::name).toList();
+    private static List<String> newestFirst(List<Registered> run) {
+        return Recency.newestFirst(run).stream().map(Registered::name).toList();
     }
 
-    private static List<List<Checkpoint>> permutations(List<Checkpoint> items) {
+    private static List<List<Registered>> permutations(List<Registered> items) {
         if (items.isEmpty()) {
             return List.of(List.of());
         }
-        List<List<Checkpoint>> out = new ArrayList<>();
+        List<List<Registered>> out = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
-            List<Checkpoint> rest = new ArrayList<>(items);
-            Checkpoint head = rest.remove(i);
-            for (List<Checkpoint> tail : permutations(rest)) {
-                List<Checkpoint> p = new ArrayList<>();
+            List<Registered> rest = new ArrayList<>(items);
+            Registered head = rest.remove(i);
+            for (List<Registered> tail : permutations(rest)) {
+                List<Registered> p = new ArrayList<>();
                 p.add(head);
                 p.addAll(tail);
                 out.add(p);
@@ -40,12 +40,12 @@ class RecencyTest {
      */
     @Test
     void mostRecentlyCompletedIsNewestForEveryInputOrder() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("A-step100").step(100).at(30).build(),
                 ckpt("B-epoch-only").epoch(4).at(20).build(),
                 ckpt("C-step200").step(200).at(10).build());
 
-        for (List<Checkpoint> p : permutations(run)) {
+        for (List<Registered> p : permutations(run)) {
             assertThat(newestFirst(p)).as(p.toString()).containsExactly("A-step100", "B-epoch-only", "C-step200");
         }
     }
@@ -53,7 +53,7 @@ class RecencyTest {
     /** The registry's completion time comes before the file's modification time. */
     @Test
     void completionTimeDecidesBeforeModificationTime() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("copied-in.ckpt").step(100).at(50).completedAt(60).build(),
                 ckpt("fresh.ckpt").step(10).at(40).completedAt(70).build());
 
@@ -66,12 +66,12 @@ class RecencyTest {
      */
     @Test
     void equalTimesFallBackToTheNamesCountersForEveryInputOrder() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=1-step=10.ckpt").epoch(1).step(10).at(50).build(),
                 ckpt("epoch_3.ckpt").epoch(3).at(50).build(),
                 ckpt("epoch=5-step=50.ckpt").epoch(5).step(50).at(50).build());
 
-        for (List<Checkpoint> p : permutations(run)) {
+        for (List<Registered> p : permutations(run)) {
             assertThat(newestFirst(p)).as(p.toString())
                     .containsExactly("epoch=5-step=50.ckpt", "epoch_3.ckpt", "epoch=1-step=10.ckpt");
         }
@@ -79,7 +79,7 @@ class RecencyTest {
 
     @Test
     void namesWithoutNumbersAreOrderedByModificationTimeThenName() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("b.ckpt").at(10).build(),
                 ckpt("a.ckpt").at(10).build(),
                 ckpt("step-5.ckpt").step(5).at(5).build(),

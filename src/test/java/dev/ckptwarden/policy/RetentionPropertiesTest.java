@@ -4,11 +4,11 @@ import static dev.ckptwarden.policy.CheckpointFixture.T0;
 import static dev.ckptwarden.policy.CheckpointFixture.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.KeepEvery;
 import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,8 +40,8 @@ class RetentionPropertiesTest {
     }
 
     /** A generated run and which of its checkpoints are symbolic links. */
-    record Run(List<Checkpoint> checkpoints, Set<Path> links) {
-        Predicate<Checkpoint> isLink() {
+    record Run(List<Registered> checkpoints, Set<Path> links) {
+        Predicate<Registered> isLink() {
             return c -> links.contains(c.path());
         }
     }
@@ -66,7 +66,7 @@ class RetentionPropertiesTest {
     }
 
     private static Run build(List<Spec> specs) {
-        List<Checkpoint> out = new ArrayList<>();
+        List<Registered> out = new ArrayList<>();
         Set<Path> links = new HashSet<>();
         for (int i = 0; i < specs.size(); i++) {
             Spec s = specs.get(i);
@@ -88,7 +88,7 @@ class RetentionPropertiesTest {
             } else if (s.alias() >= specs.size()) {
                 f.aliasOfPath(Path.of("/elsewhere/missing.ckpt"));
             }
-            Checkpoint c = f.build();
+            Registered c = f.build();
             if (s.symlink()) {
                 links.add(c.path());
             }
@@ -116,11 +116,11 @@ class RetentionPropertiesTest {
      * property and the example tests).
      */
     private static Set<Path> expectedProtected(List<Decision> decisions, Retention r, Run run) {
-        Map<Path, Checkpoint> byPath = new HashMap<>();
+        Map<Path, Registered> byPath = new HashMap<>();
         run.checkpoints().forEach(c -> byPath.put(c.path(), c));
         Set<Path> boundAliases = new HashSet<>();
         Set<Path> out = new HashSet<>();
-        for (Checkpoint c : run.checkpoints()) {
+        for (Registered c : run.checkpoints()) {
             if (c.aliasOf() != null && byPath.containsKey(c.aliasOf()) && !c.aliasOf().equals(c.path())) {
                 boundAliases.add(c.path());
                 out.add(c.aliasOf());
@@ -130,7 +130,7 @@ class RetentionPropertiesTest {
                 out.add(c.path());
             }
         }
-        List<Checkpoint> candidates = decisions.stream().map(Decision::checkpoint)
+        List<Registered> candidates = decisions.stream().map(Decision::checkpoint)
                 .filter(c -> c.isComplete() && !boundAliases.contains(c.path()) && !run.links().contains(c.path()))
                 .toList();
         candidates.stream().findFirst().ifPresent(c -> out.add(c.path()));
@@ -181,7 +181,7 @@ class RetentionPropertiesTest {
     void sameRunInAnyOrderGivesSameDecisions(@ForAll("runs") Run run, @ForAll("retentions") Retention retention,
             @ForAll long seed) {
         Instant now = T0.plusSeconds(60L * 500);
-        List<Checkpoint> shuffled = new ArrayList<>(run.checkpoints());
+        List<Registered> shuffled = new ArrayList<>(run.checkpoints());
         Collections.shuffle(shuffled, new Random(seed));
 
         List<Decision> a = RetentionPolicy.decide(run.checkpoints(), retention, now, run.isLink());

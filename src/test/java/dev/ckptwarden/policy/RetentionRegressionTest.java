@@ -8,11 +8,11 @@ import static dev.ckptwarden.policy.Decisions.kept;
 import static dev.ckptwarden.policy.Decisions.names;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.KeepEvery;
 import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.Registered;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,7 +36,7 @@ class RetentionRegressionTest {
     void hfRotationKeepsBestWithSaveTotalLimitOne() {
         Retention saveTotalLimitOneWithBest = new Retention(1, new KeepBest(1, "eval_loss", KeepBest.Mode.MIN), null,
                 null);
-        List<Checkpoint> run = new ArrayList<>(List.of(
+        List<Registered> run = new ArrayList<>(List.of(
                 ckpt("checkpoint-500").step(500).at(10).resumable(true).metric("eval_loss", 0.10).build(),
                 ckpt("checkpoint-1000").step(1000).at(20).resumable(true).metric("eval_loss", 0.30).build(),
                 ckpt("checkpoint-1500").step(1500).at(30).resumable(true).metric("eval_loss", 0.50).build()));
@@ -64,7 +64,7 @@ class RetentionRegressionTest {
      */
     @Test
     void hfBestModelCheckpointNamedByTrainerStateSurvivesKeepLastOne() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("checkpoint-500").step(500).at(10).resumable(true).build(),
                 ckpt("checkpoint-1000").step(1000).at(20).resumable(true).namesBest("checkpoint-500").build(),
                 ckpt("checkpoint-1500").step(1500).at(30).resumable(true).namesBest("checkpoint-500").build());
@@ -80,7 +80,7 @@ class RetentionRegressionTest {
     /** A NaN monitor value compares false with everything; it must never rank as best, in either mode. */
     @Test
     void lightningTopKWithNanMonitorNeverCountsNanAsBest() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=0-val_loss=0.50.ckpt").epoch(0).at(1).metric("val_loss", 0.5).metric("val_acc", 0.5).build(),
                 ckpt("epoch=1-val_loss=nan.ckpt").epoch(1).at(2).metric("val_loss", Double.NaN)
                         .metric("val_acc", Double.NaN).build(),
@@ -97,7 +97,7 @@ class RetentionRegressionTest {
                     .first().asString().startsWith("protected: best ");
         }
 
-        List<Checkpoint> allNan = List.of(
+        List<Registered> allNan = List.of(
                 ckpt("a.ckpt").epoch(0).at(1).metric("val_loss", Double.NaN).build(),
                 ckpt("b.ckpt").epoch(1).at(2).metric("val_loss", Double.NaN).build());
         List<Decision> d = RetentionPolicy.decide(allNan,
@@ -113,7 +113,7 @@ class RetentionRegressionTest {
      */
     @Test
     void anInfiniteMetricNeverTakesTheBestSlotFromAFiniteOne() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=0.ckpt").epoch(0).at(1).metric("val_nll", 0.5).metric("val_acc", 0.9).build(),
                 ckpt("epoch=1.ckpt").epoch(1).at(2).metric("val_nll", Double.NEGATIVE_INFINITY)
                         .metric("val_acc", Double.POSITIVE_INFINITY).build(),
@@ -132,7 +132,7 @@ class RetentionRegressionTest {
     /** Lightning's -v1/-v2 duplicates share epoch and step; the most recently written one is newest, not the highest suffix. */
     @Test
     void duplicateVersionNamesSameStepNewestByMtimeWins() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=2-step=3.ckpt").epoch(2).step(3).at(5).build(),
                 ckpt("epoch=3-step=4.ckpt").epoch(3).step(4).at(10).build(),
                 ckpt("epoch=3-step=4-v1.ckpt").epoch(3).step(4).at(30).build(),
@@ -153,7 +153,7 @@ class RetentionRegressionTest {
      */
     @Test
     void lastCkptCopyVsSymlink() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=0.ckpt").epoch(0).at(0).build(),
                 ckpt("epoch=1.ckpt").epoch(1).at(1).build(),
                 ckpt("epoch=2.ckpt").epoch(2).at(2).build(),
@@ -177,7 +177,7 @@ class RetentionRegressionTest {
                 .containsExactly("epoch=0.ckpt", "epoch=2.ckpt");
 
         // targets gone (links to D:/... paths of another machine, as in a real repository)
-        List<Checkpoint> dangling = List.of(
+        List<Registered> dangling = List.of(
                 ckpt("epoch=5.ckpt").epoch(5).at(10).build(),
                 ckpt("last.ckpt").at(4).aliasOfPath(Path.of("D:/Lucas/checkpoints/epoch=3.ckpt")).build(),
                 ckpt("last-v1.ckpt").at(3).aliasOfPath(Path.of("D:/Lucas/checkpoints/epoch=1.ckpt")).build());
@@ -197,8 +197,8 @@ class RetentionRegressionTest {
     /** An epoch-only name among step-only names is placed by modification time and never reorders the steps. */
     @Test
     void epochOnlyBesideStepOnlyNames() {
-        Checkpoint step1000 = ckpt("checkpoint_step_1000.pt").step(1000).at(10).build();
-        Checkpoint step2000 = ckpt("checkpoint_step_2000.pt").step(2000).at(30).build();
+        Registered step1000 = ckpt("checkpoint_step_1000.pt").step(1000).at(10).build();
+        Registered step2000 = ckpt("checkpoint_step_2000.pt").step(2000).at(30).build();
 
         List<Decision> between = RetentionPolicy.decide(
                 List.of(step1000, step2000, ckpt("epoch_05-val_loss=0.123.ckpt").epoch(5).at(20).build()),
@@ -220,7 +220,7 @@ class RetentionRegressionTest {
     /** A resumed run restarted its step counter: two checkpoints at step 500, the later-written one is newest. */
     @Test
     void resumeRestartedStepNumbers() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=1-step=400.ckpt").epoch(1).step(400).at(5).build(),
                 ckpt("epoch=2-step=500.ckpt").epoch(2).step(500).at(10).build(),
                 ckpt("epoch=0-step=500.ckpt").epoch(0).step(500).at(50).build());
@@ -236,7 +236,7 @@ class RetentionRegressionTest {
     void clockSteppedBackNeverMakesACheckpointEvictable() {
         Retention within1h = new Retention(null, null, null, Duration.ofHours(1));
         Instant now = T0.plus(Duration.ofHours(10));
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("s1.ckpt").step(1).modified(now.minus(Duration.ofHours(3))).build(),
                 ckpt("s2.ckpt").step(2).modified(now.minus(Duration.ofMinutes(30))).build(),
                 ckpt("s3.ckpt").step(3).modified(now.plus(Duration.ofHours(2))).build(),
@@ -254,7 +254,7 @@ class RetentionRegressionTest {
 
     @Test
     void watchOnlyRootKeepsEverything() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("s1.ckpt").step(1).at(1).build(),
                 ckpt("s2.ckpt").step(2).at(2).state(CheckpointState.CORRUPT).build(),
                 ckpt("s3.ckpt").step(3).at(3).build());
@@ -271,7 +271,7 @@ class RetentionRegressionTest {
 
     @Test
     void sameInputShuffledGivesSameDecisionsAndPressureOrder() {
-        List<Checkpoint> run = new ArrayList<>(List.of(
+        List<Registered> run = new ArrayList<>(List.of(
                 ckpt("epoch=3-step=4.ckpt").epoch(3).step(4).at(10).metric("val_loss", 0.3).build(),
                 ckpt("epoch=3-step=4-v1.ckpt").epoch(3).step(4).at(10).metric("val_loss", 0.3).build(),
                 ckpt("epoch=5.ckpt").epoch(5).at(12).metric("val_loss", 0.2).build(),

@@ -8,11 +8,11 @@ import static dev.ckptwarden.policy.Decisions.kept;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.KeepBest;
 import dev.ckptwarden.config.KeepEvery;
 import dev.ckptwarden.config.Retention;
+import dev.ckptwarden.registry.Registered;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -23,7 +23,7 @@ class RetentionRulesTest {
 
     private static final Instant NOW = T0.plus(Duration.ofDays(1));
 
-    private static List<Checkpoint> fiveSteps() {
+    private static List<Registered> fiveSteps() {
         return List.of(
                 ckpt("step-100.ckpt").step(100).at(1).build(),
                 ckpt("step-200.ckpt").step(200).at(2).build(),
@@ -47,7 +47,7 @@ class RetentionRulesTest {
 
     @Test
     void keepLastCountsOnlyCompleteCheckpoints() {
-        List<Checkpoint> run = new java.util.ArrayList<>(fiveSteps());
+        List<Registered> run = new java.util.ArrayList<>(fiveSteps());
         run.add(ckpt("step-600.ckpt").step(600).at(6).state(CheckpointState.WRITING).build());
         run.add(ckpt("step-350.ckpt").step(350).at(7).state(CheckpointState.CORRUPT).build());
 
@@ -61,7 +61,7 @@ class RetentionRulesTest {
 
     @Test
     void keepBestKeepsTheKBestByMetricMin() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("a.ckpt").step(1).at(1).metric("val_loss", 0.30).build(),
                 ckpt("b.ckpt").step(2).at(2).metric("val_loss", 0.1234).build(),
                 ckpt("c.ckpt").step(3).at(3).metric("val_loss", 0.50).build(),
@@ -80,7 +80,7 @@ class RetentionRulesTest {
 
     @Test
     void keepBestModeMaxPrefersHigherValues() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("a.ckpt").step(1).at(1).metric("val_acc", 0.91).build(),
                 ckpt("b.ckpt").step(2).at(2).metric("val_acc", 0.50).build(),
                 ckpt("c.ckpt").step(3).at(3).metric("val_acc", 0.95).build(),
@@ -97,7 +97,7 @@ class RetentionRulesTest {
 
     @Test
     void keepBestSkipsCheckpointsWithoutTheMetricAndBreaksTiesByNewer() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("old-tie.ckpt").step(1).at(1).metric("val_loss", 0.2).build(),
                 ckpt("no-metric.ckpt").step(2).at(2).metric("train_loss", 0.01).build(),
                 ckpt("new-tie.ckpt").step(3).at(3).metric("val_loss", 0.2).build(),
@@ -114,7 +114,7 @@ class RetentionRulesTest {
 
     @Test
     void keepEveryStepsKeepsMilestonesOnly() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("s5000.ckpt").step(5000).at(1).build(),
                 ckpt("s7500.ckpt").step(7500).at(2).build(),
                 ckpt("s10000.ckpt").step(10000).at(3).build(),
@@ -130,7 +130,7 @@ class RetentionRulesTest {
 
     @Test
     void keepEveryEpochsKeepsEpochMilestonesAndIgnoresStepOnlyNames() {
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("epoch=4.ckpt").epoch(4).at(1).build(),
                 ckpt("epoch=5.ckpt").epoch(5).at(2).build(),
                 ckpt("step-5000.ckpt").step(5000).at(3).build(),
@@ -147,7 +147,7 @@ class RetentionRulesTest {
     @Test
     void keepWithinKeepsWhatWasModifiedWithinTheWindowBoundaryIncluded() {
         Instant now = T0.plus(Duration.ofDays(3));
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("25h.ckpt").step(1).modified(now.minus(Duration.ofHours(25))).build(),
                 ckpt("24h.ckpt").step(2).modified(now.minus(Duration.ofHours(24))).build(),
                 ckpt("23h.ckpt").step(3).modified(now.minus(Duration.ofHours(23))).build(),
@@ -163,7 +163,7 @@ class RetentionRulesTest {
     @Test
     void rulesCombineAsAUnionWithReasonsInRuleOrder() {
         Instant now = T0.plus(Duration.ofHours(10));
-        List<Checkpoint> run = List.of(
+        List<Registered> run = List.of(
                 ckpt("s1000.ckpt").step(1000).at(0).metric("val_loss", 0.9).build(),
                 ckpt("s1500.ckpt").step(1500).at(60).metric("val_loss", 0.1).build(),
                 ckpt("s2000.ckpt").step(2000).at(120).metric("val_loss", 0.8).build(),
@@ -204,7 +204,7 @@ class RetentionRulesTest {
 
     @Test
     void checkpointsOfTwoRunsAreRefused() {
-        List<Checkpoint> mixed = List.of(ckpt("a.ckpt").build(), ckpt("b.ckpt").run("/data/ckpt", "run2").build());
+        List<Registered> mixed = List.of(ckpt("a.ckpt").build(), ckpt("b.ckpt").run("/data/ckpt", "run2").build());
 
         assertThatThrownBy(() -> RetentionPolicy.decide(mixed, Retention.NONE, NOW))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("one run at a time");
@@ -212,7 +212,7 @@ class RetentionRulesTest {
 
     @Test
     void historyStatesAreRefused() {
-        List<Checkpoint> run = List.of(ckpt("gone.ckpt").state(CheckpointState.DELETED).build());
+        List<Registered> run = List.of(ckpt("gone.ckpt").state(CheckpointState.DELETED).build());
 
         assertThatThrownBy(() -> RetentionPolicy.decide(run, Retention.NONE, NOW))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("deleted");

@@ -1,6 +1,6 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,8 +21,8 @@ class JournaledRegistryTest {
     Path dir;
 
     private final SettableClock clock = new SettableClock(Checkpoints.T0);
-    private final Checkpoint a = Checkpoints.complete("/data", "run", "a.ckpt", 1L);
-    private final Checkpoint b = Checkpoints.complete("/data", "run", "b.ckpt", 2L);
+    private final Registered a = Checkpoints.complete("/data", "run", "a.ckpt", 1L);
+    private final Registered b = Checkpoints.complete("/data", "run", "b.ckpt", 2L);
 
     private JournaledRegistry open(Path state, boolean fresh) {
         return JournaledRegistry.open(SqliteRegistry.open(state, clock), state, clock, fresh);

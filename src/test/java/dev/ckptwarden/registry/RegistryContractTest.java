@@ -56,14 +56,14 @@ abstract class RegistryContractTest {
 
     @Test
     void everyFieldRoundTripsIncludingNonFiniteMetrics() {
-        Checkpoint original = everyFieldSet();
+        Registered original = everyFieldSet();
 
         registry.upsert(List.of(original));
 
         assertThat(registry.byPath(original.key())).contains(original);
         assertThat(registry.list(null, null, false)).containsExactly(original);
         assertThat(registry.present(original.root())).containsExactly(Map.entry(original.key(), original));
-        Checkpoint back = registry.byPath(original.key()).orElseThrow();
+        Registered back = registry.byPath(original.key()).orElseThrow();
         assertThat(back.metrics().get("train_loss")).isNaN();
         assertThat(back.metrics().get("ppl")).isEqualTo(Double.POSITIVE_INFINITY);
         assertThat(back.metrics().get("margin")).isEqualTo(Double.NEGATIVE_INFINITY);
@@ -73,7 +73,7 @@ abstract class RegistryContractTest {
 
     @Test
     void presentRunCountsCountEachRunsPresentCheckpointsOfOneRootInStringOrder() {
-        Checkpoint gone = complete("r", "b", "old.ckpt", 1L);
+        Registered gone = complete("r", "b", "old.ckpt", 1L);
         registry.upsert(List.of(complete("r", "b", "x.ckpt", 2L), complete("r", "b", "y.ckpt", 3L), gone,
                 complete("r", "a", "z.ckpt", 1L), complete("other", "a", "w.ckpt", 1L)));
         registry.markGone(List.of(gone.key()), CheckpointState.DELETED, T0, "gone from disk");
@@ -84,8 +84,8 @@ abstract class RegistryContractTest {
 
     @Test
     void presentInReadsThePresentCheckpointsOfTheNamedRunsOfOneRootOnly() {
-        Checkpoint gone = complete("r", "b", "old.ckpt", 1L);
-        List<Checkpoint> wanted = List.of(complete("r", "a", "z.ckpt", 1L), complete("r", "b", "x.ckpt", 2L));
+        Registered gone = complete("r", "b", "old.ckpt", 1L);
+        List<Registered> wanted = List.of(complete("r", "a", "z.ckpt", 1L), complete("r", "b", "x.ckpt", 2L));
         registry.upsert(List.of(wanted.get(0), wanted.get(1), gone, complete("r", "c", "v.ckpt", 1L),
                 complete("other", "a", "w.ckpt", 1L)));
         registry.markGone(List.of(gone.key()), CheckpointState.DELETED, T0, "gone from disk");
@@ -96,11 +96,11 @@ abstract class RegistryContractTest {
 
     @Test
     void sizeChangesAreEachCheckpointsArrivalAndDepartureInListOrderWithoutAliases() {
-        Checkpoint kept = complete("r", "a", "x.ckpt", 2L);
-        Checkpoint gone = complete("r", "a", "old.ckpt", 1L);
-        Checkpoint alias = new Checkpoint("r", "a", "last.ckpt", Checkpoints.pathOf("r", "a", "last.ckpt"), List.of(),
-                Framework.LIGHTNING, CheckpointKind.FILE, CheckpointState.COMPLETE, null, 3L, Map.of(), 1000L, T0, true,
-                kept.path(), List.of(), false, null, List.of(), "sig", T0, T0, null);
+        Registered kept = complete("r", "a", "x.ckpt", 2L);
+        Registered gone = complete("r", "a", "old.ckpt", 1L);
+        Registered alias = new Registered(new Checkpoint("r", "a", "last.ckpt", Checkpoints.pathOf("r", "a", "last.ckpt"),
+                List.of(), Framework.LIGHTNING, CheckpointKind.FILE, null, 3L, Map.of(), 1000L, T0, true, kept.path(),
+                List.of(), List.of(), "sig"), CheckpointState.COMPLETE, null, false, null, T0, T0);
         registry.upsert(List.of(kept, gone, alias, complete("other", "a", "w.ckpt", 1L)));
         Instant later = T0.plus(Duration.ofHours(1));
         registry.markGone(List.of(gone.key()), CheckpointState.DELETED, later, "gone from disk");
@@ -113,13 +113,13 @@ abstract class RegistryContractTest {
 
     @Test
     void nullableFieldsRoundTripAsNull() {
-        Checkpoint sparse = new Checkpoint("r", ".", "model.bin", Path.of("/data/r/model.bin"), List.of(),
-                Framework.UNKNOWN, CheckpointKind.FILE, CheckpointState.WRITING, null, null, Map.of(), 0L,
-                null, null, null, List.of(), false, null, List.of(), null, T0, T0, null);
+        Registered sparse = new Registered(new Checkpoint("r", ".", "model.bin", Path.of("/data/r/model.bin"),
+                List.of(), Framework.UNKNOWN, CheckpointKind.FILE, null, null, Map.of(), 0L, null, null, null,
+                List.of(), List.of(), null), CheckpointState.WRITING, null, false, null, T0, T0);
 
         registry.upsert(List.of(sparse));
 
-        Checkpoint back = registry.byPath("/data/r/model.bin").orElseThrow();
+        Registered back = registry.byPath("/data/r/model.bin").orElseThrow();
         assertThat(back).isEqualTo(sparse);
         assertThat(back.epoch()).isNull();
         assertThat(back.step()).isNull();
@@ -130,26 +130,26 @@ abstract class RegistryContractTest {
 
     @Test
     void missingFirstSeenAndStateSinceAreStampedWithTheRegistryClock() {
-        Checkpoint unstamped = complete("r", "run", "a.ckpt", 1L).withHistory(null, null);
+        Registered unstamped = complete("r", "run", "a.ckpt", 1L).withHistory(null, null);
 
         registry.upsert(List.of(unstamped));
 
-        Checkpoint back = registry.byPath(unstamped.key()).orElseThrow();
+        Registered back = registry.byPath(unstamped.key()).orElseThrow();
         assertThat(back.firstSeen()).isEqualTo(clock.instant());
         assertThat(back.stateSince()).isEqualTo(clock.instant());
     }
 
     @Test
     void upsertKeepsFirstSeenAndPinOfAPresentRow() {
-        Checkpoint first = complete("r", "run", "a.ckpt", 100L);
+        Registered first = complete("r", "run", "a.ckpt", 100L);
         registry.upsert(List.of(first));
         assertThat(registry.pin(first.key(), true, "best so far")).isTrue();
 
-        Checkpoint rescanned = Checkpoints.withBytes(first, 2000L)
+        Registered rescanned = Checkpoints.withBytes(first, 2000L)
                 .withHistory(T0.plus(Duration.ofMinutes(5)), T0.plus(Duration.ofMinutes(5)));
         registry.upsert(List.of(rescanned));
 
-        Checkpoint back = registry.byPath(first.key()).orElseThrow();
+        Registered back = registry.byPath(first.key()).orElseThrow();
         assertThat(back.bytes()).isEqualTo(2000L);
         assertThat(back.firstSeen()).isEqualTo(T0);
         assertThat(back.pinned()).isTrue();
@@ -160,14 +160,14 @@ abstract class RegistryContractTest {
     void stateSinceStaysWhileTheStateDoesAndAChangeIsRecorded() {
         Instant t1 = T0.plus(Duration.ofSeconds(10));
         Instant t2 = T0.plus(Duration.ofSeconds(20));
-        Checkpoint writing = complete("r", "run", "a.ckpt", 100L).withState(CheckpointState.WRITING, T0, null);
+        Registered writing = complete("r", "run", "a.ckpt", 100L).withState(CheckpointState.WRITING, T0, null);
         registry.upsert(List.of(writing));
         registry.upsert(List.of(writing.withState(CheckpointState.WRITING, t1, null)));
         assertThat(registry.byPath(writing.key()).orElseThrow().stateSince()).isEqualTo(T0);
 
         registry.upsert(List.of(writing.withState(CheckpointState.COMPLETE, t2, "settled")));
 
-        Checkpoint back = registry.byPath(writing.key()).orElseThrow();
+        Registered back = registry.byPath(writing.key()).orElseThrow();
         assertThat(back.state()).isEqualTo(CheckpointState.COMPLETE);
         assertThat(back.stateSince()).isEqualTo(t2);
         assertThat(back.note()).isEqualTo("settled");
@@ -180,7 +180,7 @@ abstract class RegistryContractTest {
 
     @Test
     void repeatedUpsertOfAnUnchangedCheckpointAddsNoHistory() {
-        Checkpoint c = complete("r", "run", "a.ckpt", 100L);
+        Registered c = complete("r", "run", "a.ckpt", 100L);
         registry.upsert(List.of(c));
         registry.upsert(List.of(c));
         registry.upsert(List.of(c));
@@ -190,14 +190,14 @@ abstract class RegistryContractTest {
 
     @Test
     void markGoneSetsStateAndReasonAndAppendsHistory() {
-        Checkpoint a = complete("r", "run", "a.ckpt", 100L);
-        Checkpoint b = complete("r", "run", "b.ckpt", 200L);
+        Registered a = complete("r", "run", "a.ckpt", 100L);
+        Registered b = complete("r", "run", "b.ckpt", 200L);
         registry.upsert(List.of(a, b));
         Instant at = T0.plus(Duration.ofMinutes(30));
 
         registry.markGone(List.of(a.key(), "/not/registered.ckpt"), CheckpointState.DELETED, at, "policy");
 
-        Checkpoint gone = registry.byPath(a.key()).orElseThrow();
+        Registered gone = registry.byPath(a.key()).orElseThrow();
         assertThat(gone.state()).isEqualTo(CheckpointState.DELETED);
         assertThat(gone.stateSince()).isEqualTo(at);
         assertThat(gone.note()).isEqualTo("policy");
@@ -205,14 +205,14 @@ abstract class RegistryContractTest {
                 .extracting(HistoryEvent::at, HistoryEvent::event, HistoryEvent::detail)
                 .containsExactly(tuple(T0, "seen", "complete"), tuple(at, "deleted", "policy"));
         assertThat(registry.present("r")).containsOnlyKeys(b.key());
-        assertThat(registry.list("r", null, false)).extracting(Checkpoint::name).containsExactly("b.ckpt");
-        assertThat(registry.list("r", null, true)).extracting(Checkpoint::name).containsExactly("a.ckpt", "b.ckpt");
+        assertThat(registry.list("r", null, false)).extracting(Registered::name).containsExactly("b.ckpt");
+        assertThat(registry.list("r", null, true)).extracting(Registered::name).containsExactly("a.ckpt", "b.ckpt");
         assertThat(registry.byPath("/not/registered.ckpt")).isEmpty();
     }
 
     @Test
     void markingAGoneCheckpointGoneAgainChangesNothing() {
-        Checkpoint a = complete("r", "run", "a.ckpt", 100L);
+        Registered a = complete("r", "run", "a.ckpt", 100L);
         registry.upsert(List.of(a));
         Instant first = T0.plus(Duration.ofMinutes(1));
         registry.markGone(List.of(a.key()), CheckpointState.OFFLOADED, first, "quota");
@@ -232,7 +232,7 @@ abstract class RegistryContractTest {
 
     @Test
     void aCheckpointReappearingAtADeletedPathReplacesTheRowAndHistoryKeepsBothStories() {
-        Checkpoint old = complete("r", "run", "last.ckpt", 100L);
+        Registered old = complete("r", "run", "last.ckpt", 100L);
         registry.upsert(List.of(old));
         clock.set(T0.plus(Duration.ofMinutes(1)));
         registry.pin(old.key(), true, "keep");
@@ -240,10 +240,10 @@ abstract class RegistryContractTest {
         registry.markGone(List.of(old.key()), CheckpointState.DELETED, deletedAt, "policy");
         Instant t2 = T0.plus(Duration.ofHours(2));
 
-        Checkpoint newcomer = Checkpoints.withBytes(complete("r", "run", "last.ckpt", 900L), 5000L).withHistory(t2, t2);
+        Registered newcomer = Checkpoints.withBytes(complete("r", "run", "last.ckpt", 900L), 5000L).withHistory(t2, t2);
         registry.upsert(List.of(newcomer));
 
-        Checkpoint row = registry.byPath(old.key()).orElseThrow();
+        Registered row = registry.byPath(old.key()).orElseThrow();
         assertThat(row).isEqualTo(newcomer);
         assertThat(row.firstSeen()).isEqualTo(t2);
         assertThat(row.pinned()).isFalse();
@@ -259,14 +259,14 @@ abstract class RegistryContractTest {
 
     @Test
     void theSameFilePutBackKeepsItsCompletionTimeEvenThroughWritingAndANewSaveDoesNot() {
-        Checkpoint saved = complete("r", "run", "epoch=1.ckpt", 100L); // complete at T0, modified T0, 1000 bytes
+        Registered saved = complete("r", "run", "epoch=1.ckpt", 100L); // complete at T0, modified T0, 1000 bytes
         registry.upsert(List.of(saved));
         Instant goneAt = T0.plus(Duration.ofHours(1));
         registry.markGone(List.of(saved.key()), CheckpointState.DELETED, goneAt, "gone from disk");
         Instant back = T0.plus(Duration.ofHours(2));
         // Put back (same size, same modification time), first seen writing (a directory still being copied in).
         registry.upsert(List.of(saved.withState(CheckpointState.WRITING, back, null).withHistory(back, back)));
-        Checkpoint writing = registry.byPath(saved.key()).orElseThrow();
+        Registered writing = registry.byPath(saved.key()).orElseThrow();
         assertThat(writing.firstSeen()).as("the same checkpoint: first seen when it was first seen").isEqualTo(T0);
         Instant settled = back.plus(Duration.ofMinutes(1));
         registry.upsert(List.of(saved.withHistory(settled, settled)));
@@ -277,7 +277,7 @@ abstract class RegistryContractTest {
         registry.markGone(List.of(saved.key()), CheckpointState.DELETED, settled.plusSeconds(60), "policy");
         Instant resaved = settled.plus(Duration.ofHours(1));
         registry.upsert(List.of(Checkpoints.withOrdering(saved, null, 100L, resaved).withHistory(resaved, resaved)));
-        Checkpoint row = registry.byPath(saved.key()).orElseThrow();
+        Registered row = registry.byPath(saved.key()).orElseThrow();
         assertThat(row.firstSeen()).isEqualTo(resaved);
         assertThat(row.stateSince()).isEqualTo(resaved);
         assertThat(registry.history(saved.key())).extracting(HistoryEvent::event, HistoryEvent::detail).containsSubsequence(
@@ -288,7 +288,7 @@ abstract class RegistryContractTest {
 
     @Test
     void pinAndUnpinRecordEventsAndUnknownPathsReturnFalse() {
-        Checkpoint a = complete("r", "run", "a.ckpt", 100L);
+        Registered a = complete("r", "run", "a.ckpt", 100L);
         registry.upsert(List.of(a));
 
         assertThat(registry.pin(a.key(), true, "release 1.0")).isTrue();
@@ -296,7 +296,7 @@ abstract class RegistryContractTest {
         clock.advance(Duration.ofMinutes(1));
         assertThat(registry.pin(a.key(), false, "superseded")).isTrue();
 
-        Checkpoint back = registry.byPath(a.key()).orElseThrow();
+        Registered back = registry.byPath(a.key()).orElseThrow();
         assertThat(back.pinned()).isFalse();
         assertThat(back.pinReason()).isNull();
         assertThat(registry.history(a.key()))
@@ -309,7 +309,7 @@ abstract class RegistryContractTest {
 
     @Test
     void recordEventAppendsInTimeOrderAndRefusesUnknownPaths() {
-        Checkpoint a = complete("r", "run", "a.ckpt", 100L);
+        Registered a = complete("r", "run", "a.ckpt", 100L);
         registry.upsert(List.of(a));
         Instant later = T0.plus(Duration.ofHours(3));
         Instant earlier = T0.plus(Duration.ofHours(2));
@@ -326,7 +326,7 @@ abstract class RegistryContractTest {
 
     @Test
     void listOrdersByRootRunStepWithMissingStepsFirstThenEpochModifiedName() {
-        List<Checkpoint> all = new ArrayList<>(List.of(
+        List<Registered> all = new ArrayList<>(List.of(
                 Checkpoints.withOrdering(complete("b", "run", "b-first.ckpt", 1L), null, 1L, T0),
                 Checkpoints.withOrdering(complete("a", "run2", "r2.ckpt", 1L), null, 1L, T0),
                 Checkpoints.withOrdering(complete("a", "run", "last.ckpt", null), null, null, T0.plusSeconds(9)),
@@ -342,7 +342,7 @@ abstract class RegistryContractTest {
 
         registry.upsert(all);
 
-        assertThat(registry.list(null, null, false)).extracting(Checkpoint::root, Checkpoint::name).containsExactly(
+        assertThat(registry.list(null, null, false)).extracting(Registered::root, Registered::name).containsExactly(
                 tuple("a", "no-mtime.ckpt"),
                 tuple("a", "old-unparsed.ckpt"),
                 tuple("a", "best.ckpt"),
@@ -354,15 +354,15 @@ abstract class RegistryContractTest {
                 tuple("a", "step-100.ckpt"),
                 tuple("a", "r2.ckpt"),
                 tuple("b", "b-first.ckpt"));
-        assertThat(registry.list("a", "run2", false)).extracting(Checkpoint::name).containsExactly("r2.ckpt");
-        assertThat(registry.list(null, "run", false)).extracting(Checkpoint::root).containsOnly("a", "b").hasSize(10);
+        assertThat(registry.list("a", "run2", false)).extracting(Registered::name).containsExactly("r2.ckpt");
+        assertThat(registry.list(null, "run", false)).extracting(Registered::root).containsOnly("a", "b").hasSize(10);
         assertThat(registry.list("c", null, true)).isEmpty();
         assertThat(registry.present("a").keySet()).hasSize(10);
     }
 
     @Test
     void aLaterDuplicateInOneUpsertWins() {
-        Checkpoint c = complete("r", "run", "a.ckpt", 100L);
+        Registered c = complete("r", "run", "a.ckpt", 100L);
 
         registry.upsert(List.of(Checkpoints.withBytes(c, 1L), Checkpoints.withBytes(c, 2L)));
 
@@ -372,10 +372,10 @@ abstract class RegistryContractTest {
 
     @Test
     void upsertIsOneTransaction() {
-        Checkpoint good = complete("r", "run", "good.ckpt", 1L);
-        Checkpoint rootless = new Checkpoint(null, "run", "bad.ckpt", Path.of("/data/r/run/bad.ckpt"), List.of(),
-                Framework.TORCH, CheckpointKind.FILE, CheckpointState.COMPLETE, null, null, Map.of(), 1L, T0,
-                null, null, List.of(), false, null, List.of(), null, T0, T0, null);
+        Registered good = complete("r", "run", "good.ckpt", 1L);
+        Registered rootless = new Registered(new Checkpoint(null, "run", "bad.ckpt", Path.of("/data/r/run/bad.ckpt"),
+                List.of(), Framework.TORCH, CheckpointKind.FILE, null, null, Map.of(), 1L, T0, null, null, List.of(),
+                List.of(), null), CheckpointState.COMPLETE, null, false, null, T0, T0);
 
         assertThatThrownBy(() -> registry.upsert(List.of(good, rootless)))
                 .isInstanceOf(RegistryException.class)
@@ -396,7 +396,7 @@ abstract class RegistryContractTest {
                 String run = "run" + t;
                 tasks.add(() -> {
                     for (int i = 0; i < 50; i++) {
-                        List<Checkpoint> batch = new ArrayList<>();
+                        List<Registered> batch = new ArrayList<>();
                         for (int j = 0; j < 4; j++) {
                             batch.add(complete("r", run, "c" + i + "-" + j + ".ckpt", (long) i * 4 + j));
                         }
@@ -417,25 +417,25 @@ abstract class RegistryContractTest {
             assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
         }
         assertThat(registry.present("r")).hasSize(800);
-        assertThat(registry.list("r", null, false)).filteredOn(Checkpoint::pinned).hasSize(200);
+        assertThat(registry.list("r", null, false)).filteredOn(Registered::pinned).hasSize(200);
     }
 
     @Test
     void listSortsNamesInByteOrderWhateverTheLocale() {
-        List<Checkpoint> all = new ArrayList<>();
+        List<Registered> all = new ArrayList<>();
         for (String name : List.of("é.ckpt", "a.ckpt", "_x.ckpt", "B.ckpt", "Z.ckpt")) {
             all.add(Checkpoints.withOrdering(complete("r", "run", name, null), null, null, T0));
         }
 
         registry.upsert(all);
 
-        assertThat(registry.list("r", "run", false)).extracting(Checkpoint::name)
+        assertThat(registry.list("r", "run", false)).extracting(Registered::name)
                 .containsExactly("B.ckpt", "Z.ckpt", "_x.ckpt", "a.ckpt", "é.ckpt");
     }
 
     @Test
     void aColdScanSizedBatchKeepsPinsAndFirstSeenOfKnownRows() {
-        List<Checkpoint> first = new ArrayList<>();
+        List<Registered> first = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
             first.add(complete("r", "run" + (i % 3), "c" + i + ".ckpt", (long) i));
         }
@@ -444,13 +444,13 @@ abstract class RegistryContractTest {
         registry.markGone(List.of(first.get(8).key()), CheckpointState.DELETED, T0.plusSeconds(5), "policy");
         Instant later = T0.plus(Duration.ofHours(1));
 
-        List<Checkpoint> again = new ArrayList<>();
-        for (Checkpoint c : first) {
+        List<Registered> again = new ArrayList<>();
+        for (Registered c : first) {
             again.add(Checkpoints.withBytes(c, 42L).withHistory(later, later));
         }
         registry.upsert(again);
 
-        Checkpoint pinned = registry.byPath(first.get(7).key()).orElseThrow();
+        Registered pinned = registry.byPath(first.get(7).key()).orElseThrow();
         assertThat(pinned.pinned()).isTrue();
         assertThat(pinned.pinReason()).isEqualTo("keep seven");
         assertThat(pinned.firstSeen()).isEqualTo(T0);
@@ -472,7 +472,7 @@ abstract class RegistryContractTest {
 
     @Test
     void byPathsReadsManyRowsAtOnceInAnyStateAndLeavesUnknownPathsOut() {
-        List<Checkpoint> many = new java.util.ArrayList<>();
+        List<Registered> many = new java.util.ArrayList<>();
         for (int i = 0; i < 1200; i++) {
             many.add(complete("r", "run", "s" + i + ".ckpt", 100L + i));
         }
@@ -482,11 +482,11 @@ abstract class RegistryContractTest {
         many.forEach(c -> asked.add(c.key()));
         asked.add("/not/registered.ckpt");
 
-        Map<String, Checkpoint> found = registry.byPaths(asked);
+        Map<String, Registered> found = registry.byPaths(asked);
 
         assertThat(found).hasSize(1200).doesNotContainKey("/not/registered.ckpt");
         assertThat(found.get(many.get(7).key()).state()).isEqualTo(CheckpointState.DELETED);
-        for (Checkpoint c : many.subList(0, 20)) {
+        for (Registered c : many.subList(0, 20)) {
             assertThat(found.get(c.key())).isEqualTo(registry.byPath(c.key()).orElseThrow());
         }
         assertThat(registry.byPaths(List.of())).isEmpty();

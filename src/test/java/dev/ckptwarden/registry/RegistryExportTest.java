@@ -2,7 +2,7 @@ package dev.ckptwarden.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ckptwarden.catalog.Checkpoint;
+
 import dev.ckptwarden.catalog.CheckpointState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,14 +38,14 @@ class RegistryExportTest {
     void fill() {
         registry = SqliteRegistry.open(tmp.resolve("state"));
         Instant added = Instant.parse("2024-01-09T10:00:00.987654321Z");
-        Checkpoint best = Checkpoints.withMetrics(
+        Registered best = Checkpoints.withMetrics(
                 Checkpoints.withOrdering(complete("/data/ckpt", "run1", "epoch=0-step=100.ckpt", 100L), 0, 100L, added),
                 Map.of("val_loss", 0.5, "train_loss", Double.NaN)).withHistory(added, added);
-        Checkpoint older = Checkpoints.withOrdering(complete("/data/ckpt", "run1", "epoch=1-step=200.ckpt", 200L),
+        Registered older = Checkpoints.withOrdering(complete("/data/ckpt", "run1", "epoch=1-step=200.ckpt", 200L),
                 1, 200L, added);
-        Checkpoint atRoot = Checkpoints.withOrdering(complete("/data/ckpt", ".", "model.safetensors", null),
+        Registered atRoot = Checkpoints.withOrdering(complete("/data/ckpt", ".", "model.safetensors", null),
                 null, null, added);
-        Checkpoint hf = Checkpoints.withMetrics(complete("/scratch", "a/b", "checkpoint-500", 500L),
+        Registered hf = Checkpoints.withMetrics(complete("/scratch", "a/b", "checkpoint-500", 500L),
                 Map.of("eval/loss", Double.POSITIVE_INFINITY, "grad_norm", Double.NEGATIVE_INFINITY));
         registry.upsert(List.of(older, hf, best, atRoot));
         registry.markGone(List.of(older.key()), CheckpointState.DELETED, added.plusSeconds(60), "policy");
@@ -94,7 +94,7 @@ class RegistryExportTest {
         ByteArrayOutputStream second = new ByteArrayOutputStream();
         new RegistryExport(registry).writeTo(first);
         new RegistryExport(registry).writeTo(second);
-        List<Checkpoint> shuffled = new ArrayList<>(registry.list(null, null, true));
+        List<Registered> shuffled = new ArrayList<>(registry.list(null, null, true));
         Collections.shuffle(shuffled, new Random(3));
 
         assertThat(first.toByteArray()).isEqualTo(second.toByteArray());

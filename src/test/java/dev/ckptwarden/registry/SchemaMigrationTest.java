@@ -98,12 +98,12 @@ class SchemaMigrationTest {
         try (SqliteRegistry registry = SqliteRegistry.open(stateDir)) {
             assertThat(SqliteRegistryOpenTest.pragma(database, "user_version"))
                     .isEqualTo(Integer.toString(SqliteRegistry.schemaVersion()));
-            Checkpoint row = registry.byPath(best).orElseThrow();
-            assertThat(row).isEqualTo(new Checkpoint("/data/ckpt", "run1", "epoch=3-step=1500.ckpt", Path.of(best),
-                    List.of(), Framework.LIGHTNING, CheckpointKind.FILE, CheckpointState.COMPLETE, 3, 1500L,
-                    Map.of("val_loss", 0.1234, "train_loss", Double.NaN), 7_400_000_000L,
-                    Instant.parse("2024-01-09T09:58:00Z"), true, null, List.of(), true, "best", List.of(), "sig",
-                    Instant.parse("2024-01-09T10:00:00Z"), Instant.parse("2024-01-09T10:00:00Z"), null));
+            Registered row = registry.byPath(best).orElseThrow();
+            assertThat(row).isEqualTo(new Registered(new Checkpoint("/data/ckpt", "run1", "epoch=3-step=1500.ckpt",
+                    Path.of(best), List.of(), Framework.LIGHTNING, CheckpointKind.FILE, 3, 1500L, Map.of("val_loss",
+                    0.1234, "train_loss", Double.NaN), 7_400_000_000L, Instant.parse("2024-01-09T09:58:00Z"), true,
+                    null, List.of(), List.of(), "sig"), CheckpointState.COMPLETE, null, true, "best",
+                    Instant.parse("2024-01-09T10:00:00Z"), Instant.parse("2024-01-09T10:00:00Z")));
             assertThat(registry.list(null, null, true)).hasSize(2);
 
             assertThat(registry.history(best))

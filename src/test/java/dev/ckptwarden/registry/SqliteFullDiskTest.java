@@ -10,7 +10,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import dev.ckptwarden.catalog.Checkpoint;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -86,7 +86,7 @@ class SqliteFullDiskTest {
      */
     @Test
     void aWriteThatFillsTheDiskWhileTheAgentRunsSaysTheDiskIsFull() throws IOException {
-        List<Checkpoint> batch = new ArrayList<>();
+        List<Registered> batch = new ArrayList<>();
         for (int i = 0; i < 2_000; i++) {
             batch.add(Checkpoints.complete("r", "run-" + (i % 20), "epoch=" + i + "-step=" + i + ".ckpt", (long) i));
         }

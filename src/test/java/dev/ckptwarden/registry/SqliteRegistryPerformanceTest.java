@@ -1,6 +1,6 @@
 package dev.ckptwarden.registry;
 
-import dev.ckptwarden.catalog.Checkpoint;
+
 import dev.ckptwarden.catalog.CheckpointState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,13 +27,13 @@ class SqliteRegistryPerformanceTest {
     @TempDir
     Path stateDir;
 
-    private static List<Checkpoint> checkpoints(long bytes) {
-        List<Checkpoint> all = new ArrayList<>(COUNT);
+    private static List<Registered> checkpoints(long bytes) {
+        List<Registered> all = new ArrayList<>(COUNT);
         for (int i = 0; i < COUNT; i++) {
             String run = "sweep/lr-" + (i % 40);
             long step = (i / 40 + 1) * 500L;
             String name = "epoch=" + (i / 400) + "-step=" + step + ".ckpt";
-            Checkpoint c = Checkpoints.complete("/data/ckpt", run, name, step);
+            Registered c = Checkpoints.complete("/data/ckpt", run, name, step);
             c = Checkpoints.withMetrics(c, Map.of("val_loss", 1.0 / (i + 1), "train_loss", i % 97 == 0 ? Double.NaN : 0.5));
             all.add(Checkpoints.withBytes(Checkpoints.withOrdering(c, i / 400, step, T0.plusSeconds(i)), bytes));
         }
@@ -51,9 +51,9 @@ class SqliteRegistryPerformanceTest {
 
     @Test
     void twentyThousandCheckpoints() {
-        List<Checkpoint> first = checkpoints(7_400_000_000L);
-        List<Checkpoint> rescan = checkpoints(7_400_000_001L);
-        List<String> paths = first.stream().map(Checkpoint::key).toList();
+        List<Registered> first = checkpoints(7_400_000_000L);
+        List<Registered> rescan = checkpoints(7_400_000_001L);
+        List<String> paths = first.stream().map(Registered::key).toList();
         try (SqliteRegistry registry = SqliteRegistry.open(stateDir)) {
             timed("upsert 20k new", Duration.ofSeconds(15), () -> {
                 registry.upsert(first);
@@ -63,19 +63,19 @@ class SqliteRegistryPerformanceTest {
                 registry.upsert(rescan);
                 return null;
             });
-            Map<String, Checkpoint> present = timed("present(root) of 20k, first read", Duration.ofSeconds(10),
+            Map<String, Registered> present = timed("present(root) of 20k, first read", Duration.ofSeconds(10),
                     () -> registry.present("/data/ckpt"));
             timed("present(root) of 20k, again", Duration.ofSeconds(10), () -> registry.present("/data/ckpt"));
-            List<Checkpoint> listed = timed("list all 20k, first", Duration.ofSeconds(10),
+            List<Registered> listed = timed("list all 20k, first", Duration.ofSeconds(10),
                     () -> registry.list(null, null, true));
             timed("list all 20k, again", Duration.ofSeconds(10), () -> registry.list(null, null, true));
-            List<Checkpoint> oneRun = timed("list one run of 500", Duration.ofSeconds(5),
+            List<Registered> oneRun = timed("list one run of 500", Duration.ofSeconds(5),
                     () -> registry.list("/data/ckpt", "sweep/lr-7", false));
             timed("markGone 20k", Duration.ofSeconds(15), () -> {
                 registry.markGone(paths, CheckpointState.DELETED, T0.plusSeconds(COUNT + 1), "policy");
                 return null;
             });
-            List<Checkpoint> history = registry.list(null, null, true);
+            List<Registered> history = registry.list(null, null, true);
 
             assertThat(present).hasSize(COUNT);
             assertThat(listed).hasSize(COUNT).allMatch(c -> c.bytes() == 7_400_000_001L);
@@ -92,7 +92,7 @@ class SqliteRegistryPerformanceTest {
      */
     @Test
     void registeringARootRunByRunCostsAboutAsMuchAsOneBatch() {
-        List<Checkpoint> all = new ArrayList<>(COUNT);
+        List<Registered> all = new ArrayList<>(COUNT);
         for (int i = 0; i < COUNT; i++) {
             String run = "hf-run-" + (i / 100);
             long step = (i % 100 + 1) * 500L;

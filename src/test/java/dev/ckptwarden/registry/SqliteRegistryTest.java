@@ -71,12 +71,12 @@ class SqliteRegistryTest {
 
     @Test
     void presentReadsNullsEmptyTextsAndTheSameRowsAsTheOtherReads() {
-        Checkpoint sparse = new Checkpoint("r", ".", "model.bin", Path.of("/data/r/model.bin"), List.of(),
-                Framework.UNKNOWN, CheckpointKind.FILE, CheckpointState.WRITING, null, null, Map.of(), 0L,
-                null, null, null, List.of(), false, null, List.of(), null, T0, T0, null);
-        Checkpoint empties = new Checkpoint("r", "", "", Path.of("/data/r/x"), List.of(""), Framework.TORCH,
-                CheckpointKind.FILE, CheckpointState.COMPLETE, 0, 0L, Map.of("", 0.5), 1L, T0, true,
-                Path.of("/data/r/y"), List.of(Path.of("/data/r/z")), true, "", List.of(""), "", T0, T0, "");
+        Registered sparse = new Registered(new Checkpoint("r", ".", "model.bin", Path.of("/data/r/model.bin"),
+                List.of(), Framework.UNKNOWN, CheckpointKind.FILE, null, null, Map.of(), 0L, null, null, null,
+                List.of(), List.of(), null), CheckpointState.WRITING, null, false, null, T0, T0);
+        Registered empties = new Registered(new Checkpoint("r", "", "", Path.of("/data/r/x"), List.of(""),
+                Framework.TORCH, CheckpointKind.FILE, 0, 0L, Map.of("", 0.5), 1L, T0, true, Path.of("/data/r/y"),
+                List.of(Path.of("/data/r/z")), List.of(""), ""), CheckpointState.COMPLETE, "", true, "", T0, T0);
 
         registry.upsert(List.of(sparse, empties));
 
@@ -85,7 +85,7 @@ class SqliteRegistryTest {
 
     @Test
     void aRowThatDoesNotPackIsStillReadWhole() throws Exception {
-        Checkpoint odd = withMetrics(complete("r", "run", "a.ckpt", 1L), Map.of("loss", 0.25));
+        Registered odd = withMetrics(complete("r", "run", "a.ckpt", 1L), Map.of("loss", 0.25));
         odd = odd.withState(CheckpointState.COMPLETE, T0, "a note with a \0 NUL in it");
         registry.upsert(List.of(odd, complete("r", "run", "b.ckpt", 2L)));
         try (Connection raw = DriverManager.getConnection("jdbc:sqlite:" + registry.database());
@@ -96,7 +96,7 @@ class SqliteRegistryTest {
             assertThat(update.executeUpdate()).isOne();
         }
 
-        Map<String, Checkpoint> present = registry.present("r");
+        Map<String, Registered> present = registry.present("r");
 
         assertThat(present.get(odd.key())).isEqualTo(odd);
         assertThat(present.get(odd.key()).note()).contains("\0");
@@ -107,7 +107,7 @@ class SqliteRegistryTest {
 
     @Test
     void aDamagedMetricsColumnIsReportedWithItsPath() throws Exception {
-        Checkpoint a = complete("r", "run", "a.ckpt", 1L);
+        Registered a = complete("r", "run", "a.ckpt", 1L);
         registry.upsert(List.of(a));
         try (Connection raw = DriverManager.getConnection("jdbc:sqlite:" + registry.database());
              Statement update = raw.createStatement()) {

@@ -1,6 +1,7 @@
 package dev.ckptwarden.sim;
 
 import dev.ckptwarden.cli.SampleFiles;
+import dev.ckptwarden.registry.Registered;
 
 import java.io.IOException;
 import java.io.OutputStream;

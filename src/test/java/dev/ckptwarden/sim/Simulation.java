@@ -1,6 +1,6 @@
 package dev.ckptwarden.sim;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.ConfigLoader;
@@ -690,7 +690,7 @@ final class Simulation implements AutoCloseable {
         List<Answer> out = new ArrayList<>();
         for (String run : runs) {
             for (boolean resumable : new boolean[]{false, true}) {
-                Checkpoint answer = resolver.resolve(config, null, run, "latest", resumable, null, false).checkpoint();
+                Registered answer = resolver.resolve(config, null, run, "latest", resumable, null, false).checkpoint();
                 if (answer != null) {
                     out.add(new Answer(run, resumable, answer.path()));
                 }
@@ -811,7 +811,7 @@ final class Simulation implements AutoCloseable {
 
     /** After writers stop and time passes: the registry equals the disk, and retention has converged. */
     private String checkQuiet() {
-        Map<String, Checkpoint> present = shared().present(root.toString());
+        Map<String, Registered> present = shared().present(root.toString());
         for (String path : present.keySet()) {
             if (!Files.exists(Path.of(path), LinkOption.NOFOLLOW_LINKS)) {
                 return "the registry lists " + path + " as present; it is not on disk";
@@ -823,7 +823,7 @@ final class Simulation implements AutoCloseable {
             if (!onDisk[k] || removing[k]) {
                 continue; // one its writer was removing when the schedule ended (or shrinking cut it short) is neither
             }
-            Checkpoint row = present.get(root.resolve(s.path()).toString());
+            Registered row = present.get(root.resolve(s.path()).toString());
             if (complete(k) && (row == null || row.state() != CheckpointState.COMPLETE)) {
                 return s.path() + " is complete and on disk but registered as " + (row == null ? "nothing" : row.state().id());
             }

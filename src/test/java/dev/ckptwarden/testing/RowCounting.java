@@ -1,6 +1,6 @@
 package dev.ckptwarden.testing;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 
 import java.lang.reflect.InvocationTargetException;
@@ -35,11 +35,11 @@ public final class RowCounting {
 
     private synchronized void count(Object result) {
         int n = 0;
-        if (result instanceof Collection<?> c && !c.isEmpty() && c.iterator().next() instanceof Checkpoint) {
+        if (result instanceof Collection<?> c && !c.isEmpty() && c.iterator().next() instanceof Registered) {
             n = c.size();
-        } else if (result instanceof Map<?, ?> m && !m.isEmpty() && m.values().iterator().next() instanceof Checkpoint) {
+        } else if (result instanceof Map<?, ?> m && !m.isEmpty() && m.values().iterator().next() instanceof Registered) {
             n = m.size();
-        } else if (result instanceof Optional<?> o && o.isPresent() && o.get() instanceof Checkpoint) {
+        } else if (result instanceof Optional<?> o && o.isPresent() && o.get() instanceof Registered) {
             n = 1;
         }
         total += n;

@@ -1,10 +1,10 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Resolver;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.TinyCheckpoints;
@@ -38,12 +38,12 @@ class AliasTargetGoneTest {
     Path state;
 
     /** One agent's reconciler across passes, as the daemon keeps it. */
-    private Checkpoint afterTwoPasses(Path alias, Runnable between) {
+    private Registered afterTwoPasses(Path alias, Runnable between) {
         RootConfig rc = RootConfig.watchOnly(root.toString());
         Config config = new Config(null, AgentSettings.defaults(state).withSettleTime(Duration.ofSeconds(10)), List.of(rc));
         try (SqliteRegistry registry = SqliteRegistry.open(state)) {
             Reconciler reconciler = new Reconciler(registry, LATER);
-            Checkpoint before = find(reconciler.reconcile(config, rc).checkpoints(), alias);
+            Registered before = find(reconciler.reconcile(config, rc).checkpoints(), alias);
             assertThat(before.state()).as("the alias while its target is there").isEqualTo(CheckpointState.COMPLETE);
             between.run();
             reconciler.reconcile(config, rc);
@@ -51,7 +51,7 @@ class AliasTargetGoneTest {
         }
     }
 
-    private static Checkpoint find(List<Checkpoint> all, Path path) {
+    private static Registered find(List<Registered> all, Path path) {
         return all.stream().filter(c -> c.path().equals(path)).findFirst().orElseThrow();
     }
 
@@ -72,14 +72,14 @@ class AliasTargetGoneTest {
         Path target = TinyCheckpoints.torchZip(run.resolve("epoch=2-step=20.ckpt"), 2, 20L, true);
         Path last = Files.createSymbolicLink(run.resolve("last.ckpt"), target.getFileName());
 
-        Checkpoint now = afterTwoPasses(last, () -> delete(target));
+        Registered now = afterTwoPasses(last, () -> delete(target));
 
         assertThat(now.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(now.problems()).containsExactly("dangling symlink to epoch=2-step=20.ckpt");
         assertThat(now.resumable()).as("nothing to resume from behind a dangling link").isNotEqualTo(Boolean.TRUE);
         try (SqliteRegistry registry = SqliteRegistry.open(state)) {
             assertThat(Resolver.resolve(List.copyOf(registry.present(root.toString()).values()), "latest", false, null))
-                    .map(Checkpoint::path).contains(run.resolve("epoch=1-step=10.ckpt"));
+                    .map(Registered::path).contains(run.resolve("epoch=1-step=10.ckpt"));
         }
     }
 
@@ -99,7 +99,7 @@ class AliasTargetGoneTest {
             assertThat(registry.present(root.toString()).get(last.toString()).state()).isEqualTo(CheckpointState.CORRUPT);
             TinyCheckpoints.torchZip(target, 2, 20L, true);
             reconciler.reconcile(config, rc);
-            Checkpoint again = registry.present(root.toString()).get(last.toString());
+            Registered again = registry.present(root.toString()).get(last.toString());
             assertThat(again.state()).isEqualTo(CheckpointState.COMPLETE);
             assertThat(again.problems()).isEmpty();
         }
@@ -113,7 +113,7 @@ class AliasTargetGoneTest {
         Path tag = TreeBuilder.deepSpeedTag(run.resolve("global_step200"), 200, 1, 1, false, old);
         Path latest = Files.writeString(run.resolve("latest"), "global_step200");
 
-        Checkpoint now = afterTwoPasses(latest, () -> delete(tag));
+        Registered now = afterTwoPasses(latest, () -> delete(tag));
 
         assertThat(now.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(now.problems()).containsExactly("latest names tag 'global_step200' which does not exist here");
@@ -132,7 +132,7 @@ class AliasTargetGoneTest {
             assertThat(registry.present(root.toString()).get(last.toString()).aliasOf()).isEqualTo(target);
             Files.delete(target);
             reconciler.reconcile(config, rc);
-            Checkpoint now = registry.present(root.toString()).get(last.toString());
+            Registered now = registry.present(root.toString()).get(last.toString());
             assertThat(now.aliasOf()).as("the only copy left of step 20 is no alias of anything").isNull();
             assertThat(now.state()).isEqualTo(CheckpointState.COMPLETE);
             assertThat(now.step()).isEqualTo(20L);

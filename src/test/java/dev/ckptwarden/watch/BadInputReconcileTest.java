@@ -2,7 +2,6 @@ package dev.ckptwarden.watch;
 
 import dev.ckptwarden.catalog.Candidate;
 import dev.ckptwarden.catalog.Cataloger;
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Listing;
 import dev.ckptwarden.catalog.TreeReader;
@@ -12,6 +11,7 @@ import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.Layout;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.registry.HistoryEvent;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.TinyCheckpoints;
 import org.junit.jupiter.api.Assumptions;
@@ -67,7 +67,7 @@ class BadInputReconcileTest {
         return scan(LATER);
     }
 
-    private Map<String, Checkpoint> present() {
+    private Map<String, Registered> present() {
         try (SqliteRegistry registry = SqliteRegistry.open(state)) {
             return registry.present(root.toString());
         }
@@ -75,7 +75,7 @@ class BadInputReconcileTest {
 
     private static List<Path> paths(RootScan scan) {
         List<Path> out = new ArrayList<>();
-        for (Checkpoint c : scan.checkpoints()) {
+        for (Registered c : scan.checkpoints()) {
             out.add(c.path());
         }
         return out;
@@ -208,7 +208,7 @@ class BadInputReconcileTest {
 
             assertThat(scan.reachable()).isTrue();
             assertThat(paths(scan)).containsExactlyInAnyOrder(good, hf);
-            Checkpoint dir = scan.checkpoints().stream().filter(c -> c.path().equals(hf)).findFirst().orElseThrow();
+            Registered dir = scan.checkpoints().stream().filter(c -> c.path().equals(hf)).findFirst().orElseThrow();
             // A FIFO where trainer_state.json belongs is not a trainer_state.json: the save is not finished.
             assertThat(dir.state()).isEqualTo(CheckpointState.WRITING);
             assertThat(dir.bytes()).isEqualTo(Files.size(hf.resolve("model.safetensors")));
@@ -227,7 +227,7 @@ class BadInputReconcileTest {
         assertThat(second.gone()).isEqualTo(1);
         assertThat(second.problems()).isEmpty();
         try (SqliteRegistry registry = SqliteRegistry.open(state)) {
-            Checkpoint gone = registry.byPath(vanishing.toString()).orElseThrow();
+            Registered gone = registry.byPath(vanishing.toString()).orElseThrow();
             assertThat(gone.state()).isEqualTo(CheckpointState.DELETED);
             assertThat(registry.history(vanishing.toString())).extracting(HistoryEvent::event, HistoryEvent::detail)
                     .contains(org.assertj.core.groups.Tuple.tuple("deleted", "gone from disk"));
@@ -274,7 +274,7 @@ class BadInputReconcileTest {
         });
         // A vanished root must never look like "everything deleted".
         assertThat(present()).containsOnlyKeys(a.toString(), b.toString());
-        assertThat(present().values()).extracting(Checkpoint::state).containsOnly(CheckpointState.COMPLETE);
+        assertThat(present().values()).extracting(Registered::state).containsOnly(CheckpointState.COMPLETE);
     }
 
     @Test
@@ -341,7 +341,7 @@ class BadInputReconcileTest {
         assertThat(paths(scan)).containsExactlyInAnyOrder(good, hf);
         // Every entry stat'ed once: the links themselves, nothing behind them.
         assertThat(scan.entries()).isLessThan(20);
-        for (Checkpoint c : scan.checkpoints()) {
+        for (Registered c : scan.checkpoints()) {
             assertThat(c.state()).as(c.name()).isEqualTo(CheckpointState.COMPLETE);
         }
     }
@@ -355,13 +355,13 @@ class BadInputReconcileTest {
         RootScan scan = scan();
 
         assertThat(paths(scan)).contains(good);
-        Checkpoint loop = scan.checkpoints().stream().filter(c -> c.path().equals(self)).findFirst().orElseThrow();
+        Registered loop = scan.checkpoints().stream().filter(c -> c.path().equals(self)).findFirst().orElseThrow();
         // Registered as what it is, a link that leads nowhere, and never as a checkpoint to resume from.
         assertThat(loop.aliasOf()).isEqualTo(self);
         assertThat(loop.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(loop.problems()).containsExactly("dangling symlink to last.ckpt");
         assertThat(dev.ckptwarden.registry.Resolver.resolve(scan.checkpoints(), "latest", false, null))
-                .map(Checkpoint::path).contains(good);
+                .map(Registered::path).contains(good);
     }
 
     @Test
@@ -378,7 +378,7 @@ class BadInputReconcileTest {
 
         RootScan scan = scan();
 
-        Checkpoint c = scan.checkpoints().stream().filter(x -> x.path().equals(hf)).findFirst().orElseThrow();
+        Registered c = scan.checkpoints().stream().filter(x -> x.path().equals(hf)).findFirst().orElseThrow();
         assertThat(c.bytes()).isBetween(regular, regular + linkSize);
     }
 

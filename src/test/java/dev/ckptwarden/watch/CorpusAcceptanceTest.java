@@ -1,12 +1,12 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointKind;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Framework;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.Corpus;
 import org.junit.jupiter.api.BeforeAll;
@@ -166,7 +166,7 @@ class CorpusAcceptanceTest {
                 1, 10L, true);
     }
 
-    static Map<String, Checkpoint> found;
+    static Map<String, Registered> found;
     static Path corpus;
 
     @BeforeAll
@@ -180,7 +180,7 @@ class CorpusAcceptanceTest {
             RootScan scan = new Reconciler(registry, clock).reconcile(config, root);
             assertThat(scan.reachable()).isTrue();
             found = new TreeMap<>();
-            for (Checkpoint c : scan.checkpoints()) {
+            for (Registered c : scan.checkpoints()) {
                 found.put(corpus.relativize(c.path()).toString(), c);
             }
         }
@@ -195,7 +195,7 @@ class CorpusAcceptanceTest {
     void everyCheckpointHasTheFactsOfSourcesMd() {
         List<String> mismatches = new ArrayList<>();
         for (Map.Entry<String, Expect> e : EXPECTED.entrySet()) {
-            Checkpoint c = found.get(e.getKey());
+            Registered c = found.get(e.getKey());
             if (c == null) {
                 mismatches.add(e.getKey() + ": not recognised");
                 continue;
@@ -219,7 +219,7 @@ class CorpusAcceptanceTest {
 
     @Test
     void byteIdenticalLastCkptIsAnAliasOfItsTwin() {
-        Checkpoint last = found.get("lightning/VladislavZh__COTIC/checkpoints/last-v2.ckpt");
+        Registered last = found.get("lightning/VladislavZh__COTIC/checkpoints/last-v2.ckpt");
         assertThat(last.aliasOf()).isEqualTo(corpus.resolve("lightning/VladislavZh__COTIC/checkpoints/epoch_001.ckpt"));
         // Same run, different bytes: not an alias.
         assertThat(found.get("lightning/VladislavZh__COTIC/checkpoints/last.ckpt").aliasOf()).isNull();
@@ -227,7 +227,7 @@ class CorpusAcceptanceTest {
 
     @Test
     void deepSpeedLatestTagPointsAtItsCustomTagDirectory() {
-        Checkpoint latest = found.get("deepspeed/JHU-WORK__ESMnrg/checkpoints/latest");
+        Registered latest = found.get("deepspeed/JHU-WORK__ESMnrg/checkpoints/latest");
         assertThat(latest.aliasOf()).isEqualTo(corpus.resolve("deepspeed/JHU-WORK__ESMnrg/checkpoints/ESMnrgFullMoE_e1_t2-esm2_t33_650M_UR50D"));
         assertThat(latest.problems()).anyMatch(p -> p.contains("does not exist"));
     }

@@ -1,10 +1,10 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TreeBuilder;
@@ -58,7 +58,7 @@ class EmptiedRootTest {
         }
     }
 
-    private Checkpoint row(Path p) {
+    private Registered row(Path p) {
         return registry.byPath(p.toString()).orElseThrow();
     }
 

@@ -4,7 +4,6 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
@@ -13,6 +12,7 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.policy.Decision;
 import dev.ckptwarden.policy.RetentionPolicy;
 import dev.ckptwarden.policy.Verdict;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Resolver;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.Corpus;
@@ -68,12 +68,12 @@ class IncompleteSaveTest {
         registry.close();
     }
 
-    private Map<String, Checkpoint> scan() {
+    private Map<String, Registered> scan() {
         RootScan s = reconciler.reconcile(config, rootConfig);
         return s.checkpoints().stream().collect(Collectors.toMap(c -> c.run() + "/" + c.name(), c -> c));
     }
 
-    private static List<Checkpoint> run(Map<String, Checkpoint> all, String run) {
+    private static List<Registered> run(Map<String, Registered> all, String run) {
         return all.values().stream().filter(c -> c.run().equals(run)).toList();
     }
 
@@ -85,14 +85,14 @@ class IncompleteSaveTest {
                 "zero_pp_rank_1_mp_rank_00_optim_states.pt");
         TreeBuilder.touch(Files.writeString(ds.resolve("latest"), "global_step300"), LONG_AGO.plusSeconds(60));
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
         assertThat(m.get("ds/global_step200").state()).isEqualTo(CheckpointState.COMPLETE);
-        Checkpoint broken = m.get("ds/global_step300");
+        Registered broken = m.get("ds/global_step300");
         assertThat(broken.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(broken.problems())
                 .contains("missing rank 1 of dp_world_size 2: zero_pp_rank_1_mp_rank_00_optim_states.pt");
-        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
+        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Registered::path).contains(intact);
 
         List<Decision> decisions = RetentionPolicy.decide(run(m, "ds"), new Retention(1, null, null, null), clock.instant());
         assertThat(decisions).filteredOn(d -> d.checkpoint().path().equals(intact))
@@ -112,12 +112,12 @@ class IncompleteSaveTest {
         Files.write(modelStates, java.util.Arrays.copyOf(whole, whole.length / 2));
         TreeBuilder.touch(modelStates, LONG_AGO.plusSeconds(60));
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
-        Checkpoint broken = m.get("ds/global_step300");
+        Registered broken = m.get("ds/global_step300");
         assertThat(broken.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(broken.problems()).anySatisfy(p -> assertThat(p).startsWith("mp_rank_00_model_states.pt: "));
-        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
+        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Registered::path).contains(intact);
     }
 
     /**
@@ -131,12 +131,12 @@ class IncompleteSaveTest {
         Path full = Files.createDirectories(ds.resolve("global_step300"));
         TreeBuilder.touch(Files.write(full.resolve("mp_rank_00_model_states.pt"), new byte[0]), LONG_AGO.plusSeconds(60));
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
-        Checkpoint broken = m.get("ds/global_step300");
+        Registered broken = m.get("ds/global_step300");
         assertThat(broken.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(broken.problems()).anySatisfy(p -> assertThat(p).startsWith("mp_rank_00_model_states.pt: empty"));
-        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
+        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Registered::path).contains(intact);
     }
 
     /** Found by the simulation campaign (seed 2): both ranks killed before any optimizer shard was written. */
@@ -147,13 +147,13 @@ class IncompleteSaveTest {
         TreeBuilder.deepSpeedTag(ds.resolve("global_step300"), 300, 2, 1, false, LONG_AGO.plusSeconds(60),
                 "zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt");
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
-        Checkpoint broken = m.get("ds/global_step300");
+        Registered broken = m.get("ds/global_step300");
         assertThat(broken.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(broken.problems())
                 .contains("missing rank 0 of dp_world_size 2: zero_pp_rank_0_mp_rank_00_optim_states.pt");
-        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Checkpoint::path).contains(intact);
+        assertThat(Resolver.resolve(run(m, "ds"), "latest", false, null)).map(Registered::path).contains(intact);
     }
 
     @Test
@@ -162,7 +162,7 @@ class IncompleteSaveTest {
         TreeBuilder.deepSpeedTag(root.resolve("z3/global_step200"), 200, 2, 1, true, LONG_AGO,
                 "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_model_states.pt");
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
         assertThat(m.get("z3/global_step100").state()).isEqualTo(CheckpointState.COMPLETE);
         assertThat(m.get("z3/global_step200").state()).isEqualTo(CheckpointState.CORRUPT);
@@ -176,7 +176,7 @@ class IncompleteSaveTest {
         TreeBuilder.deepSpeedTag(root.resolve("mp/global_step100"), 100, 1, 2, false, LONG_AGO,
                 "mp_rank_01_model_states.pt", "zero_pp_rank_0_mp_rank_01_optim_states.pt");
 
-        Checkpoint c = scan().get("mp/global_step100");
+        Registered c = scan().get("mp/global_step100");
 
         assertThat(c.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(c.problems()).containsExactly(
@@ -191,7 +191,7 @@ class IncompleteSaveTest {
                 "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt");
         TreeBuilder.touch(hf, LONG_AGO);
 
-        Checkpoint c = scan().get("hf/checkpoint-100");
+        Registered c = scan().get("hf/checkpoint-100");
 
         assertThat(c.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(c.problems()).containsExactly(
@@ -211,7 +211,7 @@ class IncompleteSaveTest {
             assertThat(scan().get("ds/global_step300").state()).isEqualTo(CheckpointState.WRITING);
             // Rank 1 is slow: past the settle time, but within the grace, it is still a save in progress.
             clock.advance(Duration.ofSeconds(20));
-            Checkpoint paused = scan().get("ds/global_step300");
+            Registered paused = scan().get("ds/global_step300");
             assertThat(paused.state()).isEqualTo(CheckpointState.WRITING);
             assertThat(paused.note()).contains("missing rank 1");
             clock.advance(Duration.ofSeconds(50)); // 73 s quiet: settle time 10 s + grace 60 s have passed
@@ -241,16 +241,16 @@ class IncompleteSaveTest {
         Path full = TreeBuilder.hfCheckpoint(root.resolve("hf/staging"), 1500, true, true, LONG_AGO);
         Path stagedFull = Files.move(full, root.resolve("hf/tmp-checkpoint-1500"));
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
         assertThat(m.keySet()).containsExactlyInAnyOrder("hf/checkpoint-500", "hf/tmp-checkpoint-1000",
                 "hf/tmp-checkpoint-1500");
         for (Path p : List.of(staged, stagedFull)) {
-            Checkpoint c = m.get("hf/" + p.getFileName());
+            Registered c = m.get("hf/" + p.getFileName());
             assertThat(c.state()).as(c.name()).isEqualTo(CheckpointState.WRITING);
             assertThat(c.note()).as(c.name()).contains("staging");
         }
-        assertThat(Resolver.resolve(run(m, "hf"), "latest", false, null)).map(Checkpoint::path).contains(done);
+        assertThat(Resolver.resolve(run(m, "hf"), "latest", false, null)).map(Registered::path).contains(done);
     }
 
     @Test
@@ -262,7 +262,7 @@ class IncompleteSaveTest {
         TreeBuilder.touch(Files.write(weights.resolve(".metadata"), new byte[]{(byte) 0x80, 4, '}', '.'}), LONG_AGO);
         TreeBuilder.touch(Files.writeString(root.resolve("nemo/" + name + "-unfinished"), ""), LONG_AGO);
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
         assertThat(m.keySet()).containsExactly("nemo/" + name);
         assertThat(m.get("nemo/" + name).state()).isEqualTo(CheckpointState.WRITING);
@@ -289,7 +289,7 @@ class IncompleteSaveTest {
         byte[] all = Files.readAllBytes(cut);
         TreeBuilder.touch(Files.write(cut, java.util.Arrays.copyOf(all, 1000)), LONG_AGO);
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
         assertThat(m.get("fsdp/step-100").state()).isEqualTo(CheckpointState.COMPLETE);
         assertThat(m.get("fsdp/step-200").state()).isEqualTo(CheckpointState.CORRUPT);
@@ -315,7 +315,7 @@ class IncompleteSaveTest {
             TreeBuilder.touch(dir, LONG_AGO);
         }
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
         assertThat(m.get("nemo/" + name).state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(m.get("nemo/" + name).problems()).containsExactly("missing weights/__1_0.distcp named by weights/.metadata");
@@ -349,7 +349,7 @@ class IncompleteSaveTest {
             TreeBuilder.touch(root.resolve("megatron/" + iter), LONG_AGO);
         }
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
         assertThat(m.get("megatron/iter_0000100").state()).isEqualTo(CheckpointState.COMPLETE);
         assertThat(m.get("megatron/iter_0000200").state()).isEqualTo(CheckpointState.CORRUPT);
@@ -374,7 +374,7 @@ class IncompleteSaveTest {
         TreeBuilder.touch(Files.writeString(ds.resolve("latest"), "checkpoint"), LONG_AGO);
         TreeBuilder.touch(ds, LONG_AGO);
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
         assertThat(m.get("pl/epoch=1-step=100.ckpt").state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(m.get("pl/epoch=1-step=100.ckpt").problems()).containsExactly("missing __1_0.distcp named by .metadata");

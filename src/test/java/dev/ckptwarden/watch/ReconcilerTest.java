@@ -1,11 +1,11 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.catalog.Framework;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TreeBuilder;
@@ -55,7 +55,7 @@ class ReconcilerTest {
         registry.close();
     }
 
-    private Map<String, Checkpoint> scan() {
+    private Map<String, Registered> scan() {
         RootScan s = reconciler.reconcile(config, rootConfig);
         return s.checkpoints().stream().collect(Collectors.toMap(c -> c.run() + "/" + c.name(), c -> c));
     }
@@ -70,10 +70,10 @@ class ReconcilerTest {
         scan();
         clock.set(clock.instant().minus(Duration.ofHours(1)));
         TreeBuilder.lightningCkpt(root.resolve("run/epoch=0-step=50.ckpt"), 0, 50, true, T0.minusSeconds(3600));
-        Map<String, Checkpoint> m = scan();
-        Checkpoint later = m.get("run/epoch=0-step=50.ckpt");
+        Map<String, Registered> m = scan();
+        Registered later = m.get("run/epoch=0-step=50.ckpt");
         assertThat(later.stateSince()).isAfterOrEqualTo(m.get("run/epoch=0-step=100.ckpt").stateSince());
-        assertThat(dev.ckptwarden.catalog.Recency.newestFirst(m.values()).get(0)).isEqualTo(later);
+        assertThat(dev.ckptwarden.registry.Recency.newestFirst(m.values()).get(0)).isEqualTo(later);
     }
 
     /**
@@ -94,12 +94,12 @@ class ReconcilerTest {
         clock.advance(SETTLE.plusSeconds(1));
         scan();
         clock.set(written.plus(Duration.ofMinutes(5))); // the clock has caught up with the first file's time
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
 
-        assertThat(m.values()).extracting(Checkpoint::state).containsOnly(CheckpointState.COMPLETE);
-        List<Checkpoint> run = List.copyOf(m.values());
+        assertThat(m.values()).extracting(Registered::state).containsOnly(CheckpointState.COMPLETE);
+        List<Registered> run = List.copyOf(m.values());
         assertThat(dev.ckptwarden.registry.Resolver.resolve(run, "latest", false, null)).get()
-                .extracting(Checkpoint::name).isEqualTo("epoch=0-step=200.ckpt");
+                .extracting(Registered::name).isEqualTo("epoch=0-step=200.ckpt");
         assertThat(dev.ckptwarden.policy.RetentionPolicy.decide(run, new dev.ckptwarden.config.Retention(1, null, null, null),
                 clock.instant()))
                 .filteredOn(dev.ckptwarden.policy.Decision::evictsNow).extracting(d -> d.checkpoint().name())
@@ -116,7 +116,7 @@ class ReconcilerTest {
 
         assertThat(first.inspected()).isEqualTo(2);
         assertThat(second.inspected()).isZero();
-        assertThat(second.checkpoints()).extracting(Checkpoint::state).containsOnly(CheckpointState.COMPLETE);
+        assertThat(second.checkpoints()).extracting(Registered::state).containsOnly(CheckpointState.COMPLETE);
 
         // A rewrite (new size and mtime) is noticed and re-read.
         TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-step=10.ckpt"), 1, 10, false, T0.plusSeconds(60));
@@ -137,7 +137,7 @@ class ReconcilerTest {
         reconciler.reconcile(config, rootConfig);
         RootScan warm = reconciler.reconcile(config, rootConfig); // the agent's periodic pass
         assertThat(warm.inspected()).isZero();
-        java.lang.ref.WeakReference<Checkpoint> held = new java.lang.ref.WeakReference<>(warm.checkpoints().get(0));
+        java.lang.ref.WeakReference<Registered> held = new java.lang.ref.WeakReference<>(warm.checkpoints().get(0));
         warm = null;
         for (int i = 0; i < 20 && held.get() != null; i++) {
             System.gc();
@@ -159,10 +159,10 @@ class ReconcilerTest {
         assertThat(scan().get("exp/epoch=1-step=200-val/loss=0.70.ckpt")).isNotNull();
         TreeBuilder.lightningCkpt(split.resolveSibling("model.ckpt"), 1, 200, true, T0);
 
-        Map<String, Checkpoint> after = scan();
+        Map<String, Registered> after = scan();
 
         assertThat(after.get("exp/epoch=1-step=200-val/loss=0.70.ckpt")).as("registered under its new run").isNotNull();
-        assertThat(registry.byPath(split.toString())).get().extracting(Checkpoint::state).isEqualTo(CheckpointState.COMPLETE);
+        assertThat(registry.byPath(split.toString())).get().extracting(Registered::state).isEqualTo(CheckpointState.COMPLETE);
     }
 
     /** A pin written in this process (the HTTP API) between two passes shows in the next pass's answer. */
@@ -224,7 +224,7 @@ class ReconcilerTest {
         Files.write(f, java.util.Arrays.copyOf(all, all.length - 30));
         TreeBuilder.touch(f, T0);
 
-        Checkpoint c = scan().get("run/epoch=3-step=30.ckpt");
+        Registered c = scan().get("run/epoch=3-step=30.ckpt");
         assertThat(c.state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(c.problems()).isNotEmpty();
     }
@@ -236,7 +236,7 @@ class ReconcilerTest {
         Path marker = Files.writeString(root.resolve("nemo/megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0-unfinished"), "");
         TreeBuilder.touch(marker, T0);
 
-        Checkpoint c = scan().get("nemo/megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0.ckpt");
+        Registered c = scan().get("nemo/megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0.ckpt");
         assertThat(c.state()).isEqualTo(CheckpointState.WRITING);
         assertThat(c.framework()).isEqualTo(Framework.NEMO);
         assertThat(c.note()).contains("-unfinished");
@@ -254,7 +254,7 @@ class ReconcilerTest {
         String file = "megatron_gpt--val_loss=2.34-step=1000-consumed_samples=64000.0";
         TreeBuilder.lightningCkpt(root.resolve("nemo/" + file + ".ckpt"), 0, 1000, true, T0);
         Path hf = TreeBuilder.hfCheckpoint(root.resolve("nemo"), 2000, true, true, T0);
-        Map<String, Checkpoint> before = scan();
+        Map<String, Registered> before = scan();
         assertThat(before.get("nemo/" + file + ".ckpt").state()).isEqualTo(CheckpointState.COMPLETE);
         assertThat(before.get("nemo/" + hf.getFileName()).state()).isEqualTo(CheckpointState.COMPLETE);
 
@@ -263,7 +263,7 @@ class ReconcilerTest {
 
         assertThat(reconciler.reconcileRun(config, rootConfig, "nemo")).allSatisfy(c ->
                 assertThat(c.state()).as(c.name()).isEqualTo(CheckpointState.WRITING));
-        Map<String, Checkpoint> after = scan();
+        Map<String, Registered> after = scan();
         assertThat(after.get("nemo/" + file + ".ckpt").state()).isEqualTo(CheckpointState.WRITING);
         assertThat(after.get("nemo/" + hf.getFileName()).state()).isEqualTo(CheckpointState.WRITING);
     }
@@ -276,7 +276,7 @@ class ReconcilerTest {
         TreeBuilder.touch(Files.writeString(done.resolve("_CHECKPOINT_METADATA"),
                 "{\"commit_timestamp_nsecs\": 1, \"metrics\": {\"loss\": 0.5}}"), T0);
 
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
         assertThat(m.get("jax/16.orbax-checkpoint-tmp-123214324").state()).isEqualTo(CheckpointState.WRITING);
         assertThat(m.get("jax/16.orbax-checkpoint-tmp-123214324").step()).isEqualTo(16L);
         assertThat(m.get("jax/8").state()).isEqualTo(CheckpointState.COMPLETE);
@@ -288,7 +288,7 @@ class ReconcilerTest {
         Path dir = Files.createDirectories(root.resolve("fsdp/step-100"));
         TreeBuilder.touch(Files.write(dir.resolve("__0_0.distcp"), new byte[64]), T0);
         TreeBuilder.touch(Files.write(dir.resolve(".metadata.tmp"), new byte[]{(byte) 0x80, 4}), T0);
-        Checkpoint c = scan().get("fsdp/step-100");
+        Registered c = scan().get("fsdp/step-100");
         assertThat(c.framework()).isEqualTo(Framework.DCP);
         assertThat(c.state()).isEqualTo(CheckpointState.WRITING);
         assertThat(c.step()).isEqualTo(100L);
@@ -298,7 +298,7 @@ class ReconcilerTest {
     void huggingFaceWithoutTrainerStateIsWritingAndWeightsOnlyIsNotResumable() throws IOException {
         TreeBuilder.hfCheckpoint(root.resolve("hf"), 500, false, false, T0);
         TreeBuilder.hfCheckpoint(root.resolve("hf"), 1000, false, true, T0);
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
         assertThat(m.get("hf/checkpoint-500").state()).isEqualTo(CheckpointState.WRITING);
         assertThat(m.get("hf/checkpoint-1000").state()).isEqualTo(CheckpointState.COMPLETE);
         assertThat(m.get("hf/checkpoint-1000").resumable()).isFalse();
@@ -313,7 +313,7 @@ class ReconcilerTest {
             TreeBuilder.touch(Files.write(tag.resolve(n), new byte[16]), T0);
         }
         TreeBuilder.touch(Files.writeString(root.resolve("ds/latest"), "global_step100"), T0);
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
         assertThat(m.get("ds/global_step100").state()).isEqualTo(CheckpointState.CORRUPT);
         assertThat(m.get("ds/global_step100").problems()).anyMatch(p -> p.contains("rank 1 missing"));
         assertThat(m.get("ds/latest").aliasOf()).isEqualTo(tag);
@@ -323,7 +323,7 @@ class ReconcilerTest {
     void lightningMetricWithSlashIsOneCheckpointOfTheParentRun() throws IOException {
         TreeBuilder.lightningCkpt(root.resolve("run/epoch=1-val/loss=0.12.ckpt"), 1, 10, true, T0);
         TreeBuilder.lightningCkpt(root.resolve("run/epoch=2-val/loss=0.10.ckpt"), 2, 20, true, T0);
-        Map<String, Checkpoint> m = scan();
+        Map<String, Registered> m = scan();
         assertThat(m).containsOnlyKeys("run/epoch=1-val/loss=0.12.ckpt", "run/epoch=2-val/loss=0.10.ckpt");
         assertThat(m.get("run/epoch=2-val/loss=0.10.ckpt").metrics()).containsEntry("val/loss", 0.10);
     }
@@ -348,7 +348,7 @@ class ReconcilerTest {
         try (SqliteRegistry other = SqliteRegistry.open(state)) {
             assertThat(other.pin(f.toString(), true, "paper baseline")).isTrue();
         }
-        Checkpoint c = scan().get("run/epoch=1-step=10.ckpt");
+        Registered c = scan().get("run/epoch=1-step=10.ckpt");
         assertThat(c.pinned()).isTrue();
         assertThat(c.pinReason()).isEqualTo("paper baseline");
     }

@@ -1,6 +1,6 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.cli.SampleFiles;
 import dev.ckptwarden.config.AgentSettings;
@@ -92,9 +92,9 @@ class RemoteRootReconcileTest {
     }
 
     /** What recognition decided, keyed by run/name, without the location. */
-    private static Map<String, String> recognised(List<Checkpoint> checkpoints) {
+    private static Map<String, String> recognised(List<Registered> checkpoints) {
         Map<String, String> out = new TreeMap<>();
-        for (Checkpoint c : checkpoints) {
+        for (Registered c : checkpoints) {
             out.put(c.run() + "/" + c.name(), c.framework().id() + " " + c.kind().id() + " epoch=" + c.epoch() + " step="
                     + c.step() + " metrics=" + new TreeMap<>(c.metrics()) + " " + c.state().id() + " resumable="
                     + c.resumable() + " bytes=" + c.bytes() + " alias=" + (c.aliasOf() == null ? null
@@ -125,7 +125,7 @@ class RemoteRootReconcileTest {
             RootScan remote = scan(RootConfig.watchOnly(server.uri("/ckpt")), server.settings());
 
             assertRecognisedLikeLocal(local, remote);
-            Checkpoint hf = remote.checkpoints().stream().filter(c -> c.name().equals("checkpoint-500")).findFirst().orElseThrow();
+            Registered hf = remote.checkpoints().stream().filter(c -> c.name().equals("checkpoint-500")).findFirst().orElseThrow();
             assertThat(hf.path()).hasToString("sftp:/tester@127.0.0.1:" + server.port() + "/ckpt/hf/checkpoint-500");
             // Users (ls --json, resolve, the API) see the URI.
             assertThat(CheckpointJson.of(hf).get("path").asText()).isEqualTo(server.uri("/ckpt/hf/checkpoint-500"));

@@ -5,6 +5,7 @@ import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.registry.PresentRuns;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
@@ -88,11 +89,11 @@ class RunByRunPassTest {
         RootScan scan = reconciler.reconcile(config, rootConfig);
         rows.reset();
 
-        List<List<Checkpoint>> visited = new ArrayList<>();
+        List<List<Registered>> visited = new ArrayList<>();
         scan.present().forEachRun(visited::add);
 
         assertThat(visited).extracting(run -> run.get(0).run()).containsExactly("run-0", "run-1", "run-2");
-        for (List<Checkpoint> run : visited) {
+        for (List<Registered> run : visited) {
             assertThat(run).isEqualTo(sqlite.list(root.toString(), run.get(0).run(), false));
         }
         assertThat(rows.total).isEqualTo(12);
@@ -100,14 +101,15 @@ class RunByRunPassTest {
 
     @Test
     void aLargeRootIsReadInBatchesOfRunsNotWhole() {
-        List<Checkpoint> all = new ArrayList<>();
+        List<Registered> all = new ArrayList<>();
         for (int r = 0; r < 3; r++) {
             for (int i = 1; i <= 3000; i++) {
                 Path p = root.resolve("run-" + r).resolve("step_" + i + ".ckpt");
-                all.add(new Checkpoint(root.toString(), "run-" + r, p.getFileName().toString(), p, List.of(),
-                        dev.ckptwarden.catalog.Framework.LIGHTNING, dev.ckptwarden.catalog.CheckpointKind.FILE,
-                        dev.ckptwarden.catalog.CheckpointState.COMPLETE, 0, (long) i, Map.of(), 10L, T0, true, null,
-                        List.of(), false, null, List.of(), "sig", T0, T0, null));
+                all.add(new Registered(new Checkpoint(root.toString(), "run-" + r, p.getFileName().toString(), p,
+                        List.of(), dev.ckptwarden.catalog.Framework.LIGHTNING,
+                        dev.ckptwarden.catalog.CheckpointKind.FILE, 0, (long) i, Map.of(), 10L, T0, true, null,
+                        List.of(), List.of(), "sig"), dev.ckptwarden.catalog.CheckpointState.COMPLETE, null, false,
+                        null, T0, T0));
             }
         }
         sqlite.upsert(all);

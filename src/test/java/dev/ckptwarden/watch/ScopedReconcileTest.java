@@ -1,10 +1,10 @@
 package dev.ckptwarden.watch;
 
-import dev.ckptwarden.catalog.Checkpoint;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.config.AgentSettings;
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.RootConfig;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.SqliteRegistry;
 import dev.ckptwarden.testing.MutableClock;
 import dev.ckptwarden.testing.TreeBuilder;
@@ -75,8 +75,8 @@ class ScopedReconcileTest {
         return reconciler.reconcile(config, rootConfig, Set.of(where));
     }
 
-    private static Map<String, Checkpoint> byKey(RootScan s) {
-        return s.checkpoints().stream().collect(Collectors.toMap(Checkpoint::key, c -> c));
+    private static Map<String, Registered> byKey(RootScan s) {
+        return s.checkpoints().stream().collect(Collectors.toMap(Registered::key, c -> c));
     }
 
     @Test

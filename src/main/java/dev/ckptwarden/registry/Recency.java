@@ -1,4 +1,4 @@
-package dev.ckptwarden.catalog;
+package dev.ckptwarden.registry;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -11,7 +11,7 @@ import java.util.List;
  * "Retention semantics": a training job restarted from step 0 in the same directory makes its new
  * saves the newest, and of two saves of one step, as a resumed run overlaps the old one, the later).
  *
- * <p>A complete checkpoint's completion time is {@link Checkpoint#stateSince()}: when the registry
+ * <p>A complete checkpoint's completion time is {@link Registered#stateSince()}: when the registry
  * first saw it complete, read from the agent's clock, which the reconciler never lets run backwards
  * against what it has recorded. The file's own modification time is not used first: it comes from the
  * clock of whichever machine wrote the file (a training node, an NFS server) and moves with a copy or
@@ -22,40 +22,40 @@ import java.util.List;
  */
 public final class Recency {
 
-    private static final Comparator<Checkpoint> BY_MODIFIED = Comparator.comparing(Checkpoint::modified)
-            .thenComparing(Checkpoint::name)
+    private static final Comparator<Registered> BY_MODIFIED = Comparator.comparing(Registered::modified)
+            .thenComparing(Registered::name)
             .thenComparing(c -> c.path().toString());
 
-    private static final Comparator<Checkpoint> BY_STEP =
-            Comparator.comparing(Checkpoint::step).thenComparing(BY_MODIFIED);
+    private static final Comparator<Registered> BY_STEP =
+            Comparator.comparing(Registered::step).thenComparing(BY_MODIFIED);
 
-    private static final Comparator<Checkpoint> BY_EPOCH =
-            Comparator.comparing(Checkpoint::epoch).thenComparing(BY_MODIFIED);
+    private static final Comparator<Registered> BY_EPOCH =
+            Comparator.comparing(Registered::epoch).thenComparing(BY_MODIFIED);
 
     private Recency() {
     }
 
     /** When a checkpoint counts as completed for "newest": see the class comment. */
-    public static java.time.Instant completed(Checkpoint c) {
+    public static java.time.Instant completed(Registered c) {
         return c.isComplete() && c.stateSince() != null ? c.stateSince() : c.modified();
     }
 
     /** The checkpoints of one run, oldest first. */
-    public static List<Checkpoint> oldestFirst(Collection<Checkpoint> checkpoints) {
-        List<Checkpoint> byCounters = byCounters(checkpoints);
-        java.util.Map<Checkpoint, Integer> rank = new java.util.IdentityHashMap<>();
+    public static List<Registered> oldestFirst(Collection<Registered> checkpoints) {
+        List<Registered> byCounters = byCounters(checkpoints);
+        java.util.Map<Registered, Integer> rank = new java.util.IdentityHashMap<>();
         for (int i = 0; i < byCounters.size(); i++) {
             rank.put(byCounters.get(i), i);
         }
-        List<Checkpoint> out = new ArrayList<>(byCounters);
-        out.sort(Comparator.comparing(Recency::completed).thenComparing(Checkpoint::modified)
+        List<Registered> out = new ArrayList<>(byCounters);
+        out.sort(Comparator.comparing(Recency::completed).thenComparing(Registered::modified)
                 .thenComparing(rank::get));
         return out;
     }
 
     /** The checkpoints of one run, newest first. */
-    public static List<Checkpoint> newestFirst(Collection<Checkpoint> checkpoints) {
-        List<Checkpoint> order = oldestFirst(checkpoints);
+    public static List<Registered> newestFirst(Collection<Registered> checkpoints) {
+        List<Registered> order = oldestFirst(checkpoints);
         Collections.reverse(order);
         return order;
     }
@@ -69,11 +69,11 @@ public final class Recency {
      * head has one, else by modification time); those with neither merged in by modification time.
      * Remaining ties are broken by name, then path.
      */
-    static List<Checkpoint> byCounters(Collection<Checkpoint> checkpoints) {
-        List<Checkpoint> stepped = new ArrayList<>();
-        List<Checkpoint> epochOnly = new ArrayList<>();
-        List<Checkpoint> bare = new ArrayList<>();
-        for (Checkpoint c : checkpoints) {
+    static List<Registered> byCounters(Collection<Registered> checkpoints) {
+        List<Registered> stepped = new ArrayList<>();
+        List<Registered> epochOnly = new ArrayList<>();
+        List<Registered> bare = new ArrayList<>();
+        for (Registered c : checkpoints) {
             if (c.step() != null) {
                 stepped.add(c);
             } else if (c.epoch() != null) {
@@ -88,7 +88,7 @@ public final class Recency {
         return merge(merge(stepped, epochOnly, Recency::steppedVersusEpochOnly), bare, BY_MODIFIED);
     }
 
-    private static int steppedVersusEpochOnly(Checkpoint stepped, Checkpoint epochOnly) {
+    private static int steppedVersusEpochOnly(Registered stepped, Registered epochOnly) {
         if (stepped.epoch() != null) {
             int byEpoch = Integer.compare(stepped.epoch(), epochOnly.epoch());
             if (byEpoch != 0) {
@@ -99,8 +99,8 @@ public final class Recency {
     }
 
     /** Merges two sequences each sorted oldest first; {@code older} compares a head of {@code a} with one of {@code b}. */
-    private static List<Checkpoint> merge(List<Checkpoint> a, List<Checkpoint> b, Comparator<Checkpoint> older) {
-        List<Checkpoint> out = new ArrayList<>(a.size() + b.size());
+    private static List<Registered> merge(List<Registered> a, List<Registered> b, Comparator<Registered> older) {
+        List<Registered> out = new ArrayList<>(a.size() + b.size());
         int i = 0;
         int j = 0;
         while (i < a.size() && j < b.size()) {
