@@ -177,6 +177,19 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
+    public SettledRun settledRun(String root, String run) {
+        Objects.requireNonNull(root, "root");
+        Objects.requireNonNull(run, "run");
+        return read("settledRun(" + root + ", " + run + ")", c -> RunRows.settled(c, root, run));
+    }
+
+    @Override
+    public Map<String, SettledRun> settledRuns(String root) {
+        Objects.requireNonNull(root, "root");
+        return read("settledRuns(" + root + ")", c -> RunRows.settled(c, root));
+    }
+
+    @Override
     public List<Checkpoint> presentIn(String root, Collection<String> runs) {
         Objects.requireNonNull(root, "root");
         return runs.isEmpty() ? List.of() : read("presentIn(" + root + ", " + runs.size() + " runs)",

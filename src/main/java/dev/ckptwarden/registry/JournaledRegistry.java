@@ -307,6 +307,16 @@ public final class JournaledRegistry implements Registry {
     }
 
     @Override
+    public SettledRun settledRun(String root, String run) {
+        return delegate.settledRun(root, run); // pins play no part in it
+    }
+
+    @Override
+    public Map<String, SettledRun> settledRuns(String root) {
+        return delegate.settledRuns(root);
+    }
+
+    @Override
     public List<Checkpoint> presentIn(String root, Collection<String> runs) {
         Map<String, PinJournal.Pin> pins = journalPins();
         return delegate.presentIn(root, runs).stream().map(c -> effective(c, pins)).toList();

@@ -61,6 +61,28 @@ public interface Registry extends AutoCloseable {
         return out;
     }
 
+    /**
+     * The signatures of one run's present checkpoints and whether each holds a settled verdict of its own:
+     * enough for a pass to tell the run unchanged without reading its rows ({@link SettledRun}).
+     */
+    default SettledRun settledRun(String root, String run) {
+        SettledRun.Builder b = new SettledRun.Builder();
+        for (Checkpoint c : list(root, run, false)) {
+            b.add(c.key(), c.signature(), c.state(), c.aliasOf() != null, c.stateSince());
+        }
+        return b.build();
+    }
+
+    /** {@link #settledRun} of every run of a root with present checkpoints, by run id, in one read. */
+    default Map<String, SettledRun> settledRuns(String root) {
+        Map<String, SettledRun.Builder> runs = new java.util.HashMap<>();
+        for (Checkpoint c : present(root).values()) {
+            runs.computeIfAbsent(c.run(), k -> new SettledRun.Builder())
+                    .add(c.key(), c.signature(), c.state(), c.aliasOf() != null, c.stateSince());
+        }
+        return SettledRun.Builder.buildAll(runs);
+    }
+
     /** The present checkpoints of these runs of a root, in no particular order. */
     default List<Checkpoint> presentIn(String root, Collection<String> runs) {
         List<Checkpoint> out = new java.util.ArrayList<>();

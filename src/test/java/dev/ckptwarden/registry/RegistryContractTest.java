@@ -95,6 +95,34 @@ abstract class RegistryContractTest {
     }
 
     @Test
+    void settledRunsGiveEachPresentSignatureAndWhetherEveryVerdictIsSettledAndItsOwn() {
+        Instant later = T0.plus(Duration.ofMinutes(5));
+        Checkpoint x = complete("r", "a", "x.ckpt", 1L);
+        Checkpoint y = complete("r", "a", "y.ckpt", 2L).withHistory(T0, later);
+        Checkpoint gone = complete("r", "a", "old.ckpt", 0L);
+        Checkpoint corrupt = complete("r", "d", "bad.ckpt", 1L).withState(CheckpointState.CORRUPT, T0, "truncated");
+        Checkpoint writing = complete("r", "b", "w.ckpt", 1L).withState(CheckpointState.WRITING, T0, null);
+        Checkpoint alias = complete("r", "c", "last.ckpt", 3L).withAlias(complete("r", "c", "z.ckpt", 3L).path());
+        registry.upsert(List.of(x, y, gone, corrupt, writing, alias, complete("other", "a", "w.ckpt", 1L)));
+        registry.markGone(List.of(gone.key()), CheckpointState.DELETED, later.plusSeconds(60), "gone from disk");
+
+        SettledRun a = registry.settledRun("r", "a");
+        assertThat(a.signatures()).containsExactlyInAnyOrderEntriesOf(Map.of(x.key(), "sig-x.ckpt", y.key(), "sig-y.ckpt"));
+        assertThat(a.settled()).isTrue();
+        assertThat(a.latestStateSince()).isEqualTo(later);
+        assertThat(registry.settledRun("r", "d").settled()).as("a corrupt verdict is settled").isTrue();
+        assertThat(registry.settledRun("r", "b").settled()).as("a save still writing").isFalse();
+        assertThat(registry.settledRun("r", "c").settled()).as("an alias: its verdict is its target's").isFalse();
+        assertThat(registry.settledRun("r", "none").signatures()).isEmpty();
+        Map<String, SettledRun> all = registry.settledRuns("r");
+        assertThat(all).containsOnlyKeys("a", "b", "c", "d");
+        for (String run : all.keySet()) {
+            assertThat(all.get(run)).isEqualTo(registry.settledRun("r", run));
+        }
+        assertThat(registry.settledRuns("none")).isEmpty();
+    }
+
+    @Test
     void sizeChangesAreEachCheckpointsArrivalAndDepartureInListOrderWithoutAliases() {
         Checkpoint kept = complete("r", "a", "x.ckpt", 2L);
         Checkpoint gone = complete("r", "a", "old.ckpt", 1L);
