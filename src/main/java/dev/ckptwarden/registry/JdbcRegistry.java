@@ -177,6 +177,24 @@ abstract class JdbcRegistry implements Registry {
     }
 
     @Override
+    public SizeChange.Totals sizeChangeTotals(List<String> roots, Instant from, Instant to) {
+        return roots.isEmpty() ? new SizeChange.Totals(0, 0)
+                : read("sizeChangeTotals(" + roots + ")", c -> SizeHistory.totals(c, roots, from, to));
+    }
+
+    @Override
+    public void sizeChanges(List<String> roots, Instant from, Instant to, java.util.function.Consumer<SizeChange> each) {
+        if (!roots.isEmpty()) {
+            long[] handedOn = {0};
+            read("sizeChanges(" + roots + ")", c -> {
+                // A unit of work may be tried again on a fresh connection: what the first try handed on is not again.
+                SizeHistory.window(c, roots, from, to, handedOn, each);
+                return null;
+            });
+        }
+    }
+
+    @Override
     public SettledRun settledRun(String root, String run) {
         Objects.requireNonNull(root, "root");
         Objects.requireNonNull(run, "run");

@@ -307,6 +307,17 @@ public final class JournaledRegistry implements Registry {
     }
 
     @Override
+    public SizeChange.Totals sizeChangeTotals(List<String> roots, java.time.Instant from, java.time.Instant to) {
+        return delegate.sizeChangeTotals(roots, from, to);
+    }
+
+    @Override
+    public void sizeChanges(List<String> roots, java.time.Instant from, java.time.Instant to,
+                            java.util.function.Consumer<SizeChange> each) {
+        delegate.sizeChanges(roots, from, to, each);
+    }
+
+    @Override
     public SettledRun settledRun(String root, String run) {
         return delegate.settledRun(root, run); // pins play no part in it
     }

@@ -95,6 +95,46 @@ abstract class RegistryContractTest {
     }
 
     @Test
+    void aForecastWindowOfSizeChangesIsTheRootsChangesInTimeOrderWithTheirTotalsBefore() {
+        // Two roots on one file system, changes at shared instants (a pass stamps all it registers with its time).
+        Instant t1 = T0.plus(Duration.ofHours(1));
+        Instant t2 = T0.plus(Duration.ofHours(2));
+        List<Checkpoint> rows = new ArrayList<>();
+        for (String root : List.of("r", "s")) {
+            for (int i = 0; i < 6; i++) {
+                Checkpoint c = Checkpoints.withBytes(complete(root, "run-" + (i % 2), "c" + i + ".ckpt", (long) i), 100L * (i + 1));
+                rows.add(c.withHistory(i < 2 ? T0 : t1, i < 2 ? T0 : t1));
+            }
+        }
+        Checkpoint alias = new Checkpoint("r", "run-0", "last.ckpt", Checkpoints.pathOf("r", "run-0", "last.ckpt"), List.of(),
+                Framework.LIGHTNING, CheckpointKind.FILE, CheckpointState.COMPLETE, null, 3L, Map.of(), 1000L, t1, true,
+                rows.get(0).path(), List.of(), false, null, List.of(), "sig", t1, t1, null);
+        rows.add(alias);
+        rows.add(complete("other", "a", "w.ckpt", 1L).withHistory(t1, t1));
+        registry.upsert(rows);
+        registry.markGone(List.of(rows.get(2).key(), rows.get(7).key()), CheckpointState.DELETED, t2, "gone from disk");
+        registry.markGone(List.of(rows.get(3).key()), CheckpointState.DELETED, t1, "gone from disk");
+
+        List<String> roots = List.of("s", "r");
+        for (Instant from : List.of(T0.minusSeconds(1), T0, T0.plusSeconds(1), t1, t2)) {
+            for (Instant to : List.of(t1, t2, t2.plusSeconds(1))) {
+                // What the per-root lists say, merged in the roots' order and sorted stably by time.
+                List<SizeChange> all = new ArrayList<>();
+                roots.forEach(root -> all.addAll(registry.sizeChanges(root)));
+                all.sort(java.util.Comparator.comparing(SizeChange::at));
+                long before = all.stream().filter(c -> c.at().isBefore(from)).mapToLong(SizeChange::deltaBytes).sum();
+                List<SizeChange> window = all.stream().filter(c -> !c.at().isBefore(from) && !c.at().isAfter(to)).toList();
+
+                List<SizeChange> streamed = new ArrayList<>();
+                registry.sizeChanges(roots, from, to, streamed::add);
+                assertThat(streamed).as("from %s to %s", from, to).containsExactlyElementsOf(window);
+                assertThat(registry.sizeChangeTotals(roots, from, to)).isEqualTo(new SizeChange.Totals(before, window.size()));
+            }
+        }
+        assertThat(registry.sizeChangeTotals(List.of("none"), T0, t2)).isEqualTo(new SizeChange.Totals(0, 0));
+    }
+
+    @Test
     void settledRunsGiveEachPresentSignatureAndWhetherEveryVerdictIsSettledAndItsOwn() {
         Instant later = T0.plus(Duration.ofMinutes(5));
         Checkpoint x = complete("r", "a", "x.ckpt", 1L);
