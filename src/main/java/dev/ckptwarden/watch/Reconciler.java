@@ -213,7 +213,10 @@ public final class Reconciler implements AutoCloseable {
      *
      * <p>An empty {@code changed} reads nothing from disk. A full pass is done instead when there is no
      * earlier pass to build on (none yet, or another process wrote to the registry since), when
-     * {@code changed} is null, reaches the root itself, or names more than {@value #MAX_SCOPE} places.
+     * {@code changed} is null or names more than {@value #MAX_SCOPE} places, or when the root itself changed and
+     * lists empty (an unmounted file system is told from a root emptied by hand by the full pass only). A place an
+     * earlier pass listed (the root itself, a run directory) costs its own listing: its sub-directories are walked
+     * again only when new.
      */
     public RootScan reconcile(Config config, RootConfig root, Set<Path> changed) {
         passes.lock();
@@ -241,13 +244,14 @@ public final class Reconciler implements AutoCloseable {
         List<Path> scopes = new ArrayList<>(changed.size());
         for (Path d : changed) {
             Path scope = d.normalize();
-            if (!scope.startsWith(m.rootDir) || scope.equals(m.rootDir)) {
+            if (!scope.startsWith(m.rootDir)) {
                 return fullPass(config, root);
             }
             scopes.add(scope);
         }
-        return ScopedPass.run(registry, settler, cataloger(root), root, m, scopes, config.agent().settleTime(),
+        RootScan scoped = ScopedPass.run(registry, settler, cataloger(root), root, m, scopes, config.agent().settleTime(),
                 clock.instant());
+        return scoped != null ? scoped : fullPass(config, root);
     }
 
     /**
