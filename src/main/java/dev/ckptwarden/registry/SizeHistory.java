@@ -55,6 +55,9 @@ final class SizeHistory {
     }
 
     static SizeChange.Totals totals(Connection c, List<String> roots, Instant from, Instant to) throws SQLException {
+        if (roots.isEmpty()) {
+            return new SizeChange.Totals(0, 0);
+        }
         try (PreparedStatement select = c.prepareStatement("SELECT"
                 + " sum(CASE WHEN at < ? THEN delta ELSE 0 END), sum(CASE WHEN at >= ? AND at <= ? THEN 1 ELSE 0 END)"
                 + " FROM (" + changes(roots.size()) + ") e")) {
@@ -75,8 +78,11 @@ final class SizeHistory {
      * (those an earlier try on a connection that broke already handed on), and counts in {@code handedOn[0]}
      * what it hands on.
      */
-    static void window(Connection c, List<String> roots, Instant from, Instant to, long[] handedOn,
+    static Void window(Connection c, List<String> roots, Instant from, Instant to, long[] handedOn,
                        Consumer<SizeChange> each) throws SQLException {
+        if (roots.isEmpty()) {
+            return null;
+        }
         try (PreparedStatement select = c.prepareStatement("SELECT at, delta FROM (" + changes(roots.size()) + ") e"
                 + " WHERE at >= ? AND at <= ? ORDER BY at, root_order, run, step NULLS FIRST, epoch NULLS FIRST,"
                 + " modified NULLS FIRST, name, path, departure")) {
@@ -93,6 +99,7 @@ final class SizeHistory {
                     }
                 }
             }
+            return null;
         }
     }
 }

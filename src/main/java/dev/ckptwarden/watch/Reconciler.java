@@ -114,7 +114,6 @@ public final class Reconciler implements AutoCloseable {
         return new RootScan(root.name(), path, false, registryView(root), List.of(), 0, 0, 0, Duration.ZERO);
     }
 
-
     public RootScan reconcile(Config config, RootConfig root) {
         passes.lock();
         try {
@@ -213,10 +212,8 @@ public final class Reconciler implements AutoCloseable {
      *
      * <p>An empty {@code changed} reads nothing from disk. A full pass is done instead when there is no
      * earlier pass to build on (none yet, or another process wrote to the registry since), when
-     * {@code changed} is null or names more than {@value #MAX_SCOPE} places, or when the root itself changed and
-     * lists empty (an unmounted file system is told from a root emptied by hand by the full pass only). A place an
-     * earlier pass listed (the root itself, a run directory) costs its own listing: its sub-directories are walked
-     * again only when new.
+     * {@code changed} is null or names more than {@value #MAX_SCOPE} places, or when the root changed and lists
+     * empty (only a full pass tells an unmounted file system from a root emptied by hand).
      */
     public RootScan reconcile(Config config, RootConfig root, Set<Path> changed) {
         passes.lock();
