@@ -77,21 +77,40 @@ public final class Cataloger {
      * @param reader lists sub-directories (cached by the caller so a descent does not list twice)
      */
     public Findings examine(Listing dir, DirectoryReader reader) throws IOException {
+        return examine(dir, reader, p -> false);
+    }
+
+    /**
+     * Examines one directory of a root, taking the sub-directories {@code notCheckpoints} accepts for what an
+     * earlier look found them to be, directories to descend into, without listing them (a pass scoped to this
+     * directory's own entries: a change inside one of them is heard in it).
+     */
+    public Findings examine(Listing dir, DirectoryReader reader, java.util.function.Predicate<Path> notCheckpoints)
+            throws IOException {
         List<Candidate> candidates = new ArrayList<>(FileLayout.candidates(dir.dir(), "", dir));
         List<Path> descend = new ArrayList<>();
         List<Path> subdirectories = new ArrayList<>();
+        List<Path> toList = new ArrayList<>();
         for (Entry e : dir.entries()) {
             if (e.isDirectory() && !e.name().equals(TRASH_DIR)) {
-                subdirectories.add(dir.dir().resolve(e.name()));
+                Path sub = dir.dir().resolve(e.name());
+                subdirectories.add(sub);
+                if (!notCheckpoints.test(sub)) {
+                    toList.add(sub);
+                }
             }
         }
-        reader.prefetch(subdirectories);
+        reader.prefetch(toList);
         int next = 0;
         for (Entry e : dir.entries()) {
             if (!e.isDirectory() || e.name().equals(TRASH_DIR)) {
                 continue;
             }
             Path sub = subdirectories.get(next++);
+            if (notCheckpoints.test(sub)) {
+                descend.add(sub);
+                continue;
+            }
             Listing subListing;
             try {
                 subListing = reader.list(sub);

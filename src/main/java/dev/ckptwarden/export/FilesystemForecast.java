@@ -7,12 +7,12 @@ import dev.ckptwarden.policy.GrowthForecast;
 import dev.ckptwarden.policy.PressurePlanner;
 import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.registry.SizeChange;
 
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,18 +57,22 @@ public record FilesystemForecast(String mount, long sizeBytes, long freeBytes, l
         for (Map.Entry<String, List<RootConfig>> e : rootsByMount.entrySet()) {
             MountUsage u = usage.get(e.getKey());
             long watermark = 0;
-            List<GrowthForecast.Event> history = new ArrayList<>();
             List<RunFit> fits = new ArrayList<>();
+            List<String> roots = new ArrayList<>();
             for (RootConfig r : e.getValue()) {
                 watermark = Math.max(watermark, r.disk().requiredFree(u.sizeBytes()));
-                // The history as size changes, the typical saves run by run: never every checkpoint at once.
-                registry.sizeChanges(r.name()).forEach(c -> history.add(new GrowthForecast.Event(c.at(), c.deltaBytes())));
+                roots.add(r.name());
+                // The typical saves run by run: never every checkpoint at once.
                 PresentRuns.registered(registry, r.name(), c -> c.state() == CheckpointState.COMPLETE && c.aliasOf() == null)
                         .forEachRun(run -> fits.add(new RunFit(r.name(), run.get(0).run(),
                                 PressurePlanner.typicalSaveBytes(run), 0)));
             }
-            history.sort(Comparator.comparing(GrowthForecast.Event::at));
-            double rate = GrowthForecast.bytesPerSecond(history, now, WINDOW);
+            // The history summed before the window by the database and streamed through it: never held whole.
+            Instant start = now.minus(WINDOW);
+            SizeChange.Totals totals = registry.sizeChangeTotals(roots, start, now);
+            GrowthForecast.Series series = new GrowthForecast.Series(now, WINDOW, totals.bytesBefore(), totals.inWindow());
+            registry.sizeChanges(roots, start, now, c -> series.add(c.at(), c.deltaBytes()));
+            double rate = series.bytesPerSecond();
             long wm = watermark;
             List<RunFit> withFit = fits.stream().map(f -> new RunFit(f.root(), f.run(), f.typicalBytes(),
                     GrowthForecast.checkpointsThatFit(u.freeBytes(), wm, f.typicalBytes()))).toList();

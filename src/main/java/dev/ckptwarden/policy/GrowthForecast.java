@@ -47,27 +47,95 @@ public final class GrowthForecast {
     /** Net growth in bytes per second over {@code window} before {@code now}; 0 when nothing changed. */
     public static double bytesPerSecond(List<Event> events, Instant now, Duration window) {
         Instant start = now.minus(window);
-        List<double[]> points = new ArrayList<>();
-        long level = 0;
+        long before = 0;
+        long inWindow = 0;
         for (Event e : events) {
             if (e.at().isAfter(now)) {
                 break;
             }
             if (e.at().isBefore(start)) {
-                level += e.deltaBytes();
-                continue;
+                before += e.deltaBytes();
+            } else {
+                inWindow++;
             }
-            if (points.isEmpty()) {
-                points.add(new double[]{0, level});
+        }
+        Series series = new Series(now, window, before, inWindow);
+        for (Event e : events) {
+            if (e.at().isAfter(now)) {
+                break;
             }
-            level += e.deltaBytes();
-            points.add(new double[]{Duration.between(start, e.at()).toMillis() / 1000.0, level});
+            if (!e.at().isBefore(start)) {
+                series.add(e.at(), e.deltaBytes());
+            }
         }
-        if (points.isEmpty()) {
-            return 0;
+        return series.bytesPerSecond();
+    }
+
+    /**
+     * The usage series of one window, handed over one change at a time, keeping only the points the estimate
+     * uses (at most {@link #MAX_POINTS}): a caller can stream a registry's history into it without holding it.
+     * The changes before the window come as their sum, and how many fall inside it is known in advance, so the
+     * series is thinned as it arrives exactly as {@link #bytesPerSecond(List, Instant, Duration)} thins it.
+     */
+    public static final class Series {
+        private final Instant start;
+        private final Duration window;
+        private final long total;
+        private final double step;
+        private final List<double[]> kept = new ArrayList<>();
+        private long level;
+        private long index;
+        private int nextKept;
+
+        /**
+         * @param before   the sum of the changes before the window
+         * @param inWindow how many changes {@link #add} will be given (those from {@code now - window} to {@code now})
+         */
+        public Series(Instant now, Duration window, long before, long inWindow) {
+            this.start = now.minus(window);
+            this.window = window;
+            this.level = before;
+            this.total = inWindow == 0 ? 0 : inWindow + 2; // the level at the window's start, each change, the end
+            this.step = total <= MAX_POINTS ? 1 : (total - 1) / (double) (MAX_POINTS - 1);
+            if (total > 0) {
+                point(0);
+            }
         }
-        points.add(new double[]{window.toMillis() / 1000.0, level});
-        List<double[]> pts = thin(points);
+
+        /** The next change inside the window, in time order. */
+        public void add(Instant at, long deltaBytes) {
+            level += deltaBytes;
+            point(Duration.between(start, at).toMillis() / 1000.0);
+        }
+
+        private boolean point(double seconds) {
+            if (index++ == Math.round(nextKept * step) && kept.size() < MAX_POINTS) {
+                kept.add(new double[]{seconds, level});
+                nextKept++;
+                return true;
+            }
+            return false;
+        }
+
+        /** The median of the pairwise slopes of the kept points; 0 when nothing changed in the window. */
+        public double bytesPerSecond() {
+            if (total == 0) {
+                return 0;
+            }
+            double end = window.toMillis() / 1000.0;
+            if (!point(end)) {
+                // More or fewer changes came than announced (the registry was written meanwhile): the level at
+                // the window's end is still the last point.
+                if (kept.size() == MAX_POINTS) {
+                    kept.remove(kept.size() - 1);
+                }
+                kept.add(new double[]{end, level});
+            }
+            return medianSlope(kept);
+        }
+    }
+
+    private static double medianSlope(List<double[]> pts) {
         double[] slopes = new double[pts.size() * (pts.size() - 1) / 2];
         int n = 0;
         for (int i = 0; i < pts.size(); i++) {
@@ -84,18 +152,6 @@ public final class GrowthForecast {
         double[] s = Arrays.copyOf(slopes, n);
         Arrays.sort(s);
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
-
-    private static List<double[]> thin(List<double[]> points) {
-        if (points.size() <= MAX_POINTS) {
-            return points;
-        }
-        List<double[]> out = new ArrayList<>(MAX_POINTS);
-        double step = (points.size() - 1) / (double) (MAX_POINTS - 1);
-        for (int i = 0; i < MAX_POINTS; i++) {
-            out.add(points.get((int) Math.round(i * step)));
-        }
-        return out;
     }
 
     /**

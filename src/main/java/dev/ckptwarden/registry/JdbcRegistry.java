@@ -30,6 +30,10 @@ import java.util.Optional;
  * missing step, epoch or modification time sorts first, so within a run the highest step is last.
  * History rows written here: those of {@link UpsertMerge}, {@code pinned} and {@code unpinned} (detail:
  * the reason), and the state id on {@link #markGone}; they must belong to a registered path.
+ *
+ * <p>Why this class is long: it is the one implementation of every query of {@link Registry} for both
+ * dialects, each run inside the dialect's {@link #read} or write (retry, error wording); the reads a pass
+ * makes are one-line delegations to {@link RunRows} and {@link SizeHistory}, which hold their SQL.
  */
 abstract class JdbcRegistry implements Registry {
     private static final String INSERT_EVENT = "INSERT INTO history (path, at, event, detail) VALUES (?, ?, ?, ?)";
@@ -173,6 +177,27 @@ abstract class JdbcRegistry implements Registry {
     public List<SizeChange> sizeChanges(String root) {
         Objects.requireNonNull(root, "root");
         return read("sizeChanges(" + root + ")", c -> RunRows.sizeChanges(c, root, ORDER));
+    }
+
+    @Override
+    public SizeChange.Totals sizeChangeTotals(List<String> roots, Instant from, Instant to) {
+        return read("sizeChangeTotals(" + roots + ")", c -> SizeHistory.totals(c, roots, from, to));
+    }
+
+    @Override
+    public void sizeChanges(List<String> roots, Instant from, Instant to, java.util.function.Consumer<SizeChange> each) {
+        long[] handedOn = {0}; // a unit of work tried again on a fresh connection hands on nothing twice
+        read("sizeChanges(" + roots + ")", c -> SizeHistory.window(c, roots, from, to, handedOn, each));
+    }
+
+    @Override
+    public SettledRun settledRun(String root, String run) {
+        return read("settledRun(" + root + ", " + run + ")", c -> RunRows.settled(c, root, run));
+    }
+
+    @Override
+    public Map<String, SettledRun> settledRuns(String root) {
+        return read("settledRuns(" + root + ")", c -> RunRows.settled(c, root));
     }
 
     @Override

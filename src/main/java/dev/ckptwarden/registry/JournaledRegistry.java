@@ -306,6 +306,27 @@ public final class JournaledRegistry implements Registry {
     }
 
     @Override
+    public SizeChange.Totals sizeChangeTotals(List<String> roots, java.time.Instant from, java.time.Instant to) {
+        return delegate.sizeChangeTotals(roots, from, to);
+    }
+
+    @Override
+    public void sizeChanges(List<String> roots, java.time.Instant from, java.time.Instant to,
+                            java.util.function.Consumer<SizeChange> each) {
+        delegate.sizeChanges(roots, from, to, each);
+    }
+
+    @Override
+    public SettledRun settledRun(String root, String run) {
+        return delegate.settledRun(root, run); // pins play no part in it
+    }
+
+    @Override
+    public Map<String, SettledRun> settledRuns(String root) {
+        return delegate.settledRuns(root);
+    }
+
+    @Override
     public List<Registered> presentIn(String root, Collection<String> runs) {
         Map<String, PinJournal.Pin> pins = journalPins();
         return delegate.presentIn(root, runs).stream().map(c -> effective(c, pins)).toList();

@@ -60,6 +60,66 @@ public interface Registry extends AutoCloseable {
         return out;
     }
 
+    /**
+     * The signatures of one run's present checkpoints and whether each holds a settled verdict of its own:
+     * enough for a pass to tell the run unchanged without reading its rows ({@link SettledRun}).
+     */
+    default SettledRun settledRun(String root, String run) {
+        SettledRun.Builder b = new SettledRun.Builder();
+        for (Registered c : list(root, run, false)) {
+            b.add(c.key(), c.signature(), c.state(), c.aliasOf() != null, c.stateSince());
+        }
+        return b.build();
+    }
+
+    /**
+     * Of the {@link #sizeChanges} of these roots: the sum of those before {@code from}, and how many fall from
+     * {@code from} to {@code to} (both included). What a growth forecast needs before it reads the window
+     * ({@link #sizeChanges(List, Instant, Instant, java.util.function.Consumer)}).
+     */
+    default SizeChange.Totals sizeChangeTotals(List<String> roots, Instant from, Instant to) {
+        long before = 0;
+        long inWindow = 0;
+        for (String root : roots) {
+            for (SizeChange c : sizeChanges(root)) {
+                if (c.at().isBefore(from)) {
+                    before += c.deltaBytes();
+                } else if (!c.at().isAfter(to)) {
+                    inWindow++;
+                }
+            }
+        }
+        return new SizeChange.Totals(before, inWindow);
+    }
+
+    /**
+     * The {@link #sizeChanges} of these roots from {@code from} to {@code to} (both included), handed to
+     * {@code each} one at a time in time order; at equal times in the order of {@code roots}, then of
+     * {@link #sizeChanges(String)}. Nothing holds the whole history.
+     */
+    default void sizeChanges(List<String> roots, Instant from, Instant to, java.util.function.Consumer<SizeChange> each) {
+        List<SizeChange> window = new java.util.ArrayList<>();
+        for (String root : roots) {
+            for (SizeChange c : sizeChanges(root)) {
+                if (!c.at().isBefore(from) && !c.at().isAfter(to)) {
+                    window.add(c);
+                }
+            }
+        }
+        window.sort(java.util.Comparator.comparing(SizeChange::at)); // stable: equal times keep their order
+        window.forEach(each);
+    }
+
+    /** {@link #settledRun} of every run of a root with present checkpoints, by run id, in one read. */
+    default Map<String, SettledRun> settledRuns(String root) {
+        Map<String, SettledRun.Builder> runs = new java.util.HashMap<>();
+        for (Registered c : present(root).values()) {
+            runs.computeIfAbsent(c.run(), k -> new SettledRun.Builder())
+                    .add(c.key(), c.signature(), c.state(), c.aliasOf() != null, c.stateSince());
+        }
+        return SettledRun.Builder.buildAll(runs);
+    }
+
     /** The present checkpoints of these runs of a root, in no particular order. */
     default List<Registered> presentIn(String root, Collection<String> runs) {
         List<Registered> out = new java.util.ArrayList<>();

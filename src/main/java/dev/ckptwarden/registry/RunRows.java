@@ -9,8 +9,10 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -76,6 +78,43 @@ final class RunRows {
             }
             return out;
         }
+    }
+
+    /** One run's present rows as a pass needs them to tell the run unchanged: four columns, no row read whole. */
+    static SettledRun settled(Connection c, String root, String run) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement(SETTLED + " AND run = ?")) {
+            select.setString(1, root);
+            select.setString(2, run);
+            SettledRun.Builder out = new SettledRun.Builder();
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    add(out, rs);
+                }
+            }
+            return out.build();
+        }
+    }
+
+    /** {@link #settled(Connection, String, String)} of every run of a root, in one query. */
+    static Map<String, SettledRun> settled(Connection c, String root) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement(SETTLED)) {
+            select.setString(1, root);
+            Map<String, SettledRun.Builder> runs = new HashMap<>();
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    add(runs.computeIfAbsent(rs.getString(6), k -> new SettledRun.Builder()), rs);
+                }
+            }
+            return SettledRun.Builder.buildAll(runs);
+        }
+    }
+
+    private static final String SETTLED = "SELECT path, signature, state, alias_of IS NOT NULL, state_since, run"
+            + " FROM checkpoints WHERE root = ? AND state IN " + CheckpointRows.PRESENT_STATES;
+
+    private static void add(SettledRun.Builder run, ResultSet rs) throws SQLException {
+        run.add(rs.getString(1), rs.getString(2), CheckpointState.fromId(rs.getString(3)), rs.getBoolean(4),
+                InstantText.parse(rs.getString(5)));
     }
 
     /** The present checkpoints of these runs of a root, in no particular order. */

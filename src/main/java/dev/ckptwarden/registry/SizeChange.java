@@ -11,6 +11,10 @@ import java.util.List;
  */
 public record SizeChange(Instant at, long deltaBytes) {
 
+    /** The changes before a window as their sum, and how many fall inside it. */
+    public record Totals(long bytesBefore, long inWindow) {
+    }
+
     /** Adds a checkpoint's changes to {@code out}: none for an alias or a row never seen. */
     static void of(Registered c, List<SizeChange> out) {
         of(c.aliasOf() == null, c.firstSeen(), c.bytes(), c.state(), c.stateSince(), out);

@@ -111,7 +111,6 @@ public final class Reconciler implements AutoCloseable {
         return new RootScan(root.name(), path, false, registryView(root), List.of(), 0, 0, 0, Duration.ZERO);
     }
 
-
     public RootScan reconcile(Config config, RootConfig root) {
         passes.lock();
         try {
@@ -210,7 +209,8 @@ public final class Reconciler implements AutoCloseable {
      *
      * <p>An empty {@code changed} reads nothing from disk. A full pass is done instead when there is no
      * earlier pass to build on (none yet, or another process wrote to the registry since), when
-     * {@code changed} is null, reaches the root itself, or names more than {@value #MAX_SCOPE} places.
+     * {@code changed} is null or names more than {@value #MAX_SCOPE} places, or when the root changed and lists
+     * empty (only a full pass tells an unmounted file system from a root emptied by hand).
      */
     public RootScan reconcile(Config config, RootConfig root, Set<Path> changed) {
         passes.lock();
@@ -238,13 +238,14 @@ public final class Reconciler implements AutoCloseable {
         List<Path> scopes = new ArrayList<>(changed.size());
         for (Path d : changed) {
             Path scope = d.normalize();
-            if (!scope.startsWith(m.rootDir) || scope.equals(m.rootDir)) {
+            if (!scope.startsWith(m.rootDir)) {
                 return fullPass(config, root);
             }
             scopes.add(scope);
         }
-        return ScopedPass.run(registry, settler, cataloger(root), root, m, scopes, config.agent().settleTime(),
+        RootScan scoped = ScopedPass.run(registry, settler, cataloger(root), root, m, scopes, config.agent().settleTime(),
                 clock.instant());
+        return scoped != null ? scoped : fullPass(config, root);
     }
 
     /**

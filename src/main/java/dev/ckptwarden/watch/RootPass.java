@@ -6,6 +6,7 @@ import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.registry.PresentRuns;
 import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.registry.Registry;
+import dev.ckptwarden.registry.SettledRun;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,11 +44,12 @@ final class RootPass {
     private final Instant now;
     private final List<ScanProblem> problems;
     /**
-     * The first pass over a small root reads the registry once instead of once per run; emptied as runs are
-     * settled. A root of more than {@link #PRELOAD_MAX} checkpoints is read run by run instead, so that no
-     * pass holds every checkpoint of a large root at once.
+     * The first pass over a small root reads what it needs to tell each run unchanged ({@link SettledRun}) once
+     * for the root instead of once per run; emptied as runs are settled. A root of more than {@link #PRELOAD_MAX}
+     * checkpoints is read run by run instead, so that no pass holds every checkpoint of a large root at once.
+     * Rows themselves are read only for a run that is not unchanged.
      */
-    private Map<String, Map<String, Registered>> preloaded;
+    private Map<String, SettledRun> preloaded;
     private final Set<String> visitedRuns = new HashSet<>();
     /** Registered checkpoints not found where the walk has yet to look (or could not): judged at the end. */
     private final List<Registered> deferred = new ArrayList<>();
@@ -73,11 +75,8 @@ final class RootPass {
         if (memory.runs.isEmpty()) {
             int registered = registry.presentRunCounts(root.name()).values().stream().mapToInt(Integer::intValue).sum();
             if (registered <= PRELOAD_MAX) {
-                preloaded = new HashMap<>();
-                for (Registered c : registry.present(root.name()).values()) {
-                    preloaded.computeIfAbsent(c.run(), k -> new HashMap<>()).put(c.key(), c);
-                    memory.raiseFloor(c.stateSince());
-                }
+                preloaded = registered == 0 ? new HashMap<>() : new HashMap<>(registry.settledRuns(root.name()));
+                preloaded.values().forEach(r -> memory.raiseFloor(r.latestStateSince()));
             } else {
                 // The floor is the whole root's: a state reached now never looks older than any registered.
                 memory.raiseFloor(registry.latestStateSince(root.name()));
@@ -102,7 +101,14 @@ final class RootPass {
         if (before != null && before.stable() && before.fingerprint() == fingerprint) {
             return; // same files, settled verdicts: nothing the registry does not already say
         }
-        Map<String, Registered> known = rows(run);
+        SettledRun registered = preloaded != null ? preloaded.remove(run) : registry.settledRun(root.name(), run);
+        if (registered != null && unchanged(registered, candidates)) {
+            // What settling would conclude without reading a row: every checkpoint reused as registered,
+            // nothing registered, nothing gone, the run stable.
+            memory.runs.put(runDir, new RootMemory.Run(fingerprint, true));
+            return;
+        }
+        Map<String, Registered> known = registered == null || registered.signatures().isEmpty() ? new HashMap<>() : rows(run);
         RunSettler.Settled settled = settler.settle(root, run, candidates, source, known, settleTime, now,
                 memory.floor == null ? Instant.MIN : memory.floor, problems, true);
         inspected += settled.inspected();
@@ -117,11 +123,25 @@ final class RootPass {
         memory.runs.put(runDir, new RootMemory.Run(fingerprint, settled.stable()));
     }
 
-    private Map<String, Registered> rows(String run) {
-        if (preloaded != null) {
-            Map<String, Registered> rows = preloaded.remove(run);
-            return rows != null ? rows : Map.of();
+    /**
+     * Whether settling the run would reuse every registered row as it is: the same checkpoints as registered,
+     * each with its registered signature and a settled verdict of its own (see {@code RunSettler.reusable}).
+     * Raises the floor as settling would have.
+     */
+    private boolean unchanged(SettledRun registered, List<Candidate> candidates) {
+        if (!registered.settled() || registered.signatures().size() != candidates.size()) {
+            return false;
         }
+        for (Candidate c : candidates) {
+            if (!c.signature().equals(registered.signatures().get(c.path().toString()))) {
+                return false;
+            }
+        }
+        memory.raiseFloor(registered.latestStateSince());
+        return true;
+    }
+
+    private Map<String, Registered> rows(String run) {
         Map<String, Registered> rows = new HashMap<>();
         for (Registered c : registry.list(root.name(), run, false)) {
             rows.put(c.key(), c);

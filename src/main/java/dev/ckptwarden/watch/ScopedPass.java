@@ -32,6 +32,8 @@ import java.util.Set;
  * A pass limited to the places where something changed (see {@link Reconciler#reconcile(dev.ckptwarden.config.Config,
  * RootConfig, Set)}): each place is looked at from the nearest directory an earlier pass listed, the run
  * directories found there are settled against their own registry rows, and what vanished there is marked deleted.
+ * A place an earlier pass listed is taken as changed in its own entries only: its sub-directories are not walked
+ * again unless they are new. Returns null when the pass must be a full one instead (the root listed empty).
  */
 final class ScopedPass {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class); // the reconciler's lines keep its logger name
@@ -51,6 +53,14 @@ final class ScopedPass {
         Set<Path> listed = new HashSet<>();
         Set<Path> vanished = new HashSet<>();
         Set<Path> unscanned = new HashSet<>();
+        // A place an earlier pass listed changed in its own entries (a save directly in a run directory or in the
+        // root): its sub-directories that pass listed are not walked again, a change inside one is heard there.
+        Set<Path> shallow = new HashSet<>();
+        for (Path scope : scopes) {
+            if (listedBefore.contains(scope)) {
+                shallow.add(scope);
+            }
+        }
         for (Path scope : scopes) {
             Path start = scope;
             while (!start.equals(rootDir) && !listedBefore.contains(start)) {
@@ -62,9 +72,14 @@ final class ScopedPass {
                 Path dir = pending.pop();
                 // Below the changed place everything counts; above it only the path leading down to it.
                 boolean inside = dir.startsWith(scope);
+                boolean ownEntries = shallow.contains(scope) && dir.equals(scope);
                 try {
                     Listing listing = reader.list(dir);
-                    Cataloger.Findings f = cataloger.examine(listing, reader);
+                    if (ownEntries && dir.equals(rootDir) && listing.entries().isEmpty()) {
+                        return null; // perhaps an unmounted file system: the full pass's checks decide
+                    }
+                    Cataloger.Findings f = ownEntries ? cataloger.examine(listing, reader, listedBefore::contains)
+                            : cataloger.examine(listing, reader);
                     listed.add(dir);
                     if (inside) {
                         whole.add(dir);
@@ -78,8 +93,16 @@ final class ScopedPass {
                     }
                     for (int i = f.descendInto().size() - 1; i >= 0; i--) {
                         Path sub = f.descendInto().get(i);
-                        if (inside || scope.startsWith(sub)) {
+                        if ((inside || scope.startsWith(sub)) && !(ownEntries && listedBefore.contains(sub))) {
                             pending.push(sub);
+                        }
+                    }
+                    if (ownEntries) {
+                        // Listed before and no longer here: looked at, so that what it held is marked gone.
+                        for (Path before : listedBefore) {
+                            if (dir.equals(before.getParent()) && !listing.has(before.getFileName().toString())) {
+                                pending.push(before);
+                            }
                         }
                     }
                 } catch (NoSuchFileException gone) {
@@ -96,7 +119,8 @@ final class ScopedPass {
         Set<Path> runDirs = new HashSet<>(found.keySet());
         for (Path r : memory.runs.keySet()) {
             for (Path scope : scopes) {
-                if (r.startsWith(scope) || scope.startsWith(r)) {
+                if (shallow.contains(scope) ? r.equals(scope) || scope.startsWith(r) || below(r, vanished)
+                        : r.startsWith(scope) || scope.startsWith(r)) {
                     runDirs.add(r);
                 }
             }
@@ -115,6 +139,7 @@ final class ScopedPass {
             inspected += settled.inspected();
             settled.checkpoints().forEach(c -> memory.raiseFloor(c.stateSince()));
             List<Registered> affected = new ArrayList<>();
+            // (Every row of a run concerned lies at or below a scope, or is the checkpoint a scope is inside of.)
             for (Registered k : known.values()) {
                 for (Path scope : scopes) {
                     if (k.path().startsWith(scope) || scope.startsWith(k.path())) {
@@ -139,5 +164,14 @@ final class ScopedPass {
         }
         return new RootScan(root.name(), rootDir, true, PresentRuns.registered(registry, root.name(), c -> true), problems,
                 inspected, gone, reader.entriesRead(), Duration.ofNanos(System.nanoTime() - started));
+    }
+
+    private static boolean below(Path dir, Set<Path> places) {
+        for (Path p : places) {
+            if (dir.startsWith(p)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

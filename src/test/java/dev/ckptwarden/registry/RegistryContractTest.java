@@ -95,6 +95,75 @@ abstract class RegistryContractTest {
     }
 
     @Test
+    void aForecastWindowOfSizeChangesIsTheRootsChangesInTimeOrderWithTheirTotalsBefore() {
+        // Two roots on one file system, changes at shared instants (a pass stamps all it registers with its time).
+        Instant t1 = T0.plus(Duration.ofHours(1));
+        Instant t2 = T0.plus(Duration.ofHours(2));
+        List<Registered> rows = new ArrayList<>();
+        for (String root : List.of("r", "s")) {
+            for (int i = 0; i < 6; i++) {
+                Registered c = Checkpoints.withBytes(complete(root, "run-" + (i % 2), "c" + i + ".ckpt", (long) i), 100L * (i + 1));
+                rows.add(c.withHistory(i < 2 ? T0 : t1, i < 2 ? T0 : t1));
+            }
+        }
+        Registered alias = new Registered(new Checkpoint("r", "run-0", "last.ckpt", Checkpoints.pathOf("r", "run-0", "last.ckpt"),
+                List.of(), Framework.LIGHTNING, CheckpointKind.FILE, null, 3L, Map.of(), 1000L, t1, true,
+                rows.get(0).path(), List.of(), List.of(), "sig"), CheckpointState.COMPLETE, null, false, null, t1, t1);
+        rows.add(alias);
+        rows.add(complete("other", "a", "w.ckpt", 1L).withHistory(t1, t1));
+        registry.upsert(rows);
+        registry.markGone(List.of(rows.get(2).key(), rows.get(7).key()), CheckpointState.DELETED, t2, "gone from disk");
+        registry.markGone(List.of(rows.get(3).key()), CheckpointState.DELETED, t1, "gone from disk");
+
+        List<String> roots = List.of("s", "r");
+        for (Instant from : List.of(T0.minusSeconds(1), T0, T0.plusSeconds(1), t1, t2)) {
+            for (Instant to : List.of(t1, t2, t2.plusSeconds(1))) {
+                // What the per-root lists say, merged in the roots' order and sorted stably by time.
+                List<SizeChange> all = new ArrayList<>();
+                roots.forEach(root -> all.addAll(registry.sizeChanges(root)));
+                all.sort(java.util.Comparator.comparing(SizeChange::at));
+                long before = all.stream().filter(c -> c.at().isBefore(from)).mapToLong(SizeChange::deltaBytes).sum();
+                List<SizeChange> window = all.stream().filter(c -> !c.at().isBefore(from) && !c.at().isAfter(to)).toList();
+
+                List<SizeChange> streamed = new ArrayList<>();
+                registry.sizeChanges(roots, from, to, streamed::add);
+                assertThat(streamed).as("from %s to %s", from, to).containsExactlyElementsOf(window);
+                assertThat(registry.sizeChangeTotals(roots, from, to)).isEqualTo(new SizeChange.Totals(before, window.size()));
+            }
+        }
+        assertThat(registry.sizeChangeTotals(List.of("none"), T0, t2)).isEqualTo(new SizeChange.Totals(0, 0));
+    }
+
+    @Test
+    void settledRunsGiveEachPresentSignatureAndWhetherEveryVerdictIsSettledAndItsOwn() {
+        Instant later = T0.plus(Duration.ofMinutes(5));
+        Registered x = complete("r", "a", "x.ckpt", 1L);
+        Registered y = complete("r", "a", "y.ckpt", 2L).withHistory(T0, later);
+        Registered gone = complete("r", "a", "old.ckpt", 0L);
+        Registered corrupt = complete("r", "d", "bad.ckpt", 1L).withState(CheckpointState.CORRUPT, T0, "truncated");
+        Registered writing = complete("r", "b", "w.ckpt", 1L).withState(CheckpointState.WRITING, T0, null);
+        Registered alias = complete("r", "c", "last.ckpt", 3L);
+        alias = alias.withFacts(alias.facts().withAlias(complete("r", "c", "z.ckpt", 3L).path()));
+        registry.upsert(List.of(x, y, gone, corrupt, writing, alias, complete("other", "a", "w.ckpt", 1L)));
+        registry.markGone(List.of(gone.key()), CheckpointState.DELETED, later.plusSeconds(60), "gone from disk");
+
+        SettledRun a = registry.settledRun("r", "a");
+        assertThat(a.signatures()).containsExactlyInAnyOrderEntriesOf(Map.of(x.key(), "sig-x.ckpt", y.key(), "sig-y.ckpt"));
+        assertThat(a.settled()).isTrue();
+        assertThat(a.latestStateSince()).isEqualTo(later);
+        assertThat(registry.settledRun("r", "d").settled()).as("a corrupt verdict is settled").isTrue();
+        assertThat(registry.settledRun("r", "b").settled()).as("a save still writing").isFalse();
+        assertThat(registry.settledRun("r", "c").settled()).as("an alias: its verdict is its target's").isFalse();
+        assertThat(registry.settledRun("r", "none").signatures()).isEmpty();
+        Map<String, SettledRun> all = registry.settledRuns("r");
+        assertThat(all).containsOnlyKeys("a", "b", "c", "d");
+        for (String run : all.keySet()) {
+            assertThat(all.get(run)).isEqualTo(registry.settledRun("r", run));
+        }
+        assertThat(registry.settledRuns("none")).isEmpty();
+    }
+
+    @Test
     void sizeChangesAreEachCheckpointsArrivalAndDepartureInListOrderWithoutAliases() {
         Registered kept = complete("r", "a", "x.ckpt", 2L);
         Registered gone = complete("r", "a", "old.ckpt", 1L);

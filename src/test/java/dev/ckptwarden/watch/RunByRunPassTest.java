@@ -84,6 +84,39 @@ class RunByRunPassTest {
     }
 
     @Test
+    void aOneShotScanOfAnUnchangedRootReadsNoCheckpointRows() throws IOException {
+        runs(3, 4);
+        reconciler.reconcile(config, rootConfig);
+        rows.reset();
+
+        RootScan again;
+        try (Reconciler fresh = new Reconciler(registry, new MutableClock(T0.plus(Duration.ofHours(1))))) {
+            again = fresh.reconcile(config, rootConfig); // what `scan` does: nothing remembered from an earlier pass
+        }
+
+        assertThat(rows.total).as("checkpoint rows the pass read").isZero();
+        assertThat(again.inspected()).isZero();
+        assertThat(again.checkpoints()).hasSize(12).containsExactlyInAnyOrderElementsOf(sqlite.present(root.toString()).values());
+    }
+
+    @Test
+    void aOneShotScanReadsTheRowsOfAChangedRunOnly() throws IOException {
+        runs(3, 4);
+        reconciler.reconcile(config, rootConfig);
+        TreeBuilder.lightningCkpt(root.resolve("run-1").resolve("epoch=0-step=900.ckpt"), 0, 900, true, T0);
+        rows.reset();
+
+        RootScan again;
+        try (Reconciler fresh = new Reconciler(registry, new MutableClock(T0.plus(Duration.ofHours(1))))) {
+            again = fresh.reconcile(config, rootConfig);
+        }
+
+        assertThat(rows.total).as("rows read: those of run-1 only").isEqualTo(4);
+        assertThat(again.inspected()).isEqualTo(1);
+        assertThat(sqlite.list(root.toString(), "run-1", false)).hasSize(5);
+    }
+
+    @Test
     void aScanHandsTheRootOnOneRunAtATimeInTheRegistrysOrder() throws IOException {
         runs(3, 4);
         RootScan scan = reconciler.reconcile(config, rootConfig);

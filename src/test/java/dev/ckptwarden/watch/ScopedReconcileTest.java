@@ -191,9 +191,61 @@ class ScopedReconcileTest {
     }
 
     @Test
-    void theRootItselfOrAnotherWriterMeansAFullPass() throws IOException {
-        assertThat(scoped(root).entries()).isEqualTo(fullEntries);
+    void aSaveDirectlyInTheRootIsFoundByListingTheRootOnly() throws IOException {
+        Path save = TreeBuilder.lightningCkpt(root.resolve("epoch=9-step=90.ckpt"), 9, 90, true, T0);
 
+        RootScan s = scoped(root);
+
+        assertThat(byKey(s)).containsKey(save.toString());
+        assertThat(byKey(s).get(save.toString()).run()).isEqualTo(".");
+        assertThat(s.inspected()).isEqualTo(1);
+        assertThat(s.checkpoints()).as("the whole root is reported").hasSize(RUNS * 5 + 2);
+        // The root's own entries (its run directories, the new file): not each run directory's listing again.
+        assertThat(s.entries()).as("entries read vs the full walk's " + fullEntries).isEqualTo(RUNS + 2);
+    }
+
+    @Test
+    void aChangeInTheRootFindsANewRunDirectoryAndARemovedOne() throws IOException {
+        Path added = TreeBuilder.lightningCkpt(root.resolve("late-run/epoch=1-step=10.ckpt"), 1, 10, true, T0);
+        Path removed = root.resolve("run4");
+        try (var files = Files.list(removed)) {
+            for (Path f : files.toList()) {
+                Files.delete(f);
+            }
+        }
+        Files.delete(removed);
+
+        RootScan s = scoped(root);
+
+        assertThat(s.gone()).isEqualTo(5);
+        assertThat(byKey(s)).containsKey(added.toString());
+        assertThat(s.checkpoints()).hasSize((RUNS - 1) * 5 + 1 + 1);
+        assertThat(registry.byPath(removed.resolve("epoch=1-step=10.ckpt").toString()).orElseThrow().state())
+                .isEqualTo(CheckpointState.DELETED);
+        RootScan full = reconciler.reconcile(config, rootConfig);
+        assertThat(byKey(full).keySet()).as("what a full pass finds").isEqualTo(byKey(s).keySet());
+        assertThat(full.gone()).isZero();
+    }
+
+    @Test
+    void aRootEmptiedByHandMarksEverythingGoneAsAFullPassDoes() throws IOException {
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                if (!p.equals(root)) {
+                    Files.delete(p);
+                }
+            }
+        }
+
+        RootScan s = scoped(root);
+
+        // The full pass's rule: a root emptied on the same file system its checkpoints were seen on was emptied.
+        assertThat(s.gone()).isEqualTo(RUNS * 5 + 1);
+        assertThat(s.checkpoints()).isEmpty();
+    }
+
+    @Test
+    void anotherWriterMeansAFullPass() throws IOException {
         // Another process (a `pin` from the CLI) wrote to the registry: the view may be stale.
         try (SqliteRegistry other = SqliteRegistry.open(state)) {
             other.pin(root.resolve("run1/epoch=1-step=10.ckpt").toString(), true, "paper");
