@@ -27,6 +27,7 @@ import java.time.ZoneId;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -164,8 +165,8 @@ public final class Agent implements AutoCloseable {
         // the agent starts is heard and looked at by an event pass (registered after the walk, it went unseen
         // until the next periodic pass). The registration (one round trip to the JDK's watch-service thread per
         // directory) runs on a thread of its own while the HTTP server starts.
-        Thread watching = new Thread(() -> watchLocalRoots(cfg), "ckpt-warden-watch-setup");
-        watching.start();
+        CompletableFuture<Void> watching = CompletableFuture.runAsync(() -> watchLocalRoots(cfg),
+                task -> new Thread(task, "ckpt-warden-watch-setup").start());
         try {
             // Up before the first pass: /healthz answers 503 ("reconcile") until that pass is done.
             try {
@@ -177,7 +178,7 @@ public final class Agent implements AutoCloseable {
             http.start();
             log.info("serving /metrics, /healthz and /api/v1 on {}", HttpApi.hostPort(http.boundAddress()));
         } finally {
-            joinUninterruptibly(watching);
+            watching.join();
         }
         watcher.start(); // events heard during the startup pass queue an event pass for when the schedule starts
         run(PassKind.STARTUP);
@@ -217,21 +218,6 @@ public final class Agent implements AutoCloseable {
                             r.name(), e.getMessage());
                 }
             }
-        }
-    }
-
-    private static void joinUninterruptibly(Thread t) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 
