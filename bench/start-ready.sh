@@ -93,6 +93,15 @@ start() {
   now=$(date +%s%N)
   READY_MS=$(((now - launch) / 1000000))
   CPU_MS=$(($(sed 's/^.*) //' "/proc/$agent_pid/stat" | awk '{print $12 + $13}') * 1000 / hz))
+  # The thread that runs main() (the launcher's first thread only waits for it): the start's critical path,
+  # which other work on a loaded machine inflates far less than the wall time.
+  MAIN_MS=0
+  for task in /proc/"$agent_pid"/task/*; do
+    if [[ ${task##*/} != "$agent_pid" && $(cat "$task/comm" 2> /dev/null) == java ]]; then
+      MAIN_MS=$(($(sed 's/^.*) //' "$task/stat" | awk '{print $12 + $13}') * 1000 / hz))
+      break
+    fi
+  done
   PHASES=$(awk -v l=$((launch / 1000000)) '$1 ~ /^[0-9]+$/ && !/stopping|stopped/ {
       t = $1; $1 = $2 = ""; sub(/^ +/, ""); printf "    +%5d ms  %s\n", t - l, $0 }' "$log")
   kill "$agent_pid" 2> /dev/null || true; wait "$agent_pid" 2> /dev/null || true; agent_pid=
@@ -103,12 +112,12 @@ echo "start-ready: $((RUNS * PER_RUN)) Lightning checkpoints in $RUNS runs, exis
 echo "extra JVM flags: ${CKPT_WARDEN_JAVA_OPTS:-(none)}"
 if [[ ! -s $work/state/registry.db ]]; then start; echo "(registry filled by an untimed first start: $READY_MS ms)"; fi
 "$warden" --version > /dev/null   # page cache warm
-readies=() cpus=() loads=()
+readies=() cpus=() mains=() loads=()
 for ((i = 1; i <= REPEAT; i++)); do
   loads+=("$(cut -d' ' -f1 /proc/loadavg)")
   start
-  readies+=("$READY_MS"); cpus+=("$CPU_MS")
-  echo "  start $i: ready $READY_MS ms, cpu $CPU_MS ms, load ${loads[-1]}"
+  readies+=("$READY_MS"); cpus+=("$CPU_MS"); mains+=("$MAIN_MS")
+  echo "  start $i: ready $READY_MS ms, cpu $CPU_MS ms (main thread $MAIN_MS ms), load ${loads[-1]}"
 done
 echo "  where the last start's time went (log lines, ms after launch):"
 echo "$PHASES"
@@ -116,3 +125,4 @@ ready=$(median "${readies[@]}")
 printf '  %-44s %6s ms %s\n' "start to /healthz 200, median of $REPEAT" "$ready" \
   "$(awk -v v="$ready" -v g="$GOAL_MS" 'BEGIN {print (v <= g) ? "PASS" : "MISS"}') (goal <= $GOAL_MS ms; load ${loads[*]})"
 printf '  %-44s %6s ms\n' "cpu (user + sys) at that moment, median" "$(median "${cpus[@]}")"
+printf '  %-44s %6s ms\n' "cpu of the main thread at that moment, median" "$(median "${mains[@]}")"

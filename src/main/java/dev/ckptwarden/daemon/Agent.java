@@ -27,6 +27,7 @@ import java.time.ZoneId;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -161,16 +162,52 @@ public final class Agent implements AutoCloseable {
     public void start() throws IOException {
         Config cfg = config.get();
         renewLease();
-        // Up before the first pass: /healthz answers 503 ("reconcile") until that pass is done.
+        // Watch, then walk: every local root is watched before the startup pass lists it, so a save made while
+        // the agent starts is heard and looked at by an event pass (registered after the walk, it went unseen
+        // until the next periodic pass). The registration (one round trip to the JDK's watch-service thread per
+        // directory) runs on a thread of its own while the HTTP server starts.
+        CompletableFuture<Void> watching = CompletableFuture.runAsync(() -> watchLocalRoots(cfg),
+                task -> new Thread(task, "ckpt-warden-watch-setup").start());
         try {
-            http = new HttpApi(HttpApi.address(cfg.agent().listen()), metrics, registry, config::get, this::loopHealth,
-                    registryHealth, clock, reconciler);
-        } catch (IOException e) {
-            throw new IOException("cannot listen on " + cfg.agent().listen() + " (agent.listen): " + e.getMessage(), e);
+            // Up before the first pass: /healthz answers 503 ("reconcile") until that pass is done.
+            try {
+                http = new HttpApi(HttpApi.address(cfg.agent().listen()), metrics, registry, config::get, this::loopHealth,
+                        registryHealth, clock, reconciler);
+            } catch (IOException e) {
+                throw new IOException("cannot listen on " + cfg.agent().listen() + " (agent.listen): " + e.getMessage(), e);
+            }
+            http.start();
+            log.info("serving /metrics, /healthz and /api/v1 on {}", HttpApi.hostPort(http.boundAddress()));
+        } finally {
+            watching.join();
         }
-        http.start();
-        log.info("serving /metrics, /healthz and /api/v1 on {}", HttpApi.hostPort(http.boundAddress()));
+        watcher.start(); // events heard during the startup pass queue an event pass for when the schedule starts
         run(PassKind.STARTUP);
+        if (configFile != null) {
+            configWatcher = new ConfigFileWatcher(configFile, () -> requestReload(ReloadReason.FILE_CHANGED));
+            configWatcher.start();
+        }
+        schedule.every(cfg.agent().reconcileInterval());
+        Lease l = lease;
+        if (l != null) {
+            // agent.lease_renewal (checked to be at most half of agent.lease_time); read at start, as the lease is.
+            schedule.renewEvery(Duration.ofMillis(Math.min(cfg.agent().leaseRenewal().toMillis(), l.ttl().toMillis() / 2)),
+                    leaseJob);
+        }
+        // The filesystem-full forecast reads the registry's history: READY (the registry is current) does not wait for it.
+        schedule.once(PassKind.FORECAST, clock.instant());
+        scheduling = true;
+        try {
+            schedule.start();
+        } catch (IllegalStateException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
+                DurationText.format(cfg.agent().reconcileInterval()), DurationText.format(cfg.agent().settleTime()));
+    }
+
+    /** Watches every local root's directories (a root that is not there yet: when a pass first reaches it). */
+    private void watchLocalRoots(Config cfg) {
         for (RootConfig r : cfg.roots()) {
             if (r.isLocal()) {
                 try {
@@ -183,26 +220,6 @@ public final class Agent implements AutoCloseable {
                 }
             }
         }
-        watcher.start();
-        if (configFile != null) {
-            configWatcher = new ConfigFileWatcher(configFile, () -> requestReload(ReloadReason.FILE_CHANGED));
-            configWatcher.start();
-        }
-        schedule.every(cfg.agent().reconcileInterval());
-        Lease l = lease;
-        if (l != null) {
-            // agent.lease_renewal (checked to be at most half of agent.lease_time); read at start, as the lease is.
-            schedule.renewEvery(Duration.ofMillis(Math.min(cfg.agent().leaseRenewal().toMillis(), l.ttl().toMillis() / 2)),
-                    leaseJob);
-        }
-        scheduling = true;
-        try {
-            schedule.start();
-        } catch (IllegalStateException e) {
-            throw new IOException(e.getMessage(), e);
-        }
-        log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
-                DurationText.format(cfg.agent().reconcileInterval()), DurationText.format(cfg.agent().settleTime()));
     }
 
     /** Asks for the configuration file to be re-read soon (file change, SIGHUP); bursts coalesce into one reload. */
@@ -235,7 +252,23 @@ public final class Agent implements AutoCloseable {
                     probeRegistrySoon();
                 }
             }
+            case FORECAST -> forecast(config.get(), clock.instant());
             default -> pass(kind);
+        }
+    }
+
+    /** Updates the filesystem-full forecast gauges from the registry's history. Never throws. */
+    private void forecast(Config cfg, Instant now) {
+        try {
+            for (FilesystemForecast f : FilesystemForecast.compute(cfg, registry, now)) {
+                metrics.setFullForecast(f.mount(), f.fullInSeconds() == null ? Double.POSITIVE_INFINITY : f.fullInSeconds());
+            }
+        } catch (RegistryException e) {
+            if (!registryHealth.failed(e)) {
+                log.error("filesystem forecast failed: {}", e.getMessage()); // one line a user acts on
+            }
+        } catch (RuntimeException e) {
+            log.error("filesystem forecast failed: {}", e.toString(), e);
         }
     }
 
@@ -286,9 +319,7 @@ public final class Agent implements AutoCloseable {
             metrics.updateFromRuns(cfg, enforce.runsAfterEnforcement(cfg, found.runs(), evicted));
             metrics.recordReconcile(Duration.ofNanos(System.nanoTime() - started));
             if (kind.forecasts()) {
-                for (FilesystemForecast f : FilesystemForecast.compute(cfg, registry, now)) {
-                    metrics.setFullForecast(f.mount(), f.fullInSeconds() == null ? Double.POSITIVE_INFINITY : f.fullInSeconds());
-                }
+                forecast(cfg, now);
             }
             lastPass = now;
             if (kind == PassKind.EVENT) {

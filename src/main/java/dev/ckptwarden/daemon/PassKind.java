@@ -17,16 +17,24 @@ public enum PassKind {
     /** Cluster mode: this agent just took the lease; every root, after finishing the previous holder's trash. */
     TAKEOVER,
     /** The registry did not answer: ask again, and once it does, a full pass catches up. */
-    REGISTRY_PROBE;
+    REGISTRY_PROBE,
+    /**
+     * The filesystem-full forecast alone, right after the startup pass: it reads the registry's history, and READY
+     * (the registry is current) does not wait for it. Walks nothing.
+     */
+    FORECAST;
 
     /** True for passes that walk every root; event and settle passes look only where something changed. */
     boolean walksEveryRoot() {
-        return this != EVENT && this != SETTLE;
+        return this != EVENT && this != SETTLE && this != FORECAST;
     }
 
-    /** True for the passes that also update the filesystem-full forecast (it reads the registry's history). */
+    /**
+     * True for the passes that also update the filesystem-full forecast (it reads the registry's history); after the
+     * startup pass a {@link #FORECAST} of its own does it.
+     */
     boolean forecasts() {
-        return this == STARTUP || this == PERIODIC;
+        return this == PERIODIC;
     }
 
     /** The word logs use: {@code startup}, {@code registry-probe}. */

@@ -7,6 +7,7 @@ import dev.ckptwarden.export.RunSummary;
 import dev.ckptwarden.watch.DirectoryWatcher;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A pass's first step: bring the registry in line with the disk, root by root, over the whole root or
  * only where events or settling checkpoints say to look; start watching a root that has become
- * reachable since the agent started. What it found is what the enforcement step plans from.
+ * reachable since the agent started, before walking it. What it found is what the enforcement step plans from.
  */
 final class ReconcileJob {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -64,6 +65,10 @@ final class ReconcileJob {
         Map<String, Map<Path, Instant>> stillSettling = new HashMap<>();
         Map<String, List<RunSummary>> runs = new HashMap<>();
         for (RootConfig root : cfg.roots()) {
+            if (root.isLocal() && !watcher.watching(root.name()) && Files.isDirectory(root.localPath())) {
+                // Watch, then walk: a save made while this pass walks the root is heard by the watcher.
+                watchLate(root, root.localPath());
+            }
             RootScan scan = scopes == null || (scopes.containsKey(root.name()) && scopes.get(root.name()) == null)
                     ? reconciler.reconcile(cfg, root)
                     : reconciler.reconcile(cfg, root, scopes.getOrDefault(root.name(), Set.of()));
@@ -86,9 +91,6 @@ final class ReconcileJob {
             } else if (scan.reachable()) {
                 reached.put(root.name(), scan.path());
                 local.add(root);
-                if (kind != PassKind.STARTUP && !watcher.watching(root.name())) {
-                    watchLate(root, scan.path());
-                }
             }
             log.debug("reconciled {} ({}): {} checkpoints, {} inspected, {} gone, {} ms", root.name(), kind.word(),
                     total(byState), scan.inspected(), scan.gone(), scan.took().toMillis());
