@@ -6,6 +6,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
@@ -50,7 +51,7 @@ interface TrashBackend extends Closeable {
      *
      * @return the stored manifest's name, for {@link #purge}
      */
-    String storeManifest(String fileId, byte[] signedLines) throws IOException;
+    String storeManifest(String fileId, List<Signed> lines) throws IOException;
 
     /**
      * A last look (unchanged since {@code look}) and the move of the checkpoint into the trash under
@@ -62,11 +63,12 @@ interface TrashBackend extends Closeable {
 
     /**
      * Ends a batch whose evictions are all recorded: forgets the manifest first, then deletes what
-     * {@code moved} put into the trash.
+     * {@code moved} put into the trash. May run on another thread than the batch's moves, while the
+     * next batch goes on; {@code unlinkers} may share the deletions out.
      *
      * @return bytes freed per manifest of {@code moved}, -1 where it could not be deleted now
      */
-    long[] purge(String manifestFile, List<TrashManifest> moved) throws IOException;
+    long[] purge(String manifestFile, List<TrashManifest> moved, Executor unlinkers) throws IOException;
 
     /** The names of the manifest files in the trash (none when there is no trash). */
     List<String> manifestFiles() throws IOException;
@@ -85,6 +87,17 @@ interface TrashBackend extends Closeable {
      * evictions left in the trash, and whatever else the backend can prove is its own.
      */
     Purge purgeRecovered(List<String> manifestFiles, List<TrashManifest> recovered) throws IOException;
+
+    /** One eviction's manifest and its line as signed with the state directory's key. */
+    record Signed(TrashManifest manifest, byte[] line) {
+    }
+
+    /** The signed lines one after the other: a manifest file's bytes. */
+    static byte[] joined(List<Signed> lines) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        lines.forEach(l -> out.writeBytes(l.line()));
+        return out.toByteArray();
+    }
 
     /** A checkpoint's entries as a backend found them. */
     interface Look {
