@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -39,7 +40,8 @@ import java.util.function.Supplier;
  * before a step); one manifest naming every eviction that passed, signed with the state directory's
  * {@link ManifestKey} and stored durably in the trash; then, once the begin lines are on disk, for each a
  * last look and the move; the registry told of all of them; the {@code end} lines forced together; and
- * the purge, on other threads, while the next batch goes on (a pass ends when its last purge has). A batch
+ * the purge (for a local root on other threads, while the next batch goes on: {@link TrashBackend#purgesAside};
+ * a pass ends when its last purge has). A batch
  * thus pays three forced writes before its moves, two of them at the same time (the begin lines, and the
  * manifest with its directory), and one after. A crash anywhere leaves each checkpoint whole in place or
  * in the trash under a signed manifest, which {@link TrashRecovery} finishes at the next start. "Already
@@ -293,7 +295,19 @@ final class DeletionProtocol {
         finishPurge();
         String file = manifestFile;
         List<TrashManifest> moved = List.copyOf(settle);
-        purging = new Purging(out, List.copyOf(settleAt), workers.submit(() -> pass.backend().purge(file, moved, workers)));
+        Future<long[]> freed;
+        if (pass.backend().purgesAside()) {
+            freed = workers.submit(() -> pass.backend().purge(file, moved, workers));
+        } else {
+            CompletableFuture<long[]> here = new CompletableFuture<>();
+            try {
+                here.complete(pass.backend().purge(file, moved, null));
+            } catch (IOException | RuntimeException x) {
+                here.completeExceptionally(x);
+            }
+            freed = here;
+        }
+        purging = new Purging(out, List.copyOf(settleAt), freed);
         return null;
     }
 

@@ -75,6 +75,11 @@ final class LocalTrash implements TrashBackend {
     }
 
     @Override
+    public boolean purgesAside() {
+        return true;
+    }
+
+    @Override
     public Path shown() {
         return dir.path();
     }

@@ -29,6 +29,15 @@ interface TrashBackend extends Closeable {
      */
     int batchSize();
 
+    /**
+     * Whether a batch's {@link #purge} may run on another thread while the next batch looks and moves. A local
+     * trash works through directory descriptors and may; a remote one shares one connection (an SFTP channel,
+     * a VFS file system), which is not safe to use from two threads, and purges on the protocol's thread.
+     */
+    default boolean purgesAside() {
+        return false;
+    }
+
     /** The root as reports show it. */
     Path shown();
 
