@@ -46,6 +46,11 @@ import java.util.function.Supplier;
  * manifest with its directory), and one after. A crash anywhere leaves each checkpoint whole in place or
  * in the trash under a signed manifest, which {@link TrashRecovery} finishes at the next start. "Already
  * gone" anywhere along the way is success.
+ *
+ * <p>Why this class is long: the order of a batch's steps is the protocol's safety (a begin line on disk
+ * before any move, end lines on disk before the purge; {@code BatchCrashTest} kills a process at each
+ * point), and it is read in one method here, with the waiting on the begin lines and on the previous
+ * batch's purge beside it, rather than spread over classes that would each hold part of that order.
  */
 final class DeletionProtocol {
     private static final Logger log = LoggerFactory.getLogger(DeletionProtocol.class);
