@@ -67,6 +67,8 @@ public final class AuditLog implements Closeable {
     private final Clock clock;
     private final long maxBytes;
     private long forces;
+    /** The current file's size at its last force: every line before it is on disk. */
+    private long durable;
 
     private AuditLog(Path file, FileChannel channel, Clock clock, long maxBytes) {
         this.file = file;
@@ -152,6 +154,7 @@ public final class AuditLog implements Closeable {
         }
         Files.move(file, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         channel = openChannel(file);
+        durable = 0;
     }
 
     public Path file() {
@@ -176,8 +179,27 @@ public final class AuditLog implements Closeable {
      * @return the records as written, in order
      */
     public synchronized List<AuditRecord> appendAll(List<AuditRecord> records) throws IOException {
+        Written w = write(records);
+        force(w);
+        return w.records();
+    }
+
+    /**
+     * Lines appended by {@link #write} and not yet known to be on disk: {@link #force} makes them durable.
+     *
+     * @param start the file's size before them; {@code end} after them
+     */
+    public record Written(List<AuditRecord> records, long start, long end) {
+    }
+
+    /**
+     * Appends lines with one write without forcing them to disk yet, so that the caller can do other work
+     * (or force other files) while they are written back; nothing may rely on them before {@link #force}
+     * returned. A write that fails is cut off again and throws. Lines are stamped with this log's clock.
+     */
+    public synchronized Written write(List<AuditRecord> records) throws IOException {
         if (records.isEmpty()) {
-            return List.of();
+            return new Written(List.of(), channel.size(), channel.size());
         }
         Instant at = clock.instant();
         List<AuditRecord> stamped = new ArrayList<>(records.size());
@@ -197,18 +219,45 @@ public final class AuditLog implements Closeable {
             while (lines.hasRemaining()) {
                 channel.write(lines);
             }
+        } catch (IOException e) {
+            cutBack(before, e);
+            throw e;
+        }
+        return new Written(stamped, before, channel.size());
+    }
+
+    /**
+     * Forces what {@link #write} wrote to disk (with every line before it). When that fails the lines are
+     * cut off again if nothing was appended after them, and it throws: they may not be relied on.
+     */
+    public synchronized void force(Written w) throws IOException {
+        if (w.records().isEmpty() || durable >= w.end()) {
+            return;
+        }
+        try {
             channel.force(true);
         } catch (IOException e) {
-            // A full disk can take part of the lines: cut them off so the next append starts a line.
-            try {
-                channel.truncate(before);
-            } catch (IOException | RuntimeException still) {
-                e.addSuppressed(still); // the next open cuts the torn tail instead
+            if (channel.size() == w.end()) {
+                cutBack(w.start(), e);
             }
             throw e;
         }
         forces++;
-        return stamped;
+        durable = channel.size();
+    }
+
+    /** A full disk can take part of the lines: cut them off so the next append starts a line. */
+    private void cutBack(long size, IOException e) {
+        try {
+            channel.truncate(size);
+        } catch (IOException | RuntimeException still) {
+            e.addSuppressed(still); // the next open cuts the torn tail instead
+        }
+    }
+
+    /** The size of the current file up to which every line is known to be on disk (tests check the order). */
+    synchronized long durableSize() {
+        return durable;
     }
 
     /** How many times lines were forced to disk through this instance (tests check the begin line was). */

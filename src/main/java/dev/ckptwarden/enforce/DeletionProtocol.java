@@ -12,7 +12,6 @@ import dev.ckptwarden.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,6 +21,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -29,20 +34,39 @@ import java.util.function.Supplier;
  * The one deletion protocol, the same for every kind of root; a {@link TrashBackend} supplies only the
  * look, the move into the trash and the purge. Evictions go in batches ({@link TrashBackend#batchSize()}).
  * Before each batch: a stop ends the pass, and the guard (cluster lease and fencing) is asked again.
- * Then, per batch: the audit {@code begin} lines forced to disk together; the registry's rows read once;
- * for each eviction the refusals of {@link Protection}, a fresh look (unchanged since the plan), and a
- * {@link PreMoveStep} if any; one manifest naming every eviction that passed, signed with the state
- * directory's {@link ManifestKey} and stored durably in the trash; for each, a last look and the move;
- * the registry told of all of them; the {@code end} lines forced together; and the purge. A crash
- * anywhere leaves each checkpoint whole in place or in the trash under a signed manifest, which
- * {@link TrashRecovery} finishes at the next start. "Already gone" anywhere along the way is success.
+ * Then, per batch: the audit {@code begin} lines written together and forced to disk on another thread
+ * while the registry's rows are read once, and for each eviction the refusals of {@link Protection}, a
+ * fresh look (unchanged since the plan) and a {@link PreMoveStep} if any (the begin lines are waited for
+ * before a step); one manifest naming every eviction that passed, signed with the state directory's
+ * {@link ManifestKey} and stored durably in the trash; then, once the begin lines are on disk, for each a
+ * last look and the move; the registry told of all of them; the {@code end} lines forced together; and
+ * the purge (for a local root on other threads, while the next batch goes on: {@link TrashBackend#purgesAside};
+ * a pass ends when its last purge has). A batch
+ * thus pays three forced writes before its moves, two of them at the same time (the begin lines, and the
+ * manifest with its directory), and one after. A crash anywhere leaves each checkpoint whole in place or
+ * in the trash under a signed manifest, which {@link TrashRecovery} finishes at the next start. "Already
+ * gone" anywhere along the way is success.
+ *
+ * <p>Why this class is long: the order of a batch's steps is the protocol's safety (a begin line on disk
+ * before any move, end lines on disk before the purge; {@code BatchCrashTest} kills a process at each
+ * point), and it is read in one method here, with the waiting on the begin lines and on the previous
+ * batch's purge beside it, rather than spread over classes that would each hold part of that order.
  */
 final class DeletionProtocol {
     private static final Logger log = LoggerFactory.getLogger(DeletionProtocol.class);
 
+    /** Threads beside the protocol's own: the forcing of begin lines, the purges and their unlinks. */
+    private static final int WORKERS = TrashBin.PURGE_TASKS + 2;
+
     private final Pass pass;
     private final Action action;
     private String auditBroken;
+    /** Every eviction's item so far, in order; an item is added once its batch's purge has ended. */
+    private final List<Item> items = new ArrayList<>();
+    /** The batch whose purge may still be running, or null. */
+    private Purging purging;
+    /** Null outside a destructive {@link #run}. */
+    private ExecutorService workers;
     /** The current batch's registry rows by path, read once; null outside a batch. */
     private Map<String, Registered> rows;
 
@@ -61,9 +85,8 @@ final class DeletionProtocol {
         return !pass.dryRun() && (action == Action.DELETE || action == Action.OFFLOAD);
     }
 
-    /** Every eviction in order; each item is told to the listener as it is decided. */
+    /** Every eviction in order; each item is told to the listener as it is decided (after its purge, if any). */
     List<Item> run(List<Eviction> evictions) {
-        List<Item> items = new ArrayList<>(evictions.size());
         if (!destructive()) {
             for (Eviction e : evictions) {
                 Item item = look(e);
@@ -73,13 +96,70 @@ final class DeletionProtocol {
             return items;
         }
         int size = pass.backend().batchSize();
-        for (int from = 0; from < evictions.size(); from += size) {
-            for (Item item : evictBatch(evictions.subList(from, Math.min(evictions.size(), from + size)))) {
-                items.add(item);
-                pass.listener().finished(item);
+        AtomicInteger threads = new AtomicInteger();
+        workers = Executors.newFixedThreadPool(WORKERS, r -> {
+            Thread t = new Thread(r, "ckpt-warden-evict-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (int from = 0; from < evictions.size(); from += size) {
+                Item[] out = evictBatch(evictions.subList(from, Math.min(evictions.size(), from + size)));
+                if (out != null) {
+                    finishPurge();
+                    finish(out);
+                }
             }
+            finishPurge();
+        } finally {
+            workers.shutdown();
         }
         return items;
+    }
+
+    private void finish(Item[] out) {
+        for (Item item : out) {
+            items.add(item);
+            pass.listener().finished(item);
+        }
+    }
+
+    /** A batch whose end lines are on disk and whose purge runs on the workers. */
+    private record Purging(Item[] out, List<Integer> settleAt, Future<long[]> freed) {
+    }
+
+    /** Waits for the running purge, if any, and adds its batch's items with the bytes it freed. */
+    private void finishPurge() {
+        Purging p = purging;
+        if (p == null) {
+            return;
+        }
+        purging = null;
+        long[] freed;
+        try {
+            freed = p.freed().get();
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+            freed = new long[p.settleAt().size()];
+            pass.problems().add("evicted checkpoints may be left in " + pass.backend().trashName()
+                    + " (interrupted while they were deleted); the next start deletes them");
+        } catch (ExecutionException x) {
+            Throwable why = x.getCause();
+            if (why instanceof PartialPurgeException partial) {
+                freed = partial.freed();
+                pass.problems().add("some evicted checkpoints were left in " + pass.backend().trashName() + " ("
+                        + ErrorLine.reason(partial) + "); the next start deletes them");
+            } else {
+                freed = new long[p.settleAt().size()];
+                IOException io = why instanceof IOException i ? i : new IOException(String.valueOf(why), why);
+                pass.problems().add("evicted checkpoints left in " + pass.backend().trashName() + " ("
+                        + ErrorLine.reason(io) + "); the next start deletes them");
+            }
+        }
+        for (int k = 0; k < p.settleAt().size(); k++) {
+            p.out()[p.settleAt().get(k)] = p.out()[p.settleAt().get(k)].withFreed(Math.max(0, freed[k]));
+        }
+        finish(p.out());
     }
 
     /** A dry run or {@code action: report}: every check, nothing touched, nothing written. */
@@ -93,16 +173,19 @@ final class DeletionProtocol {
         }
     }
 
-    private List<Item> all(List<Eviction> batch, Outcome outcome) {
-        List<Item> out = new ArrayList<>(batch.size());
-        for (Eviction e : batch) {
-            out.add(item(e, e.checkpoint().bytes(), outcome));
+    private static Item[] all(List<Eviction> batch, Outcome outcome) {
+        Item[] out = new Item[batch.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = item(batch.get(i), batch.get(i).checkpoint().bytes(), outcome);
         }
         return out;
     }
 
-    /** One batch, as the class comment says. */
-    private List<Item> evictBatch(List<Eviction> batch) {
+    /**
+     * One batch, as the class comment says: its items, or null when they are left to its purge
+     * ({@link #purging}, added by {@link #finishPurge}).
+     */
+    private Item[] evictBatch(List<Eviction> batch) {
         if (pass.stopping().getAsBoolean()) {
             return all(batch, Outcome.skipped(Outcome.Skip.AGENT_STOPPING, null));
         }
@@ -116,6 +199,7 @@ final class DeletionProtocol {
             return all(batch, Outcome.failed(Outcome.Failure.NOT_ALLOWED, why));
         }
         String[] idOf = new String[batch.size()];
+        Future<Void> beginsDurable = null;
         if (auditBroken == null) {
             List<AuditRecord> begins = new ArrayList<>(batch.size());
             for (int i = 0; i < batch.size(); i++) {
@@ -126,13 +210,22 @@ final class DeletionProtocol {
                         e.cause().id(), action.id(), Reason.texts(e.why()), null, null));
             }
             try {
-                pass.audit().appendAll(begins);
+                AuditLog.Written written = pass.audit().write(begins);
+                // Forced beside the looks and the manifest (whose own fsyncs it may share a journal commit with);
+                // waited for before anything of the batch moves, or is copied by a step.
+                beginsDurable = workers.submit(() -> {
+                    pass.audit().force(written);
+                    return null;
+                });
             } catch (IOException x) {
                 auditBroken = "audit log " + pass.audit().file() + ": " + ErrorLine.reason(x);
                 pass.problems().add(auditBroken);
             }
         }
         if (auditBroken != null) {
+            return all(batch, Outcome.failed(Outcome.Failure.AUDIT_LOG_UNAVAILABLE, auditBroken));
+        }
+        if (pass.step() != null && !durable(beginsDurable)) {
             return all(batch, Outcome.failed(Outcome.Failure.AUDIT_LOG_UNAVAILABLE, auditBroken));
         }
         Item[] out = new Item[batch.size()];
@@ -170,6 +263,13 @@ final class DeletionProtocol {
                     ready = List.of();
                 }
             }
+            if (!durable(beginsDurable)) {
+                // Nothing has moved: the manifest goes again, and every eviction of the batch fails as a begin
+                // line that could not be written always has.
+                forget(manifestFile);
+                return all(batch, Outcome.failed(Outcome.Failure.AUDIT_LOG_UNAVAILABLE, auditBroken));
+            }
+            pass.listener().reached(EnforcementListener.BatchPoint.BEGINS_DURABLE, batch.size());
             for (Ready r : ready) {
                 Result result;
                 try {
@@ -188,23 +288,71 @@ final class DeletionProtocol {
             rows = null;
             pass.backend().endBatch();
         }
+        pass.listener().reached(EnforcementListener.BatchPoint.MOVED, batch.size());
         if (!writeEnds(batch, idOf, out)) {
-            return List.of(out);
+            return out;
         }
-        if (manifestFile != null) {
-            purge(manifestFile, settle, settleAt, out);
+        pass.listener().reached(EnforcementListener.BatchPoint.ENDS_DURABLE, batch.size());
+        if (manifestFile == null) {
+            return out;
         }
-        return List.of(out);
+        // One purge at a time: the previous batch's items are complete before this one's start.
+        finishPurge();
+        String file = manifestFile;
+        List<TrashManifest> moved = List.copyOf(settle);
+        Future<long[]> freed;
+        if (pass.backend().purgesAside()) {
+            freed = workers.submit(() -> pass.backend().purge(file, moved, workers));
+        } else {
+            CompletableFuture<long[]> here = new CompletableFuture<>();
+            try {
+                here.complete(pass.backend().purge(file, moved, null));
+            } catch (IOException | RuntimeException x) {
+                here.completeExceptionally(x);
+            }
+            freed = here;
+        }
+        purging = new Purging(out, List.copyOf(settleAt), freed);
+        return null;
+    }
+
+    /** Waits for the batch's begin lines to be on disk; false (and the audit log broken) when they could not be. */
+    private boolean durable(Future<Void> beginsDurable) {
+        try {
+            beginsDurable.get();
+            return true;
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+            auditBroken = "audit log " + pass.audit().file() + ": interrupted while its begin lines were forced to disk";
+        } catch (ExecutionException x) {
+            IOException io = x.getCause() instanceof IOException i ? i : new IOException(String.valueOf(x.getCause()), x.getCause());
+            auditBroken = "audit log " + pass.audit().file() + ": " + ErrorLine.reason(io);
+        }
+        pass.problems().add(auditBroken);
+        return false;
+    }
+
+    /** Deletes a stored manifest of a batch that moves nothing after all (its members are whole in place). */
+    private void forget(String manifestFile) {
+        if (manifestFile == null) {
+            return;
+        }
+        try {
+            pass.backend().purge(manifestFile, List.of(), null);
+        } catch (IOException | RuntimeException x) {
+            log.warn("root {}: manifest {} of a batch that moved nothing left in {}: {}", pass.root().name(), manifestFile,
+                    pass.backend().trashName(), x.toString());
+        }
     }
 
     /** The batch's manifests, one signed line each, stored as one file. */
     private String storeManifests(List<Ready> ready) throws IOException {
-        ByteArrayOutputStream lines = new ByteArrayOutputStream();
+        List<TrashBackend.Signed> lines = new ArrayList<>(ready.size());
         for (Ready r : ready) {
-            lines.writeBytes(r.manifest().toBytes(pass.key()));
+            lines.add(new TrashBackend.Signed(r.manifest(), r.manifest().toBytes(pass.key())));
         }
         String fileId = ready.size() == 1 ? ready.get(0).manifest().id() : pass.ids().next(pass.now()) + "-batch";
-        return pass.backend().storeManifest(fileId, lines.toByteArray());
+        return pass.backend().storeManifest(fileId, lines);
     }
 
     /** The batch's {@code end} lines, forced together; false (and nothing purged) when they could not be written. */
@@ -226,24 +374,6 @@ final class DeletionProtocol {
                     + ErrorLine.reason(x) + "); their checkpoints stay in " + pass.backend().trashName()
                     + " until a start records them");
             return false;
-        }
-    }
-
-    private void purge(String manifestFile, List<TrashManifest> settle, List<Integer> settleAt, Item[] out) {
-        long[] freed;
-        try {
-            freed = pass.backend().purge(manifestFile, settle);
-        } catch (PartialPurgeException x) {
-            freed = x.freed();
-            pass.problems().add("some evicted checkpoints were left in " + pass.backend().trashName() + " (" + ErrorLine.reason(x)
-                    + "); the next start deletes them");
-        } catch (IOException x) {
-            freed = new long[settle.size()];
-            pass.problems().add("evicted checkpoints left in " + pass.backend().trashName() + " (" + ErrorLine.reason(x)
-                    + "); the next start deletes them");
-        }
-        for (int k = 0; k < settleAt.size(); k++) {
-            out[settleAt.get(k)] = out[settleAt.get(k)].withFreed(Math.max(0, freed[k]));
         }
     }
 

@@ -11,6 +11,23 @@ public interface EnforcementListener {
     default void renamed(Path checkpoint, String member) {
     }
 
+    /**
+     * A batch of {@code evictions} reached {@code point} of the deletion protocol. The crash tests stop a process
+     * exactly there.
+     */
+    default void reached(BatchPoint point, int evictions) {
+    }
+
+    /** Where a batch of the deletion protocol has got to. */
+    enum BatchPoint {
+        /** Its begin lines and its manifest are on disk; nothing of it has moved yet. */
+        BEGINS_DURABLE,
+        /** Every move of it is done and the registry told; its end lines are not written yet. */
+        MOVED,
+        /** Its end lines are on disk; its purge has not started. */
+        ENDS_DURABLE
+    }
+
     /** One eviction is done, whatever its outcome. */
     default void finished(EnforcementReport.Item item) {
     }

@@ -52,6 +52,8 @@ public final class Enforcer {
      * for a batch stay few, and a crash leaves at most this many evictions to finish.
      */
     static final int BATCH = 1024;
+    /** {@link #BATCH} unless a test asks for smaller batches. */
+    private int localBatch = BATCH;
 
     private final Registry registry;
     private final AuditLog audit;
@@ -131,6 +133,14 @@ public final class Enforcer {
         } catch (IOException | RuntimeException x) {
             return x.getMessage() == null ? x.toString() : x.getMessage();
         }
+    }
+
+    /** How many evictions of a local root share a batch; the crash tests make it small, to kill between batches. */
+    void batchSize(int evictions) {
+        if (evictions < 1) {
+            throw new IllegalArgumentException("batch size " + evictions);
+        }
+        this.localBatch = evictions;
     }
 
     /** Sets what is asked before each batch of evictions whether this process may still delete. */
@@ -314,7 +324,7 @@ public final class Enforcer {
         RootDirectory dir = RootDirectory.open(rootDir);
         try {
             TrashBin trash = withTrash ? TrashBin.open(dir, manifestKey()) : null;
-            return new Opened(new LocalTrash(dir, trash), dir, trash);
+            return new Opened(new LocalTrash(dir, trash, localBatch), dir, trash);
         } catch (IOException | RuntimeException x) {
             dir.close();
             throw x;

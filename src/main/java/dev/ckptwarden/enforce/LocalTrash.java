@@ -17,6 +17,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
@@ -32,21 +34,34 @@ import java.util.function.Consumer;
  */
 final class LocalTrash implements TrashBackend {
     private final RootDirectory dir;
+    private final int batchSize;
     /** Null for a dry run or {@code action: report}: nothing is moved, and no trash is opened. */
     private final TrashBin trash;
     /** The trash of each file system of the root; null when {@code trash} is. */
     private final FileSystemTrashes trashes;
-    /** The trash each eviction of the current batch's manifest goes to, by eviction id, until the purge. */
-    private final Map<String, TrashBin> trashOf = new HashMap<>();
-    /** The trashes holding the current batch's manifest file. */
-    private final Set<TrashBin> holding = new LinkedHashSet<>();
+    /**
+     * Per stored manifest file, until its purge: the trash each of its evictions goes to, and the trashes that
+     * hold the file. Keyed by the file's name, because a batch's purge may still run on another thread while
+     * the next batch stores its manifest.
+     */
+    private final Map<String, Stored> stored = new ConcurrentHashMap<>();
     /** The run directories the current batch looks into, each opened once and shared by its checkpoints. */
     private final Map<Path, SecureDirectoryStream<Path>> parents = new HashMap<>();
 
     LocalTrash(RootDirectory dir, TrashBin trash) {
+        this(dir, trash, Enforcer.BATCH);
+    }
+
+    /** @param batchSize how many evictions share a batch (the crash tests make it small, to cross batches) */
+    LocalTrash(RootDirectory dir, TrashBin trash, int batchSize) {
+        this.batchSize = batchSize;
         this.dir = dir;
         this.trash = trash;
         this.trashes = trash == null ? null : new FileSystemTrashes(dir, trash);
+    }
+
+    /** Where one manifest file's evictions go: their trash by eviction id, and the trashes holding the file. */
+    private record Stored(Map<String, TrashBin> trashOf, Set<TrashBin> holding) {
     }
 
     /** A look through the parent's descriptor, kept open until the batch ends. */
@@ -56,7 +71,12 @@ final class LocalTrash implements TrashBackend {
 
     @Override
     public int batchSize() {
-        return Enforcer.BATCH;
+        return batchSize;
+    }
+
+    @Override
+    public boolean purgesAside() {
+        return true;
     }
 
     @Override
@@ -131,29 +151,18 @@ final class LocalTrash implements TrashBackend {
      * cannot be stored, the files already stored are forgotten again and nothing of the batch moves.
      */
     @Override
-    public String storeManifest(String fileId, byte[] signedLines) throws IOException {
-        trashOf.clear();
-        holding.clear();
+    public String storeManifest(String fileId, List<Signed> signed) throws IOException {
+        Map<String, TrashBin> trashOf = new HashMap<>();
         Map<TrashBin, ByteArrayOutputStream> lines = new LinkedHashMap<>();
-        int start = 0;
-        for (int i = 0; i < signedLines.length; i++) {
-            if (signedLines[i] != '\n') {
-                continue;
-            }
-            // A line is "<hmac> <json>": the JSON says which directory the checkpoint leaves.
-            int space = start;
-            while (space < i && signedLines[space] != ' ') {
-                space++;
-            }
-            TrashManifest m = TrashManifest.parse(Arrays.copyOfRange(signedLines, space + 1, i));
-            TrashBin bin = trashes.chosen(dir.path().getFileSystem().getPath(m.parent()));
-            trashOf.put(m.id(), bin);
-            lines.computeIfAbsent(bin, b -> new ByteArrayOutputStream()).write(signedLines, start, i + 1 - start);
-            start = i + 1;
+        for (Signed line : signed) {
+            TrashBin bin = trashes.chosen(dir.path().getFileSystem().getPath(line.manifest().parent()));
+            trashOf.put(line.manifest().id(), bin);
+            lines.computeIfAbsent(bin, b -> new ByteArrayOutputStream()).writeBytes(line.line());
         }
         if (lines.isEmpty()) {
             lines.put(trash, new ByteArrayOutputStream());
         }
+        Set<TrashBin> holding = new LinkedHashSet<>();
         Path name = null;
         try {
             for (Map.Entry<TrashBin, ByteArrayOutputStream> e : lines.entrySet()) {
@@ -168,9 +177,9 @@ final class LocalTrash implements TrashBackend {
                     // a manifest whose members never moved: the next start finds them whole in place
                 }
             }
-            holding.clear();
             throw x;
         }
+        stored.put(name.toString(), new Stored(trashOf, holding));
         return name.toString();
     }
 
@@ -192,7 +201,7 @@ final class LocalTrash implements TrashBackend {
         if (!again.entries().equals(l.observed().entries())) {
             return Moved.refused(Skip.CHANGED_SINCE_PLANNED, "changed after its last look, before the rename");
         }
-        TrashBin bin = trashOf.getOrDefault(manifest.id(), trash);
+        TrashBin bin = trashOf(manifest.id());
         try {
             return new Moved(bin.moveMembers(l.parent(), manifest, moved), null);
         } catch (IOException e) {
@@ -200,14 +209,25 @@ final class LocalTrash implements TrashBackend {
         }
     }
 
+    /** The trash an eviction of a stored manifest goes to: the root's unless its directory is on another file system. */
+    private TrashBin trashOf(String evictionId) {
+        for (Stored st : stored.values()) {
+            TrashBin bin = st.trashOf().get(evictionId);
+            if (bin != null) {
+                return bin;
+            }
+        }
+        return trash;
+    }
+
     /** Settles the batch in each trash that holds its manifest file, with the evictions that went there. */
     @Override
-    public long[] purge(String manifestFile, List<TrashManifest> moved) throws IOException {
+    public long[] purge(String manifestFile, List<TrashManifest> moved, Executor unlinkers) throws IOException {
+        Stored st = stored.remove(manifestFile);
+        Set<TrashBin> holding = st == null ? Set.of() : st.holding();
         if (holding.size() <= 1) {
             TrashBin only = holding.isEmpty() ? trash : holding.iterator().next();
-            trashOf.clear();
-            holding.clear();
-            return only.settle(dir.name(manifestFile), moved);
+            return only.settle(dir.name(manifestFile), moved, unlinkers);
         }
         long[] freed = new long[moved.size()];
         IOException failed = null;
@@ -215,14 +235,14 @@ final class LocalTrash implements TrashBackend {
             List<Integer> at = new ArrayList<>();
             List<TrashManifest> here = new ArrayList<>();
             for (int k = 0; k < moved.size(); k++) {
-                if (trashOf.getOrDefault(moved.get(k).id(), trash) == bin) {
+                if (st.trashOf().getOrDefault(moved.get(k).id(), trash) == bin) {
                     at.add(k);
                     here.add(moved.get(k));
                 }
             }
             long[] f;
             try {
-                f = bin.settle(dir.name(manifestFile), here);
+                f = bin.settle(dir.name(manifestFile), here, unlinkers);
             } catch (PartialPurgeException x) {
                 f = x.freed();
                 failed = x;
@@ -235,8 +255,6 @@ final class LocalTrash implements TrashBackend {
                 freed[at.get(j)] = f[j];
             }
         }
-        trashOf.clear();
-        holding.clear();
         if (failed != null) {
             throw new PartialPurgeException(freed, failed);
         }

@@ -12,6 +12,7 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.Objects;
 import java.util.function.Consumer;
 
@@ -33,7 +34,8 @@ final class S3Trash extends RemoteTrash {
     }
 
     @Override
-    public String storeManifest(String fileId, byte[] signedLines) throws IOException {
+    public String storeManifest(String fileId, List<Signed> lines) throws IOException {
+        byte[] signedLines = TrashBackend.joined(lines);
         String name = fileId + TrashBin.MANIFEST_SUFFIX;
         FileObject f = entries.trash(true).resolveFile(name, NameScope.CHILD);
         try (OutputStream out = f.getContent().getOutputStream()) {
@@ -97,7 +99,7 @@ final class S3Trash extends RemoteTrash {
     }
 
     @Override
-    public long[] purge(String manifestFile, List<TrashManifest> moved) throws IOException {
+    public long[] purge(String manifestFile, List<TrashManifest> moved, Executor unlinkers) throws IOException {
         FileObject trash = entries.trash(false);
         if (trash != null) {
             trash.resolveFile(manifestFile, NameScope.CHILD).delete();

@@ -18,6 +18,7 @@ import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -40,7 +41,8 @@ final class SftpTrash extends RemoteTrash {
     }
 
     @Override
-    public String storeManifest(String fileId, byte[] signedLines) throws IOException {
+    public String storeManifest(String fileId, List<Signed> lines) throws IOException {
+        byte[] signedLines = TrashBackend.joined(lines);
         FileObject trash = entries.trash(true);
         FileObject partial = trash.resolveFile(fileId + TrashBin.PARTIAL_SUFFIX, NameScope.CHILD);
         try (OutputStream out = partial.getContent().getOutputStream()) {
@@ -126,7 +128,7 @@ final class SftpTrash extends RemoteTrash {
     }
 
     @Override
-    public long[] purge(String manifestFile, List<TrashManifest> moved) throws IOException {
+    public long[] purge(String manifestFile, List<TrashManifest> moved, Executor unlinkers) throws IOException {
         long[] freed = new long[moved.size()];
         FileObject trash = entries.trash(false);
         if (trash == null) {

@@ -6,6 +6,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
@@ -27,6 +28,15 @@ interface TrashBackend extends Closeable {
      * answer 1 and a lease lost or a stop asked mid-pass covers no more than the eviction in progress.
      */
     int batchSize();
+
+    /**
+     * Whether a batch's {@link #purge} may run on another thread while the next batch looks and moves. A local
+     * trash works through directory descriptors and may; a remote one shares one connection (an SFTP channel,
+     * a VFS file system), which is not safe to use from two threads, and purges on the protocol's thread.
+     */
+    default boolean purgesAside() {
+        return false;
+    }
 
     /** The root as reports show it. */
     Path shown();
@@ -50,7 +60,7 @@ interface TrashBackend extends Closeable {
      *
      * @return the stored manifest's name, for {@link #purge}
      */
-    String storeManifest(String fileId, byte[] signedLines) throws IOException;
+    String storeManifest(String fileId, List<Signed> lines) throws IOException;
 
     /**
      * A last look (unchanged since {@code look}) and the move of the checkpoint into the trash under
@@ -62,11 +72,12 @@ interface TrashBackend extends Closeable {
 
     /**
      * Ends a batch whose evictions are all recorded: forgets the manifest first, then deletes what
-     * {@code moved} put into the trash.
+     * {@code moved} put into the trash. May run on another thread than the batch's moves, while the
+     * next batch goes on; {@code unlinkers} may share the deletions out.
      *
      * @return bytes freed per manifest of {@code moved}, -1 where it could not be deleted now
      */
-    long[] purge(String manifestFile, List<TrashManifest> moved) throws IOException;
+    long[] purge(String manifestFile, List<TrashManifest> moved, Executor unlinkers) throws IOException;
 
     /** The names of the manifest files in the trash (none when there is no trash). */
     List<String> manifestFiles() throws IOException;
@@ -85,6 +96,17 @@ interface TrashBackend extends Closeable {
      * evictions left in the trash, and whatever else the backend can prove is its own.
      */
     Purge purgeRecovered(List<String> manifestFiles, List<TrashManifest> recovered) throws IOException;
+
+    /** One eviction's manifest and its line as signed with the state directory's key. */
+    record Signed(TrashManifest manifest, byte[] line) {
+    }
+
+    /** The signed lines one after the other: a manifest file's bytes. */
+    static byte[] joined(List<Signed> lines) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        lines.forEach(l -> out.writeBytes(l.line()));
+        return out.toByteArray();
+    }
 
     /** A checkpoint's entries as a backend found them. */
     interface Look {
