@@ -1,6 +1,6 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.policy.EvictionCause;
 
 import java.io.BufferedReader;
@@ -29,7 +29,7 @@ public final class BatchCrashChild {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         try (Site site = new Site(Path.of(args[0]), Path.of(args[1]))) {
             List<Eviction> all = new ArrayList<>();
-            for (Checkpoint c : site.registry.list(site.rootConfig.name(), null, false)) {
+            for (Registered c : site.registry.list(site.rootConfig.name(), null, false)) {
                 all.add(new Eviction(c, EvictionCause.MANUAL, List.of()));
                 out.println("evict " + c.key());
             }

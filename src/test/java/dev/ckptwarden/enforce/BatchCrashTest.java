@@ -1,6 +1,6 @@
 package dev.ckptwarden.enforce;
 
-import dev.ckptwarden.catalog.Checkpoint;
+import dev.ckptwarden.registry.Registered;
 import dev.ckptwarden.catalog.CheckpointState;
 import dev.ckptwarden.testing.TreeBuilder;
 import org.junit.jupiter.api.Test;
@@ -187,12 +187,12 @@ class BatchCrashTest {
         planted = new LinkedHashMap<>();
         try (Site site = new Site(root, state)) {
             site.reconcile();
-            List<Checkpoint> all = site.registry.list(null, null, false);
+            List<Registered> all = site.registry.list(null, null, false);
             assertThat(all).hasSize(CHECKPOINTS);
             site.registry.pin(all.get(3).key(), true, "batch crash test");
             site.registry.pin(all.get(7).key(), true, "batch crash test");
             pinned = Set.of(all.get(3).key(), all.get(7).key());
-            for (Checkpoint c : all) {
+            for (Registered c : all) {
                 planted.put(c.key(), fileShape(c.path()));
             }
         }
