@@ -186,6 +186,7 @@ final class DeletionProtocol {
      * ({@link #purging}, added by {@link #finishPurge}).
      */
     private Item[] evictBatch(List<Eviction> batch) {
+        pass.listener().reached(EnforcementListener.BatchPoint.STARTING, batch.size());
         if (pass.stopping().getAsBoolean()) {
             return all(batch, Outcome.skipped(Outcome.Skip.AGENT_STOPPING, null));
         }

@@ -20,6 +20,11 @@ public interface EnforcementListener {
 
     /** Where a batch of the deletion protocol has got to. */
     enum BatchPoint {
+        /**
+         * About to be checked against the stop and the lease; nothing of it is written yet. The previous batch's
+         * items may not all be reported yet: its purge can still be running.
+         */
+        STARTING,
         /** Its begin lines and its manifest are on disk; nothing of it has moved yet. */
         BEGINS_DURABLE,
         /** Every move of it is done and the registry told; its end lines are not written yet. */

@@ -85,6 +85,11 @@ class ClusterEnforcementTest {
                 public void finished(EnforcementReport.Item item) {
                     hear.finished(item);
                 }
+
+                @Override
+                public void reached(BatchPoint point, int evictions) {
+                    hear.reached(point, evictions);
+                }
             });
             lease = registry.lease(Lease.ENFORCEMENT, holder, TTL);
             enforcer.guardWith(lease::checkHeld);
@@ -254,12 +259,14 @@ class ClusterEnforcementTest {
         int n = Enforcer.BATCH + 40;
         manyCheckpoints(n);
         assertThat(a.lease.acquire()).isTrue();
-        java.util.concurrent.atomic.AtomicInteger finished = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
         List<String> duringPause = new java.util.ArrayList<>();
         a.hear = new EnforcementListener() {
             @Override
-            public void finished(EnforcementReport.Item item) {
-                if (finished.incrementAndGet() == Enforcer.BATCH) {
+            public void reached(BatchPoint point, int evictions) {
+                // Between the batches: the second is about to ask its fencing token (the first one's items may
+                // still be reported after it, once that batch's purge on other threads ends).
+                if (point == BatchPoint.STARTING && batches.incrementAndGet() == 2) {
                     // A is paused here, between its batches, until its lease has run out and B has taken it.
                     expireLease();
                     assertThat(b.lease.acquire()).isTrue();
