@@ -166,7 +166,7 @@ public final class Agent implements AutoCloseable {
         // the agent starts is heard and looked at by an event pass (registered after the walk, it went unseen
         // until the next periodic pass). The registration (one round trip to the JDK's watch-service thread per
         // directory) runs on a thread of its own while the HTTP server starts.
-        CompletableFuture<Void> watching = CompletableFuture.runAsync(() -> watchLocalRoots(cfg),
+        CompletableFuture<Void> watching = CompletableFuture.runAsync(() -> reconcile.watchRoots(cfg),
                 task -> new Thread(task, "ckpt-warden-watch-setup").start());
         try {
             // Up before the first pass: /healthz answers 503 ("reconcile") until that pass is done.
@@ -204,22 +204,6 @@ public final class Agent implements AutoCloseable {
         }
         log.info("agent started: {} root(s), full reconcile every {}, settle time {}", cfg.roots().size(),
                 DurationText.format(cfg.agent().reconcileInterval()), DurationText.format(cfg.agent().settleTime()));
-    }
-
-    /** Watches every local root's directories (a root that is not there yet: when a pass first reaches it). */
-    private void watchLocalRoots(Config cfg) {
-        for (RootConfig r : cfg.roots()) {
-            if (r.isLocal()) {
-                try {
-                    r.localPath().toRealPath(); // there? (watched as configured: events name paths as scan does)
-                    int n = watcher.watchRoot(r.name(), r.localPath());
-                    log.info("watching root {} ({} directories)", r.name(), n);
-                } catch (IOException e) {
-                    log.warn("root {} cannot be watched ({}); the periodic reconcile will pick it up when it appears",
-                            r.name(), e.getMessage());
-                }
-            }
-        }
     }
 
     /** Asks for the configuration file to be re-read soon (file change, SIGHUP); bursts coalesce into one reload. */

@@ -7,6 +7,7 @@ import dev.ckptwarden.export.RunSummary;
 import dev.ckptwarden.watch.DirectoryWatcher;
 import dev.ckptwarden.watch.Reconciler;
 import dev.ckptwarden.watch.RootScan;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -107,6 +108,22 @@ final class ReconcileJob {
 
     private static long total(Map<CheckpointState, Long> byState) {
         return byState.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Watches every local root's directories (a root that is not there yet: when a pass first reaches it). */
+    void watchRoots(Config cfg) {
+        for (RootConfig r : cfg.roots()) {
+            if (r.isLocal()) {
+                try {
+                    r.localPath().toRealPath(); // there? (watched as configured: events name paths as scan does)
+                    int n = watcher.watchRoot(r.name(), r.localPath());
+                    log.info("watching root {} ({} directories)", r.name(), n);
+                } catch (IOException e) {
+                    log.warn("root {} cannot be watched ({}); the periodic reconcile will pick it up when it appears",
+                            r.name(), e.getMessage());
+                }
+            }
+        }
     }
 
     /** A root that did not exist (or was not mounted) at startup: watch it now that it does. */

@@ -38,7 +38,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -71,8 +70,6 @@ public final class AgentMetrics implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry;
     private final JvmGcMetrics gcMetrics;
-    /** Binds the JVM's and the process's meters; joined before a scrape and on close. */
-    private final CompletableFuture<Void> jvmMeters;
     private final GaugeFamily checkpoints;
     private final GaugeFamily checkpointBytes;
     private final GaugeFamily rootQuota;
@@ -102,11 +99,14 @@ public final class AgentMetrics implements AutoCloseable {
     public AgentMetrics(String version, String revision) {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         gcMetrics = new JvmGcMetrics();
-        // The JVM's and the process's meters read the platform MXBeans, which the JVM sets up on first use: bound
-        // on a thread of their own while the agent goes on starting (main thread's CPU to READY 840 -> 730 ms,
-        // bench/start-ready.sh). A scrape waits for them, so none is ever served without them.
-        jvmMeters = CompletableFuture.runAsync(this::bindJvmMeters,
-                task -> new Thread(task, "ckpt-warden-metrics-setup").start());
+        new JvmMemoryMetrics().bindTo(registry);
+        gcMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        // Not Micrometer's ProcessorMetrics, UptimeMetrics and FileDescriptorMetrics: their names
+        // (process_cpu_time_ns_total, system_cpu_count, process_files_open_files) fail promtool or are not
+        // the process_* names every Prometheus dashboard and alert expects.
+        ProcessMetrics.builder().register(registry.getPrometheusRegistry());
 
         checkpoints = new GaugeFamily(registry, "ckpt_warden_checkpoints",
                 "Checkpoints present on disk, by state (writing, complete, corrupt)");
@@ -138,17 +138,6 @@ public final class AgentMetrics implements AutoCloseable {
         Info.builder().name("ckpt_warden_build_info").help("ckpt-warden build; the value is always 1")
                 .labelNames("version", "revision").register(registry.getPrometheusRegistry())
                 .setLabelValues(version, revision);
-    }
-
-    private void bindJvmMeters() {
-        new JvmMemoryMetrics().bindTo(registry);
-        gcMetrics.bindTo(registry);
-        new JvmThreadMetrics().bindTo(registry);
-        new ClassLoaderMetrics().bindTo(registry);
-        // Not Micrometer's ProcessorMetrics, UptimeMetrics and FileDescriptorMetrics: their names
-        // (process_cpu_time_ns_total, system_cpu_count, process_files_open_files) fail promtool or are not
-        // the process_* names every Prometheus dashboard and alert expects.
-        ProcessMetrics.builder().register(registry.getPrometheusRegistry());
     }
 
     /** The Micrometer registry, for meters of other components. */
@@ -391,7 +380,6 @@ public final class AgentMetrics implements AutoCloseable {
     public String scrape(String accept, OutputStream out) throws IOException {
         // Only these two: a protobuf Accept header (Prometheus with native histograms) also gets text.
         String type = wantsOpenMetrics(accept) ? OPENMETRICS : TEXT_004;
-        jvmMeters.join();
         registry.scrape(out, type);
         return type;
     }
@@ -403,7 +391,6 @@ public final class AgentMetrics implements AutoCloseable {
 
     @Override
     public void close() {
-        jvmMeters.join();
         gcMetrics.close();
         registry.close();
     }
