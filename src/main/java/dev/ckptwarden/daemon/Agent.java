@@ -2,7 +2,6 @@ package dev.ckptwarden.daemon;
 
 import dev.ckptwarden.config.Config;
 import dev.ckptwarden.config.DurationText;
-import dev.ckptwarden.config.RootConfig;
 import dev.ckptwarden.enforce.Enforcer;
 import dev.ckptwarden.enforce.PolicyChangeGrace;
 import dev.ckptwarden.export.AgentMetrics;

@@ -15,9 +15,7 @@ import dev.ckptwarden.catalog.integrity.ShardIndexCheck;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
